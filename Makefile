@@ -1,0 +1,32 @@
+# The two set-up commands of the README: `make run` and `make test`. Both create the
+# virtual environment in .venv and install what they need themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test demo check-network clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[postgres,dev]'
+	touch $@
+
+## make run: the web app on the embedded default (SQLite file), with the demo network loaded
+run: $(VENV)/.installed
+	$(BIN)/flask --app web load-demo
+	$(BIN)/flask --app web run --host $(HOST) --port $(PORT)
+
+## make test: the whole suite, against SQLite and the PostgreSQL server at 127.0.0.1:5432
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check-network: $(VENV)/.installed
+	$(BIN)/flask --app web check-network
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .hypothesis

@@ -1,0 +1,41 @@
+"""UserAccount: a member of staff who logs in; memberships live on the organisations."""
+
+from __future__ import annotations
+
+import re
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import event
+
+from domain.base import DomainError, StampedAggregate, require_text
+from domain.stamp import Stamp
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
+
+
+class UserAccount(StampedAggregate):
+    @staticmethod
+    def id_for(username: str) -> UUID:
+        # The id derives from the username, so a second registration of a name conflicts.
+        return uuid5(NAMESPACE_URL, f"fallnetz:user:{username}")
+
+    @event("Registered")
+    def __init__(self, id: UUID, username: str, display_name: str, by: Stamp) -> None:
+        self.username = username
+        self.display_name = display_name
+
+    @classmethod
+    def register(cls, username: str, display_name: str, by: Stamp) -> UserAccount:
+        if not USERNAME.match(username or ""):
+            raise DomainError("A username is 2–63 lower-case letters, digits, '.', '_' or '-'.",
+                              field="username")
+        display = require_text(display_name, "display_name", "A display name")
+        return cls(id=cls.id_for(username), username=username, display_name=display, by=by)
+
+    def rename(self, display_name: str, by: Stamp) -> None:
+        self._renamed(display_name=require_text(display_name, "display_name",
+                                                "A display name"), by=by)
+
+    @event("Renamed")
+    def _renamed(self, display_name: str, by: Stamp) -> None:
+        self.display_name = display_name

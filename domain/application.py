@@ -1,0 +1,11 @@
+"""The application: the network's services composed over one event store."""
+
+from __future__ import annotations
+
+from domain.services.cases import CaseService
+from domain.services.directory import DirectoryService
+from domain.services.referrals import ReferralService
+
+
+class ReferralNetwork(DirectoryService, CaseService, ReferralService):
+    """Directory, cases and referrals of one network (DESIGN §5), on one event store."""

@@ -1,0 +1,80 @@
+"""What every aggregate of the network shares: stamped events and the base domain errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+from datetime import date, datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate, datetime_now_with_tzinfo
+from eventsourcing.persistence import Transcoding
+
+from domain.stamp import Stamp
+
+
+class DomainError(Exception):
+    """A command was refused by a rule of the domain; the message says which, in plain words."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class ConflictError(DomainError):
+    """Someone else changed the object meanwhile; the caller must reload and decide again."""
+
+    code = "conflict"
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+
+
+class MembershipRequired(PermissionDenied):
+    code = "membership_required"
+
+
+# The application sets this for the duration of a command, so events are timed by the
+# application's clock (injectable for deadline scenarios), never by a hidden global.
+CLOCK: ContextVar[Callable[[], datetime]] = ContextVar("clock",
+                                                       default=datetime_now_with_tzinfo)
+
+
+class StampedAggregate(Aggregate):
+    """Base aggregate whose every event must say who acted (``by``) and when (UTC)."""
+
+    class Event(Aggregate.Event):
+        by: Stamp
+
+        @staticmethod
+        def create_timestamp() -> datetime:
+            return CLOCK.get()()
+
+    class Created(Event, Aggregate.Created):
+        pass
+
+
+def require_text(value: str | None, field: str, what: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise DomainError(f"{what} is required.", field=field)
+    return text
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: Any) -> date:
+        return date.fromisoformat(data)

@@ -1,0 +1,19 @@
+"""The composition root: builds the application for a configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from eventsourcing.domain import datetime_now_with_tzinfo
+
+from domain.application import ReferralNetwork
+from domain.network import NetworkConfig, load_network
+from domain.settings import Settings
+
+
+def bootstrap(settings: Settings | None = None, *, network: NetworkConfig | None = None,
+              clock: Callable[[], datetime] = datetime_now_with_tzinfo) -> ReferralNetwork:
+    settings = settings or Settings.from_env()
+    network = network or load_network(settings.network_path)
+    return ReferralNetwork(network, env=settings.persistence_env(), clock=clock)

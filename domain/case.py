@@ -1,0 +1,326 @@
+"""Case: one person or household, owned by a lead organisation (DESIGN §3, §5, §7)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.base import DomainError, StampedAggregate, require_text
+from domain.stamp import Stamp
+from domain.vocabulary import HOUSING_STAGES, LEGAL_SPHERES, RESIDENCE_STATUSES, SECTORS
+
+
+class CaseClosed(DomainError):
+    code = "case_closed"
+
+
+class CaseNotClosed(DomainError):
+    code = "case_not_closed"
+
+
+class UnknownNeed(DomainError):
+    code = "unknown_need"
+
+
+class UnknownConsent(DomainError):
+    code = "unknown_consent"
+
+
+class ConsentNotActive(DomainError):
+    code = "consent_not_active"
+
+
+class InvalidPersonData(DomainError):
+    code = "invalid_person_data"
+
+
+PERSON_FIELDS = ("display_name", "birth_year", "household_size", "languages",
+                 "interpreter_needed", "district")
+
+
+def validate_person(person: dict[str, Any], *, this_year: int) -> dict[str, Any]:
+    """The pseudonymous person data a case carries; nothing more (data minimisation)."""
+    unknown = set(person) - set(PERSON_FIELDS)
+    if unknown:
+        raise InvalidPersonData(f"Unknown person field {sorted(unknown)[0]!r}.",
+                                field=sorted(unknown)[0])
+    display_name = require_text(person.get("display_name"), "display_name", "A display name")
+    birth_year = person.get("birth_year")
+    if birth_year is not None and not (1900 <= int(birth_year) <= this_year):
+        raise InvalidPersonData(f"Birth year must lie between 1900 and {this_year}.",
+                                field="birth_year")
+    household_size = int(person.get("household_size") or 1)
+    if not 1 <= household_size <= 30:
+        raise InvalidPersonData("Household size must lie between 1 and 30.",
+                                field="household_size")
+    return {
+        "display_name": display_name,
+        "birth_year": None if birth_year is None else int(birth_year),
+        "household_size": household_size,
+        "languages": list(person.get("languages") or []),
+        "interpreter_needed": bool(person.get("interpreter_needed")),
+        "district": require_text(person.get("district"), "district", "A district"),
+    }
+
+
+def need_group(need: str) -> str:
+    return need.split(".", 1)[0]
+
+
+class Case(StampedAggregate):
+    @event("Opened")
+    def __init__(self, id: UUID, reference: str, lead_organisation_id: UUID,
+                 lead_caseworker: str, person: dict[str, Any], housing_stage: str,
+                 residence_status: str, legal_sphere: str, by: Stamp) -> None:
+        self.reference = reference
+        self.lead_organisation_id = lead_organisation_id
+        self.lead_caseworker = lead_caseworker
+        self.person = person
+        self.housing_stage = housing_stage
+        self.residence_status = residence_status
+        self.legal_sphere = legal_sphere
+        self.needs: dict[str, dict[str, Any]] = {}
+        self.consents: dict[str, dict[str, Any]] = {}
+        self.status = "open"
+
+    @classmethod
+    def open(cls, id: UUID, reference: str, lead_organisation_id: UUID, lead_caseworker: str,
+             person: dict[str, Any], housing_stage: str, residence_status: str,
+             legal_sphere: str, this_year: int, by: Stamp) -> Case:
+        _check_housing_stage(housing_stage)
+        _check_residence_status(residence_status)
+        _check_legal_sphere(legal_sphere)
+        return cls(id=id, reference=reference, lead_organisation_id=lead_organisation_id,
+                   lead_caseworker=lead_caseworker,
+                   person=validate_person(person, this_year=this_year),
+                   housing_stage=housing_stage, residence_status=residence_status,
+                   legal_sphere=legal_sphere, by=by)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    def _require_open(self) -> None:
+        if not self.is_open:
+            raise CaseClosed(f"Case {self.reference} is closed.")
+
+    # -- person data --------------------------------------------------------------------------
+    def correct_person_data(self, changes: dict[str, Any], this_year: int, by: Stamp) -> None:
+        self._require_open()
+        corrected = validate_person({**self.person, **changes}, this_year=this_year)
+        if corrected == self.person:
+            raise InvalidPersonData("The correction changes nothing.")
+        self._person_data_corrected(person=corrected, by=by)
+
+    @event("PersonDataCorrected")
+    def _person_data_corrected(self, person: dict[str, Any], by: Stamp) -> None:
+        self.person = person
+
+    def change_housing_stage(self, housing_stage: str, by: Stamp) -> None:
+        self._require_open()
+        _check_housing_stage(housing_stage)
+        if housing_stage == self.housing_stage:
+            raise DomainError("The housing stage is already " + housing_stage + ".",
+                              field="housing_stage")
+        self._housing_stage_changed(housing_stage=housing_stage, by=by)
+
+    @event("HousingStageChanged")
+    def _housing_stage_changed(self, housing_stage: str, by: Stamp) -> None:
+        self.housing_stage = housing_stage
+
+    # -- needs --------------------------------------------------------------------------------
+    def record_need(self, need: str, note: str, by: Stamp) -> None:
+        self._require_open()
+        if self.needs.get(need, {}).get("status") == "open":
+            raise DomainError(f"The need {need} is already recorded as open.", field="need")
+        self._need_recorded(need=need, note=(note or "").strip(), by=by)
+
+    @event("NeedRecorded")
+    def _need_recorded(self, need: str, note: str, by: Stamp) -> None:
+        self.needs[need] = {"status": "open", "note": note}
+
+    def resolve_need(self, need: str, note: str, by: Stamp) -> None:
+        self._require_open()
+        if self.needs.get(need, {}).get("status") != "open":
+            raise UnknownNeed(f"There is no open need {need} on this case.", field="need")
+        self._need_resolved(need=need, note=(note or "").strip(), by=by)
+
+    @event("NeedResolved")
+    def _need_resolved(self, need: str, note: str, by: Stamp) -> None:
+        self.needs[need] = {"status": "resolved", "note": note}
+
+    # -- consent ------------------------------------------------------------------------------
+    def give_consent(self, consent_id: str, receiver_organisation_id: UUID | None,
+                     sector: str | None, purposes: list[str], expires_on: date,
+                     given_on: date, by: Stamp) -> None:
+        self._require_open()
+        if consent_id in self.consents:
+            raise DomainError("This consent is recorded already.", field="consent_id")
+        if (receiver_organisation_id is None) == (sector is None):
+            raise DomainError("A consent names either one receiving organisation or one "
+                              "sector.", field="receiver_organisation_id")
+        if sector is not None and sector not in SECTORS:
+            raise DomainError(f"Unknown sector {sector!r}.", field="sector")
+        if not purposes:
+            raise DomainError("A consent names at least one purpose.", field="purposes")
+        if expires_on <= given_on:
+            raise DomainError("The expiry date must lie after the day consent was given.",
+                              field="expires_on")
+        self._consent_given(consent_id=consent_id,
+                            receiver_organisation_id=receiver_organisation_id, sector=sector,
+                            purposes=list(purposes), expires_on=expires_on, given_on=given_on,
+                            by=by)
+
+    @event("ConsentGiven")
+    def _consent_given(self, consent_id: str, receiver_organisation_id: UUID | None,
+                       sector: str | None, purposes: list[str], expires_on: date,
+                       given_on: date, by: Stamp) -> None:
+        self.consents[consent_id] = {
+            "receiver_organisation_id": receiver_organisation_id, "sector": sector,
+            "purposes": purposes, "expires_on": expires_on, "given_on": given_on,
+            "state": "active", "ended_reason": "",
+        }
+
+    def revoke_consent(self, consent_id: str, reason: str, by: Stamp) -> None:
+        self._require_active_consent(consent_id)
+        self._consent_revoked(consent_id=consent_id,
+                              reason=require_text(reason, "reason", "A reason"), by=by)
+
+    @event("ConsentRevoked")
+    def _consent_revoked(self, consent_id: str, reason: str, by: Stamp) -> None:
+        self.consents[consent_id] = {**self.consents[consent_id], "state": "revoked",
+                                     "ended_reason": reason}
+
+    def record_consent_expiry(self, consent_id: str, today: date, by: Stamp) -> None:
+        consent = self._require_active_consent(consent_id)
+        if consent["expires_on"] >= today:
+            raise ConsentNotActive("This consent has not expired yet.", field="consent_id")
+        self._consent_expired(consent_id=consent_id, by=by)
+
+    @event("ConsentExpired")
+    def _consent_expired(self, consent_id: str, by: Stamp) -> None:
+        self.consents[consent_id] = {**self.consents[consent_id], "state": "expired"}
+
+    def _require_active_consent(self, consent_id: str) -> dict[str, Any]:
+        consent = self.consents.get(consent_id)
+        if consent is None:
+            raise UnknownConsent("There is no such consent on this case.", field="consent_id")
+        if consent["state"] != "active":
+            raise ConsentNotActive(f"This consent was {consent['state']} already.",
+                                   field="consent_id")
+        return consent
+
+    def consent_covering(self, organisation_id: UUID, sector: str, need: str,
+                         on: date) -> str | None:
+        """The id of a consent that allows sharing this case with the organisation for the
+        need on the given day, or None."""
+        for consent_id, c in self.consents.items():
+            if c["state"] != "active" or c["expires_on"] < on or c["given_on"] > on:
+                continue
+            if c["receiver_organisation_id"] not in (None, organisation_id):
+                continue
+            if c["sector"] not in (None, sector):
+                continue
+            if need in c["purposes"] or need_group(need) in c["purposes"]:
+                return consent_id
+        return None
+
+    def consent_is_valid(self, consent_id: str, on: date) -> bool:
+        c = self.consents.get(consent_id)
+        return bool(c) and c["state"] == "active" and c["given_on"] <= on <= c["expires_on"]
+
+    # -- residence status and legal sphere -----------------------------------------------------
+    def change_residence_status(self, residence_status: str, legal_sphere: str,
+                                by: Stamp) -> bool:
+        """Records the new status; returns whether the legal sphere changed with it."""
+        self._require_open()
+        _check_residence_status(residence_status)
+        _check_legal_sphere(legal_sphere)
+        if residence_status == self.residence_status:
+            raise DomainError("The residence status is already recorded as "
+                              f"{residence_status}.", field="residence_status")
+        self._residence_status_changed(residence_status=residence_status, by=by)
+        if legal_sphere != self.legal_sphere:
+            self._legal_sphere_changed(legal_sphere=legal_sphere,
+                                       previous_legal_sphere=self.legal_sphere, by=by)
+            return True
+        return False
+
+    @event("ResidenceStatusChanged")
+    def _residence_status_changed(self, residence_status: str, by: Stamp) -> None:
+        self.residence_status = residence_status
+
+    def change_legal_sphere(self, legal_sphere: str, by: Stamp) -> None:
+        self._require_open()
+        _check_legal_sphere(legal_sphere)
+        if legal_sphere == self.legal_sphere:
+            raise DomainError(f"The legal sphere is already {legal_sphere}.",
+                              field="legal_sphere")
+        self._legal_sphere_changed(legal_sphere=legal_sphere,
+                                   previous_legal_sphere=self.legal_sphere, by=by)
+
+    @event("LegalSphereChanged")
+    def _legal_sphere_changed(self, legal_sphere: str, previous_legal_sphere: str,
+                              by: Stamp) -> None:
+        self.legal_sphere = legal_sphere
+
+    # -- responsibility -----------------------------------------------------------------------
+    def assign_caseworker(self, caseworker: str, by: Stamp) -> None:
+        self._require_open()
+        if caseworker == self.lead_caseworker:
+            raise DomainError(f"{caseworker} is already the lead caseworker.",
+                              field="caseworker")
+        self._caseworker_assigned(caseworker=caseworker, by=by)
+
+    @event("CaseworkerAssigned")
+    def _caseworker_assigned(self, caseworker: str, by: Stamp) -> None:
+        self.lead_caseworker = caseworker
+
+    def move_lead(self, organisation_id: UUID, caseworker: str, referral_id: UUID,
+                  by: Stamp) -> None:
+        self._require_open()
+        self._lead_moved(organisation_id=organisation_id, caseworker=caseworker,
+                         previous_organisation_id=self.lead_organisation_id,
+                         referral_id=referral_id, by=by)
+
+    @event("LeadMoved")
+    def _lead_moved(self, organisation_id: UUID, caseworker: str,
+                    previous_organisation_id: UUID, referral_id: UUID, by: Stamp) -> None:
+        self.lead_organisation_id = organisation_id
+        self.lead_caseworker = caseworker
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def close(self, reason: str, by: Stamp) -> None:
+        self._require_open()
+        self._closed(reason=require_text(reason, "reason", "A reason"), by=by)
+
+    @event("Closed")
+    def _closed(self, reason: str, by: Stamp) -> None:
+        self.status = "closed"
+
+    def reopen(self, reason: str, by: Stamp) -> None:
+        if self.is_open:
+            raise CaseNotClosed(f"Case {self.reference} is open.")
+        self._reopened(reason=require_text(reason, "reason", "A reason"), by=by)
+
+    @event("Reopened")
+    def _reopened(self, reason: str, by: Stamp) -> None:
+        self.status = "open"
+
+
+def _check_housing_stage(value: str) -> None:
+    if value not in HOUSING_STAGES:
+        raise DomainError(f"Unknown housing stage {value!r}.", field="housing_stage")
+
+
+def _check_residence_status(value: str) -> None:
+    if value not in RESIDENCE_STATUSES:
+        raise DomainError(f"Unknown residence status {value!r}.", field="residence_status")
+
+
+def _check_legal_sphere(value: str) -> None:
+    if value not in LEGAL_SPHERES:
+        raise DomainError(f"Unknown legal sphere {value!r}.", field="legal_sphere")

@@ -1,0 +1,273 @@
+"""Loads the demo network: the directory file of ``<network>/demo`` and about 40 fictional
+cases with referrals in every state. Every command carries a derived idempotency key, so
+loading twice records nothing new."""
+
+from __future__ import annotations
+
+import random
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from domain.application import ReferralNetwork
+from domain.network.loader import NetworkConfigError, _first_error
+from domain.organisation import Organisation
+from domain.stamp import Role, Stamp
+from domain.vocabulary import SECTORS
+
+CASE_COUNT = 40
+
+
+class _ServiceSchema(Schema):
+    class Meta:
+        unknown = RAISE
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    needs = fields.List(fields.String(), required=True)
+    legal_spheres = fields.List(fields.String(), load_default=list)
+    districts = fields.List(fields.String(), load_default=list)
+    languages = fields.List(fields.String(), load_default=list)
+    capacity = fields.Integer(load_default=None)
+
+
+class _OrganisationSchema(Schema):
+    class Meta:
+        unknown = RAISE
+    key = fields.String(required=True)
+    name = fields.String(required=True)
+    sector = fields.String(required=True, validate=validate.OneOf(SECTORS))
+    inbox = fields.String(required=True)
+    members = fields.List(fields.Tuple((fields.String(), fields.String(
+        validate=validate.OneOf([r.value for r in Role if r != Role.SYSTEM])))),
+        required=True)
+    service = fields.List(fields.Nested(_ServiceSchema), load_default=list)
+
+
+class _DirectorySchema(Schema):
+    class Meta:
+        unknown = RAISE
+    organisation = fields.List(fields.Nested(_OrganisationSchema), required=True)
+    users = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
+@dataclass
+class DemoReport:
+    organisations: int
+    users: int
+    cases: int
+    referrals_by_status: dict[str, int]
+
+
+def load_directory_file(path: Path) -> dict[str, Any]:
+    try:
+        return _DirectorySchema().load(tomllib.loads(path.read_text(encoding="utf-8")))
+    except ValidationError as e:
+        field, message = _first_error(e.messages)
+        raise NetworkConfigError(path, field, message) from None
+
+
+def load_demo(app: ReferralNetwork, demo_dir: Path) -> DemoReport:
+    directory = load_directory_file(demo_dir / "directory.toml")
+    loader = _DemoLoader(app, directory)
+    loader.directory()
+    loader.cases()
+    statuses: dict[str, int] = {}
+    for referral in app.referrals():
+        statuses[referral.status] = statuses.get(referral.status, 0) + 1
+    return DemoReport(organisations=len(directory["organisation"]),
+                      users=len(directory["users"]), cases=len(app.cases()),
+                      referrals_by_status=statuses)
+
+
+# Pseudonymous display names only; invented.
+NAMES = ["Familie A.", "Amina K.", "Familie H.", "Yusuf D.", "Familie M.", "Olena S.",
+         "Familie T.", "Samir B.", "Familie R.", "Mariam J.", "Familie O.", "Dawit G.",
+         "Familie N.", "Iryna P.", "Familie Z.", "Farid E.", "Familie W.", "Leyla C.",
+         "Familie Q.", "Hamid F."]
+SCENARIOS = [
+    # (need, urgency, the receiver's steps after sending)
+    ("health.psychosocial", "crisis", []),
+    ("health.paediatric", "urgent", ["receive"]),
+    ("housing.followup", "routine", ["receive", "accept"]),
+    ("health.paediatric", "urgent", ["receive", "reject"]),
+    ("health.general", "routine", ["receive", "forward"]),
+    ("language", "routine", ["accept", "start"]),
+    ("health.psychotherapy", "urgent", ["receive", "accept", "start", "hold"]),
+    ("childcare", "routine", ["receive", "accept", "start", "complete"]),
+    ("housing.search", "routine", ["accept", "start", "fail"]),
+    ("legal", "urgent", ["cancel"]),
+    ("volunteer", "routine", ["entered-in-error"]),
+    ("family", "routine", ["accept", "start", "hold", "resume"]),
+]
+LEADS = ["fsa-sachsendorf", "fsa-sachsendorf", "fsa-schmellwitz", "mbe", "fsa-sachsendorf",
+         "fsa-schmellwitz", "mbe", "sozialamt"]
+
+
+class _DemoLoader:
+    def __init__(self, app: ReferralNetwork, directory: dict[str, Any]) -> None:
+        self.app = app
+        self.data = directory
+        self.slug = app.network.slug
+        self.system = Stamp.system("demo-load")
+        self.members = {o["key"]: o["members"] for o in directory["organisation"]}
+        self.rng = random.Random(2026)
+
+    def key(self, *parts: Any) -> str:
+        return ":".join(["demo", self.slug, *map(str, parts)])
+
+    def org_id(self, key: str) -> UUID:
+        return Organisation.id_for(self.slug, key)
+
+    def stamp(self, org_key: str, role: str = "caseworker", n: int = 0) -> Stamp:
+        users = [u for u, r in self.members[org_key] if r == role]
+        return Stamp(users[n % len(users)], self.org_id(org_key), role,
+                     self.key("corr", self.rng.randrange(10**9)))
+
+    def directory(self) -> None:
+        app, system = self.app, self.system
+        for username, display in self.data["users"].items():
+            app.register_user(system, username, display, idempotency_key=self.key("user",
+                                                                                 username))
+        for org in self.data["organisation"]:
+            k = org["key"]
+            app.register_organisation(system, k, org["name"], org["sector"], org["inbox"],
+                                      idempotency_key=self.key("org", k))
+            for service in org["service"]:
+                service = dict(service)
+                service_id = service.pop("id")
+                app.add_service(system, self.org_id(k), service_id, service,
+                                idempotency_key=self.key("org", k, "service", service_id))
+            for username, role in org["members"]:
+                app.add_member(system, self.org_id(k), username, Role(role),
+                               idempotency_key=self.key("org", k, "member", username))
+
+    @contextmanager
+    def at(self, moment: datetime) -> Iterator[None]:
+        # The demo's history is spread over the past weeks, so deadlines and histories look
+        # like a working network's.
+        original = self.app.clock
+        self.app.clock = lambda: moment
+        try:
+            yield
+        finally:
+            self.app.clock = original
+
+    def cases(self) -> None:
+        now = self.app.clock().replace(minute=0, second=0, microsecond=0)
+        for i in range(CASE_COUNT):
+            start = now - timedelta(days=CASE_COUNT - i, hours=self.rng.randrange(8))
+            self.case(i, start)
+
+    def case(self, i: int, start: datetime) -> None:
+        app, network, rng = self.app, self.app.network, self.rng
+        lead = LEADS[i % len(LEADS)]
+        caseworker = self.stamp(lead, n=i)
+        district = network.districts[i % len(network.districts)]
+        status = "permit_25" if lead in ("mbe",) else rng.choice(
+            ["gestattung", "gestattung", "duldung", "permit_24"])
+        need, urgency, steps = SCENARIOS[i % len(SCENARIOS)]
+        tick = iter(range(1, 100))
+
+        def when() -> datetime:
+            return start + timedelta(hours=3 * next(tick))
+
+        def run(step: str, command: Callable[..., dict[str, Any]], *args: Any,
+                **kwargs: Any) -> dict[str, Any]:
+            with self.at(when()):
+                return command(*args, idempotency_key=self.key("case", i, step), **kwargs)
+
+        opened = run("open", app.open_case, caseworker,
+                     {"display_name": NAMES[i % len(NAMES)], "birth_year": 1975 + i % 30,
+                      "household_size": 1 + i % 5, "languages": [["ar", "fa", "uk", "ti",
+                                                                   "ru"][i % 5], "en"],
+                      "interpreter_needed": i % 3 == 0, "district": district},
+                     "shared_accommodation" if i % 4 else "followup_accommodation", status,
+                     needs=[need])
+        case_id = opened["case_id"]
+        receiver_key = self.receiver_for(need, case_id, i)
+        consent_kwargs: dict[str, Any] = (
+            {"sector": "health"} if need.startswith("health") and i % 2 == 0
+            else {"receiver_organisation_id": self.org_id(receiver_key)})
+        moment = when()
+        if not (urgency == "crisis" and i % 2 == 0):
+            with self.at(moment):
+                app.give_consent(caseworker, case_id, [need.split(".")[0]],
+                                 (moment + timedelta(days=365)).date(),
+                                 idempotency_key=self.key("case", i, "consent"),
+                                 **consent_kwargs)
+        sent = run("send", app.send_referral, caseworker, case_id, need, urgency,
+                   self.org_id(receiver_key),
+                   "Bitte um Übernahme; Details im persönlichen Gespräch.",
+                   crisis_override_reason=("Akute Krise, Einwilligung wird nachgeholt."
+                                           if urgency == "crisis" else None))
+        referral_id = sent["referral_id"]
+        receiver = self.stamp(receiver_key, n=i)
+        for step in steps:
+            self.receiver_step(step, run, receiver, caseworker, lead, referral_id, case_id,
+                               need, i)
+        if lead.startswith("fsa") and status in ("gestattung", "duldung") and i % 3 == 1:
+            changed = run("status", app.change_residence_status, caseworker, case_id,
+                          "permit_25")
+            drafts = changed["draft_referral_ids"]
+            if drafts and i % 2 == 1:
+                # The caseworker confirms the handoff to the Jobcenter and it takes over.
+                run("consent-lead", app.give_consent, caseworker, case_id, ["benefits"],
+                    (start + timedelta(days=400)).date(),
+                    receiver_organisation_id=self.org_id("jobcenter"))
+                run("confirm-lead", app.send_draft, caseworker, drafts[0])
+                run("cancel-lead-draft", app.cancel_referral, caseworker, drafts[1],
+                    "Fallführung geht an das Jobcenter.")
+                run("accept-lead", app.accept_referral, self.stamp("jobcenter", n=i),
+                    drafts[0])
+
+    def receiver_for(self, need: str, case_id: UUID, i: int) -> str:
+        case = self.app.repository.get(case_id)
+        keys = self.app.network.responsible(need, case.legal_sphere, case.person["district"],
+                                            case.housing_stage)
+        return keys[i % len(keys)]
+
+    def receiver_step(self, step: str, run: Callable[..., Any], receiver: Stamp,
+                      caseworker: Stamp, lead: str, referral_id: UUID, case_id: UUID,
+                      need: str, i: int) -> None:
+        app = self.app
+        if step == "receive":
+            run(step, app.receive_referral, receiver, referral_id)
+        elif step == "accept":
+            run(step, app.accept_referral, receiver, referral_id)
+        elif step == "reject":
+            run(step, app.reject_referral, receiver, referral_id,
+                "Keine freie Kapazität in den nächsten Wochen.")
+        elif step == "forward":
+            target = "gesundheitsamt" if receiver.organisation_id != self.org_id(
+                "gesundheitsamt") else "hausarzt-mitte"
+            run("consent-forward", app.give_consent, caseworker, case_id, ["health"],
+                (app.clock() + timedelta(days=365)).date(),
+                receiver_organisation_id=self.org_id(target))
+            run(step, app.forward_referral, receiver, referral_id, self.org_id(target),
+                "Erstuntersuchung zuerst im Gesundheitsamt.")
+        elif step == "start":
+            run(step, app.start_referral, receiver, referral_id)
+        elif step == "hold":
+            run(step, app.hold_referral, receiver, referral_id,
+                "Person für drei Wochen verreist.")
+        elif step == "resume":
+            run(step, app.resume_referral, receiver, referral_id)
+        elif step == "complete":
+            run(step, app.complete_referral, receiver, referral_id, "Platz ab nächstem Monat.")
+        elif step == "fail":
+            run(step, app.fail_referral, receiver, referral_id,
+                "Kein passender Wohnraum verfügbar.")
+        elif step == "cancel":
+            run(step, app.cancel_referral, caseworker, referral_id,
+                "Termin hat sich anderweitig erledigt.")
+        elif step == "entered-in-error":
+            supervisor = self.stamp(lead, role="supervisor")
+            run(step, app.mark_referral_entered_in_error, supervisor, referral_id,
+                "Falscher Fall ausgewählt.")

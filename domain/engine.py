@@ -1,0 +1,171 @@
+"""The command pipeline every service of :mod:`domain.services` runs through.
+
+Each command verifies that the acting user really is a member of the organisation they act
+for, in the role they claim; loads the aggregates; lets them decide; and saves all changed
+aggregates in one transaction. A stale ``expected_version`` or a concurrent save raises
+:class:`~domain.base.ConflictError`. A command given an ``idempotency_key`` that was applied
+before returns the earlier result and records nothing new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import datetime_now_with_tzinfo
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.utils import get_topic
+
+from domain.account import UserAccount
+from domain.base import (
+    CLOCK,
+    ConflictError,
+    DateAsISO,
+    DomainError,
+    MembershipRequired,
+    NotFound,
+    PermissionDenied,
+    StampedAggregate,
+)
+from domain.case import Case, CaseClosed
+from domain.network import NetworkConfig
+from domain.organisation import Organisation, OrganisationInactive
+from domain.receipt import CommandReceipt
+from domain.referral import Referral
+from domain.sequence import CaseNumberSequence
+from domain.stamp import Role, Stamp, StampAsDict
+
+A = TypeVar("A", bound=StampedAggregate)
+Decision = tuple[Sequence[StampedAggregate], dict[str, Any]]
+
+BERLIN = ZoneInfo("Europe/Berlin")
+CASEWORK_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
+DIRECTORY_ROLES = (Role.ADMIN, Role.COORDINATOR)
+
+
+class UnknownNeed(DomainError):
+    code = "unknown_need"
+
+
+class Engine(Application):
+    """One network's event store: directory, cases and referrals share one notification log,
+    so a command touching several of them (a lead handoff, a forward) saves in one
+    transaction."""
+
+    log_section_size = 1000
+
+    def __init__(self, network: NetworkConfig, env: dict[str, str] | None = None,
+                 clock: Callable[[], datetime] = datetime_now_with_tzinfo) -> None:
+        self.network = network
+        self.clock = clock
+        super().__init__(env)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(StampAsDict())
+        transcoder.register(DateAsISO())
+
+    # == the command pipeline ==================================================================
+    def execute(self, command: str, by: Stamp, decide: Callable[[], Decision], *,
+                idempotency_key: str | None = None) -> dict[str, Any]:
+        token = CLOCK.set(self.clock)
+        try:
+            if idempotency_key:
+                earlier = self._receipt(idempotency_key)
+                if earlier is not None:
+                    return earlier.result_for(command)
+            changed, result = decide()
+            changed = list(changed)
+            if idempotency_key:
+                changed.append(CommandReceipt(id=CommandReceipt.id_for(idempotency_key),
+                                              command=command, result=result, by=by))
+            try:
+                self.save(*changed)
+            except IntegrityError:
+                if idempotency_key:
+                    earlier = self._receipt(idempotency_key)
+                    if earlier is not None:
+                        return earlier.result_for(command)
+                raise ConflictError("Someone changed this meanwhile. Please reload and "
+                                    "try again.") from None
+            return result
+        finally:
+            CLOCK.reset(token)
+
+    def _receipt(self, key: str) -> CommandReceipt | None:
+        return self._find(CommandReceipt, CommandReceipt.id_for(key))
+
+    def _find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, cls) else None
+
+    def load(self, cls: type[A], aggregate_id: UUID, expected_version: int | None = None,
+             what: str = "object") -> A:
+        aggregate = self._find(cls, aggregate_id)
+        if aggregate is None:
+            raise NotFound(f"No such {what}.")
+        if expected_version is not None and aggregate.version != expected_version:
+            raise ConflictError(f"This {what} was changed meanwhile (version "
+                                f"{aggregate.version}, you saw {expected_version}). "
+                                "Please reload and try again.")
+        return aggregate
+
+    def verify(self, by: Stamp, roles: Sequence[Role]) -> Organisation | None:
+        """The acting user must be a member of ``by.organisation_id`` in ``by.role``, and that
+        role must be one of ``roles``. System stamps come only from the engine itself."""
+        if by.role == Role.SYSTEM:
+            return None
+        if by.role not in roles:
+            raise PermissionDenied(f"The role {by.role} cannot do this.")
+        organisation = self._find(Organisation, by.organisation_id) if by.organisation_id \
+            else None
+        if organisation is None or organisation.role_of(by.user) != by.role:
+            raise MembershipRequired(f"{by.user} is not a {by.role} of this organisation.")
+        if not organisation.active:
+            raise OrganisationInactive(f"{organisation.name} is no longer active.")
+        return organisation
+
+    def today(self) -> date:
+        return self.clock().astimezone(BERLIN).date()
+
+    def check_need(self, need: str) -> None:
+        if not self.network.is_need(need):
+            raise UnknownNeed(f"Unknown need {need!r}.", field="need")
+
+    def organisation_by_key(self, key: str) -> Organisation | None:
+        return self._find(Organisation, Organisation.id_for(self.network.slug, key))
+
+    # == reads (the projected views of the workers replace these scans) ========================
+    def created_ids(self, created_event: type) -> Iterator[UUID]:
+        topic = get_topic(created_event)
+        start: int | None = 1
+        while True:
+            section = self.notification_log.select(start=start, limit=self.log_section_size, topics=[topic])
+            if not section:
+                return
+            for notification in section:
+                yield notification.originator_id
+            start = section[-1].id + 1
+
+    def cases(self) -> list[Case]:
+        return [self.repository.get(i) for i in self.created_ids(Case.Opened)]
+
+    def organisations(self) -> list[Organisation]:
+        return [self.repository.get(i) for i in self.created_ids(Organisation.Registered)]
+
+    def referrals(self) -> list[Referral]:
+        return [self.repository.get(i) for i in self.created_ids(Referral.Created)]
+
+    def referrals_of_case(self, case_id: UUID) -> list[Referral]:
+        return [r for r in self.referrals() if r.case_id == case_id]
+
+    def ensure_case_open(self, case: Case) -> None:
+        if not case.is_open:
+            raise CaseClosed(f"Case {case.reference} is closed.")

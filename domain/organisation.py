@@ -1,0 +1,164 @@
+"""Organisation: an actor of the network's directory, its services and its members."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import event
+
+from domain.base import DomainError, StampedAggregate, require_text
+from domain.stamp import Role, Stamp
+from domain.vocabulary import LEGAL_SPHERES, SECTORS
+
+
+class OrganisationInactive(DomainError):
+    code = "organisation_inactive"
+
+
+class UnknownService(DomainError):
+    code = "unknown_service"
+
+
+class InvalidService(DomainError):
+    code = "invalid_service"
+
+
+KEY = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+MEMBER_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR, Role.ADMIN)
+
+
+def validate_service(service: dict[str, Any]) -> dict[str, Any]:
+    """Normalise a service description; the application validated needs against the catalogue."""
+    name = require_text(service.get("name"), "name", "A service name")
+    needs = list(service.get("needs") or [])
+    if not needs:
+        raise InvalidService("A service must offer at least one need.", field="needs")
+    spheres = list(service.get("legal_spheres") or [])
+    for sphere in spheres:
+        if sphere not in LEGAL_SPHERES:
+            raise InvalidService(f"Unknown legal sphere {sphere!r}.", field="legal_spheres")
+    capacity = service.get("capacity")
+    if capacity is not None and (not isinstance(capacity, int) or capacity < 0):
+        raise InvalidService("Capacity must be a whole number of at least 0.", field="capacity")
+    return {
+        "name": name,
+        "needs": needs,
+        "legal_spheres": spheres,
+        "districts": list(service.get("districts") or []),
+        "languages": list(service.get("languages") or []),
+        "capacity": capacity,
+    }
+
+
+class Organisation(StampedAggregate):
+    @staticmethod
+    def id_for(network: str, key: str) -> UUID:
+        """Organisations named in a network's files get ids derived from their key."""
+        return uuid5(NAMESPACE_URL, f"fallnetz:organisation:{network}:{key}")
+
+    @event("Registered")
+    def __init__(self, id: UUID, key: str, name: str, sector: str, inbox_address: str,
+                 contacts: list[dict[str, str]], by: Stamp) -> None:
+        self.key = key
+        self.name = name
+        self.sector = sector
+        self.inbox_address = inbox_address
+        self.contacts = contacts
+        self.services: dict[str, dict[str, Any]] = {}
+        self.members: dict[str, str] = {}
+        self.active = True
+
+    @classmethod
+    def register(cls, id: UUID, key: str, name: str, sector: str, inbox_address: str,
+                 contacts: list[dict[str, str]] | None, by: Stamp) -> Organisation:
+        if not KEY.match(key or ""):
+            raise DomainError("A key is 2–40 lower-case letters, digits or '-'.", field="key")
+        name = require_text(name, "name", "The organisation's name")
+        if sector not in SECTORS:
+            raise DomainError(f"Unknown sector {sector!r}.", field="sector")
+        inbox = require_text(inbox_address, "inbox_address", "An inbox address")
+        return cls(id=id, key=key, name=name, sector=sector, inbox_address=inbox,
+                   contacts=list(contacts or []), by=by)
+
+    # -- services ---------------------------------------------------------------------------
+    def add_service(self, service_id: str, service: dict[str, Any], by: Stamp) -> None:
+        self._require_active()
+        service_id = require_text(service_id, "service_id", "A service id")
+        if service_id in self.services:
+            raise InvalidService(f"Service {service_id!r} exists already.", field="service_id")
+        self._service_added(service_id=service_id, service=validate_service(service), by=by)
+
+    @event("ServiceAdded")
+    def _service_added(self, service_id: str, service: dict[str, Any], by: Stamp) -> None:
+        self.services[service_id] = service
+
+    def change_service(self, service_id: str, service: dict[str, Any], by: Stamp) -> None:
+        self._require_active()
+        self.service(service_id)
+        self._service_changed(service_id=service_id, service=validate_service(service), by=by)
+
+    @event("ServiceChanged")
+    def _service_changed(self, service_id: str, service: dict[str, Any], by: Stamp) -> None:
+        self.services[service_id] = service
+
+    def change_capacity(self, service_id: str, capacity: int, by: Stamp) -> None:
+        self._require_active()
+        self.service(service_id)
+        if not isinstance(capacity, int) or capacity < 0:
+            raise InvalidService("Capacity must be a whole number of at least 0.",
+                                 field="capacity")
+        self._capacity_changed(service_id=service_id, capacity=capacity, by=by)
+
+    @event("CapacityChanged")
+    def _capacity_changed(self, service_id: str, capacity: int, by: Stamp) -> None:
+        self.services[service_id] = {**self.services[service_id], "capacity": capacity}
+
+    def service(self, service_id: str) -> dict[str, Any]:
+        try:
+            return self.services[service_id]
+        except KeyError:
+            raise UnknownService(f"{self.name} offers no service {service_id!r}.",
+                                 field="service_id") from None
+
+    def offers(self, need: str) -> bool:
+        return any(need in s["needs"] for s in self.services.values())
+
+    # -- members ----------------------------------------------------------------------------
+    def add_member(self, user: str, role: Role, by: Stamp) -> None:
+        self._require_active()
+        if Role(role) not in MEMBER_ROLES:
+            raise DomainError(f"Role {role!r} cannot be given to a member.", field="role")
+        if self.members.get(user) == Role(role).value:
+            raise DomainError(f"{user} is already a {role} of {self.name}.", field="user")
+        self._member_added(user=user, role=Role(role).value, by=by)
+
+    @event("MemberAdded")
+    def _member_added(self, user: str, role: str, by: Stamp) -> None:
+        self.members[user] = role
+
+    def remove_member(self, user: str, by: Stamp) -> None:
+        if user not in self.members:
+            raise DomainError(f"{user} is not a member of {self.name}.", field="user")
+        self._member_removed(user=user, by=by)
+
+    @event("MemberRemoved")
+    def _member_removed(self, user: str, by: Stamp) -> None:
+        del self.members[user]
+
+    def role_of(self, user: str) -> str | None:
+        return self.members.get(user)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def deactivate(self, reason: str, by: Stamp) -> None:
+        self._require_active()
+        self._deactivated(reason=require_text(reason, "reason", "A reason"), by=by)
+
+    @event("Deactivated")
+    def _deactivated(self, reason: str, by: Stamp) -> None:
+        self.active = False
+
+    def _require_active(self) -> None:
+        if not self.active:
+            raise OrganisationInactive(f"{self.name} is no longer active.")

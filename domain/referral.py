@@ -1,0 +1,276 @@
+"""Referral: a request from one organisation to another to serve a need of a case.
+
+The states and who may move between them are exactly DESIGN §5 (FHIR Task codes plus
+``received``); :data:`TRANSITIONS` is that table.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.base import DomainError, PermissionDenied, StampedAggregate, require_text
+from domain.stamp import Role, Stamp
+from domain.vocabulary import REFERRAL_KINDS, URGENCIES
+
+DRAFT, REQUESTED, RECEIVED, ACCEPTED = "draft", "requested", "received", "accepted"
+REJECTED, FORWARDED, IN_PROGRESS, ON_HOLD = "rejected", "forwarded", "in-progress", "on-hold"
+COMPLETED, FAILED, CANCELLED = "completed", "failed", "cancelled"
+ENTERED_IN_ERROR = "entered-in-error"
+
+OPEN_STATES = frozenset({DRAFT, REQUESTED, RECEIVED, ACCEPTED, IN_PROGRESS, ON_HOLD})
+ALL_STATES = OPEN_STATES | {REJECTED, FORWARDED, COMPLETED, FAILED, CANCELLED,
+                            ENTERED_IN_ERROR}
+
+SENDER, RECEIVER, SENDERS_SUPERVISOR = "sender", "receiver", "sender's supervisor"
+
+# command → (states it may start from, state it leads to, who may issue it)
+TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
+    "send": (frozenset({DRAFT}), REQUESTED, SENDER),
+    "receive": (frozenset({REQUESTED}), RECEIVED, RECEIVER),
+    "accept": (frozenset({REQUESTED, RECEIVED}), ACCEPTED, RECEIVER),
+    "reject": (frozenset({REQUESTED, RECEIVED}), REJECTED, RECEIVER),
+    "forward": (frozenset({REQUESTED, RECEIVED, ACCEPTED}), FORWARDED, RECEIVER),
+    "start": (frozenset({ACCEPTED}), IN_PROGRESS, RECEIVER),
+    "hold": (frozenset({ACCEPTED, IN_PROGRESS, ON_HOLD}), ON_HOLD, RECEIVER),
+    "resume": (frozenset({ON_HOLD}), IN_PROGRESS, RECEIVER),
+    "complete": (frozenset({ACCEPTED, IN_PROGRESS, ON_HOLD}), COMPLETED, RECEIVER),
+    "fail": (frozenset({ACCEPTED, IN_PROGRESS, ON_HOLD}), FAILED, RECEIVER),
+    "cancel": (OPEN_STATES, CANCELLED, SENDER),
+    "mark_entered_in_error": (ALL_STATES - {ENTERED_IN_ERROR}, ENTERED_IN_ERROR,
+                              SENDERS_SUPERVISOR),
+}
+
+STATE_LABELS = {
+    DRAFT: "Entwurf", REQUESTED: "gesendet", RECEIVED: "eingegangen", ACCEPTED: "angenommen",
+    REJECTED: "abgelehnt", FORWARDED: "weitergeleitet", IN_PROGRESS: "in Bearbeitung",
+    ON_HOLD: "pausiert", COMPLETED: "abgeschlossen", FAILED: "gescheitert",
+    CANCELLED: "storniert", ENTERED_IN_ERROR: "irrtümlich erfasst",
+}
+
+
+class IllegalTransition(DomainError):
+    code = "illegal_transition"
+
+
+class ConsentRequired(DomainError):
+    code = "consent_required"
+
+
+class NotSendersSide(PermissionDenied):
+    code = "not_senders_side"
+
+
+class NotReceiversSide(PermissionDenied):
+    code = "not_receivers_side"
+
+
+class Referral(StampedAggregate):
+    @event("Created")
+    def __init__(self, id: UUID, case_id: UUID, need: str, urgency: str, kind: str,
+                 from_organisation_id: UUID, from_user: str, to_organisation_id: UUID,
+                 to_service_id: str | None, reason: str, status: str,
+                 consent_id: str | None, crisis_override_reason: str | None,
+                 policy_version: str | None, parent_referral_id: UUID | None,
+                 by: Stamp) -> None:
+        self.case_id = case_id
+        self.need = need
+        self.urgency = urgency
+        self.kind = kind
+        self.from_organisation_id = from_organisation_id
+        self.from_user = from_user
+        self.to_organisation_id = to_organisation_id
+        self.to_service_id = to_service_id
+        self.reason = reason
+        self.status = status
+        self.consent_id = consent_id
+        self.crisis_override_reason = crisis_override_reason
+        self.policy_version = policy_version
+        self.parent_referral_id = parent_referral_id
+        self.child_referral_id: UUID | None = None
+        self.status_reason = ""
+        self.outcome = ""
+
+    @classmethod
+    def create(cls, *, id: UUID, case_id: UUID, need: str, urgency: str, kind: str,
+               from_organisation_id: UUID, from_user: str, to_organisation_id: UUID,
+               to_service_id: str | None, reason: str, by: Stamp, draft: bool = False,
+               consent_id: str | None = None, crisis_override_reason: str | None = None,
+               policy_version: str | None = None,
+               parent_referral_id: UUID | None = None) -> Referral:
+        if urgency not in URGENCIES:
+            raise DomainError(f"Unknown urgency {urgency!r}.", field="urgency")
+        if kind not in REFERRAL_KINDS:
+            raise DomainError(f"Unknown referral kind {kind!r}.", field="kind")
+        if to_organisation_id == from_organisation_id:
+            raise DomainError("A referral goes to another organisation.",
+                              field="to_organisation_id")
+        reason = require_text(reason, "reason", "A reason for the referral")
+        if not draft:
+            consent_id, crisis_override_reason = _sharing_basis(
+                urgency, consent_id, crisis_override_reason)
+        return cls(id=id, case_id=case_id, need=need, urgency=urgency, kind=kind,
+                   from_organisation_id=from_organisation_id, from_user=from_user,
+                   to_organisation_id=to_organisation_id, to_service_id=to_service_id,
+                   reason=reason, status=DRAFT if draft else REQUESTED,
+                   consent_id=consent_id, crisis_override_reason=crisis_override_reason,
+                   policy_version=None if draft else policy_version,
+                   parent_referral_id=parent_referral_id, by=by)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATES
+
+    @property
+    def is_lead_handoff(self) -> bool:
+        return self.kind == "lead_handoff"
+
+    # -- guards -------------------------------------------------------------------------------
+    def check(self, command: str, by: Stamp) -> str:
+        """Raises unless ``by`` may issue ``command`` now; returns the state it leads to."""
+        sources, target, party = TRANSITIONS[command]
+        if party == RECEIVER and by.organisation_id != self.to_organisation_id:
+            raise NotReceiversSide("Only the receiving organisation can do this.")
+        if party in (SENDER, SENDERS_SUPERVISOR) and (
+                by.organisation_id != self.from_organisation_id):
+            raise NotSendersSide("Only the sending organisation can do this.")
+        if party == SENDERS_SUPERVISOR and by.role != Role.SUPERVISOR:
+            raise NotSendersSide("Only a supervisor of the sending organisation can mark a "
+                                 "referral as entered in error.")
+        if self.status not in sources:
+            raise IllegalTransition(
+                f"A referral that is {self.status} cannot be changed to {target} "
+                f"({command}).")
+        return target
+
+    # -- sender's commands --------------------------------------------------------------------
+    def send(self, consent_id: str | None, crisis_override_reason: str | None,
+             policy_version: str | None, by: Stamp) -> None:
+        self.check("send", by)
+        consent_id, override = _sharing_basis(self.urgency, consent_id, crisis_override_reason)
+        self._sent(consent_id=consent_id, crisis_override_reason=override,
+                   policy_version=policy_version, by=by)
+
+    @event("Sent")
+    def _sent(self, consent_id: str | None, crisis_override_reason: str | None,
+              policy_version: str | None, by: Stamp) -> None:
+        self.status = REQUESTED
+        self.consent_id = consent_id
+        self.crisis_override_reason = crisis_override_reason
+        self.policy_version = policy_version
+        self.from_user = by.user
+
+    def cancel(self, reason: str, by: Stamp) -> None:
+        self.check("cancel", by)
+        self._cancelled(reason=require_text(reason, "reason", "A reason"), by=by)
+
+    @event("Cancelled")
+    def _cancelled(self, reason: str, by: Stamp) -> None:
+        self.status, self.status_reason = CANCELLED, reason
+
+    def mark_entered_in_error(self, reason: str, by: Stamp) -> None:
+        self.check("mark_entered_in_error", by)
+        self._entered_in_error(reason=require_text(reason, "reason", "A reason"), by=by)
+
+    @event("MarkedEnteredInError")
+    def _entered_in_error(self, reason: str, by: Stamp) -> None:
+        self.status, self.status_reason = ENTERED_IN_ERROR, reason
+
+    # -- receiver's commands ------------------------------------------------------------------
+    def receive(self, by: Stamp) -> None:
+        self.check("receive", by)
+        self._received(by=by)
+
+    @event("Received")
+    def _received(self, by: Stamp) -> None:
+        self.status = RECEIVED
+
+    def accept(self, by: Stamp) -> None:
+        self.check("accept", by)
+        self._accepted(by=by)
+
+    @event("Accepted")
+    def _accepted(self, by: Stamp) -> None:
+        self.status = ACCEPTED
+
+    def reject(self, reason: str, by: Stamp) -> None:
+        self.check("reject", by)
+        self._rejected(reason=require_text(reason, "reason", "A reason for the rejection"),
+                       by=by)
+
+    @event("Rejected")
+    def _rejected(self, reason: str, by: Stamp) -> None:
+        self.status, self.status_reason = REJECTED, reason
+
+    def forward(self, child_referral_id: UUID, to_organisation_id: UUID, reason: str,
+                by: Stamp) -> None:
+        self.check("forward", by)
+        reason = require_text(reason, "reason", "A reason for forwarding")
+        if to_organisation_id in (self.to_organisation_id, self.from_organisation_id):
+            raise DomainError("Forward to an organisation other than sender and receiver.",
+                              field="to_organisation_id")
+        self._forwarded(child_referral_id=child_referral_id,
+                        to_organisation_id=to_organisation_id, reason=reason, by=by)
+
+    @event("Forwarded")
+    def _forwarded(self, child_referral_id: UUID, to_organisation_id: UUID, reason: str,
+                   by: Stamp) -> None:
+        self.status, self.status_reason = FORWARDED, reason
+        self.child_referral_id = child_referral_id
+
+    def start(self, by: Stamp) -> None:
+        self.check("start", by)
+        self._started(by=by)
+
+    @event("FirstContactMade")
+    def _started(self, by: Stamp) -> None:
+        self.status = IN_PROGRESS
+
+    def hold(self, reason: str, by: Stamp) -> None:
+        self.check("hold", by)
+        self._put_on_hold(reason=require_text(reason, "reason", "A reason for the pause"),
+                          by=by)
+
+    @event("PutOnHold")
+    def _put_on_hold(self, reason: str, by: Stamp) -> None:
+        self.status, self.status_reason = ON_HOLD, reason
+
+    def resume(self, by: Stamp) -> None:
+        self.check("resume", by)
+        self._resumed(by=by)
+
+    @event("Resumed")
+    def _resumed(self, by: Stamp) -> None:
+        self.status, self.status_reason = IN_PROGRESS, ""
+
+    def complete(self, outcome: str, by: Stamp) -> None:
+        self.check("complete", by)
+        self._completed(outcome=require_text(outcome, "outcome", "An outcome"), by=by)
+
+    @event("Completed")
+    def _completed(self, outcome: str, by: Stamp) -> None:
+        self.status, self.outcome = COMPLETED, outcome
+
+    def fail(self, outcome: str, by: Stamp) -> None:
+        self.check("fail", by)
+        self._failed(outcome=require_text(outcome, "outcome", "An outcome"), by=by)
+
+    @event("Failed")
+    def _failed(self, outcome: str, by: Stamp) -> None:
+        self.status, self.outcome = FAILED, outcome
+
+
+def _sharing_basis(urgency: str, consent_id: str | None,
+                   crisis_override_reason: str | None) -> tuple[str | None, str | None]:
+    """A referral is sent on a consent, or in a crisis on an override with its reason."""
+    if consent_id:
+        return consent_id, None
+    if not (crisis_override_reason or "").strip():
+        raise ConsentRequired(
+            "No valid consent of the person covers this receiver and purpose. In a crisis "
+            "the referral can be sent with an override and its reason.", field="consent_id")
+    if urgency != "crisis":
+        raise ConsentRequired("A consent override is only possible for crisis referrals.",
+                              field="crisis_override_reason")
+    return None, crisis_override_reason.strip()

@@ -1,0 +1,2 @@
+"""Application services, one module per part of the domain; composed in
+:class:`domain.application.ReferralNetwork`."""

@@ -1,0 +1,217 @@
+"""Case commands: opening, person data, needs, consent, residence status and legal sphere
+(with the draft lead handoffs a change of legal sphere proposes), responsibility, closing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid4, uuid5
+
+from domain.base import ConflictError, DomainError, PermissionDenied
+from domain.case import Case
+from domain.engine import CASEWORK_ROLES, Engine
+from domain.organisation import Organisation
+from domain.referral import Referral
+from domain.sequence import CaseNumberSequence
+from domain.stamp import Role, Stamp
+
+LEAD_HANDOFF_REASON = ("Rechtskreiswechsel {old} → {new}: Vorschlag zur Übernahme der "
+                       "Fallführung laut Zuständigkeitsmatrix.")
+
+
+class CaseService(Engine):
+    def open_case(self, by: Stamp, person: dict[str, Any], housing_stage: str,
+                  residence_status: str, legal_sphere: str | None = None,
+                  needs: list[str] | None = None, lead_caseworker: str | None = None,
+                  idempotency_key: str | None = None) -> dict[str, Any]:
+        """Opens a case led by the acting user's organisation and numbers it."""
+        for need in needs or []:
+            self.check_need(need)
+        sphere = legal_sphere or self.network.legal_sphere_by_residence_status.get(
+            residence_status, "")
+
+        def decide() -> Any:
+            organisation = self.verify(by, CASEWORK_ROLES)
+            caseworker = lead_caseworker or by.user
+            if organisation is not None and organisation.role_of(caseworker) is None:
+                raise DomainError(f"{caseworker} is not a member of {organisation.name}.",
+                                  field="lead_caseworker")
+            year = self.clock().year
+            sequence = self._find(CaseNumberSequence, CaseNumberSequence.id_for(
+                self.network.case_reference_prefix, year)) or CaseNumberSequence(
+                id=CaseNumberSequence.id_for(self.network.case_reference_prefix, year),
+                prefix=self.network.case_reference_prefix, year=year, by=by)
+            case = Case.open(
+                id=uuid4(), reference=sequence.issue(by=by),
+                lead_organisation_id=by.organisation_id, lead_caseworker=caseworker,
+                person=person, housing_stage=housing_stage, residence_status=residence_status,
+                legal_sphere=sphere, this_year=year, by=by)
+            for need in needs or []:
+                case.record_need(need, "", by=by)
+            return [sequence, case], {"case_id": case.id, "reference": case.reference,
+                                      "version": case.version}
+
+        # Two cases opened at once race for the next number; the loser simply draws again.
+        for _ in range(20):
+            try:
+                return self.execute("open_case", by, decide, idempotency_key=idempotency_key)
+            except ConflictError:
+                continue
+        raise ConflictError("Too many cases are being opened at once. Please try again.")
+
+    def case_for(self, by: Stamp, case_id: UUID, expected_version: int | None = None) -> Case:
+        """The case, if the acting user works for its lead organisation."""
+        self.verify(by, CASEWORK_ROLES)
+        case = self.load(Case, case_id, expected_version, "case")
+        if by.organisation_id != case.lead_organisation_id and by.role != Role.SYSTEM:
+            raise PermissionDenied("Only the lead organisation can change this case.")
+        return case
+
+    def _case_command(self, command: str, by: Stamp, case_id: UUID,
+                      expected_version: int | None, change: Callable[[Case], Any],
+                      idempotency_key: str | None) -> dict[str, Any]:
+        def decide() -> Any:
+            case = self.case_for(by, case_id, expected_version)
+            change(case)
+            return [case], {"case_id": case.id, "version": case.version}
+        return self.execute(command, by, decide, idempotency_key=idempotency_key)
+
+    def correct_person_data(self, by: Stamp, case_id: UUID, changes: dict[str, Any],
+                            expected_version: int | None = None,
+                            idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._case_command(
+            "correct_person_data", by, case_id, expected_version,
+            lambda c: c.correct_person_data(changes, self.clock().year, by=by),
+            idempotency_key)
+
+    def change_housing_stage(self, by: Stamp, case_id: UUID, housing_stage: str,
+                             expected_version: int | None = None,
+                             idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._case_command(
+            "change_housing_stage", by, case_id, expected_version,
+            lambda c: c.change_housing_stage(housing_stage, by=by), idempotency_key)
+
+    def record_need(self, by: Stamp, case_id: UUID, need: str, note: str = "",
+                    expected_version: int | None = None,
+                    idempotency_key: str | None = None) -> dict[str, Any]:
+        self.check_need(need)
+        return self._case_command("record_need", by, case_id, expected_version,
+                                  lambda c: c.record_need(need, note, by=by), idempotency_key)
+
+    def resolve_need(self, by: Stamp, case_id: UUID, need: str, note: str = "",
+                     expected_version: int | None = None,
+                     idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._case_command("resolve_need", by, case_id, expected_version,
+                                  lambda c: c.resolve_need(need, note, by=by), idempotency_key)
+
+    def give_consent(self, by: Stamp, case_id: UUID, purposes: list[str], expires_on: date,
+                     receiver_organisation_id: UUID | None = None, sector: str | None = None,
+                     given_on: date | None = None, expected_version: int | None = None,
+                     idempotency_key: str | None = None) -> dict[str, Any]:
+        for purpose in purposes:
+            if not (self.network.is_need(purpose)
+                    or any(n.group == purpose for n in self.network.needs.values())):
+                raise DomainError(f"Unknown purpose {purpose!r}.", field="purposes")
+        if receiver_organisation_id is not None and self._find(
+                Organisation, receiver_organisation_id) is None:
+            raise DomainError("There is no such receiving organisation.",
+                              field="receiver_organisation_id")
+
+        def decide() -> Any:
+            case = self.case_for(by, case_id, expected_version)
+            consent_id = uuid4().hex
+            case.give_consent(consent_id, receiver_organisation_id, sector, purposes,
+                              expires_on, given_on or self.today(), by=by)
+            return [case], {"case_id": case.id, "version": case.version,
+                            "consent_id": consent_id}
+        return self.execute("give_consent", by, decide, idempotency_key=idempotency_key)
+
+    def revoke_consent(self, by: Stamp, case_id: UUID, consent_id: str, reason: str,
+                       expected_version: int | None = None,
+                       idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._case_command("revoke_consent", by, case_id, expected_version,
+                                  lambda c: c.revoke_consent(consent_id, reason, by=by),
+                                  idempotency_key)
+
+    def record_consent_expiry(self, by: Stamp, case_id: UUID, consent_id: str,
+                              idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._case_command(
+            "record_consent_expiry", by, case_id, None,
+            lambda c: c.record_consent_expiry(consent_id, self.today(), by=by),
+            idempotency_key)
+
+    def change_residence_status(self, by: Stamp, case_id: UUID, residence_status: str,
+                                legal_sphere: str | None = None,
+                                expected_version: int | None = None,
+                                idempotency_key: str | None = None) -> dict[str, Any]:
+        """Records a new residence status. When the legal sphere changes with it, draft lead
+        handoffs to the organisations the responsibility map names are created in the same
+        save, for the caseworker to confirm or discard."""
+        sphere = legal_sphere or self.network.legal_sphere_by_residence_status.get(
+            residence_status, "")
+
+        def decide() -> Any:
+            case = self.case_for(by, case_id, expected_version)
+            old_sphere = case.legal_sphere
+            drafts = []
+            if case.change_residence_status(residence_status, sphere, by=by):
+                drafts = self._draft_lead_handoffs(case, old_sphere, by)
+            return [case, *drafts], {"case_id": case.id, "version": case.version,
+                                     "draft_referral_ids": [d.id for d in drafts]}
+        return self.execute("change_residence_status", by, decide,
+                            idempotency_key=idempotency_key)
+
+    def change_legal_sphere(self, by: Stamp, case_id: UUID, legal_sphere: str,
+                            expected_version: int | None = None,
+                            idempotency_key: str | None = None) -> dict[str, Any]:
+        def decide() -> Any:
+            case = self.case_for(by, case_id, expected_version)
+            old_sphere = case.legal_sphere
+            case.change_legal_sphere(legal_sphere, by=by)
+            drafts = self._draft_lead_handoffs(case, old_sphere, by)
+            return [case, *drafts], {"case_id": case.id, "version": case.version,
+                                     "draft_referral_ids": [d.id for d in drafts]}
+        return self.execute("change_legal_sphere", by, decide, idempotency_key=idempotency_key)
+
+    def _draft_lead_handoffs(self, case: Case, old_sphere: str, by: Stamp) -> list[Referral]:
+        drafts = []
+        for key, need in self.network.lead_takers(case.legal_sphere, case.person["district"]):
+            organisation = self.organisation_by_key(key)
+            if organisation is None or not organisation.active or (
+                    organisation.id == case.lead_organisation_id):
+                continue
+            # Derived ids: the drafts of one status change are the same whoever computes them.
+            drafts.append(Referral.create(
+                id=uuid5(case.id, f"lead-handoff-draft:{case.version}:{key}"),
+                case_id=case.id, need=need, urgency="routine", kind="lead_handoff",
+                from_organisation_id=case.lead_organisation_id,
+                from_user=case.lead_caseworker, to_organisation_id=organisation.id,
+                to_service_id=None,
+                reason=LEAD_HANDOFF_REASON.format(old=old_sphere, new=case.legal_sphere),
+                by=by, draft=True))
+        return drafts
+
+    def assign_caseworker(self, by: Stamp, case_id: UUID, caseworker: str,
+                          expected_version: int | None = None,
+                          idempotency_key: str | None = None) -> dict[str, Any]:
+        def change(case: Case) -> None:
+            organisation = self.load(Organisation, case.lead_organisation_id)
+            if organisation.role_of(caseworker) is None:
+                raise DomainError(f"{caseworker} is not a member of {organisation.name}.",
+                                  field="caseworker")
+            case.assign_caseworker(caseworker, by=by)
+        return self._case_command("assign_caseworker", by, case_id, expected_version, change,
+                                  idempotency_key)
+
+    def close_case(self, by: Stamp, case_id: UUID, reason: str,
+                   expected_version: int | None = None,
+                   idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._case_command("close_case", by, case_id, expected_version,
+                                  lambda c: c.close(reason, by=by), idempotency_key)
+
+    def reopen_case(self, by: Stamp, case_id: UUID, reason: str,
+                    expected_version: int | None = None,
+                    idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._case_command("reopen_case", by, case_id, expected_version,
+                                  lambda c: c.reopen(reason, by=by), idempotency_key)

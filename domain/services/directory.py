@@ -1,0 +1,129 @@
+"""Directory commands: organisations, their services and capacities, users and members."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from domain.account import UserAccount
+from domain.base import ConflictError, DomainError, PermissionDenied
+from domain.engine import DIRECTORY_ROLES, Engine
+from domain.organisation import Organisation
+from domain.stamp import Role, Stamp
+
+
+class DirectoryService(Engine):
+    def register_organisation(self, by: Stamp, key: str, name: str, sector: str,
+                              inbox_address: str, contacts: list[dict[str, str]] | None = None,
+                              idempotency_key: str | None = None) -> dict[str, Any]:
+        def decide() -> Any:
+            self.verify(by, DIRECTORY_ROLES)
+            organisation_id = Organisation.id_for(self.network.slug, key)
+            if self._find(Organisation, organisation_id) is not None:
+                raise ConflictError(f"An organisation with the key {key!r} exists already.",
+                                    field="key")
+            organisation = Organisation.register(
+                id=organisation_id, key=key, name=name, sector=sector,
+                inbox_address=inbox_address, contacts=contacts, by=by)
+            return [organisation], {"organisation_id": organisation.id, "version": 1}
+        return self.execute("register_organisation", by, decide,
+                            idempotency_key=idempotency_key)
+
+    def _directory_change(self, command: str, by: Stamp, organisation_id: UUID,
+                          expected_version: int | None, change: Any,
+                          idempotency_key: str | None, *, own_supervisor: bool) -> dict:
+        """Admins and coordinators keep the directory; an organisation's own supervisor may
+        keep its services and capacities."""
+        def decide() -> Any:
+            actor_org = self.verify(by, (*DIRECTORY_ROLES, Role.SUPERVISOR))
+            if by.role == Role.SUPERVISOR and not (
+                    own_supervisor and actor_org is not None and actor_org.id == organisation_id):
+                raise PermissionDenied("Supervisors keep only their own organisation's "
+                                       "services.")
+            organisation = self.load(Organisation, organisation_id, expected_version,
+                                     "organisation")
+            change(organisation)
+            return [organisation], {"organisation_id": organisation.id,
+                                    "version": organisation.version}
+        return self.execute(command, by, decide, idempotency_key=idempotency_key)
+
+    def add_service(self, by: Stamp, organisation_id: UUID, service_id: str,
+                    service: dict[str, Any], expected_version: int | None = None,
+                    idempotency_key: str | None = None) -> dict[str, Any]:
+        self._check_service_needs(service)
+        return self._directory_change(
+            "add_service", by, organisation_id, expected_version,
+            lambda o: o.add_service(service_id, service, by=by), idempotency_key,
+            own_supervisor=True)
+
+    def change_service(self, by: Stamp, organisation_id: UUID, service_id: str,
+                       service: dict[str, Any], expected_version: int | None = None,
+                       idempotency_key: str | None = None) -> dict[str, Any]:
+        self._check_service_needs(service)
+        return self._directory_change(
+            "change_service", by, organisation_id, expected_version,
+            lambda o: o.change_service(service_id, service, by=by), idempotency_key,
+            own_supervisor=True)
+
+    def change_capacity(self, by: Stamp, organisation_id: UUID, service_id: str,
+                        capacity: int, expected_version: int | None = None,
+                        idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._directory_change(
+            "change_capacity", by, organisation_id, expected_version,
+            lambda o: o.change_capacity(service_id, capacity, by=by), idempotency_key,
+            own_supervisor=True)
+
+    def deactivate_organisation(self, by: Stamp, organisation_id: UUID, reason: str,
+                                expected_version: int | None = None,
+                                idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._directory_change(
+            "deactivate_organisation", by, organisation_id, expected_version,
+            lambda o: o.deactivate(reason, by=by), idempotency_key, own_supervisor=False)
+
+    def _check_service_needs(self, service: dict[str, Any]) -> None:
+        for need in service.get("needs") or []:
+            if not self.network.is_need(need):
+                raise DomainError(f"Unknown need {need!r}.", field="needs")
+        for district in service.get("districts") or []:
+            if district not in self.network.districts:
+                raise DomainError(f"Unknown district {district!r}.", field="districts")
+
+    # -- users and members --------------------------------------------------------------------
+    def register_user(self, by: Stamp, username: str, display_name: str,
+                      idempotency_key: str | None = None) -> dict[str, Any]:
+        def decide() -> Any:
+            self.verify(by, (Role.ADMIN,))
+            if self._find(UserAccount, UserAccount.id_for(username)) is not None:
+                raise ConflictError(f"The username {username!r} is taken.", field="username")
+            account = UserAccount.register(username, display_name, by=by)
+            return [account], {"user_id": account.id, "version": 1}
+        return self.execute("register_user", by, decide, idempotency_key=idempotency_key)
+
+    def add_member(self, by: Stamp, organisation_id: UUID, username: str, role: Role,
+                   expected_version: int | None = None,
+                   idempotency_key: str | None = None) -> dict[str, Any]:
+        def decide() -> Any:
+            self.verify(by, (Role.ADMIN,))
+            if self._find(UserAccount, UserAccount.id_for(username)) is None:
+                raise DomainError(f"There is no user {username!r}.", field="username")
+            organisation = self.load(Organisation, organisation_id, expected_version,
+                                     "organisation")
+            organisation.add_member(username, role, by=by)
+            return [organisation], {"organisation_id": organisation.id,
+                                    "version": organisation.version}
+        return self.execute("add_member", by, decide, idempotency_key=idempotency_key)
+
+    def remove_member(self, by: Stamp, organisation_id: UUID, username: str,
+                      expected_version: int | None = None,
+                      idempotency_key: str | None = None) -> dict[str, Any]:
+        def decide() -> Any:
+            self.verify(by, (Role.ADMIN,))
+            organisation = self.load(Organisation, organisation_id, expected_version,
+                                     "organisation")
+            organisation.remove_member(username, by=by)
+            return [organisation], {"organisation_id": organisation.id,
+                                    "version": organisation.version}
+        return self.execute("remove_member", by, decide, idempotency_key=idempotency_key)
+
+    def user(self, username: str) -> UserAccount | None:
+        return self._find(UserAccount, UserAccount.id_for(username))

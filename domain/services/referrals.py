@@ -1,0 +1,185 @@
+"""Referral commands: sending (on a consent or a recorded crisis override), the receiver's
+steps, forwarding as a child referral, lead handoffs that move the case, and corrections."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID, uuid4
+
+from domain.base import DomainError, PermissionDenied
+from domain.case import Case
+from domain.engine import CASEWORK_ROLES, Engine
+from domain.organisation import Organisation, OrganisationInactive
+from domain.referral import Referral
+from domain.stamp import Stamp
+
+
+class ReferralService(Engine):
+    def send_referral(self, by: Stamp, case_id: UUID, need: str, urgency: str,
+                      to_organisation_id: UUID, reason: str, to_service_id: str | None = None,
+                      kind: str = "service", crisis_override_reason: str | None = None,
+                      idempotency_key: str | None = None) -> dict[str, Any]:
+        """Sends a new referral for a case the acting user's organisation leads."""
+        self.check_need(need)
+
+        def decide() -> Any:
+            self.verify(by, CASEWORK_ROLES)
+            case = self._sendable_case(by, case_id)
+            receiver = self._receiver(to_organisation_id, to_service_id)
+            referral = Referral.create(
+                id=uuid4(), case_id=case.id, need=need, urgency=urgency, kind=kind,
+                from_organisation_id=by.organisation_id, from_user=by.user,
+                to_organisation_id=receiver.id, to_service_id=to_service_id, reason=reason,
+                by=by, consent_id=self._consent_for(case, receiver, need),
+                crisis_override_reason=crisis_override_reason,
+                policy_version=self.network.deadlines.version)
+            return [referral], {"referral_id": referral.id, "version": referral.version}
+        return self.execute("send_referral", by, decide, idempotency_key=idempotency_key)
+
+    def send_draft(self, by: Stamp, referral_id: UUID,
+                   crisis_override_reason: str | None = None,
+                   expected_version: int | None = None,
+                   idempotency_key: str | None = None) -> dict[str, Any]:
+        """Confirms a draft (e.g. a proposed lead handoff): it is sent like a new referral."""
+        def change(referral: Referral) -> list[Any]:
+            case = self._sendable_case(by, referral.case_id)
+            receiver = self._receiver(referral.to_organisation_id, referral.to_service_id)
+            referral.send(self._consent_for(case, receiver, referral.need),
+                          crisis_override_reason, self.network.deadlines.version, by=by)
+            return []
+        return self._referral_command("send_draft", by, referral_id, expected_version, change,
+                                      idempotency_key)
+
+    def _sendable_case(self, by: Stamp, case_id: UUID) -> Case:
+        case = self.load(Case, case_id, what="case")
+        if case.lead_organisation_id != by.organisation_id:
+            raise PermissionDenied("Only the case's lead organisation can send referrals.")
+        self.ensure_case_open(case)
+        return case
+
+    def _receiver(self, organisation_id: UUID, service_id: str | None) -> Organisation:
+        receiver = self._find(Organisation, organisation_id)
+        if receiver is None:
+            raise DomainError("There is no such receiving organisation.",
+                              field="to_organisation_id")
+        if not receiver.active:
+            raise OrganisationInactive(f"{receiver.name} is no longer active.",
+                                       field="to_organisation_id")
+        if service_id is not None:
+            receiver.service(service_id)
+        return receiver
+
+    def _consent_for(self, case: Case, receiver: Organisation, need: str) -> str | None:
+        return case.consent_covering(receiver.id, receiver.sector, need, self.today())
+
+    def _referral_command(self, command: str, by: Stamp, referral_id: UUID,
+                          expected_version: int | None,
+                          change: Callable[[Referral], list[Any]],
+                          idempotency_key: str | None) -> dict[str, Any]:
+        def decide() -> Any:
+            self.verify(by, CASEWORK_ROLES)
+            referral = self.load(Referral, referral_id, expected_version, "referral")
+            also_changed = change(referral)
+            result = {"referral_id": referral.id, "version": referral.version}
+            if command == "forward_referral":
+                result["child_referral_id"] = referral.child_referral_id
+            return [referral, *also_changed], result
+        return self.execute(command, by, decide, idempotency_key=idempotency_key)
+
+    # -- receiver -----------------------------------------------------------------------------
+    def receive_referral(self, by: Stamp, referral_id: UUID,
+                         expected_version: int | None = None,
+                         idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._referral_command("receive_referral", by, referral_id, expected_version,
+                                      lambda r: r.receive(by=by) or [], idempotency_key)
+
+    def accept_referral(self, by: Stamp, referral_id: UUID,
+                        expected_version: int | None = None,
+                        idempotency_key: str | None = None) -> dict[str, Any]:
+        """Accepting a lead handoff moves the case's lead to the accepting organisation, in
+        the same save."""
+        def change(referral: Referral) -> list[Any]:
+            referral.accept(by=by)
+            if not referral.is_lead_handoff:
+                return []
+            case = self.load(Case, referral.case_id, what="case")
+            case.move_lead(referral.to_organisation_id, by.user, referral.id, by=by)
+            return [case]
+        return self._referral_command("accept_referral", by, referral_id, expected_version,
+                                      change, idempotency_key)
+
+    def reject_referral(self, by: Stamp, referral_id: UUID, reason: str,
+                        expected_version: int | None = None,
+                        idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._referral_command("reject_referral", by, referral_id, expected_version,
+                                      lambda r: r.reject(reason, by=by) or [], idempotency_key)
+
+    def forward_referral(self, by: Stamp, referral_id: UUID, to_organisation_id: UUID,
+                         reason: str, to_service_id: str | None = None,
+                         crisis_override_reason: str | None = None,
+                         expected_version: int | None = None,
+                         idempotency_key: str | None = None) -> dict[str, Any]:
+        """Forwards to another organisation: the referral ends as forwarded and a child
+        referral is sent from the forwarding organisation, on the person's consent."""
+        def change(referral: Referral) -> list[Any]:
+            receiver = self._receiver(to_organisation_id, to_service_id)
+            case = self.load(Case, referral.case_id, what="case")
+            self.ensure_case_open(case)
+            child = Referral.create(
+                id=uuid4(), case_id=case.id, need=referral.need, urgency=referral.urgency,
+                kind=referral.kind, from_organisation_id=referral.to_organisation_id,
+                from_user=by.user, to_organisation_id=receiver.id, to_service_id=to_service_id,
+                reason=reason, by=by, consent_id=self._consent_for(case, receiver,
+                                                                   referral.need),
+                crisis_override_reason=crisis_override_reason,
+                policy_version=self.network.deadlines.version, parent_referral_id=referral.id)
+            referral.forward(child.id, receiver.id, reason, by=by)
+            return [child]
+        return self._referral_command("forward_referral", by, referral_id, expected_version,
+                                      change, idempotency_key)
+
+    def start_referral(self, by: Stamp, referral_id: UUID,
+                       expected_version: int | None = None,
+                       idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._referral_command("start_referral", by, referral_id, expected_version,
+                                      lambda r: r.start(by=by) or [], idempotency_key)
+
+    def hold_referral(self, by: Stamp, referral_id: UUID, reason: str,
+                      expected_version: int | None = None,
+                      idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._referral_command("hold_referral", by, referral_id, expected_version,
+                                      lambda r: r.hold(reason, by=by) or [], idempotency_key)
+
+    def resume_referral(self, by: Stamp, referral_id: UUID,
+                        expected_version: int | None = None,
+                        idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._referral_command("resume_referral", by, referral_id, expected_version,
+                                      lambda r: r.resume(by=by) or [], idempotency_key)
+
+    def complete_referral(self, by: Stamp, referral_id: UUID, outcome: str,
+                          expected_version: int | None = None,
+                          idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._referral_command("complete_referral", by, referral_id, expected_version,
+                                      lambda r: r.complete(outcome, by=by) or [],
+                                      idempotency_key)
+
+    def fail_referral(self, by: Stamp, referral_id: UUID, outcome: str,
+                      expected_version: int | None = None,
+                      idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._referral_command("fail_referral", by, referral_id, expected_version,
+                                      lambda r: r.fail(outcome, by=by) or [], idempotency_key)
+
+    # -- sender -------------------------------------------------------------------------------
+    def cancel_referral(self, by: Stamp, referral_id: UUID, reason: str,
+                        expected_version: int | None = None,
+                        idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._referral_command("cancel_referral", by, referral_id, expected_version,
+                                      lambda r: r.cancel(reason, by=by) or [], idempotency_key)
+
+    def mark_referral_entered_in_error(self, by: Stamp, referral_id: UUID, reason: str,
+                                       expected_version: int | None = None,
+                                       idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._referral_command(
+            "mark_referral_entered_in_error", by, referral_id, expected_version,
+            lambda r: r.mark_entered_in_error(reason, by=by) or [], idempotency_key)

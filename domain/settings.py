@@ -1,0 +1,77 @@
+"""Configuration from environment variables, with the documented defaults of the README."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "sqlite:///instance/fallnetz.sqlite3"
+DEFAULT_NETWORK_DIR = "networks/cottbus"
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    network_dir: str = DEFAULT_NETWORK_DIR
+    secret_key: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        return cls(
+            database_url=environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            network_dir=environ.get("NETWORK_DIR") or DEFAULT_NETWORK_DIR,
+            secret_key=environ.get("SECRET_KEY") or None,
+        )
+
+    @property
+    def network_path(self) -> Path:
+        return _from_root(self.network_dir)
+
+    def persistence_env(self) -> dict[str, str]:
+        """The ``eventsourcing`` library's settings for :attr:`database_url`."""
+        url = urlsplit(self.database_url)
+        if url.scheme == "sqlite":
+            # sqlite:///relative/path, sqlite:////absolute/path, sqlite:///:memory:
+            name = unquote(url.path[1:]) if url.path.startswith("/") else unquote(url.path)
+            if not name:
+                raise SettingsError("DATABASE_URL: a sqlite URL needs a file name, e.g. "
+                                    "sqlite:///instance/fallnetz.sqlite3")
+            if name != ":memory:" and not name.startswith("file:"):
+                path = _from_root(name)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                name = str(path)
+            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": name,
+                    "SQLITE_LOCK_TIMEOUT": "10"}
+        if url.scheme in ("postgres", "postgresql"):
+            query = parse_qs(url.query)
+            env = {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
+                "POSTGRES_HOST": url.hostname or "127.0.0.1",
+                "POSTGRES_PORT": str(url.port or 5432),
+                "POSTGRES_USER": unquote(url.username or "postgres"),
+                "POSTGRES_PASSWORD": unquote(url.password or ""),
+                "POSTGRES_POOL_SIZE": query.get("pool_size", ["5"])[0],
+                "POSTGRES_MAX_OVERFLOW": query.get("max_overflow", ["10"])[0],
+                "POSTGRES_CONNECT_TIMEOUT": query.get("connect_timeout", ["5"])[0],
+                "POSTGRES_LOCK_TIMEOUT": "5",
+            }
+            if "schema" in query:
+                env["POSTGRES_SCHEMA"] = query["schema"][0]
+            return env
+        raise SettingsError(f"DATABASE_URL: unsupported scheme {url.scheme!r}; use sqlite:// "
+                            "or postgresql://")
+
+
+def _from_root(path: str) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else PROJECT_ROOT / p

@@ -1,0 +1,85 @@
+"""Fixtures: the network configuration, an engine per database backend, and the Flask
+``app``, ``client`` and ``runner``."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from domain.application import ReferralNetwork
+from domain.bootstrap import bootstrap
+from domain.network import NetworkConfig, load_network
+from domain.settings import PROJECT_ROOT, Settings
+from tests.world import World
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def network() -> NetworkConfig:
+    return load_network(PROJECT_ROOT / "networks" / "cottbus")
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[str]:
+    """A fresh schema in the test database, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL.split("?")[0], autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield schema
+    with psycopg.connect(POSTGRES_URL.split("?")[0], autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest,
+                 **options: str) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'events.sqlite3'}"
+    schema = request.getfixturevalue("postgres_schema")
+    query = "&".join(f"{k}={v}" for k, v in {"schema": schema, **options}.items())
+    return f"{POSTGRES_URL}?{query}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def engine(backend: str, tmp_path: Path, request: pytest.FixtureRequest,
+           network: NetworkConfig) -> Iterator[ReferralNetwork]:
+    app = bootstrap(Settings(database_url=database_url(backend, tmp_path, request)),
+                    network=network)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def world(engine: ReferralNetwork) -> World:
+    return World.build(engine)
+
+
+@pytest.fixture
+def app(tmp_path: Path, network: NetworkConfig):  # type: ignore[no-untyped-def]
+    from web import create_app
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'web.sqlite3'}",
+                        secret_key="test-secret")
+    flask_app = create_app(settings, config={"TESTING": True})
+    yield flask_app
+    flask_app.extensions["fallnetz.engine"].close()
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()

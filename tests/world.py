@@ -1,0 +1,116 @@
+"""A small network for the scenario tests: real organisations of the Cottbus map with one
+or two members each, registered through the application's own commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+from domain.application import ReferralNetwork
+from domain.organisation import Organisation
+from domain.stamp import Role, Stamp
+
+ORGANISATIONS = {
+    # key: (name, sector, {user: role})
+    "fsa-sachsendorf": ("FSA Sachsendorf", "social_work",
+                        {"anna": "caseworker", "birgit": "supervisor"}),
+    "psz": ("Psychosoziales Zentrum", "health", {"nadia": "caseworker", "ulrike": "supervisor"}),
+    "jobcenter": ("Jobcenter", "employment", {"claudia": "caseworker"}),
+    "mbe": ("Migrationsberatung", "social_work", {"jana": "caseworker"}),
+    "gesundheitsamt": ("Gesundheitsamt", "health", {"achim": "caseworker"}),
+    "sozialamt": ("Sozialamt", "administration", {"petra": "caseworker"}),
+    "koordinierungsstelle": ("Koordinierungsstelle", "administration",
+                             {"katrin": "coordinator", "root": "admin"}),
+}
+SERVICES = {
+    "psz": ("beratung", {"name": "Psychosoziale Beratung", "needs": ["health.psychosocial"],
+                         "capacity": 25}),
+    "jobcenter": ("leistungen", {"name": "Bürgergeld", "needs": ["benefits"],
+                                 "legal_spheres": ["SGB II"], "capacity": 500}),
+}
+
+
+@dataclass
+class World:
+    app: ReferralNetwork
+    ids: dict[str, UUID] = field(default_factory=dict)
+    _counter: int = 0
+
+    @classmethod
+    def build(cls, app: ReferralNetwork) -> World:
+        world = cls(app)
+        system = Stamp.system("test-setup")
+        for key, (name, sector, members) in ORGANISATIONS.items():
+            result = app.register_organisation(system, key, name, sector, f"{key}@test.invalid")
+            world.ids[key] = result["organisation_id"]
+            for user, role in members.items():
+                if app.user(user) is None:
+                    app.register_user(system, user, user.title())
+                app.add_member(system, world.ids[key], user, Role(role))
+        for key, (service_id, service) in SERVICES.items():
+            app.add_service(system, world.ids[key], service_id, service)
+        return world
+
+    def org(self, key: str) -> UUID:
+        return self.ids[key]
+
+    def as_(self, user: str, key: str) -> Stamp:
+        role = ORGANISATIONS[key][2][user]
+        self._counter += 1
+        return Stamp(user, self.ids[key], role, f"req-{self._counter}")
+
+    @property
+    def anna(self) -> Stamp:
+        return self.as_("anna", "fsa-sachsendorf")
+
+    @property
+    def birgit(self) -> Stamp:
+        return self.as_("birgit", "fsa-sachsendorf")
+
+    @property
+    def nadia(self) -> Stamp:
+        return self.as_("nadia", "psz")
+
+    @property
+    def claudia(self) -> Stamp:
+        return self.as_("claudia", "jobcenter")
+
+    def open_case(self, **overrides: Any) -> UUID:
+        kwargs: dict[str, Any] = {
+            "person": {"display_name": "Familie T.", "birth_year": 1990, "household_size": 4,
+                       "languages": ["ar"], "interpreter_needed": True,
+                       "district": "Sachsendorf"},
+            "housing_stage": "shared_accommodation", "residence_status": "gestattung",
+            "needs": ["health.psychosocial"],
+        }
+        kwargs.update(overrides)
+        return self.app.open_case(self.anna, **kwargs)["case_id"]
+
+    def consent(self, case_id: UUID, purposes: list[str] | None = None, **kwargs: Any) -> str:
+        today = self.app.today()
+        kwargs.setdefault("expires_on", today + timedelta(days=180))
+        if "receiver_organisation_id" not in kwargs and "sector" not in kwargs:
+            kwargs["sector"] = "health"
+        return self.app.give_consent(self.anna, case_id, purposes or ["health"],
+                                     **kwargs)["consent_id"]
+
+    def send(self, case_id: UUID, to: str = "psz", need: str = "health.psychosocial",
+             urgency: str = "urgent", **kwargs: Any) -> UUID:
+        return self.app.send_referral(self.anna, case_id, need, urgency, self.org(to),
+                                      "Bitte um Erstgespräch.", **kwargs)["referral_id"]
+
+    def referral(self, referral_id: UUID):  # type: ignore[no-untyped-def]
+        return self.app.repository.get(referral_id)
+
+    def case(self, case_id: UUID):  # type: ignore[no-untyped-def]
+        return self.app.repository.get(case_id)
+
+
+def past(days: int) -> date:
+    return date.today() - timedelta(days=days)
+
+
+def organisation_id(network: str, key: str) -> UUID:
+    return Organisation.id_for(network, key)

@@ -1,0 +1,11 @@
+"""Access to the domain's application from inside a request or CLI command."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from domain.application import ReferralNetwork
+
+
+def engine() -> ReferralNetwork:
+    return current_app.extensions["fallnetz.engine"]
