@@ -76,6 +76,10 @@ def _first_error(messages: Any, prefix: str = "") -> tuple[str, str]:
             f"{prefix}.{key}" if prefix else str(key))
         if key == "_schema":
             path = prefix or "(file)"
+        elif key in ("key", "value") and prefix:
+            # marshmallow's Dict reports errors of a key or of its value under these
+            # pseudo-fields; the entry's own name is clearer.
+            path = prefix
         return _first_error(messages[key], path)
     if isinstance(messages, list) and messages:
         return _first_error(messages[0], prefix) if not isinstance(messages[0], str) else (

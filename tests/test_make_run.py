@@ -1,0 +1,55 @@
+"""`make run` on the embedded default serves the case list of the demo network."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+from domain.settings import PROJECT_ROOT
+
+
+def free_port(preferred: int) -> int:
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError("no free port")
+
+
+def wait_for_page(url: str, process: subprocess.Popen, timeout: float = 90) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "make run exited early"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.read().decode()
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+def test_make_run_serves_the_case_list_on_the_embedded_default(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    port = free_port(5000)  # the README's port, unless something else holds it
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "NETWORK_DIR", "PERSISTENCE_MODULE")}
+    process = subprocess.Popen(
+        ["make", "run", f"PORT={port}"], cwd=PROJECT_ROOT, env=env,
+        stdout=(tmp_path / "out.log").open("w"), stderr=subprocess.STDOUT,
+        start_new_session=True)
+    try:
+        page = wait_for_page(f"http://127.0.0.1:{port}/", process)
+        assert "Fälle" in page
+        assert "CB-" in page
+        assert (PROJECT_ROOT / "instance" / "fallnetz.sqlite3").exists()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    log = (tmp_path / "out.log").read_text()
+    assert "Demo network loaded" in log
