@@ -11,6 +11,7 @@ from domain.base import DomainError, StampedAggregate, require_text
 from domain.stamp import Stamp
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class UserAccount(StampedAggregate):
@@ -20,17 +21,23 @@ class UserAccount(StampedAggregate):
         return uuid5(NAMESPACE_URL, f"fallnetz:user:{username}")
 
     @event("Registered")
-    def __init__(self, id: UUID, username: str, display_name: str, by: Stamp) -> None:
+    def __init__(self, id: UUID, username: str, display_name: str, email: str | None,
+                 by: Stamp) -> None:
         self.username = username
         self.display_name = display_name
+        self.email = email
 
     @classmethod
-    def register(cls, username: str, display_name: str, by: Stamp) -> UserAccount:
+    def register(cls, username: str, display_name: str, by: Stamp,
+                 email: str | None = None) -> UserAccount:
         if not USERNAME.match(username or ""):
             raise DomainError("A username is 2–63 lower-case letters, digits, '.', '_' or '-'.",
                               field="username")
         display = require_text(display_name, "display_name", "A display name")
-        return cls(id=cls.id_for(username), username=username, display_name=display, by=by)
+        if email is not None and not EMAIL.match(email):
+            raise DomainError("This is not an e-mail address.", field="email")
+        return cls(id=cls.id_for(username), username=username, display_name=display,
+                   email=email, by=by)
 
     def rename(self, display_name: str, by: Stamp) -> None:
         self._renamed(display_name=require_text(display_name, "display_name",

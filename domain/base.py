@@ -58,6 +58,13 @@ class StampedAggregate(Aggregate):
         def create_timestamp() -> datetime:
             return CLOCK.get()()
 
+        def mutate(self, aggregate: Any) -> Any:
+            # Event bodies may read ``modified_on`` as the moment of their own event
+            # (the library would set it only after the body ran).
+            if aggregate is not None:
+                aggregate.modified_on = self.timestamp
+            return super().mutate(aggregate)
+
     class Created(Event, Aggregate.Created):
         pass
 

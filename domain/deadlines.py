@@ -22,9 +22,6 @@ from domain.network.config import DeadlinePolicy, Duration
 BERLIN = ZoneInfo("Europe/Berlin")
 END_OF_DAY = time(23, 59, 59)
 STAGES = ("receive", "decide", "first_contact")
-# The stage whose deadline is running while a referral is in this state.
-STAGE_BY_STATUS = {"requested": "receive", "received": "decide", "accepted": "first_contact",
-                   "on-hold": "first_contact"}
 
 Hold = tuple[datetime, datetime | None]  # (put on hold, resumed or still on hold)
 

@@ -133,8 +133,9 @@ class _DemoLoader:
     def directory(self) -> None:
         app, system = self.app, self.system
         for username, display in self.data["users"].items():
-            app.register_user(system, username, display, idempotency_key=self.key("user",
-                                                                                 username))
+            app.register_user(system, username, display,
+                              email=f"{username}@demo.fallnetz.invalid",
+                              idempotency_key=self.key("user", username))
         for org in self.data["organisation"]:
             k = org["key"]
             app.register_organisation(system, k, org["name"], org["sector"], org["inbox"],

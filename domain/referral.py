@@ -6,6 +6,7 @@ The states and who may move between them are exactly DESIGN §5 (FHIR Task codes
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -22,6 +23,9 @@ ENTERED_IN_ERROR = "entered-in-error"
 OPEN_STATES = frozenset({DRAFT, REQUESTED, RECEIVED, ACCEPTED, IN_PROGRESS, ON_HOLD})
 ALL_STATES = OPEN_STATES | {REJECTED, FORWARDED, COMPLETED, FAILED, CANCELLED,
                             ENTERED_IN_ERROR}
+
+# The stage whose deadline runs while a referral is in this state (DESIGN §6).
+STAGE_BY_STATUS = {REQUESTED: "receive", RECEIVED: "decide", ACCEPTED: "first_contact"}
 
 SENDER, RECEIVER, SENDERS_SUPERVISOR = "sender", "receiver", "sender's supervisor"
 
@@ -91,6 +95,10 @@ class Referral(StampedAggregate):
         self.child_referral_id: UUID | None = None
         self.status_reason = ""
         self.outcome = ""
+        self.sent_at = self.created_on if status == REQUESTED else None
+        # [put on hold, resumed or None] per pause of the deadline clock
+        self.holds: list[list[datetime | None]] = []
+        self.escalations: list[str] = []  # "stage:level", each at most once
 
     @classmethod
     def create(cls, *, id: UUID, case_id: UUID, need: str, urgency: str, kind: str,
@@ -160,6 +168,7 @@ class Referral(StampedAggregate):
         self.crisis_override_reason = crisis_override_reason
         self.policy_version = policy_version
         self.from_user = by.user
+        self.sent_at = self.modified_on
 
     def cancel(self, reason: str, by: Stamp) -> None:
         self.check("cancel", by)
@@ -167,6 +176,7 @@ class Referral(StampedAggregate):
 
     @event("Cancelled")
     def _cancelled(self, reason: str, by: Stamp) -> None:
+        self._end_hold()
         self.status, self.status_reason = CANCELLED, reason
 
     def mark_entered_in_error(self, reason: str, by: Stamp) -> None:
@@ -175,6 +185,7 @@ class Referral(StampedAggregate):
 
     @event("MarkedEnteredInError")
     def _entered_in_error(self, reason: str, by: Stamp) -> None:
+        self._end_hold()
         self.status, self.status_reason = ENTERED_IN_ERROR, reason
 
     # -- receiver's commands ------------------------------------------------------------------
@@ -234,7 +245,13 @@ class Referral(StampedAggregate):
 
     @event("PutOnHold")
     def _put_on_hold(self, reason: str, by: Stamp) -> None:
+        if self.status != ON_HOLD:
+            self.holds.append([self.modified_on, None])
         self.status, self.status_reason = ON_HOLD, reason
+
+    def _end_hold(self) -> None:
+        if self.holds and self.holds[-1][1] is None:
+            self.holds[-1][1] = self.modified_on
 
     def resume(self, by: Stamp) -> None:
         self.check("resume", by)
@@ -242,6 +259,7 @@ class Referral(StampedAggregate):
 
     @event("Resumed")
     def _resumed(self, by: Stamp) -> None:
+        self._end_hold()
         self.status, self.status_reason = IN_PROGRESS, ""
 
     def complete(self, outcome: str, by: Stamp) -> None:
@@ -250,6 +268,7 @@ class Referral(StampedAggregate):
 
     @event("Completed")
     def _completed(self, outcome: str, by: Stamp) -> None:
+        self._end_hold()
         self.status, self.outcome = COMPLETED, outcome
 
     def fail(self, outcome: str, by: Stamp) -> None:
@@ -258,7 +277,37 @@ class Referral(StampedAggregate):
 
     @event("Failed")
     def _failed(self, outcome: str, by: Stamp) -> None:
+        self._end_hold()
         self.status, self.outcome = FAILED, outcome
+
+
+    # -- deadlines ----------------------------------------------------------------------------
+    @property
+    def current_stage(self) -> str | None:
+        """The stage whose deadline runs now; None when no clock runs (draft, on hold,
+        first contact made, closed)."""
+        if self.status == ON_HOLD:
+            return None
+        return STAGE_BY_STATUS.get(self.status)
+
+    def escalation_due(self, stage: str) -> int | None:
+        """The next escalation level of ``stage``, or None when no escalation of it can
+        happen now."""
+        if stage != self.current_stage:
+            return None
+        return 1 + sum(1 for done in self.escalations if done.split(":")[0] == stage)
+
+    def escalate(self, stage: str, level: int, policy_version: str, by: Stamp) -> bool:
+        """Records that ``stage`` missed its deadline at ``level``. Returns False and records
+        nothing when that escalation happened already or no longer applies (idempotent)."""
+        if self.escalation_due(stage) != level:
+            return False
+        self._escalated(stage=stage, level=level, policy_version=policy_version, by=by)
+        return True
+
+    @event("Escalated")
+    def _escalated(self, stage: str, level: int, policy_version: str, by: Stamp) -> None:
+        self.escalations.append(f"{stage}:{level}")
 
 
 def _sharing_basis(urgency: str, consent_id: str | None,

@@ -90,6 +90,7 @@ class NetworkConfig:
     rules: tuple[ResponsibilityRule, ...]
     lead_rules: tuple[LeadRule, ...]
     deadlines: DeadlinePolicy
+    coordination_office: str = ""
     languages: tuple[str, ...] = field(default=())
 
     def responsible(self, need: str, legal_sphere: str, district: str,

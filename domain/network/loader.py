@@ -42,6 +42,7 @@ def load_network(folder: str | Path) -> NetworkConfig:
     return NetworkConfig(
         slug=network["slug"], name=network["name"], state=network["state"],
         case_reference_prefix=network["case_reference_prefix"],
+        coordination_office=network["coordination_office"],
         districts=tuple(network["districts"]), languages=tuple(network["languages"]),
         needs=needs,
         legal_sphere_by_residence_status=dict(network["legal_sphere_by_residence_status"]),

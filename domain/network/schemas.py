@@ -39,6 +39,7 @@ class NetworkSchema(Strict):
                                           validate=validate.Regexp(r"^[A-Z]{1,4}$"))
     districts = fields.List(fields.String(validate=validate.Length(min=1)), required=True,
                             validate=validate.Length(min=1))
+    coordination_office = fields.String(required=True, validate=validate.Regexp(KEY))
     languages = fields.List(fields.String(validate=validate.Length(min=1)),
                             load_default=list)
     legal_sphere_by_residence_status = fields.Dict(

@@ -90,12 +90,13 @@ class DirectoryService(Engine):
 
     # -- users and members --------------------------------------------------------------------
     def register_user(self, by: Stamp, username: str, display_name: str,
+                      email: str | None = None,
                       idempotency_key: str | None = None) -> dict[str, Any]:
         def decide() -> Any:
             self.verify(by, (Role.ADMIN,))
             if self._find(UserAccount, UserAccount.id_for(username)) is not None:
                 raise ConflictError(f"The username {username!r} is taken.", field="username")
-            account = UserAccount.register(username, display_name, by=by)
+            account = UserAccount.register(username, display_name, by=by, email=email)
             return [account], {"user_id": account.id, "version": 1}
         return self.execute("register_user", by, decide, idempotency_key=idempotency_key)
 

@@ -1,0 +1,79 @@
+"""Notification: one message about one escalation, recorded before it is sent.
+
+Its id derives from (referral, stage, level), so an escalation can produce only one. Sending
+is claimed by an event first; a crash after the mail left but before ``Delivered`` was
+recorded leaves the claim standing, and nothing sends it again (at most once). Only a failure
+that proves nothing was sent (no connection to the mail server) returns it for a retry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import event
+
+from domain.base import DomainError, StampedAggregate
+from domain.stamp import Stamp
+
+PENDING, SENDING, DELIVERED, RETRY = "pending", "sending", "delivered", "retry"
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
+           timedelta(hours=1))
+
+
+class NotSendable(DomainError):
+    code = "not_sendable"
+
+
+class Notification(StampedAggregate):
+    @staticmethod
+    def id_for(referral_id: UUID, stage: str, level: int) -> UUID:
+        return uuid5(referral_id, f"escalation:{stage}:{level}")
+
+    @event("Created")
+    def __init__(self, id: UUID, referral_id: UUID, stage: str, level: int,
+                 recipients: list[dict[str, Any]], subject: str, body: str,
+                 by: Stamp) -> None:
+        self.referral_id = referral_id
+        self.stage = stage
+        self.level = level
+        self.recipients = recipients
+        self.subject = subject
+        self.body = body
+        self.status = PENDING
+        self.attempts = 0
+        self.retry_at: datetime | None = None
+
+    def sendable(self, now: datetime) -> bool:
+        return self.status == PENDING or (
+            self.status == RETRY and self.retry_at is not None and self.retry_at <= now)
+
+    def start_sending(self, now: datetime, by: Stamp) -> None:
+        if not self.sendable(now):
+            raise NotSendable(f"This notification is {self.status}.")
+        self._sending_started(attempt=self.attempts + 1, by=by)
+
+    @event("SendingStarted")
+    def _sending_started(self, attempt: int, by: Stamp) -> None:
+        self.status, self.attempts = SENDING, attempt
+
+    def record_delivery(self, by: Stamp) -> None:
+        if self.status != SENDING:
+            raise NotSendable(f"This notification is {self.status}.")
+        self._delivered(attempt=self.attempts, by=by)
+
+    @event("Delivered")
+    def _delivered(self, attempt: int, by: Stamp) -> None:
+        self.status = DELIVERED
+
+    def record_unsent(self, error: str, now: datetime, by: Stamp) -> None:
+        """The mail server could not be reached: nothing was sent; retry with backoff."""
+        if self.status != SENDING:
+            raise NotSendable(f"This notification is {self.status}.")
+        wait = BACKOFF[min(self.attempts, len(BACKOFF)) - 1]
+        self._not_sent(attempt=self.attempts, error=error[:200], retry_at=now + wait, by=by)
+
+    @event("NotSent")
+    def _not_sent(self, attempt: int, error: str, retry_at: datetime, by: Stamp) -> None:
+        self.status, self.retry_at = RETRY, retry_at

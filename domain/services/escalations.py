@@ -1,0 +1,136 @@
+"""Escalations of missed deadlines (DESIGN §6) and the delivery of their notifications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.account import UserAccount
+from domain.deadlines import StageDeadline, calendar_for, stage_deadline
+from domain.engine import Engine
+from domain.notification import Notification
+from domain.organisation import Organisation
+from domain.referral import Referral
+from domain.stamp import Role, Stamp
+
+STAGE_LABELS = {"receive": "Eingangsbestätigung", "decide": "Annahme oder Ablehnung",
+                "first_contact": "Erstkontakt"}
+
+
+class EscalationService(Engine):
+    def deadline_of(self, referral: Referral, stage: str) -> StageDeadline:
+        assert referral.sent_at is not None
+        return stage_deadline(
+            self.network.deadlines, calendar_for(self.network.state),
+            urgency=referral.urgency, lead_handoff=referral.is_lead_handoff, stage=stage,
+            sent_at=referral.sent_at, holds=[(start, end) for start, end in referral.holds])
+
+    def escalate_referral(self, referral_id: UUID, stage: str, level: int,
+                          now: datetime) -> dict[str, Any]:
+        """Records the escalation (referral, stage, level) and its notification, if it is
+        due at ``now`` and has not happened; otherwise records nothing (idempotent)."""
+        by = Stamp.system(f"escalation:{referral_id}:{stage}:{level}")
+
+        def decide() -> Any:
+            referral = self.load(Referral, referral_id, what="referral")
+            if referral.escalation_due(stage) != level or level > len(
+                    self.network.deadlines.escalation):
+                return [], {"escalated": False}
+            deadline = self.deadline_of(referral, stage)
+            if now < deadline.escalations[level - 1]:
+                return [], {"escalated": False}
+            referral.escalate(stage, level, self.network.deadlines.version, by=by)
+            notification = Notification(
+                id=Notification.id_for(referral.id, stage, level), referral_id=referral.id,
+                stage=stage, level=level, recipients=self.recipients(referral, level),
+                subject=f"[Fallnetz] Frist überschritten: {STAGE_LABELS[stage]} "
+                        f"(Eskalationsstufe {level})",
+                body=(f"Die Frist „{STAGE_LABELS[stage]}“ einer Vermittlung ist seit "
+                      f"{deadline.due_at.isoformat(timespec='minutes')} (UTC) überschritten. "
+                      f"Eskalationsstufe {level}. Bitte öffnen Sie die Vermittlung:"),
+                by=by)
+            return [referral, notification], {"escalated": True,
+                                              "notification_id": notification.id}
+        return self.execute("escalate_referral", by, decide)
+
+    def recipients(self, referral: Referral, level: int) -> list[dict[str, Any]]:
+        """Who DESIGN §6 names for this level; an organisation's inbox stands in for people
+        who cannot be found."""
+        policy_level = self.network.deadlines.escalation[level - 1]
+        receiver = self.load(Organisation, referral.to_organisation_id)
+        sender = self.load(Organisation, referral.from_organisation_id)
+        coordination = self.organisation_by_key(self.network.coordination_office)
+        found: list[dict[str, Any]] = []
+
+        def inbox(organisation: Organisation | None) -> None:
+            if organisation is not None:
+                found.append({"kind": "organisation", "organisation_id": organisation.id,
+                              "address": organisation.inbox_address})
+
+        def people(organisation: Organisation | None, users: list[str]) -> None:
+            accounts = [self._find(UserAccount, UserAccount.id_for(u)) for u in users]
+            reachable = [a for a in accounts if a is not None and a.email]
+            if not reachable:
+                inbox(organisation)
+            for account in reachable:
+                found.append({"kind": "user", "user": account.username,
+                              "organisation_id": organisation.id if organisation else None,
+                              "address": account.email})
+
+        def supervisors(organisation: Organisation) -> list[str]:
+            return [u for u, r in organisation.members.items() if r == Role.SUPERVISOR]
+
+        for recipient in policy_level.recipients:
+            if recipient == "receiving_inbox":
+                inbox(receiver)
+            elif recipient == "receiving_supervisor":
+                people(receiver, supervisors(receiver))
+            elif recipient == "sending_caseworker":
+                people(sender, [referral.from_user])
+            elif recipient == "sending_supervisor":
+                people(sender, supervisors(sender))
+            elif recipient == "coordination_office":
+                inbox(coordination)
+        unique: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in found:
+            unique.setdefault((r["kind"], r["address"]), r)
+        return list(unique.values())
+
+    # -- delivery -----------------------------------------------------------------------------
+    def claim_notification(self, notification_id: UUID, now: datetime) -> Notification | None:
+        """Claims a notification for sending; None when it is not (or no longer) sendable or
+        another sender claimed it first."""
+        from domain.base import ConflictError
+
+        by = Stamp.system(f"mail:{notification_id}")
+
+        def decide() -> Any:
+            notification = self.load(Notification, notification_id, what="notification")
+            if not notification.sendable(now):
+                return [], {"claimed": False}
+            notification.start_sending(now, by=by)
+            return [notification], {"claimed": True}
+        try:
+            claimed = self.execute("claim_notification", by, decide)["claimed"]
+        except ConflictError:
+            return None
+        return self.load(Notification, notification_id) if claimed else None
+
+    def record_delivery(self, notification_id: UUID) -> None:
+        by = Stamp.system(f"mail:{notification_id}")
+
+        def decide() -> Any:
+            notification = self.load(Notification, notification_id, what="notification")
+            notification.record_delivery(by=by)
+            return [notification], {}
+        self.execute("record_delivery", by, decide)
+
+    def record_unsent(self, notification_id: UUID, error: str, now: datetime) -> None:
+        by = Stamp.system(f"mail:{notification_id}")
+
+        def decide() -> Any:
+            notification = self.load(Notification, notification_id, what="notification")
+            notification.record_unsent(error, now, by=by)
+            return [notification], {}
+        self.execute("record_unsent", by, decide)
