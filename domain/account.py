@@ -21,8 +21,8 @@ class UserAccount(StampedAggregate):
         return uuid5(NAMESPACE_URL, f"fallnetz:user:{username}")
 
     @event("Registered")
-    def __init__(self, id: UUID, username: str, display_name: str, email: str | None,
-                 by: Stamp) -> None:
+    def __init__(self, id: UUID, username: str, display_name: str, by: Stamp,
+                 email: str | None = None) -> None:  # e-mail came later: old events lack it
         self.username = username
         self.display_name = display_name
         self.email = email

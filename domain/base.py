@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
 from eventsourcing.domain import Aggregate, datetime_now_with_tzinfo
@@ -56,7 +56,7 @@ class StampedAggregate(Aggregate):
 
         @staticmethod
         def create_timestamp() -> datetime:
-            return CLOCK.get()()
+            return CLOCK.get()().astimezone(timezone.utc)
 
         def mutate(self, aggregate: Any) -> Any:
             # Event bodies may read ``modified_on`` as the moment of their own event

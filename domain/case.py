@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -37,6 +38,7 @@ class InvalidPersonData(DomainError):
     code = "invalid_person_data"
 
 
+LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 PERSON_FIELDS = ("display_name", "birth_year", "household_size", "languages",
                  "interpreter_needed", "district")
 
@@ -49,18 +51,24 @@ def validate_person(person: dict[str, Any], *, this_year: int) -> dict[str, Any]
                                 field=sorted(unknown)[0])
     display_name = require_text(person.get("display_name"), "display_name", "A display name")
     birth_year = person.get("birth_year")
-    if birth_year is not None and not (1900 <= int(birth_year) <= this_year):
-        raise InvalidPersonData(f"Birth year must lie between 1900 and {this_year}.",
+    if birth_year is not None and not (
+            isinstance(birth_year, int) and 1900 <= birth_year <= this_year):
+        raise InvalidPersonData(f"Birth year must be a year between 1900 and {this_year}.",
                                 field="birth_year")
-    household_size = int(person.get("household_size") or 1)
-    if not 1 <= household_size <= 30:
-        raise InvalidPersonData("Household size must lie between 1 and 30.",
+    household_size = person.get("household_size", 1)
+    if not (isinstance(household_size, int) and 1 <= household_size <= 30):
+        raise InvalidPersonData("Household size must be a number between 1 and 30.",
                                 field="household_size")
+    languages = person.get("languages") or []
+    if not (isinstance(languages, list) and all(
+            isinstance(code, str) and LANGUAGE.match(code) for code in languages)):
+        raise InvalidPersonData("Languages are a list of ISO 639-1 codes such as 'ar'.",
+                                field="languages")
     return {
         "display_name": display_name,
-        "birth_year": None if birth_year is None else int(birth_year),
+        "birth_year": birth_year,
         "household_size": household_size,
-        "languages": list(person.get("languages") or []),
+        "languages": list(languages),
         "interpreter_needed": bool(person.get("interpreter_needed")),
         "district": require_text(person.get("district"), "district", "A district"),
     }
@@ -85,6 +93,8 @@ class Case(StampedAggregate):
         self.needs: dict[str, dict[str, Any]] = {}
         self.consents: dict[str, dict[str, Any]] = {}
         self.status = "open"
+        # draft lead handoffs of the latest legal-sphere change
+        self.proposed_handoff_ids: list[UUID] = []
 
     @classmethod
     def open(cls, id: UUID, reference: str, lead_organisation_id: UUID, lead_caseworker: str,
@@ -228,6 +238,27 @@ class Case(StampedAggregate):
                 return consent_id
         return None
 
+    def record_sharing(self, referral_id: UUID, organisation_id: UUID, consent_id: str | None,
+                       override_reason: str | None, by: Stamp) -> None:
+        """Records on the case that its data goes to an organisation, on which consent or on
+        which crisis override, so a revocation saved at the same moment conflicts."""
+        if consent_id is not None:
+            self._consent_used(consent_id=consent_id, referral_id=referral_id,
+                               organisation_id=organisation_id, by=by)
+        else:
+            self._consent_overridden(referral_id=referral_id, organisation_id=organisation_id,
+                                     reason=override_reason or "", by=by)
+
+    @event("ConsentUsed")
+    def _consent_used(self, consent_id: str, referral_id: UUID, organisation_id: UUID,
+                      by: Stamp) -> None:
+        pass
+
+    @event("ConsentOverridden")
+    def _consent_overridden(self, referral_id: UUID, organisation_id: UUID, reason: str,
+                            by: Stamp) -> None:
+        pass
+
     def consent_is_valid(self, consent_id: str, on: date) -> bool:
         c = self.consents.get(consent_id)
         return bool(c) and c["state"] == "active" and c["given_on"] <= on <= c["expires_on"]
@@ -266,6 +297,13 @@ class Case(StampedAggregate):
     def _legal_sphere_changed(self, legal_sphere: str, previous_legal_sphere: str,
                               by: Stamp) -> None:
         self.legal_sphere = legal_sphere
+
+    def record_proposed_handoffs(self, referral_ids: list[UUID], by: Stamp) -> None:
+        self._lead_handoffs_proposed(referral_ids=referral_ids, by=by)
+
+    @event("LeadHandoffsProposed")
+    def _lead_handoffs_proposed(self, referral_ids: list[UUID], by: Stamp) -> None:
+        self.proposed_handoff_ids = referral_ids
 
     # -- responsibility -----------------------------------------------------------------------
     def assign_caseworker(self, caseworker: str, by: Stamp) -> None:

@@ -34,7 +34,7 @@ from domain.base import (
 from domain.case import Case, CaseClosed
 from domain.network import NetworkConfig
 from domain.organisation import Organisation, OrganisationInactive
-from domain.receipt import CommandReceipt
+from domain.receipt import CommandReceipt, fingerprint
 from domain.referral import Referral
 from domain.sequence import CaseNumberSequence
 from domain.stamp import Role, Stamp, StampAsDict
@@ -71,33 +71,37 @@ class Engine(Application):
 
     # == the command pipeline ==================================================================
     def execute(self, command: str, by: Stamp, decide: Callable[[], Decision], *,
-                idempotency_key: str | None = None) -> dict[str, Any]:
+                idempotency_key: str | None = None,
+                arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Runs ``decide`` and saves what it changed in one transaction. With an idempotency
+        key, the same user repeating the same command with the same ``arguments`` gets the
+        earlier result and nothing is recorded."""
         token = CLOCK.set(self.clock)
         try:
-            if idempotency_key:
-                earlier = self._receipt(idempotency_key)
+            digest = fingerprint(arguments or {})
+            receipt_id = CommandReceipt.id_for(by, idempotency_key) if idempotency_key \
+                else None
+            if receipt_id is not None:
+                earlier = self._find(CommandReceipt, receipt_id)
                 if earlier is not None:
-                    return earlier.result_for(command)
+                    return earlier.result_for(command, digest)
             changed, result = decide()
             changed = list(changed)
-            if idempotency_key:
-                changed.append(CommandReceipt(id=CommandReceipt.id_for(idempotency_key),
-                                              command=command, result=result, by=by))
+            if receipt_id is not None:
+                changed.append(CommandReceipt(id=receipt_id, command=command,
+                                              fingerprint=digest, result=result, by=by))
             try:
                 self.save(*changed)
             except IntegrityError:
-                if idempotency_key:
-                    earlier = self._receipt(idempotency_key)
+                if receipt_id is not None:
+                    earlier = self._find(CommandReceipt, receipt_id)
                     if earlier is not None:
-                        return earlier.result_for(command)
+                        return earlier.result_for(command, digest)
                 raise ConflictError("Someone changed this meanwhile. Please reload and "
                                     "try again.") from None
             return result
         finally:
             CLOCK.reset(token)
-
-    def _receipt(self, key: str) -> CommandReceipt | None:
-        return self._find(CommandReceipt, CommandReceipt.id_for(key))
 
     def _find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         try:
@@ -121,6 +125,8 @@ class Engine(Application):
         """The acting user must be a member of ``by.organisation_id`` in ``by.role``, and that
         role must be one of ``roles``. System stamps come only from the engine itself."""
         if by.role == Role.SYSTEM:
+            if not by.is_engine:
+                raise PermissionDenied("The system role cannot be claimed.")
             return None
         if by.role not in roles:
             raise PermissionDenied(f"The role {by.role} cannot do this.")
@@ -138,6 +144,11 @@ class Engine(Application):
     def check_need(self, need: str) -> None:
         if not self.network.is_need(need):
             raise UnknownNeed(f"Unknown need {need!r}.", field="need")
+
+    def check_district(self, district: Any) -> None:
+        if district not in self.network.districts:
+            raise DomainError(f"Unknown district {district!r}; the network's districts are "
+                              f"{', '.join(self.network.districts)}.", field="district")
 
     def organisation_by_key(self, key: str) -> Organisation | None:
         return self._find(Organisation, Organisation.id_for(self.network.slug, key))
@@ -169,3 +180,10 @@ class Engine(Application):
     def ensure_case_open(self, case: Case) -> None:
         if not case.is_open:
             raise CaseClosed(f"Case {case.reference} is closed.")
+
+
+def arguments(values: dict[str, Any]) -> dict[str, Any]:
+    """A command's arguments from its ``locals()``, for the idempotency fingerprint."""
+    return {k: v for k, v in values.items()
+            if k not in ("self", "by", "idempotency_key", "decide", "change")
+            and not callable(v)}

@@ -18,17 +18,29 @@ class IdempotencyKeyReused(DomainError):
 
 class CommandReceipt(StampedAggregate):
     @staticmethod
-    def id_for(key: str) -> UUID:
-        return uuid5(NAMESPACE_URL, f"fallnetz:command:{key}")
+    def id_for(by: Stamp, key: str) -> UUID:
+        # A key belongs to whoever used it: another user's identical key is another command.
+        return uuid5(NAMESPACE_URL,
+                     f"fallnetz:command:{by.user}:{by.organisation_id}:{by.role}:{key}")
 
     @event("Recorded")
-    def __init__(self, id: UUID, command: str, result: dict[str, Any], by: Stamp) -> None:
+    def __init__(self, id: UUID, command: str, fingerprint: str, result: dict[str, Any],
+                 by: Stamp) -> None:
         self.command = command
+        self.fingerprint = fingerprint
         self.result = result
 
-    def result_for(self, command: str) -> dict[str, Any]:
-        if command != self.command:
+    def result_for(self, command: str, fingerprint: str) -> dict[str, Any]:
+        if (command, fingerprint) != (self.command, self.fingerprint):
             raise IdempotencyKeyReused(
-                f"This idempotency key was already used for '{self.command}'.",
+                "This idempotency key was already used for another command.",
                 field="idempotency_key")
         return self.result
+
+
+def fingerprint(arguments: dict[str, Any]) -> str:
+    """A stable digest of a command's arguments."""
+    import hashlib
+
+    text = repr(sorted((k, repr(v)) for k, v in arguments.items()))
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -5,7 +5,7 @@ Every event carries a :class:`Stamp`; the event's own timestamp says when (UTC).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -28,14 +28,14 @@ class Stamp:
     organisation_id: UUID | None
     role: str
     correlation_id: str
+    # Only Stamp.system() sets this: a role string from a form or a token can never carry
+    # the engine's own authority.
+    is_engine: bool = field(default=False, compare=False, repr=False)
 
     @classmethod
     def system(cls, correlation_id: str) -> Stamp:
         return cls(user="system", organisation_id=None, role=Role.SYSTEM.value,
-                   correlation_id=correlation_id)
-
-    def with_role(self, role: Role) -> Stamp:
-        return Stamp(self.user, self.organisation_id, role.value, self.correlation_id)
+                   correlation_id=correlation_id, is_engine=True)
 
 
 class StampAsDict(Transcoding):

@@ -18,8 +18,9 @@ def test_status_change_and_drafts_are_recorded_together(world: World) -> None:
     result = world.app.change_residence_status(world.anna, case_id, "permit_25")
     notifications = world.app.notification_log.select(before + 1, 100)
     topics = [n.topic.rsplit(".", 1)[-1] for n in notifications]
-    assert topics == ["ResidenceStatusChanged", "LegalSphereChanged", "Created", "Created"]
-    assert {n.originator_id for n in notifications[2:]} == set(result["draft_referral_ids"])
+    assert topics == ["ResidenceStatusChanged", "LegalSphereChanged", "LeadHandoffsProposed",
+                      "Created", "Created"]
+    assert {n.originator_id for n in notifications[3:]} == set(result["draft_referral_ids"])
 
 
 def test_when_a_draft_cannot_be_saved_the_status_change_is_not_saved_either(

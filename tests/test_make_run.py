@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 from domain.settings import PROJECT_ROOT
 
@@ -35,19 +37,32 @@ def wait_for_page(url: str, process: subprocess.Popen, timeout: float = 90) -> s
     raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
-def test_make_run_serves_the_case_list_on_the_embedded_default(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def fresh_copy(target: Path) -> Path:
+    """The tracked files as a fresh clone has them (no instance/ database), sharing the
+    already installed virtual environment; file times are kept so make installs nothing."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=PROJECT_ROOT, check=True,
+                           capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(PROJECT_ROOT / name, target / name)
+    (target / ".venv").symlink_to(PROJECT_ROOT / ".venv")
+    return target
+
+
+def test_make_run_serves_the_case_list_on_the_embedded_default(tmp_path: Path) -> None:
+    project = fresh_copy(tmp_path / "project")
     port = free_port(5000)  # the README's port, unless something else holds it
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "NETWORK_DIR", "PERSISTENCE_MODULE")}
     process = subprocess.Popen(
-        ["make", "run", f"PORT={port}"], cwd=PROJECT_ROOT, env=env,
+        ["make", "run", f"PORT={port}"], cwd=project, env=env,
         stdout=(tmp_path / "out.log").open("w"), stderr=subprocess.STDOUT,
         start_new_session=True)
     try:
         page = wait_for_page(f"http://127.0.0.1:{port}/", process)
         assert "Fälle" in page
         assert "CB-" in page
-        assert (PROJECT_ROOT / "instance" / "fallnetz.sqlite3").exists()
+        assert (project / "instance" / "fallnetz.sqlite3").exists()
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)

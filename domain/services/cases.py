@@ -10,7 +10,7 @@ from uuid import UUID, uuid4, uuid5
 
 from domain.base import ConflictError, DomainError, PermissionDenied
 from domain.case import Case
-from domain.engine import CASEWORK_ROLES, Engine
+from domain.engine import arguments, CASEWORK_ROLES, Engine
 from domain.organisation import Organisation
 from domain.referral import Referral
 from domain.sequence import CaseNumberSequence
@@ -28,13 +28,16 @@ class CaseService(Engine):
         """Opens a case led by the acting user's organisation and numbers it."""
         for need in needs or []:
             self.check_need(need)
+        self.check_district(person.get("district"))
         sphere = legal_sphere or self.network.legal_sphere_by_residence_status.get(
             residence_status, "")
 
         def decide() -> Any:
             organisation = self.verify(by, CASEWORK_ROLES)
+            if organisation is None:
+                raise PermissionDenied("A case is opened by a member of its lead organisation.")
             caseworker = lead_caseworker or by.user
-            if organisation is not None and organisation.role_of(caseworker) is None:
+            if organisation.role_of(caseworker) is None:
                 raise DomainError(f"{caseworker} is not a member of {organisation.name}.",
                                   field="lead_caseworker")
             year = self.clock().year
@@ -55,7 +58,8 @@ class CaseService(Engine):
         # Two cases opened at once race for the next number; the loser simply draws again.
         for _ in range(20):
             try:
-                return self.execute("open_case", by, decide, idempotency_key=idempotency_key)
+                return self.execute("open_case", by, decide, idempotency_key=idempotency_key,
+                            arguments=arguments(locals()))
             except ConflictError:
                 continue
         raise ConflictError("Too many cases are being opened at once. Please try again.")
@@ -70,40 +74,47 @@ class CaseService(Engine):
 
     def _case_command(self, command: str, by: Stamp, case_id: UUID,
                       expected_version: int | None, change: Callable[[Case], Any],
-                      idempotency_key: str | None) -> dict[str, Any]:
+                      idempotency_key: str | None, args: dict[str, Any]) -> dict[str, Any]:
         def decide() -> Any:
             case = self.case_for(by, case_id, expected_version)
             change(case)
             return [case], {"case_id": case.id, "version": case.version}
-        return self.execute(command, by, decide, idempotency_key=idempotency_key)
+        return self.execute(command, by, decide, idempotency_key=idempotency_key,
+                            arguments=args)
 
     def correct_person_data(self, by: Stamp, case_id: UUID, changes: dict[str, Any],
                             expected_version: int | None = None,
                             idempotency_key: str | None = None) -> dict[str, Any]:
+        if "district" in changes:
+            self.check_district(changes["district"])
         return self._case_command(
             "correct_person_data", by, case_id, expected_version,
             lambda c: c.correct_person_data(changes, self.clock().year, by=by),
-            idempotency_key)
+            idempotency_key,
+            args=arguments(locals()))
 
     def change_housing_stage(self, by: Stamp, case_id: UUID, housing_stage: str,
                              expected_version: int | None = None,
                              idempotency_key: str | None = None) -> dict[str, Any]:
         return self._case_command(
             "change_housing_stage", by, case_id, expected_version,
-            lambda c: c.change_housing_stage(housing_stage, by=by), idempotency_key)
+            lambda c: c.change_housing_stage(housing_stage, by=by), idempotency_key,
+            args=arguments(locals()))
 
     def record_need(self, by: Stamp, case_id: UUID, need: str, note: str = "",
                     expected_version: int | None = None,
                     idempotency_key: str | None = None) -> dict[str, Any]:
         self.check_need(need)
         return self._case_command("record_need", by, case_id, expected_version,
-                                  lambda c: c.record_need(need, note, by=by), idempotency_key)
+                                  lambda c: c.record_need(need, note, by=by), idempotency_key,
+            args=arguments(locals()))
 
     def resolve_need(self, by: Stamp, case_id: UUID, need: str, note: str = "",
                      expected_version: int | None = None,
                      idempotency_key: str | None = None) -> dict[str, Any]:
         return self._case_command("resolve_need", by, case_id, expected_version,
-                                  lambda c: c.resolve_need(need, note, by=by), idempotency_key)
+                                  lambda c: c.resolve_need(need, note, by=by), idempotency_key,
+            args=arguments(locals()))
 
     def give_consent(self, by: Stamp, case_id: UUID, purposes: list[str], expires_on: date,
                      receiver_organisation_id: UUID | None = None, sector: str | None = None,
@@ -125,21 +136,24 @@ class CaseService(Engine):
                               expires_on, given_on or self.today(), by=by)
             return [case], {"case_id": case.id, "version": case.version,
                             "consent_id": consent_id}
-        return self.execute("give_consent", by, decide, idempotency_key=idempotency_key)
+        return self.execute("give_consent", by, decide, idempotency_key=idempotency_key,
+                            arguments=arguments(locals()))
 
     def revoke_consent(self, by: Stamp, case_id: UUID, consent_id: str, reason: str,
                        expected_version: int | None = None,
                        idempotency_key: str | None = None) -> dict[str, Any]:
         return self._case_command("revoke_consent", by, case_id, expected_version,
                                   lambda c: c.revoke_consent(consent_id, reason, by=by),
-                                  idempotency_key)
+                                  idempotency_key,
+            args=arguments(locals()))
 
     def record_consent_expiry(self, by: Stamp, case_id: UUID, consent_id: str,
                               idempotency_key: str | None = None) -> dict[str, Any]:
         return self._case_command(
             "record_consent_expiry", by, case_id, None,
             lambda c: c.record_consent_expiry(consent_id, self.today(), by=by),
-            idempotency_key)
+            idempotency_key,
+            args=arguments(locals()))
 
     def change_residence_status(self, by: Stamp, case_id: UUID, residence_status: str,
                                 legal_sphere: str | None = None,
@@ -154,13 +168,15 @@ class CaseService(Engine):
         def decide() -> Any:
             case = self.case_for(by, case_id, expected_version)
             old_sphere = case.legal_sphere
-            drafts = []
+            changed: list[Any] = []
             if case.change_residence_status(residence_status, sphere, by=by):
-                drafts = self._draft_lead_handoffs(case, old_sphere, by)
-            return [case, *drafts], {"case_id": case.id, "version": case.version,
-                                     "draft_referral_ids": [d.id for d in drafts]}
+                changed = self._propose_lead_handoffs(case, old_sphere, by)
+            return [case, *changed], {
+                "case_id": case.id, "version": case.version,
+                "draft_referral_ids": [r.id for r in changed if r.status == "draft"]}
         return self.execute("change_residence_status", by, decide,
-                            idempotency_key=idempotency_key)
+                            idempotency_key=idempotency_key,
+                            arguments=arguments(locals()))
 
     def change_legal_sphere(self, by: Stamp, case_id: UUID, legal_sphere: str,
                             expected_version: int | None = None,
@@ -169,10 +185,27 @@ class CaseService(Engine):
             case = self.case_for(by, case_id, expected_version)
             old_sphere = case.legal_sphere
             case.change_legal_sphere(legal_sphere, by=by)
-            drafts = self._draft_lead_handoffs(case, old_sphere, by)
-            return [case, *drafts], {"case_id": case.id, "version": case.version,
-                                     "draft_referral_ids": [d.id for d in drafts]}
-        return self.execute("change_legal_sphere", by, decide, idempotency_key=idempotency_key)
+            changed = self._propose_lead_handoffs(case, old_sphere, by)
+            return [case, *changed], {
+                "case_id": case.id, "version": case.version,
+                "draft_referral_ids": [r.id for r in changed if r.status == "draft"]}
+        return self.execute("change_legal_sphere", by, decide, idempotency_key=idempotency_key,
+                            arguments=arguments(locals()))
+
+    def _propose_lead_handoffs(self, case: Case, old_sphere: str,
+                               by: Stamp) -> list[Referral]:
+        """Drafts of the new legal sphere's handoffs; drafts of an earlier change that were
+        never sent no longer apply and are cancelled in the same save."""
+        superseded = []
+        for referral_id in case.proposed_handoff_ids:
+            earlier = self._find(Referral, referral_id)
+            if earlier is not None and earlier.status == "draft":
+                earlier.cancel(f"Überholt durch Rechtskreiswechsel {old_sphere} → "
+                               f"{case.legal_sphere}.", by=by)
+                superseded.append(earlier)
+        drafts = self._draft_lead_handoffs(case, old_sphere, by)
+        case.record_proposed_handoffs([d.id for d in drafts], by=by)
+        return [*drafts, *superseded]
 
     def _draft_lead_handoffs(self, case: Case, old_sphere: str, by: Stamp) -> list[Referral]:
         drafts = []
@@ -202,16 +235,19 @@ class CaseService(Engine):
                                   field="caseworker")
             case.assign_caseworker(caseworker, by=by)
         return self._case_command("assign_caseworker", by, case_id, expected_version, change,
-                                  idempotency_key)
+                                  idempotency_key,
+            args=arguments(locals()))
 
     def close_case(self, by: Stamp, case_id: UUID, reason: str,
                    expected_version: int | None = None,
                    idempotency_key: str | None = None) -> dict[str, Any]:
         return self._case_command("close_case", by, case_id, expected_version,
-                                  lambda c: c.close(reason, by=by), idempotency_key)
+                                  lambda c: c.close(reason, by=by), idempotency_key,
+            args=arguments(locals()))
 
     def reopen_case(self, by: Stamp, case_id: UUID, reason: str,
                     expected_version: int | None = None,
                     idempotency_key: str | None = None) -> dict[str, Any]:
         return self._case_command("reopen_case", by, case_id, expected_version,
-                                  lambda c: c.reopen(reason, by=by), idempotency_key)
+                                  lambda c: c.reopen(reason, by=by), idempotency_key,
+            args=arguments(locals()))

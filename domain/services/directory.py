@@ -7,7 +7,7 @@ from uuid import UUID
 
 from domain.account import UserAccount
 from domain.base import ConflictError, DomainError, PermissionDenied
-from domain.engine import DIRECTORY_ROLES, Engine
+from domain.engine import arguments, DIRECTORY_ROLES, Engine
 from domain.organisation import Organisation
 from domain.stamp import Role, Stamp
 
@@ -27,11 +27,12 @@ class DirectoryService(Engine):
                 inbox_address=inbox_address, contacts=contacts, by=by)
             return [organisation], {"organisation_id": organisation.id, "version": 1}
         return self.execute("register_organisation", by, decide,
-                            idempotency_key=idempotency_key)
+                            idempotency_key=idempotency_key,
+                            arguments=arguments(locals()))
 
     def _directory_change(self, command: str, by: Stamp, organisation_id: UUID,
                           expected_version: int | None, change: Any,
-                          idempotency_key: str | None, *, own_supervisor: bool) -> dict:
+                          idempotency_key: str | None, args: dict[str, Any], *, own_supervisor: bool) -> dict:
         """Admins and coordinators keep the directory; an organisation's own supervisor may
         keep its services and capacities."""
         def decide() -> Any:
@@ -45,7 +46,8 @@ class DirectoryService(Engine):
             change(organisation)
             return [organisation], {"organisation_id": organisation.id,
                                     "version": organisation.version}
-        return self.execute(command, by, decide, idempotency_key=idempotency_key)
+        return self.execute(command, by, decide, idempotency_key=idempotency_key,
+                            arguments=args)
 
     def add_service(self, by: Stamp, organisation_id: UUID, service_id: str,
                     service: dict[str, Any], expected_version: int | None = None,
@@ -54,7 +56,8 @@ class DirectoryService(Engine):
         return self._directory_change(
             "add_service", by, organisation_id, expected_version,
             lambda o: o.add_service(service_id, service, by=by), idempotency_key,
-            own_supervisor=True)
+            own_supervisor=True,
+            args=arguments(locals()))
 
     def change_service(self, by: Stamp, organisation_id: UUID, service_id: str,
                        service: dict[str, Any], expected_version: int | None = None,
@@ -63,7 +66,8 @@ class DirectoryService(Engine):
         return self._directory_change(
             "change_service", by, organisation_id, expected_version,
             lambda o: o.change_service(service_id, service, by=by), idempotency_key,
-            own_supervisor=True)
+            own_supervisor=True,
+            args=arguments(locals()))
 
     def change_capacity(self, by: Stamp, organisation_id: UUID, service_id: str,
                         capacity: int, expected_version: int | None = None,
@@ -71,14 +75,16 @@ class DirectoryService(Engine):
         return self._directory_change(
             "change_capacity", by, organisation_id, expected_version,
             lambda o: o.change_capacity(service_id, capacity, by=by), idempotency_key,
-            own_supervisor=True)
+            own_supervisor=True,
+            args=arguments(locals()))
 
     def deactivate_organisation(self, by: Stamp, organisation_id: UUID, reason: str,
                                 expected_version: int | None = None,
                                 idempotency_key: str | None = None) -> dict[str, Any]:
         return self._directory_change(
             "deactivate_organisation", by, organisation_id, expected_version,
-            lambda o: o.deactivate(reason, by=by), idempotency_key, own_supervisor=False)
+            lambda o: o.deactivate(reason, by=by), idempotency_key, own_supervisor=False,
+            args=arguments(locals()))
 
     def _check_service_needs(self, service: dict[str, Any]) -> None:
         for need in service.get("needs") or []:
@@ -98,7 +104,8 @@ class DirectoryService(Engine):
                 raise ConflictError(f"The username {username!r} is taken.", field="username")
             account = UserAccount.register(username, display_name, by=by, email=email)
             return [account], {"user_id": account.id, "version": 1}
-        return self.execute("register_user", by, decide, idempotency_key=idempotency_key)
+        return self.execute("register_user", by, decide, idempotency_key=idempotency_key,
+                            arguments=arguments(locals()))
 
     def add_member(self, by: Stamp, organisation_id: UUID, username: str, role: Role,
                    expected_version: int | None = None,
@@ -112,7 +119,8 @@ class DirectoryService(Engine):
             organisation.add_member(username, role, by=by)
             return [organisation], {"organisation_id": organisation.id,
                                     "version": organisation.version}
-        return self.execute("add_member", by, decide, idempotency_key=idempotency_key)
+        return self.execute("add_member", by, decide, idempotency_key=idempotency_key,
+                            arguments=arguments(locals()))
 
     def remove_member(self, by: Stamp, organisation_id: UUID, username: str,
                       expected_version: int | None = None,
@@ -124,7 +132,8 @@ class DirectoryService(Engine):
             organisation.remove_member(username, by=by)
             return [organisation], {"organisation_id": organisation.id,
                                     "version": organisation.version}
-        return self.execute("remove_member", by, decide, idempotency_key=idempotency_key)
+        return self.execute("remove_member", by, decide, idempotency_key=idempotency_key,
+                            arguments=arguments(locals()))
 
     def user(self, username: str) -> UserAccount | None:
         return self._find(UserAccount, UserAccount.id_for(username))

@@ -9,10 +9,14 @@ from uuid import UUID, uuid4
 
 from domain.base import DomainError, PermissionDenied
 from domain.case import Case
-from domain.engine import CASEWORK_ROLES, Engine
+from domain.engine import arguments, CASEWORK_ROLES, Engine
 from domain.organisation import Organisation, OrganisationInactive
 from domain.referral import Referral
 from domain.stamp import Stamp
+
+
+class LeadMovedMeanwhile(DomainError):
+    code = "lead_moved_meanwhile"
 
 
 class ReferralService(Engine):
@@ -34,8 +38,10 @@ class ReferralService(Engine):
                 by=by, consent_id=self._consent_for(case, receiver, need),
                 crisis_override_reason=crisis_override_reason,
                 policy_version=self.network.deadlines.version)
-            return [referral], {"referral_id": referral.id, "version": referral.version}
-        return self.execute("send_referral", by, decide, idempotency_key=idempotency_key)
+            self._record_sharing(case, referral, by)
+            return [referral, case], {"referral_id": referral.id, "version": referral.version}
+        return self.execute("send_referral", by, decide, idempotency_key=idempotency_key,
+                            arguments=arguments(locals()))
 
     def send_draft(self, by: Stamp, referral_id: UUID,
                    crisis_override_reason: str | None = None,
@@ -43,13 +49,16 @@ class ReferralService(Engine):
                    idempotency_key: str | None = None) -> dict[str, Any]:
         """Confirms a draft (e.g. a proposed lead handoff): it is sent like a new referral."""
         def change(referral: Referral) -> list[Any]:
+            referral.check("send", by)
             case = self._sendable_case(by, referral.case_id)
             receiver = self._receiver(referral.to_organisation_id, referral.to_service_id)
             referral.send(self._consent_for(case, receiver, referral.need),
                           crisis_override_reason, self.network.deadlines.version, by=by)
-            return []
+            self._record_sharing(case, referral, by)
+            return [case]
         return self._referral_command("send_draft", by, referral_id, expected_version, change,
-                                      idempotency_key)
+                                      idempotency_key,
+            args=arguments(locals()))
 
     def _sendable_case(self, by: Stamp, case_id: UUID) -> Case:
         case = self.load(Case, case_id, what="case")
@@ -70,13 +79,17 @@ class ReferralService(Engine):
             receiver.service(service_id)
         return receiver
 
+    def _record_sharing(self, case: Case, referral: Referral, by: Stamp) -> None:
+        case.record_sharing(referral.id, referral.to_organisation_id, referral.consent_id,
+                            referral.crisis_override_reason, by=by)
+
     def _consent_for(self, case: Case, receiver: Organisation, need: str) -> str | None:
         return case.consent_covering(receiver.id, receiver.sector, need, self.today())
 
     def _referral_command(self, command: str, by: Stamp, referral_id: UUID,
                           expected_version: int | None,
                           change: Callable[[Referral], list[Any]],
-                          idempotency_key: str | None) -> dict[str, Any]:
+                          idempotency_key: str | None, args: dict[str, Any]) -> dict[str, Any]:
         def decide() -> Any:
             self.verify(by, CASEWORK_ROLES)
             referral = self.load(Referral, referral_id, expected_version, "referral")
@@ -85,14 +98,16 @@ class ReferralService(Engine):
             if command == "forward_referral":
                 result["child_referral_id"] = referral.child_referral_id
             return [referral, *also_changed], result
-        return self.execute(command, by, decide, idempotency_key=idempotency_key)
+        return self.execute(command, by, decide, idempotency_key=idempotency_key,
+                            arguments=args)
 
     # -- receiver -----------------------------------------------------------------------------
     def receive_referral(self, by: Stamp, referral_id: UUID,
                          expected_version: int | None = None,
                          idempotency_key: str | None = None) -> dict[str, Any]:
         return self._referral_command("receive_referral", by, referral_id, expected_version,
-                                      lambda r: r.receive(by=by) or [], idempotency_key)
+                                      lambda r: r.receive(by=by) or [], idempotency_key,
+            args=arguments(locals()))
 
     def accept_referral(self, by: Stamp, referral_id: UUID,
                         expected_version: int | None = None,
@@ -100,20 +115,27 @@ class ReferralService(Engine):
         """Accepting a lead handoff moves the case's lead to the accepting organisation, in
         the same save."""
         def change(referral: Referral) -> list[Any]:
-            referral.accept(by=by)
+            referral.check("accept", by)
             if not referral.is_lead_handoff:
+                referral.accept(by=by)
                 return []
             case = self.load(Case, referral.case_id, what="case")
+            if case.lead_organisation_id != referral.from_organisation_id:
+                raise LeadMovedMeanwhile("The case's lead has moved since this handoff was "
+                                         "sent; it no longer applies.")
+            referral.accept(by=by)
             case.move_lead(referral.to_organisation_id, by.user, referral.id, by=by)
             return [case]
         return self._referral_command("accept_referral", by, referral_id, expected_version,
-                                      change, idempotency_key)
+                                      change, idempotency_key,
+            args=arguments(locals()))
 
     def reject_referral(self, by: Stamp, referral_id: UUID, reason: str,
                         expected_version: int | None = None,
                         idempotency_key: str | None = None) -> dict[str, Any]:
         return self._referral_command("reject_referral", by, referral_id, expected_version,
-                                      lambda r: r.reject(reason, by=by) or [], idempotency_key)
+                                      lambda r: r.reject(reason, by=by) or [], idempotency_key,
+            args=arguments(locals()))
 
     def forward_referral(self, by: Stamp, referral_id: UUID, to_organisation_id: UUID,
                          reason: str, to_service_id: str | None = None,
@@ -123,6 +145,7 @@ class ReferralService(Engine):
         """Forwards to another organisation: the referral ends as forwarded and a child
         referral is sent from the forwarding organisation, on the person's consent."""
         def change(referral: Referral) -> list[Any]:
+            referral.check("forward", by)
             receiver = self._receiver(to_organisation_id, to_service_id)
             case = self.load(Case, referral.case_id, what="case")
             self.ensure_case_open(case)
@@ -135,51 +158,60 @@ class ReferralService(Engine):
                 crisis_override_reason=crisis_override_reason,
                 policy_version=self.network.deadlines.version, parent_referral_id=referral.id)
             referral.forward(child.id, receiver.id, reason, by=by)
-            return [child]
+            self._record_sharing(case, child, by)
+            return [child, case]
         return self._referral_command("forward_referral", by, referral_id, expected_version,
-                                      change, idempotency_key)
+                                      change, idempotency_key,
+            args=arguments(locals()))
 
     def start_referral(self, by: Stamp, referral_id: UUID,
                        expected_version: int | None = None,
                        idempotency_key: str | None = None) -> dict[str, Any]:
         return self._referral_command("start_referral", by, referral_id, expected_version,
-                                      lambda r: r.start(by=by) or [], idempotency_key)
+                                      lambda r: r.start(by=by) or [], idempotency_key,
+            args=arguments(locals()))
 
     def hold_referral(self, by: Stamp, referral_id: UUID, reason: str,
                       expected_version: int | None = None,
                       idempotency_key: str | None = None) -> dict[str, Any]:
         return self._referral_command("hold_referral", by, referral_id, expected_version,
-                                      lambda r: r.hold(reason, by=by) or [], idempotency_key)
+                                      lambda r: r.hold(reason, by=by) or [], idempotency_key,
+            args=arguments(locals()))
 
     def resume_referral(self, by: Stamp, referral_id: UUID,
                         expected_version: int | None = None,
                         idempotency_key: str | None = None) -> dict[str, Any]:
         return self._referral_command("resume_referral", by, referral_id, expected_version,
-                                      lambda r: r.resume(by=by) or [], idempotency_key)
+                                      lambda r: r.resume(by=by) or [], idempotency_key,
+            args=arguments(locals()))
 
     def complete_referral(self, by: Stamp, referral_id: UUID, outcome: str,
                           expected_version: int | None = None,
                           idempotency_key: str | None = None) -> dict[str, Any]:
         return self._referral_command("complete_referral", by, referral_id, expected_version,
                                       lambda r: r.complete(outcome, by=by) or [],
-                                      idempotency_key)
+                                      idempotency_key,
+            args=arguments(locals()))
 
     def fail_referral(self, by: Stamp, referral_id: UUID, outcome: str,
                       expected_version: int | None = None,
                       idempotency_key: str | None = None) -> dict[str, Any]:
         return self._referral_command("fail_referral", by, referral_id, expected_version,
-                                      lambda r: r.fail(outcome, by=by) or [], idempotency_key)
+                                      lambda r: r.fail(outcome, by=by) or [], idempotency_key,
+            args=arguments(locals()))
 
     # -- sender -------------------------------------------------------------------------------
     def cancel_referral(self, by: Stamp, referral_id: UUID, reason: str,
                         expected_version: int | None = None,
                         idempotency_key: str | None = None) -> dict[str, Any]:
         return self._referral_command("cancel_referral", by, referral_id, expected_version,
-                                      lambda r: r.cancel(reason, by=by) or [], idempotency_key)
+                                      lambda r: r.cancel(reason, by=by) or [], idempotency_key,
+            args=arguments(locals()))
 
     def mark_referral_entered_in_error(self, by: Stamp, referral_id: UUID, reason: str,
                                        expected_version: int | None = None,
                                        idempotency_key: str | None = None) -> dict[str, Any]:
         return self._referral_command(
             "mark_referral_entered_in_error", by, referral_id, expected_version,
-            lambda r: r.mark_entered_in_error(reason, by=by) or [], idempotency_key)
+            lambda r: r.mark_entered_in_error(reason, by=by) or [], idempotency_key,
+            args=arguments(locals()))
