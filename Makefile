@@ -5,6 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+SMTP_PORT ?= 1025
 
 .PHONY: run test demo check-network clean
 
@@ -16,9 +17,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet -e '.[postgres,dev]'
 	touch $@
 
-## make run: the web app on the embedded default (SQLite file), with the demo network loaded
+## make run: web + worker + beat on the embedded default (SQLite file, a broker in files),
+## with the demo network loaded and a local mail catcher writing to instance/mail.log
 run: $(VENV)/.installed
 	$(BIN)/flask --app web load-demo
+	@mkdir -p instance
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(SMTP_PORT) > instance/mail.log 2>&1 & \
+	SMTP_PORT=$(SMTP_PORT) $(BIN)/celery -A workers worker --beat --pool solo --loglevel INFO \
+		--without-gossip --without-mingle > instance/worker.log 2>&1 & \
 	$(BIN)/flask --app web run --host $(HOST) --port $(PORT)
 
 ## make test: the whole suite, against SQLite and the PostgreSQL server at 127.0.0.1:5432

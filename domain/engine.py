@@ -62,7 +62,17 @@ class Engine(Application):
                  clock: Callable[[], datetime] = datetime_now_with_tzinfo) -> None:
         self.network = network
         self.clock = clock
+        # Called after every successful save, e.g. to nudge the workers (ids only).
+        self.after_save: list[Callable[[int], None]] = []
         super().__init__(env)
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        recordings = super().save(*objs, **kwargs)
+        if recordings and self.after_save:
+            last = max(r.notification.id for r in recordings)
+            for hook in self.after_save:
+                hook(last)
+        return recordings
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

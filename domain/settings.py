@@ -22,15 +22,45 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     network_dir: str = DEFAULT_NETWORK_DIR
     secret_key: str | None = None
+    # Celery's broker; empty means the embedded one (files under instance/broker), which
+    # needs no server.
+    broker_url: str = ""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    mail_from: str = "fallnetz@localhost"
+    public_base_url: str = "http://127.0.0.1:5000"
+    catch_up_seconds: float = 5.0
+    scan_seconds: float = 60.0
+    mail_seconds: float = 15.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
+
+        def number(name: str, default: float) -> float:
+            raw = environ.get(name)
+            try:
+                return float(raw) if raw else default
+            except ValueError:
+                raise SettingsError(f"{name}: {raw!r} is not a number") from None
+
         return cls(
             database_url=environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             network_dir=environ.get("NETWORK_DIR") or DEFAULT_NETWORK_DIR,
             secret_key=environ.get("SECRET_KEY") or None,
+            broker_url=environ.get("CELERY_BROKER_URL") or "",
+            smtp_host=environ.get("SMTP_HOST") or "127.0.0.1",
+            smtp_port=int(number("SMTP_PORT", 1025)),
+            mail_from=environ.get("MAIL_FROM") or "fallnetz@localhost",
+            public_base_url=environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
+            catch_up_seconds=number("VIEW_CATCH_UP_SECONDS", 5.0),
+            scan_seconds=number("ESCALATION_SCAN_SECONDS", 60.0),
+            mail_seconds=number("MAIL_SEND_SECONDS", 15.0),
         )
+
+    @property
+    def instance_path(self) -> Path:
+        return PROJECT_ROOT / "instance"
 
     @property
     def network_path(self) -> Path:

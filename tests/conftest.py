@@ -70,7 +70,7 @@ def app(tmp_path: Path, network: NetworkConfig):  # type: ignore[no-untyped-def]
 
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'web.sqlite3'}",
                         secret_key="test-secret")
-    flask_app = create_app(settings, config={"TESTING": True})
+    flask_app = create_app(settings, config={"TESTING": True, "NUDGE_WORKERS": False})
     yield flask_app
     flask_app.extensions["fallnetz.engine"].close()
 

@@ -98,7 +98,8 @@ def test_check_network_cli_reports_the_broken_field(folder: Path) -> None:
     from domain.settings import Settings
 
     edit(folder / "deadlines.toml", "level = 3", "level = 4")
-    app = create_app(Settings(database_url="sqlite:///:memory:"))
+    app = create_app(Settings(database_url="sqlite:///:memory:"),
+                     config={"NUDGE_WORKERS": False})
     result = app.test_cli_runner().invoke(args=["check-network", str(folder)])
     assert result.exit_code != 0
     assert "deadlines.toml: escalation: Escalation levels must be numbered" in result.output

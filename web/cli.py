@@ -1,6 +1,10 @@
-"""CLI commands on the app: ``flask --app web load-demo`` and ``flask --app web check-network``."""
+"""CLI commands on the app: the demo, the network files, and the operators' commands for
+views and escalations (``flask --app web --help`` lists them)."""
 
 from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
 
 import click
 from flask import Flask
@@ -32,3 +36,67 @@ def init_app(app: Flask) -> None:
             raise click.ClickException(str(e)) from None
         click.echo(f"{network.name}: {len(network.needs)} needs, {len(network.rules)} rules, "
                    f"deadline policy {network.deadlines.version} — valid.")
+
+    @app.cli.group("views")
+    def views_group() -> None:
+        """The projected views: status, rebuild."""
+
+    @views_group.command("status")
+    def views_status() -> None:
+        """Each projection's position and lag behind the event store."""
+        lag = _updater(app).lag()
+        click.echo(f"handoff_views: position {lag.position} of {lag.last_event} "
+                   f"({lag.behind} behind)")
+
+    @views_group.command("rebuild")
+    def views_rebuild() -> None:
+        """Drop the views and project every event again."""
+        updater = _updater(app)
+        total = updater.engine.recorder.max_notification_id() or 0
+        started = time.monotonic()
+        with click.progressbar(length=total, label="Rebuilding views",
+                               show_pos=True) as bar:
+            applied = updater.rebuild(progress=bar.update)
+        seconds = max(time.monotonic() - started, 1e-6)
+        click.echo(f"{applied} events in {seconds:.1f} s ({applied / seconds:.0f} events/s)")
+
+    @app.cli.group("escalations")
+    def escalations_group() -> None:
+        """Deadline escalations."""
+
+    @escalations_group.command("scan")
+    @click.option("--now", "now_text", help="ISO time to scan at (default: now)")
+    @click.option("--dry-run", is_flag=True, help="Show what would escalate; record nothing.")
+    def escalations_scan(now_text: str | None, dry_run: bool) -> None:
+        """Run the escalation scan once."""
+        from workers.escalation import scan
+
+        now = _parse_now(now_text)
+        updater = _updater(app)
+        updater.catch_up()
+        found = scan(updater.engine, updater.store, now, dry_run=dry_run)
+        if not dry_run:
+            updater.catch_up()
+        verb = "would escalate" if dry_run else "escalated"
+        for e in found:
+            click.echo(f"{verb}: referral {e.referral_id} stage {e.stage} level {e.level} "
+                       f"(due {e.due_at.isoformat(timespec='minutes')})")
+        click.echo(f"{len(found)} escalation(s) at {now.isoformat(timespec='minutes')}"
+                   + (" (dry run)" if dry_run else ""))
+
+
+def _updater(app: Flask):  # type: ignore[no-untyped-def]
+    from workers.views.runner import ViewUpdater
+    from workers.views.store import ViewStore
+
+    return ViewUpdater(engine(), ViewStore(app.extensions["fallnetz.settings"]))
+
+
+def _parse_now(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO time", param_hint="--now") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -1,5 +1,9 @@
 """Background workers (Celery): projections, deadline scans, escalations and mail.
 
-They depend on :mod:`domain` and pull new events from its notification log; see
-DESIGN §4 and §9. The Celery application itself arrives with the workers issue.
+``celery -A workers worker`` and ``celery -A workers beat`` find the application here. The
+workers depend on :mod:`domain` and pull new events from its notification log (DESIGN §4).
 """
+
+from workers.tasks import app
+
+__all__ = ["app"]

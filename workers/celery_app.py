@@ -1,0 +1,54 @@
+"""The Celery application: JSON only, late acknowledgement for the idempotent tasks, an
+explicit visibility timeout, and the beat schedule of the catch-up, scan and mail tasks."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from domain.settings import Settings
+
+VISIBILITY_TIMEOUT = 3600  # seconds; no task is scheduled further ahead than this
+
+
+def broker_options(settings: Settings) -> tuple[str, dict]:
+    if settings.broker_url:
+        return settings.broker_url, {"visibility_timeout": VISIBILITY_TIMEOUT}
+    # Embedded default: a folder as the queue, so `make run` needs no broker server.
+    folder = settings.instance_path / "broker"
+    for sub in ("queue", "processed"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return "filesystem://", {"data_folder_in": str(folder / "queue"),
+                             "data_folder_out": str(folder / "queue"),
+                             "processed_folder": str(folder / "processed"),
+                             "store_processed": False,
+                             "visibility_timeout": VISIBILITY_TIMEOUT}
+
+
+def create_celery(settings: Settings | None = None) -> Celery:
+    settings = settings or Settings.from_env()
+    broker, transport_options = broker_options(settings)
+    celery = Celery("fallnetz", include=["workers.tasks"])
+    celery.conf.update(
+        broker_url=broker,
+        broker_transport_options=transport_options,
+        broker_connection_timeout=3,
+        broker_connection_retry_on_startup=True,
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        timezone="UTC",
+        beat_schedule_filename=str(settings.instance_path / "celerybeat-schedule"),
+        beat_schedule={
+            "catch-up-views": {"task": "fallnetz.catch_up_views",
+                               "schedule": settings.catch_up_seconds},
+            "scan-escalations": {"task": "fallnetz.scan_escalations",
+                                 "schedule": settings.scan_seconds},
+            "send-notifications": {"task": "fallnetz.send_notifications",
+                                   "schedule": settings.mail_seconds},
+        },
+    )
+    return celery

@@ -1,0 +1,40 @@
+"""The worker process's engine and view store, built once per process from the settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+
+from eventsourcing.domain import datetime_now_with_tzinfo
+
+from domain.application import ReferralNetwork
+from domain.bootstrap import bootstrap
+from domain.settings import Settings
+from workers.mail import MailSettings
+from workers.views.runner import ViewUpdater
+from workers.views.store import ViewStore
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@lru_cache(maxsize=1)
+def engine() -> ReferralNetwork:
+    return bootstrap(settings())
+
+
+@lru_cache(maxsize=1)
+def updater() -> ViewUpdater:
+    return ViewUpdater(engine(), ViewStore(settings()))
+
+
+def mail_settings() -> MailSettings:
+    s = settings()
+    return MailSettings(host=s.smtp_host, port=s.smtp_port, sender=s.mail_from,
+                        base_url=s.public_base_url)
+
+
+def now() -> datetime:
+    return datetime_now_with_tzinfo()

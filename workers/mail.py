@@ -1,0 +1,74 @@
+"""Sends recorded notifications over SMTP: claim (event) → send → record delivery (event).
+
+A notification is never sent twice: the claim is saved before the mail goes out, and a
+claim that was never followed by a recorded delivery (a crash in between) is left for an
+operator, not retried. Only a mail server that could not be reached (nothing was sent) puts
+the notification back for a retry with backoff; other notifications go on meanwhile."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from uuid import UUID
+
+from domain.application import ReferralNetwork
+from workers.views.queries import sendable_notifications
+from workers.views.store import ViewStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    host: str = "127.0.0.1"
+    port: int = 1025
+    sender: str = "fallnetz@localhost"
+    base_url: str = "http://127.0.0.1:5000"
+    timeout: float = 10.0
+
+
+def send_due(engine: ReferralNetwork, store: ViewStore, mail: MailSettings, now: datetime,
+             limit: int = 100) -> dict[str, int]:
+    counts = {"delivered": 0, "retry": 0, "skipped": 0, "unknown": 0}
+    for row in sendable_notifications(store, now, limit):
+        notification_id = UUID(row["notification_id"])
+        notification = engine.claim_notification(notification_id, now)
+        if notification is None:
+            counts["skipped"] += 1
+            continue
+        message = EmailMessage()
+        message["From"] = mail.sender
+        message["To"] = ", ".join(r["address"] for r in notification.recipients)
+        message["Subject"] = notification.subject
+        message["Message-ID"] = f"<{notification_id}@fallnetz>"
+        message.set_content(f"{notification.body}\n\n{mail.base_url}/referrals/"
+                            f"{notification.referral_id}\n")
+        try:
+            smtp = smtplib.SMTP(mail.host, mail.port, timeout=mail.timeout)
+        except OSError as error:
+            engine.record_unsent(notification_id, type(error).__name__, now)
+            counts["retry"] += 1
+            continue
+        try:
+            with smtp:
+                refused = smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as error:
+            # Every recipient was refused: the mail did not go out.
+            engine.record_unsent(notification_id, type(error).__name__, now)
+            counts["retry"] += 1
+            continue
+        except (OSError, smtplib.SMTPException) as error:
+            # The server may or may not have taken the mail; never risk sending it twice.
+            log.error("delivery of notification %s unknown: %s", notification_id,
+                      type(error).__name__)
+            counts["unknown"] += 1
+            continue
+        if refused:
+            log.warning("notification %s: %d recipients refused", notification_id,
+                        len(refused))
+        engine.record_delivery(notification_id)
+        counts["delivered"] += 1
+    return counts

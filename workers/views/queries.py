@@ -1,0 +1,75 @@
+"""Reads of the views, for the web, the CLI and the workers' own scans."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from workers.views.projector import ts
+from workers.views.store import ViewStore
+
+OPEN_FOR_RECEIVER = ("requested", "received", "accepted", "in-progress", "on-hold")
+
+
+def due_deadlines(store: ViewStore, now: datetime, limit: int = 500) -> list[dict[str, Any]]:
+    """Deadlines whose next escalation is due: an index range scan, so its cost follows the
+    number due, not the number open."""
+    with store.reading() as cur:
+        return cur.all("SELECT * FROM {p}deadlines WHERE next_escalation_at <= ? "
+                       "ORDER BY next_escalation_at LIMIT ?", (ts(now), limit))
+
+
+def sendable_notifications(store: ViewStore, now: datetime,
+                           limit: int = 100) -> list[dict[str, Any]]:
+    with store.reading() as cur:
+        return cur.all("SELECT * FROM {p}notifications WHERE status = 'pending' "
+                       "OR (status = 'retry' AND retry_at <= ?) ORDER BY created_at LIMIT ?",
+                       (ts(now), limit))
+
+
+def inbox(store: ViewStore, organisation_id: str, limit: int = 200) -> list[dict[str, Any]]:
+    """What the organisation must act on, the nearest deadline first."""
+    with store.reading() as cur:
+        return cur.all(
+            "SELECT * FROM {p}referrals WHERE to_organisation_id = ? AND status IN "
+            "(?, ?, ?, ?, ?) ORDER BY next_due_at IS NULL, next_due_at, updated_at LIMIT ?",
+            (organisation_id, *OPEN_FOR_RECEIVER, limit))
+
+
+def outbox(store: ViewStore, organisation_id: str, limit: int = 200) -> list[dict[str, Any]]:
+    with store.reading() as cur:
+        return cur.all("SELECT * FROM {p}referrals WHERE from_organisation_id = ? "
+                       "ORDER BY updated_at DESC LIMIT ?", (organisation_id, limit))
+
+
+def timeline(store: ViewStore, case_id: str) -> list[dict[str, Any]]:
+    with store.reading() as cur:
+        return cur.all("SELECT * FROM {p}timeline WHERE case_id = ? ORDER BY position",
+                       (case_id,))
+
+
+def service_load(store: ViewStore) -> list[dict[str, Any]]:
+    with store.reading() as cur:
+        return cur.all("SELECT * FROM {p}service_load ORDER BY organisation_id, service_id")
+
+
+def inapp_notifications(store: ViewStore, recipient: str) -> list[dict[str, Any]]:
+    with store.reading() as cur:
+        return cur.all("SELECT * FROM {p}inapp WHERE recipient = ? ORDER BY created_at DESC",
+                       (recipient,))
+
+
+def notifications_by_status(store: ViewStore) -> dict[str, int]:
+    with store.reading() as cur:
+        rows = cur.all("SELECT status, COUNT(*) AS n FROM {p}notifications GROUP BY status")
+    return {row["status"]: int(row["n"]) for row in rows}
+
+
+def dump(store: ViewStore) -> dict[str, list[tuple[Any, ...]]]:
+    """Every view row, in a stable order: for comparing a view with its rebuild."""
+    from workers.views.schema import VIEW_TABLES
+
+    with store.reading() as cur:
+        return {table: sorted(tuple(str(v) for v in row.values())
+                              for row in cur.all(f"SELECT * FROM {{p}}{table}"))
+                for table in VIEW_TABLES}

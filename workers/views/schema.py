@@ -1,0 +1,68 @@
+"""The view tables. Times are ISO 8601 strings in UTC (microseconds), so they sort as text."""
+
+from __future__ import annotations
+
+from workers.views.store import ViewStore
+
+TABLES = {
+    "positions": "projection TEXT PRIMARY KEY, position BIGINT NOT NULL",
+    "organisations": "organisation_id TEXT PRIMARY KEY, key TEXT NOT NULL, name TEXT NOT NULL, "
+                     "sector TEXT NOT NULL, inbox_address TEXT NOT NULL, "
+                     "active INTEGER NOT NULL, members TEXT NOT NULL",
+    "service_load": "organisation_id TEXT NOT NULL, service_id TEXT NOT NULL, name TEXT NOT "
+                    "NULL, needs TEXT NOT NULL, capacity INTEGER, "
+                    "active_referrals INTEGER NOT NULL, "
+                    "PRIMARY KEY (organisation_id, service_id)",
+    "cases": "case_id TEXT PRIMARY KEY, reference TEXT NOT NULL, "
+             "lead_organisation_id TEXT NOT NULL, lead_caseworker TEXT NOT NULL, "
+             "district TEXT NOT NULL, legal_sphere TEXT NOT NULL, status TEXT NOT NULL, "
+             "opened_at TEXT NOT NULL, version INTEGER NOT NULL",
+    "referrals": "referral_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, case_reference TEXT, "
+                 "need TEXT NOT NULL, urgency TEXT NOT NULL, kind TEXT NOT NULL, "
+                 "from_organisation_id TEXT NOT NULL, from_user TEXT NOT NULL, "
+                 "to_organisation_id TEXT NOT NULL, to_service_id TEXT, "
+                 "load_service_id TEXT, status TEXT NOT NULL, "
+                 "parent_referral_id TEXT, sent_at TEXT, updated_at TEXT NOT NULL, "
+                 "version INTEGER NOT NULL, next_stage TEXT, next_due_at TEXT, "
+                 "escalation_level INTEGER NOT NULL, holds TEXT NOT NULL, "
+                 "escalations TEXT NOT NULL",
+    "timeline": "case_id TEXT NOT NULL, position BIGINT NOT NULL, occurred_at TEXT NOT NULL, "
+                "subject_id TEXT NOT NULL, event TEXT NOT NULL, actor_user TEXT NOT NULL, "
+                "actor_organisation_id TEXT, actor_role TEXT NOT NULL, detail TEXT NOT NULL, "
+                "PRIMARY KEY (case_id, position)",
+    "deadlines": "referral_id TEXT PRIMARY KEY, stage TEXT NOT NULL, due_at TEXT NOT NULL, "
+                 "next_level INTEGER NOT NULL, next_escalation_at TEXT, "
+                 "escalation_times TEXT NOT NULL",
+    "notifications": "notification_id TEXT PRIMARY KEY, referral_id TEXT NOT NULL, "
+                     "stage TEXT NOT NULL, level INTEGER NOT NULL, status TEXT NOT NULL, "
+                     "attempts INTEGER NOT NULL, retry_at TEXT, subject TEXT NOT NULL, "
+                     "recipients TEXT NOT NULL, created_at TEXT NOT NULL, "
+                     "updated_at TEXT NOT NULL",
+    "inapp": "recipient TEXT NOT NULL, notification_id TEXT NOT NULL, "
+             "referral_id TEXT NOT NULL, kind TEXT NOT NULL, created_at TEXT NOT NULL, "
+             "PRIMARY KEY (recipient, notification_id)",
+}
+INDEXES = {
+    "inbox": "referrals (to_organisation_id, next_due_at)",
+    "outbox": "referrals (from_organisation_id, updated_at)",
+    "referrals_by_case": "referrals (case_id)",
+    "deadlines_due": "deadlines (next_escalation_at)",
+    "notifications_sendable": "notifications (status, retry_at)",
+}
+
+
+def create_tables(store: ViewStore) -> None:
+    with store.transaction() as cur:
+        for name, columns in TABLES.items():
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {{p}}{name} ({columns})")
+        for name, definition in INDEXES.items():
+            cur.execute(f"CREATE INDEX IF NOT EXISTS {{p}}ix_{name} ON {{p}}{definition}")
+
+
+def drop_tables(store: ViewStore) -> None:
+    with store.transaction() as cur:
+        for name in TABLES:
+            cur.execute(f"DROP TABLE IF EXISTS {{p}}{name}")
+
+
+VIEW_TABLES = [name for name in TABLES if name != "positions"]
