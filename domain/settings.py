@@ -32,6 +32,8 @@ class Settings:
     catch_up_seconds: float = 5.0
     scan_seconds: float = 60.0
     mail_seconds: float = 15.0
+    view_batch_size: int = 500
+    instance_dir: str = "instance"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -56,11 +58,14 @@ class Settings:
             catch_up_seconds=number("VIEW_CATCH_UP_SECONDS", 5.0),
             scan_seconds=number("ESCALATION_SCAN_SECONDS", 60.0),
             mail_seconds=number("MAIL_SEND_SECONDS", 15.0),
+            view_batch_size=int(number("VIEW_BATCH_SIZE", 500)),
+            instance_dir=environ.get("INSTANCE_DIR") or "instance",
         )
 
     @property
     def instance_path(self) -> Path:
-        return PROJECT_ROOT / "instance"
+        """Where the embedded broker's files and the beat's schedule live."""
+        return _from_root(self.instance_dir)
 
     @property
     def network_path(self) -> Path:

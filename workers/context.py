@@ -27,7 +27,7 @@ def engine() -> ReferralNetwork:
 
 @lru_cache(maxsize=1)
 def updater() -> ViewUpdater:
-    return ViewUpdater(engine(), ViewStore(settings()))
+    return ViewUpdater(engine(), ViewStore(settings()), batch_size=settings().view_batch_size)
 
 
 def mail_settings() -> MailSettings:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from domain.application import ReferralNetwork
 from workers.views.projector import HandoffViews
-from workers.views.schema import create_tables, drop_tables
+from workers.views.schema import PROJECTIONS, create_tables, drop_tables
 from workers.views.store import Cursor, ViewStore
 
-PROJECTION = "handoff_views"
+PROJECTION = PROJECTIONS[0]
 
 
 class PositionMoved(Exception):
@@ -83,9 +83,7 @@ class ViewUpdater:
         lock = " FOR UPDATE" if self.store.dialect == "postgres" else ""
         row = cur.one("SELECT position FROM {p}positions WHERE projection = ?" + lock,
                       (PROJECTION,))
-        if row is None:
-            cur.execute("INSERT INTO {p}positions VALUES (?, 0)", (PROJECTION,))
-            return 0
+        assert row is not None, "create_tables() inserts every projection's position"
         return int(row["position"])
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:

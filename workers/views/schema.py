@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from workers.views.store import ViewStore
+from workers.views.store import Cursor, ViewStore
 
+PROJECTIONS = ("handoff_views",)
 TABLES = {
     "positions": "projection TEXT PRIMARY KEY, position BIGINT NOT NULL",
     "organisations": "organisation_id TEXT PRIMARY KEY, key TEXT NOT NULL, name TEXT NOT NULL, "
@@ -53,16 +54,27 @@ INDEXES = {
 
 def create_tables(store: ViewStore) -> None:
     with store.transaction() as cur:
+        _serialise_ddl(store, cur)
         for name, columns in TABLES.items():
             cur.execute(f"CREATE TABLE IF NOT EXISTS {{p}}{name} ({columns})")
         for name, definition in INDEXES.items():
             cur.execute(f"CREATE INDEX IF NOT EXISTS {{p}}ix_{name} ON {{p}}{definition}")
+        for projection in PROJECTIONS:
+            cur.execute("INSERT INTO {p}positions VALUES (?, 0) "
+                        "ON CONFLICT (projection) DO NOTHING", (projection,))
 
 
 def drop_tables(store: ViewStore) -> None:
     with store.transaction() as cur:
+        _serialise_ddl(store, cur)
         for name in TABLES:
             cur.execute(f"DROP TABLE IF EXISTS {{p}}{name}")
+
+
+def _serialise_ddl(store: ViewStore, cur: Cursor) -> None:
+    # Concurrent CREATE ... IF NOT EXISTS can still collide in PostgreSQL's catalogue.
+    if store.dialect == "postgres":
+        cur.execute("SELECT pg_advisory_xact_lock(4242001)")
 
 
 VIEW_TABLES = [name for name in TABLES if name != "positions"]

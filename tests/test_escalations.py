@@ -1,0 +1,148 @@
+"""The escalation scan and the notification outbox with a real SMTP server on localhost
+(SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from uuid import UUID
+
+import pytest
+
+from domain.application import ReferralNetwork
+from domain.notification import Notification
+from tests.smtp import free_port, smtp_server
+from tests.test_views import settings, updater  # noqa: F401  (fixtures)
+from tests.world import World
+from workers.escalation import scan
+from workers.mail import MailSettings, send_due
+from workers.views.runner import ViewUpdater
+
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)  # a Friday
+
+
+def sent_at(world: World, moment: datetime, **kwargs) -> UUID:  # type: ignore[no-untyped-def]
+    original = world.app.clock
+    world.app.clock = lambda: moment
+    try:
+        case_id = world.open_case()
+        world.consent(case_id)
+        return world.send(case_id, **kwargs)
+    finally:
+        world.app.clock = original
+
+
+def escalation_events(app: ReferralNetwork, referral_id: UUID) -> list[tuple[str, int]]:
+    return [(e.stage, e.level) for e in app.events.get(referral_id)
+            if type(e).__name__ == "Escalated"]
+
+
+def test_a_missed_receipt_escalates_level_by_level_once(world: World,
+                                                        updater: ViewUpdater) -> None:
+    # Routine, sent Monday 16 Nov 10:00 Berlin: receipt due at the end of Thursday 19 Nov,
+    # level 2 one working day later (end of Friday), level 3 three more (end of Wed 25 Nov).
+    referral_id = sent_at(world, datetime(2026, 11, 16, 9, 0, tzinfo=timezone.utc),
+                          urgency="routine")
+    app = world.app
+    updater.catch_up()
+    assert scan(app, updater.store, NOW, dry_run=True)[0].level == 1
+    assert escalation_events(app, referral_id) == []  # a dry run records nothing
+
+    for _ in range(3):  # repeated scans, with and without the views caught up
+        scan(app, updater.store, NOW)
+    updater.catch_up()
+    scan(app, updater.store, NOW)
+    assert escalation_events(app, referral_id) == [("receive", 1)]
+
+    friday_night = datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc)
+    scan(app, updater.store, friday_night)
+    scan(app, updater.store, friday_night)
+    assert escalation_events(app, referral_id) == [("receive", 1), ("receive", 2)]
+
+    # The receiver acts: receipt escalations stop; the next stage's clock runs.
+    app.receive_referral(world.nadia, referral_id)
+    updater.catch_up()
+    later = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
+    found = scan(app, updater.store, later)
+    assert all(e.stage == "decide" for e in found)
+    assert ("receive", 3) not in escalation_events(app, referral_id)
+
+
+def test_each_escalation_sends_one_mail_to_the_designs_recipients(
+        world: World, updater: ViewUpdater) -> None:
+    referral_id = sent_at(world, datetime(2026, 11, 16, 9, 0, tzinfo=timezone.utc))
+    app = world.app
+    updater.catch_up()
+    moment = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)  # levels 1-3 of receipt due
+    scan(app, updater.store, moment)
+    updater.catch_up()
+    with smtp_server() as (inbox, port):
+        mail = MailSettings(port=port, base_url="https://fallnetz.example")
+        first = send_due(app, updater.store, mail, moment)
+        updater.catch_up()
+        again = send_due(app, updater.store, mail, moment)
+    assert first["delivered"] == 3 and again == {"delivered": 0, "retry": 0, "skipped": 0,
+                                                 "unknown": 0}
+    assert len(inbox.messages) == 3
+    by_level = {int(m["Subject"].split("Eskalationsstufe ")[1][0]): m for m in inbox.messages}
+    assert by_level[1]["To"] == "psz@test.invalid"  # the receiver's inbox
+    # level 2: the receiving supervisor and the sending caseworker (no e-mail: FSA's inbox)
+    assert set(by_level[2]["To"].split(", ")) == {"psz@test.invalid",
+                                                  "fsa-sachsendorf@test.invalid"}
+    assert by_level[3]["To"] == "koordinierungsstelle@test.invalid"
+    for message in inbox.messages:
+        assert "Familie" not in message["Subject"]
+        assert f"https://fallnetz.example/referrals/{referral_id}" in message.get_payload()
+
+
+def test_an_smtp_outage_retries_later_without_sending_twice(world: World,
+                                                            updater: ViewUpdater) -> None:
+    referral_id = sent_at(world, datetime(2026, 11, 16, 9, 0, tzinfo=timezone.utc),
+                          urgency="routine")
+    app = world.app
+    updater.catch_up()
+    scan(app, updater.store, NOW)
+    updater.catch_up()
+    port = free_port()  # nobody listens here yet
+    mail = MailSettings(port=port, timeout=2)
+    assert send_due(app, updater.store, mail, NOW)["retry"] == 1
+    updater.catch_up()
+    assert send_due(app, updater.store, mail, NOW)["delivered"] == 0  # backing off
+    with smtp_server(port) as (inbox, _):
+        assert send_due(app, updater.store, mail, NOW + timedelta(minutes=2))["delivered"] == 1
+        updater.catch_up()
+        send_due(app, updater.store, mail, NOW + timedelta(hours=3))
+    assert len(inbox.messages) == 1
+    notification = app.repository.get(Notification.id_for(referral_id, "receive", 1))
+    assert (notification.status, notification.attempts) == ("delivered", 2)
+
+
+def test_a_crash_between_sending_and_recording_never_sends_again(
+        world: World, updater: ViewUpdater) -> None:
+    referral_id = sent_at(world, datetime(2026, 11, 16, 9, 0, tzinfo=timezone.utc),
+                          urgency="routine")
+    app = world.app
+    updater.catch_up()
+    scan(app, updater.store, NOW)
+    notification_id = Notification.id_for(referral_id, "receive", 1)
+    # The sender claimed it and (we assume) handed it to the mail server, then died.
+    assert app.claim_notification(notification_id, NOW) is not None
+    updater.catch_up()
+    with smtp_server() as (inbox, port):
+        counts = send_due(app, updater.store, MailSettings(port=port), NOW + timedelta(days=1))
+    assert inbox.messages == [] and counts["delivered"] == 0
+    assert app.repository.get(notification_id).status == "sending"
+
+
+@pytest.mark.parametrize("urgency", ["crisis"])
+def test_crisis_escalations_follow_in_hours(world: World, updater: ViewUpdater,
+                                            urgency: str) -> None:
+    referral_id = sent_at(world, datetime(2026, 11, 18, 8, 0, tzinfo=timezone.utc),
+                          urgency=urgency)
+    updater.catch_up()
+    found = scan(world.app, updater.store, datetime(2026, 11, 18, 14, 30,
+                                                    tzinfo=timezone.utc))
+    # receipt due at 12:00 UTC (4 h), level 2 two hours later, level 3 one working day on
+    assert [(e.stage, e.level) for e in found] == [("receive", 1), ("receive", 2)]
+    assert Counter(escalation_events(world.app, referral_id)) == Counter(
+        [("receive", 1), ("receive", 2)])
