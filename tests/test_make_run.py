@@ -11,7 +11,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from domain.settings import PROJECT_ROOT
+from domain.bootstrap import bootstrap
+from domain.settings import PROJECT_ROOT, Settings
+from tests.processes import wait_until
+from workers.views.runner import ViewUpdater
+from workers.views.store import ViewStore
 
 
 def free_port(preferred: int) -> int:
@@ -62,7 +66,14 @@ def test_make_run_serves_the_case_list_on_the_embedded_default(tmp_path: Path) -
         page = wait_for_page(f"http://127.0.0.1:{port}/", process)
         assert "Fälle" in page
         assert "CB-" in page
-        assert (project / "instance" / "fallnetz.sqlite3").exists()
+        database = project / "instance" / "fallnetz.sqlite3"
+        assert database.exists()
+        # The embedded worker (no broker server) projects the demo's events.
+        settings = Settings(database_url=f"sqlite:///{database}")
+        engine = bootstrap(settings)
+        updater = ViewUpdater(engine, ViewStore(settings))
+        wait_until(lambda: updater.lag().behind == 0 and updater.position() > 0, 60,
+                   "the embedded worker to catch the views up", interval=0.3)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)

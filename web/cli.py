@@ -19,7 +19,13 @@ def init_app(app: Flask) -> None:
     def load_demo_command() -> None:
         """Load the demo network (directory, users, cases, referrals); safe to repeat."""
         settings = app.extensions["fallnetz.settings"]
-        report = load_demo(engine(), settings.network_path / "demo")
+        hooks, engine().after_save[:] = list(engine().after_save), []
+        try:  # one nudge for the whole load, not one per command
+            report = load_demo(engine(), settings.network_path / "demo")
+        finally:
+            engine().after_save[:] = hooks
+        for hook in hooks:
+            hook(engine().recorder.max_notification_id() or 0)
         click.echo(f"Demo network loaded: {report.organisations} organisations, "
                    f"{report.users} users, {report.cases} cases.")
         for status, count in sorted(report.referrals_by_status.items()):
