@@ -77,3 +77,17 @@ class Notification(StampedAggregate):
     @event("NotSent")
     def _not_sent(self, attempt: int, error: str, retry_at: datetime, by: Stamp) -> None:
         self.status, self.retry_at = RETRY, retry_at
+
+    def release(self, reason: str, now: datetime, by: Stamp) -> None:
+        """An operator checked that a claimed notification never left (e.g. in the mail
+        server's log) and releases it for sending."""
+        if self.status != SENDING:
+            raise NotSendable(f"Only a notification stuck in sending can be released; this "
+                              f"one is {self.status}.")
+        if not (reason or "").strip():
+            raise DomainError("A reason is required.", field="reason")
+        self._released(reason=reason.strip(), retry_at=now, by=by)
+
+    @event("Released")
+    def _released(self, reason: str, retry_at: datetime, by: Stamp) -> None:
+        self.status, self.retry_at = RETRY, retry_at

@@ -27,6 +27,15 @@ ALL_STATES = OPEN_STATES | {REJECTED, FORWARDED, COMPLETED, FAILED, CANCELLED,
 # The stage whose deadline runs while a referral is in this state (DESIGN §6).
 STAGE_BY_STATUS = {REQUESTED: "receive", RECEIVED: "decide", ACCEPTED: "first_contact"}
 
+
+def running_stage(status: str, first_contact_made: bool) -> str | None:
+    """The stage whose clock runs now. A referral put on hold before the first contact and
+    resumed is in progress (DESIGN §5) but still owes the first contact."""
+    if status == IN_PROGRESS and not first_contact_made:
+        return "first_contact"
+    return STAGE_BY_STATUS.get(status)
+
+
 SENDER, RECEIVER, SENDERS_SUPERVISOR = "sender", "receiver", "sender's supervisor"
 
 # command → (states it may start from, state it leads to, who may issue it)
@@ -99,6 +108,7 @@ class Referral(StampedAggregate):
         # [put on hold, resumed or None] per pause of the deadline clock
         self.holds: list[list[datetime | None]] = []
         self.escalations: list[str] = []  # "stage:level", each at most once
+        self.first_contact_made = False
 
     @classmethod
     def create(cls, *, id: UUID, case_id: UUID, need: str, urgency: str, kind: str,
@@ -231,12 +241,20 @@ class Referral(StampedAggregate):
         self.child_referral_id = child_referral_id
 
     def start(self, by: Stamp) -> None:
-        self.check("start", by)
+        """Records the first contact: accepted → in-progress. A referral put on hold before
+        its first contact is in progress once resumed (DESIGN §5), yet still owes the first
+        contact, which is then recorded without a change of state."""
+        if self.status == IN_PROGRESS and not self.first_contact_made:
+            if by.organisation_id != self.to_organisation_id:
+                raise NotReceiversSide("Only the receiving organisation can do this.")
+        else:
+            self.check("start", by)
         self._started(by=by)
 
     @event("FirstContactMade")
     def _started(self, by: Stamp) -> None:
         self.status = IN_PROGRESS
+        self.first_contact_made = True
 
     def hold(self, reason: str, by: Stamp) -> None:
         self.check("hold", by)
@@ -286,9 +304,7 @@ class Referral(StampedAggregate):
     def current_stage(self) -> str | None:
         """The stage whose deadline runs now; None when no clock runs (draft, on hold,
         first contact made, closed)."""
-        if self.status == ON_HOLD:
-            return None
-        return STAGE_BY_STATUS.get(self.status)
+        return running_stage(self.status, self.first_contact_made)
 
     def escalation_due(self, stage: str) -> int | None:
         """The next escalation level of ``stage``, or None when no escalation of it can

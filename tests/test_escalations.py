@@ -146,3 +146,90 @@ def test_crisis_escalations_follow_in_hours(world: World, updater: ViewUpdater,
     assert [(e.stage, e.level) for e in found] == [("receive", 1), ("receive", 2)]
     assert Counter(escalation_events(world.app, referral_id)) == Counter(
         [("receive", 1), ("receive", 2)])
+
+
+def test_a_server_refusing_the_data_means_a_retry_not_a_lost_mail(
+        world: World, updater: ViewUpdater) -> None:
+    from aiosmtpd.controller import Controller
+
+    class Busy:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            return "451 Try again later"
+
+    referral_id = sent_at(world, datetime(2026, 11, 16, 9, 0, tzinfo=timezone.utc),
+                          urgency="routine")
+    app = world.app
+    updater.catch_up()
+    scan(app, updater.store, NOW)
+    updater.catch_up()
+    port = free_port()
+    busy = Controller(Busy(), hostname="127.0.0.1", port=port)
+    busy.start()
+    try:
+        assert send_due(app, updater.store, MailSettings(port=port), NOW)["retry"] == 1
+    finally:
+        busy.stop()
+    updater.catch_up()
+    with smtp_server(port) as (inbox, _):
+        send_due(app, updater.store, MailSettings(port=port), NOW + timedelta(hours=1))
+    assert len(inbox.messages) == 1
+    assert app.repository.get(Notification.id_for(referral_id, "receive", 1)).status == \
+        "delivered"
+
+
+def test_an_operator_releases_a_stuck_notification_after_checking(
+        world: World, updater: ViewUpdater) -> None:
+    from workers.views.queries import stuck_notifications
+
+    referral_id = sent_at(world, datetime(2026, 11, 16, 9, 0, tzinfo=timezone.utc),
+                          urgency="routine")
+    app = world.app
+    updater.catch_up()
+    scan(app, updater.store, NOW)
+    notification_id = Notification.id_for(referral_id, "receive", 1)
+    app.claim_notification(notification_id, NOW)
+    updater.catch_up()
+    stuck = stuck_notifications(updater.store, datetime.now(timezone.utc))
+    assert [row["notification_id"] for row in stuck] == [str(notification_id)]
+    app.release_notification(notification_id, "Nicht im Log des Mailservers", NOW)
+    updater.catch_up()
+    with smtp_server() as (inbox, port):
+        send_due(app, updater.store, MailSettings(port=port), NOW)
+    assert len(inbox.messages) == 1
+
+
+def test_hold_and_resume_before_first_contact_moves_the_first_contact_deadline(
+        world: World, updater: ViewUpdater) -> None:
+    """Accepted, three working days on hold, resumed without a first contact: the first
+    contact is still owed, three working days later than before."""
+    app = world.app
+    monday = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
+    referral_id = sent_at(world, monday, urgency="urgent")  # first contact: 10 wd → Mon 16th
+
+    def at(moment: datetime, command, *args) -> None:  # type: ignore[no-untyped-def]
+        original = app.clock
+        app.clock = lambda: moment
+        try:
+            command(world.nadia, referral_id, *args)
+        finally:
+            app.clock = original
+
+    at(monday + timedelta(hours=1), app.accept_referral)
+    updater.catch_up()
+    with updater.store.reading() as cur:
+        before = cur.one("SELECT due_at FROM {p}deadlines WHERE referral_id = ?",
+                         (str(referral_id),))["due_at"]
+    at(datetime(2026, 11, 4, 9, 0, tzinfo=timezone.utc), app.hold_referral, "Klinik")
+    at(datetime(2026, 11, 9, 9, 0, tzinfo=timezone.utc), app.resume_referral)
+    updater.catch_up()
+    with updater.store.reading() as cur:
+        row = cur.one("SELECT stage, due_at FROM {p}deadlines WHERE referral_id = ?",
+                      (str(referral_id),))
+    assert before.startswith("2026-11-16T22:59:59")
+    assert (row["stage"], row["due_at"][:19]) == ("first_contact", "2026-11-19T22:59:59")
+    assert app.deadline_of(world.referral(referral_id), "first_contact").due_at == \
+        datetime(2026, 11, 19, 22, 59, 59, tzinfo=timezone.utc)
+    # The first contact ends the clock.
+    at(datetime(2026, 11, 10, 9, 0, tzinfo=timezone.utc), app.start_referral)
+    updater.catch_up()
+    assert scan(app, updater.store, datetime(2027, 1, 1, tzinfo=timezone.utc)) == []

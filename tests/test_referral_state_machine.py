@@ -65,6 +65,7 @@ class ReferralLifecycle(RuleBasedStateMachine):
         super().__init__()
         self.referral: Referral | None = None
         self.urgency = "routine"
+        self.first_contact_made = False
 
     @initialize(draft=st.booleans(), urgency=st.sampled_from(["crisis", "urgent", "routine"]))
     def create(self, draft: bool, urgency: str) -> None:
@@ -88,6 +89,9 @@ class ReferralLifecycle(RuleBasedStateMachine):
             not needs_text or text.strip())
         if command == "send":
             allowed = allowed and (with_consent or (self.urgency == "crisis" and text.strip()))
+        if command == "start" and before == "in-progress" and not self.first_contact_made:
+            # Resumed from a hold before the first contact: the contact is recorded in place.
+            allowed, target = is_party(party, by), "in-progress"
         child = None
         try:
             if command == "send":
@@ -112,6 +116,7 @@ class ReferralLifecycle(RuleBasedStateMachine):
         assert allowed, f"{actor} could {command} from {before}, which DESIGN §5 forbids"
         assert referral.status == target
         assert referral.version == version + 1
+        self.first_contact_made = self.first_contact_made or command == "start"
         self.app.save(referral, child)
 
     @invariant()

@@ -4,7 +4,8 @@ views and escalations (``flask --app web --help`` lists them)."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from uuid import UUID
 
 import click
 from flask import Flask
@@ -66,6 +67,8 @@ def init_app(app: Flask) -> None:
         seconds = max(time.monotonic() - started, 1e-6)
         click.echo(f"{applied} events in {seconds:.1f} s ({applied / seconds:.0f} events/s)")
 
+    _notification_commands(app)
+
     @app.cli.group("escalations")
     def escalations_group() -> None:
         """Deadline escalations."""
@@ -89,6 +92,37 @@ def init_app(app: Flask) -> None:
                        f"(due {e.due_at.isoformat(timespec='minutes')})")
         click.echo(f"{len(found)} escalation(s) at {now.isoformat(timespec='minutes')}"
                    + (" (dry run)" if dry_run else ""))
+
+
+def _notification_commands(app: Flask) -> None:
+    @app.cli.group("notifications")
+    def notifications_group() -> None:
+        """The notification outbox."""
+
+    @notifications_group.command("stuck")
+    @click.option("--minutes", default=30, show_default=True,
+                  help="Claimed at least this long ago.")
+    def notifications_stuck(minutes: int) -> None:
+        """Notifications claimed for sending whose delivery was never recorded."""
+        from workers.views.queries import stuck_notifications
+
+        updater = _updater(app)
+        updater.catch_up()
+        since = datetime.now(timezone.utc) - timedelta(minutes=minutes)
+        rows = stuck_notifications(updater.store, since)
+        for row in rows:
+            click.echo(f"{row['notification_id']}  referral {row['referral_id']}  "
+                       f"{row['stage']} level {row['level']}  attempts {row['attempts']}  "
+                       f"claimed {row['updated_at'][:16]}")
+        click.echo(f"{len(rows)} notification(s) stuck in sending.")
+
+    @notifications_group.command("release")
+    @click.argument("notification_id", type=click.UUID)
+    @click.option("--reason", required=True, help="What the check of the mail server showed.")
+    def notifications_release(notification_id: UUID, reason: str) -> None:
+        """Release a stuck notification for sending, after checking it never went out."""
+        engine().release_notification(notification_id, reason, datetime.now(timezone.utc))
+        click.echo("Released; it is sent with the next run.")
 
 
 def _updater(app: Flask):  # type: ignore[no-untyped-def]

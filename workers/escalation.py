@@ -55,3 +55,7 @@ def _escalate(engine: ReferralNetwork, referral_id: str, stage: str, level: int,
         # Another scanner recorded it at the same moment.
         log.info("escalation %s/%s/%s recorded by another scanner", referral_id, stage, level)
         return False
+    except Exception:
+        # One broken row must not stop the others' escalations.
+        log.exception("escalation %s/%s/%s failed", referral_id, stage, level)
+        return False

@@ -20,6 +20,10 @@ from workers.views.store import ViewStore
 
 log = logging.getLogger(__name__)
 
+# Refusals that prove the server did not accept the message.
+NOT_SENT = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPHeloError,
+            smtplib.SMTPDataError, smtplib.SMTPConnectError, smtplib.SMTPNotSupportedError)
+
 
 @dataclass(frozen=True)
 class MailSettings:
@@ -27,7 +31,7 @@ class MailSettings:
     port: int = 1025
     sender: str = "fallnetz@localhost"
     base_url: str = "http://127.0.0.1:5000"
-    timeout: float = 10.0
+    timeout: float = 5.0
 
 
 def send_due(engine: ReferralNetwork, store: ViewStore, mail: MailSettings, now: datetime,
@@ -51,12 +55,12 @@ def send_due(engine: ReferralNetwork, store: ViewStore, mail: MailSettings, now:
         except OSError as error:
             engine.record_unsent(notification_id, type(error).__name__, now)
             counts["retry"] += 1
-            continue
+            break  # the server is unreachable: the rest waits for the next run
         try:
             with smtp:
                 refused = smtp.send_message(message)
-        except smtplib.SMTPRecipientsRefused as error:
-            # Every recipient was refused: the mail did not go out.
+        except NOT_SENT as error:
+            # The server refused before taking the message: it did not go out.
             engine.record_unsent(notification_id, type(error).__name__, now)
             counts["retry"] += 1
             continue

@@ -134,3 +134,13 @@ class EscalationService(Engine):
             notification.record_unsent(error, now, by=by)
             return [notification], {}
         self.execute("record_unsent", by, decide)
+
+    def release_notification(self, notification_id: UUID, reason: str,
+                             now: datetime) -> None:
+        by = Stamp.system(f"operator-release:{notification_id}")
+
+        def decide() -> Any:
+            notification = self.load(Notification, notification_id, what="notification")
+            notification.release(reason, now, by=by)
+            return [notification], {}
+        self.execute("release_notification", by, decide)

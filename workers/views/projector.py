@@ -12,7 +12,7 @@ from typing import Any
 
 from domain.deadlines import calendar_for, stage_deadline
 from domain.network import NetworkConfig
-from domain.referral import STAGE_BY_STATUS
+from domain.referral import running_stage
 from workers.views.store import Cursor
 
 ACTIVE = ("accepted", "in-progress", "on-hold")  # count against a service's capacity
@@ -149,7 +149,7 @@ class HandoffViews:
                            (str(e.case_id),))
             cur.execute(
                 "INSERT INTO {p}referrals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, NULL, NULL, 0, '[]', '[]')",
+                "?, NULL, NULL, 0, '[]', '[]', NULL)",
                 (rid, str(e.case_id), case["reference"] if case else None, e.need, e.urgency,
                  e.kind, str(e.from_organisation_id), e.from_user, str(e.to_organisation_id),
                  e.to_service_id, self._load_service(cur, e), e.status,
@@ -173,12 +173,14 @@ class HandoffViews:
                 holds[-1][1] = ts(e.timestamp) if status != "on-hold" else holds[-1][1]
             if name == "Escalated":
                 escalations.append(f"{e.stage}:{e.level}")
+            first_contact_at = ts(e.timestamp) if name == "FirstContactMade" \
+                else row["first_contact_at"]
             cur.execute(
                 "UPDATE {p}referrals SET status = ?, sent_at = ?, from_user = ?, "
-                "updated_at = ?, version = ?, holds = ?, escalations = ? "
-                "WHERE referral_id = ?",
+                "updated_at = ?, version = ?, holds = ?, escalations = ?, "
+                "first_contact_at = ? WHERE referral_id = ?",
                 (status, sent_at, from_user, ts(e.timestamp), e.originator_version,
-                 as_json(holds), as_json(escalations), rid))
+                 as_json(holds), as_json(escalations), first_contact_at, rid))
             self._count_load(cur, row, old_status, status)
         self._deadline(cur, rid)
         self._timeline(cur, case_id, e, name, position)
@@ -206,7 +208,7 @@ class HandoffViews:
         """Recomputes the referral's next due stage, its deadline and escalation times."""
         row = cur.one("SELECT * FROM {p}referrals WHERE referral_id = ?", (referral_id,))
         assert row is not None
-        stage = STAGE_BY_STATUS.get(row["status"])
+        stage = running_stage(row["status"], row["first_contact_at"] is not None)
         cur.execute("DELETE FROM {p}deadlines WHERE referral_id = ?", (referral_id,))
         if stage is None or row["sent_at"] is None:
             cur.execute("UPDATE {p}referrals SET next_stage = NULL, next_due_at = NULL, "
@@ -250,7 +252,7 @@ class HandoffViews:
         elif name == "Delivered":
             cur.execute("UPDATE {p}notifications SET status = 'delivered', updated_at = ? "
                         "WHERE notification_id = ?", (ts(e.timestamp), nid))
-        elif name == "NotSent":
+        elif name in ("NotSent", "Released"):
             cur.execute("UPDATE {p}notifications SET status = 'retry', retry_at = ?, "
                         "updated_at = ? WHERE notification_id = ?",
                         (ts(e.retry_at), ts(e.timestamp), nid))

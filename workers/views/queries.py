@@ -27,6 +27,14 @@ def sendable_notifications(store: ViewStore, now: datetime,
                        (ts(now), limit))
 
 
+def stuck_notifications(store: ViewStore, claimed_before: datetime) -> list[dict[str, Any]]:
+    """Claimed for sending but never recorded as delivered: a sender crashed or the mail
+    server's answer was lost. Whether they went out needs a look at the mail server."""
+    with store.reading() as cur:
+        return cur.all("SELECT * FROM {p}notifications WHERE status = 'sending' "
+                       "AND updated_at <= ? ORDER BY updated_at", (ts(claimed_before),))
+
+
 def inbox(store: ViewStore, organisation_id: str, limit: int = 200) -> list[dict[str, Any]]:
     """What the organisation must act on, the nearest deadline first."""
     with store.reading() as cur:

@@ -26,7 +26,7 @@ TABLES = {
                  "parent_referral_id TEXT, sent_at TEXT, updated_at TEXT NOT NULL, "
                  "version INTEGER NOT NULL, next_stage TEXT, next_due_at TEXT, "
                  "escalation_level INTEGER NOT NULL, holds TEXT NOT NULL, "
-                 "escalations TEXT NOT NULL",
+                 "escalations TEXT NOT NULL, first_contact_at TEXT",
     "timeline": "case_id TEXT NOT NULL, position BIGINT NOT NULL, occurred_at TEXT NOT NULL, "
                 "subject_id TEXT NOT NULL, event TEXT NOT NULL, actor_user TEXT NOT NULL, "
                 "actor_organisation_id TEXT, actor_role TEXT NOT NULL, detail TEXT NOT NULL, "
