@@ -32,6 +32,16 @@ def sent_at(world: World, moment: datetime, **kwargs) -> UUID:  # type: ignore[n
         world.app.clock = original
 
 
+def overdue_routine_referral(world: World, updater: ViewUpdater) -> UUID:
+    """Sent Monday 16 Nov, receipt due Thursday night: at NOW its level 1 is recorded."""
+    referral_id = sent_at(world, datetime(2026, 11, 16, 9, 0, tzinfo=timezone.utc),
+                          urgency="routine")
+    updater.catch_up()
+    scan(world.app, updater.store, NOW)
+    updater.catch_up()
+    return referral_id
+
+
 def escalation_events(app: ReferralNetwork, referral_id: UUID) -> list[tuple[str, int]]:
     return [(e.stage, e.level) for e in app.events.get(referral_id)
             if type(e).__name__ == "Escalated"]
@@ -97,12 +107,8 @@ def test_each_escalation_sends_one_mail_to_the_designs_recipients(
 
 def test_an_smtp_outage_retries_later_without_sending_twice(world: World,
                                                             updater: ViewUpdater) -> None:
-    referral_id = sent_at(world, datetime(2026, 11, 16, 9, 0, tzinfo=timezone.utc),
-                          urgency="routine")
+    referral_id = overdue_routine_referral(world, updater)
     app = world.app
-    updater.catch_up()
-    scan(app, updater.store, NOW)
-    updater.catch_up()
     port = free_port()  # nobody listens here yet
     mail = MailSettings(port=port, timeout=2)
     assert send_due(app, updater.store, mail, NOW)["retry"] == 1
@@ -119,11 +125,8 @@ def test_an_smtp_outage_retries_later_without_sending_twice(world: World,
 
 def test_a_crash_between_sending_and_recording_never_sends_again(
         world: World, updater: ViewUpdater) -> None:
-    referral_id = sent_at(world, datetime(2026, 11, 16, 9, 0, tzinfo=timezone.utc),
-                          urgency="routine")
+    referral_id = overdue_routine_referral(world, updater)
     app = world.app
-    updater.catch_up()
-    scan(app, updater.store, NOW)
     notification_id = Notification.id_for(referral_id, "receive", 1)
     # The sender claimed it and (we assume) handed it to the mail server, then died.
     assert app.claim_notification(notification_id, NOW) is not None
@@ -156,12 +159,8 @@ def test_a_server_refusing_the_data_means_a_retry_not_a_lost_mail(
         async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
             return "451 Try again later"
 
-    referral_id = sent_at(world, datetime(2026, 11, 16, 9, 0, tzinfo=timezone.utc),
-                          urgency="routine")
+    referral_id = overdue_routine_referral(world, updater)
     app = world.app
-    updater.catch_up()
-    scan(app, updater.store, NOW)
-    updater.catch_up()
     port = free_port()
     busy = Controller(Busy(), hostname="127.0.0.1", port=port)
     busy.start()
@@ -181,11 +180,8 @@ def test_an_operator_releases_a_stuck_notification_after_checking(
         world: World, updater: ViewUpdater) -> None:
     from workers.views.queries import stuck_notifications
 
-    referral_id = sent_at(world, datetime(2026, 11, 16, 9, 0, tzinfo=timezone.utc),
-                          urgency="routine")
+    referral_id = overdue_routine_referral(world, updater)
     app = world.app
-    updater.catch_up()
-    scan(app, updater.store, NOW)
     notification_id = Notification.id_for(referral_id, "receive", 1)
     app.claim_notification(notification_id, NOW)
     updater.catch_up()

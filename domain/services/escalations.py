@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -118,29 +119,25 @@ class EscalationService(Engine):
         return self.load(Notification, notification_id) if claimed else None
 
     def record_delivery(self, notification_id: UUID) -> None:
-        by = Stamp.system(f"mail:{notification_id}")
-
-        def decide() -> Any:
-            notification = self.load(Notification, notification_id, what="notification")
-            notification.record_delivery(by=by)
-            return [notification], {}
-        self.execute("record_delivery", by, decide)
+        self._notification_command("record_delivery", notification_id, "mail",
+                                   lambda n, by: n.record_delivery(by=by))
 
     def record_unsent(self, notification_id: UUID, error: str, now: datetime) -> None:
-        by = Stamp.system(f"mail:{notification_id}")
-
-        def decide() -> Any:
-            notification = self.load(Notification, notification_id, what="notification")
-            notification.record_unsent(error, now, by=by)
-            return [notification], {}
-        self.execute("record_unsent", by, decide)
+        self._notification_command("record_unsent", notification_id, "mail",
+                                   lambda n, by: n.record_unsent(error, now, by=by))
 
     def release_notification(self, notification_id: UUID, reason: str,
                              now: datetime) -> None:
-        by = Stamp.system(f"operator-release:{notification_id}")
+        self._notification_command("release_notification", notification_id,
+                                   "operator-release",
+                                   lambda n, by: n.release(reason, now, by=by))
+
+    def _notification_command(self, command: str, notification_id: UUID, origin: str,
+                              change: Callable[[Notification, Stamp], None]) -> None:
+        by = Stamp.system(f"{origin}:{notification_id}")
 
         def decide() -> Any:
             notification = self.load(Notification, notification_id, what="notification")
-            notification.release(reason, now, by=by)
+            change(notification, by)
             return [notification], {}
-        self.execute("release_notification", by, decide)
+        self.execute(command, by, decide)
