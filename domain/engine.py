@@ -20,7 +20,6 @@ from eventsourcing.domain import datetime_now_with_tzinfo
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import get_topic
 
-from domain.account import UserAccount
 from domain.base import (
     CLOCK,
     ConflictError,
@@ -36,7 +35,6 @@ from domain.network import NetworkConfig
 from domain.organisation import Organisation, OrganisationInactive
 from domain.receipt import CommandReceipt, fingerprint
 from domain.referral import Referral
-from domain.sequence import CaseNumberSequence
 from domain.stamp import Role, Stamp, StampAsDict
 
 A = TypeVar("A", bound=StampedAggregate)
@@ -183,9 +181,6 @@ class Engine(Application):
 
     def referrals(self) -> list[Referral]:
         return [self.repository.get(i) for i in self.created_ids(Referral.Created)]
-
-    def referrals_of_case(self, case_id: UUID) -> list[Referral]:
-        return [r for r in self.referrals() if r.case_id == case_id]
 
     def ensure_case_open(self, case: Case) -> None:
         if not case.is_open:

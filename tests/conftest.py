@@ -16,6 +16,8 @@ from domain.bootstrap import bootstrap
 from domain.network import NetworkConfig, load_network
 from domain.settings import PROJECT_ROOT, Settings
 from tests.world import World
+from workers.views.runner import ViewUpdater
+from workers.views.store import ViewStore
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -83,3 +85,18 @@ def client(app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def runner(app):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def settings(engine: ReferralNetwork) -> Settings:
+    env = engine.env
+    if env["PERSISTENCE_MODULE"].endswith("sqlite"):
+        return Settings(database_url=f"sqlite:///{env['SQLITE_DBNAME']}")
+    return Settings(database_url=f"postgresql://{env['POSTGRES_USER']}@{env['POSTGRES_HOST']}:"
+                                 f"{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
+                                 f"?schema={env['POSTGRES_SCHEMA']}")
+
+
+@pytest.fixture
+def updater(engine: ReferralNetwork, settings: Settings) -> ViewUpdater:
+    return ViewUpdater(engine, ViewStore(settings), batch_size=50)

@@ -12,7 +12,6 @@ import pytest
 from domain.application import ReferralNetwork
 from domain.notification import Notification
 from tests.smtp import free_port, smtp_server
-from tests.test_views import settings, updater  # noqa: F401  (fixtures)
 from tests.world import World
 from workers.escalation import scan
 from workers.mail import MailSettings, send_due

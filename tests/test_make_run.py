@@ -7,7 +7,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -29,16 +28,12 @@ def free_port(preferred: int) -> int:
     raise RuntimeError("no free port")
 
 
-def wait_for_page(url: str, process: subprocess.Popen, timeout: float = 90) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "make run exited early"
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return response.read().decode()
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
+def read_page(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode()
+    except OSError:
+        return None
 
 
 def fresh_copy(target: Path) -> Path:
@@ -63,7 +58,11 @@ def test_make_run_serves_the_case_list_on_the_embedded_default(tmp_path: Path) -
         stdout=(tmp_path / "out.log").open("w"), stderr=subprocess.STDOUT,
         start_new_session=True)
     try:
-        page = wait_for_page(f"http://127.0.0.1:{port}/", process)
+        url = f"http://127.0.0.1:{port}/"
+        wait_until(lambda: process.poll() is not None or read_page(url) is not None, 90,
+                   "make run to serve the case list", interval=0.3)
+        assert process.poll() is None, "make run exited early"
+        page = read_page(url) or ""
         assert "Fälle" in page
         assert "CB-" in page
         database = project / "instance" / "fallnetz.sqlite3"

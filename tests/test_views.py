@@ -18,21 +18,6 @@ from workers.views.runner import ViewUpdater
 from workers.views.store import ViewStore
 
 
-@pytest.fixture
-def settings(engine: ReferralNetwork) -> Settings:
-    env = engine.env
-    if env["PERSISTENCE_MODULE"].endswith("sqlite"):
-        return Settings(database_url=f"sqlite:///{env['SQLITE_DBNAME']}")
-    return Settings(database_url=f"postgresql://{env['POSTGRES_USER']}@{env['POSTGRES_HOST']}:"
-                                 f"{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
-                                 f"?schema={env['POSTGRES_SCHEMA']}")
-
-
-@pytest.fixture
-def updater(engine: ReferralNetwork, settings: Settings) -> ViewUpdater:
-    return ViewUpdater(engine, ViewStore(settings), batch_size=50)
-
-
 def rebuilt(engine: ReferralNetwork, settings: Settings) -> dict:
     fresh = ViewUpdater(engine, ViewStore(settings, prefix="rebuild_"))
     fresh.rebuild()
