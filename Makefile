@@ -7,7 +7,10 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 SMTP_PORT ?= 1025
 
-.PHONY: run test demo check-network clean
+.PHONY: run test demo check-network translations clean
+
+# Compiled message catalogs (German; English is the source language of the web's strings).
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po domain/translations/*/LC_MESSAGES/messages.po))
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +20,17 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet -e '.[postgres,dev]'
 	touch $@
 
+%.mo: %.po $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy --statistics -i $< -o $@ 2>&1 | sed 's/^/  /'
+
+## make translations: extract the web's strings and update the German catalog
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o web/translations/messages.pot .
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations -l de --no-fuzzy-matching
+
 ## make run: web + worker + beat on the embedded default (SQLite file, a broker in files),
 ## with the demo network loaded and a local mail catcher writing to instance/mail.log
-run: $(VENV)/.installed
+run: $(VENV)/.installed $(CATALOGS)
 	$(BIN)/flask --app web load-demo
 	@mkdir -p instance
 	@trap 'kill 0' INT TERM EXIT; \
@@ -29,11 +40,11 @@ run: $(VENV)/.installed
 	$(BIN)/flask --app web run --host $(HOST) --port $(PORT)
 
 ## make test: the whole suite, against SQLite and the PostgreSQL server at 127.0.0.1:5432
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(CATALOGS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check-network: $(VENV)/.installed
 	$(BIN)/flask --app web check-network
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .hypothesis
+	rm -rf $(VENV) instance .pytest_cache .hypothesis $(CATALOGS)

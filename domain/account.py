@@ -8,6 +8,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import event
 
 from domain.base import DomainError, StampedAggregate, require_text
+from domain.messages import _
 from domain.stamp import Stamp
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
@@ -26,23 +27,31 @@ class UserAccount(StampedAggregate):
         self.username = username
         self.display_name = display_name
         self.email = email
+        self.password_hash: str | None = None
 
     @classmethod
     def register(cls, username: str, display_name: str, by: Stamp,
                  email: str | None = None) -> UserAccount:
         if not USERNAME.match(username or ""):
-            raise DomainError("A username is 2–63 lower-case letters, digits, '.', '_' or '-'.",
+            raise DomainError(_("A username is 2–63 lower-case letters, digits, '.', '_' or '-'."),
                               field="username")
-        display = require_text(display_name, "display_name", "A display name")
+        display = require_text(display_name, "display_name", _("A display name"))
         if email is not None and not EMAIL.match(email):
-            raise DomainError("This is not an e-mail address.", field="email")
+            raise DomainError(_("This is not an e-mail address."), field="email")
         return cls(id=cls.id_for(username), username=username, display_name=display,
                    email=email, by=by)
 
     def rename(self, display_name: str, by: Stamp) -> None:
         self._renamed(display_name=require_text(display_name, "display_name",
-                                                "A display name"), by=by)
+                                                _("A display name")), by=by)
 
     @event("Renamed")
     def _renamed(self, display_name: str, by: Stamp) -> None:
         self.display_name = display_name
+
+    def set_password_hash(self, password_hash: str, by: Stamp) -> None:
+        self._password_changed(password_hash=password_hash, by=by)
+
+    @event("PasswordChanged")
+    def _password_changed(self, password_hash: str, by: Stamp) -> None:
+        self.password_hash = password_hash

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from domain.services.accounts import AccountService
 from domain.services.cases import CaseService
 from domain.services.directory import DirectoryService
 from domain.services.escalations import EscalationService
 from domain.services.referrals import ReferralService
 
 
-class ReferralNetwork(DirectoryService, CaseService, ReferralService, EscalationService):
-    """Directory, cases and referrals of one network (DESIGN §5), on one event store."""
+class ReferralNetwork(AccountService, DirectoryService, CaseService, ReferralService,
+                      EscalationService):
+    """Directory, accounts, cases and referrals of one network (DESIGN §5), on one event
+    store."""

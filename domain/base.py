@@ -10,11 +10,15 @@ from typing import Any
 from eventsourcing.domain import Aggregate, datetime_now_with_tzinfo
 from eventsourcing.persistence import Transcoding
 
+from domain.messages import Message, _
 from domain.stamp import Stamp
 
 
 class DomainError(Exception):
-    """A command was refused by a rule of the domain; the message says which, in plain words."""
+    """A command was refused by a rule of the domain; the message says which, in plain words.
+
+    The message is English; raised by the domain it is a :class:`~domain.messages.Message`,
+    which a user interface can translate."""
 
     code = "domain_error"
 
@@ -69,10 +73,12 @@ class StampedAggregate(Aggregate):
         pass
 
 
-def require_text(value: str | None, field: str, what: str) -> str:
+def require_text(value: str | None, field: str, what: Message) -> str:
+    """The stripped text; refuses an empty one. ``what`` names the missing piece, e.g.
+    ``_("A reason")``; it is translated with the message."""
     text = (value or "").strip()
     if not text:
-        raise DomainError(f"{what} is required.", field=field)
+        raise DomainError(_("{what} is required.", what=what), field=field)
     return text
 
 

@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.base import DomainError, StampedAggregate, require_text
+from domain.messages import _
 from domain.stamp import Stamp
 from domain.vocabulary import HOUSING_STAGES, LEGAL_SPHERES, RESIDENCE_STATUSES, SECTORS
 
@@ -47,22 +48,23 @@ def validate_person(person: dict[str, Any], *, this_year: int) -> dict[str, Any]
     """The pseudonymous person data a case carries; nothing more (data minimisation)."""
     unknown = set(person) - set(PERSON_FIELDS)
     if unknown:
-        raise InvalidPersonData(f"Unknown person field {sorted(unknown)[0]!r}.",
+        raise InvalidPersonData(_("Unknown person field {field!r}.", field=sorted(unknown)[0]),
                                 field=sorted(unknown)[0])
-    display_name = require_text(person.get("display_name"), "display_name", "A display name")
+    display_name = require_text(person.get("display_name"), "display_name",
+                                _("A display name"))
     birth_year = person.get("birth_year")
     if birth_year is not None and not (
             isinstance(birth_year, int) and 1900 <= birth_year <= this_year):
-        raise InvalidPersonData(f"Birth year must be a year between 1900 and {this_year}.",
-                                field="birth_year")
+        raise InvalidPersonData(_("Birth year must be a year between 1900 and {this_year}.",
+                                  this_year=this_year), field="birth_year")
     household_size = person.get("household_size", 1)
     if not (isinstance(household_size, int) and 1 <= household_size <= 30):
-        raise InvalidPersonData("Household size must be a number between 1 and 30.",
+        raise InvalidPersonData(_("Household size must be a number between 1 and 30."),
                                 field="household_size")
     languages = person.get("languages") or []
     if not (isinstance(languages, list) and all(
             isinstance(code, str) and LANGUAGE.match(code) for code in languages)):
-        raise InvalidPersonData("Languages are a list of ISO 639-1 codes such as 'ar'.",
+        raise InvalidPersonData(_("Languages are a list of ISO 639-1 codes such as 'ar'."),
                                 field="languages")
     return {
         "display_name": display_name,
@@ -70,7 +72,7 @@ def validate_person(person: dict[str, Any], *, this_year: int) -> dict[str, Any]
         "household_size": household_size,
         "languages": list(languages),
         "interpreter_needed": bool(person.get("interpreter_needed")),
-        "district": require_text(person.get("district"), "district", "A district"),
+        "district": require_text(person.get("district"), "district", _("A district")),
     }
 
 
@@ -95,6 +97,8 @@ class Case(StampedAggregate):
         self.status = "open"
         # draft lead handoffs of the latest legal-sphere change
         self.proposed_handoff_ids: list[UUID] = []
+        # every referral of this case, sent or drafted, in the order they arose
+        self.referral_ids: list[UUID] = []
 
     @classmethod
     def open(cls, id: UUID, reference: str, lead_organisation_id: UUID, lead_caseworker: str,
@@ -115,14 +119,14 @@ class Case(StampedAggregate):
 
     def _require_open(self) -> None:
         if not self.is_open:
-            raise CaseClosed(f"Case {self.reference} is closed.")
+            raise CaseClosed(_("Case {reference} is closed.", reference=self.reference))
 
     # -- person data --------------------------------------------------------------------------
     def correct_person_data(self, changes: dict[str, Any], this_year: int, by: Stamp) -> None:
         self._require_open()
         corrected = validate_person({**self.person, **changes}, this_year=this_year)
         if corrected == self.person:
-            raise InvalidPersonData("The correction changes nothing.")
+            raise InvalidPersonData(_("The correction changes nothing."))
         self._person_data_corrected(person=corrected, by=by)
 
     @event("PersonDataCorrected")
@@ -133,8 +137,8 @@ class Case(StampedAggregate):
         self._require_open()
         _check_housing_stage(housing_stage)
         if housing_stage == self.housing_stage:
-            raise DomainError("The housing stage is already " + housing_stage + ".",
-                              field="housing_stage")
+            raise DomainError(_("The housing stage is already {housing_stage}.",
+                                housing_stage=housing_stage), field="housing_stage")
         self._housing_stage_changed(housing_stage=housing_stage, by=by)
 
     @event("HousingStageChanged")
@@ -145,7 +149,8 @@ class Case(StampedAggregate):
     def record_need(self, need: str, note: str, by: Stamp) -> None:
         self._require_open()
         if self.needs.get(need, {}).get("status") == "open":
-            raise DomainError(f"The need {need} is already recorded as open.", field="need")
+            raise DomainError(_("The need {need} is already recorded as open.", need=need),
+                              field="need")
         self._need_recorded(need=need, note=(note or "").strip(), by=by)
 
     @event("NeedRecorded")
@@ -155,7 +160,8 @@ class Case(StampedAggregate):
     def resolve_need(self, need: str, note: str, by: Stamp) -> None:
         self._require_open()
         if self.needs.get(need, {}).get("status") != "open":
-            raise UnknownNeed(f"There is no open need {need} on this case.", field="need")
+            raise UnknownNeed(_("There is no open need {need} on this case.", need=need),
+                              field="need")
         self._need_resolved(need=need, note=(note or "").strip(), by=by)
 
     @event("NeedResolved")
@@ -168,16 +174,16 @@ class Case(StampedAggregate):
                      given_on: date, by: Stamp) -> None:
         self._require_open()
         if consent_id in self.consents:
-            raise DomainError("This consent is recorded already.", field="consent_id")
+            raise DomainError(_("This consent is recorded already."), field="consent_id")
         if (receiver_organisation_id is None) == (sector is None):
-            raise DomainError("A consent names either one receiving organisation or one "
-                              "sector.", field="receiver_organisation_id")
+            raise DomainError(_("A consent names either one receiving organisation or one "
+                                "sector."), field="receiver_organisation_id")
         if sector is not None and sector not in SECTORS:
-            raise DomainError(f"Unknown sector {sector!r}.", field="sector")
+            raise DomainError(_("Unknown sector {sector!r}.", sector=sector), field="sector")
         if not purposes:
-            raise DomainError("A consent names at least one purpose.", field="purposes")
+            raise DomainError(_("A consent names at least one purpose."), field="purposes")
         if expires_on <= given_on:
-            raise DomainError("The expiry date must lie after the day consent was given.",
+            raise DomainError(_("The expiry date must lie after the day consent was given."),
                               field="expires_on")
         self._consent_given(consent_id=consent_id,
                             receiver_organisation_id=receiver_organisation_id, sector=sector,
@@ -197,7 +203,7 @@ class Case(StampedAggregate):
     def revoke_consent(self, consent_id: str, reason: str, by: Stamp) -> None:
         self._require_active_consent(consent_id)
         self._consent_revoked(consent_id=consent_id,
-                              reason=require_text(reason, "reason", "A reason"), by=by)
+                              reason=require_text(reason, "reason", _("A reason")), by=by)
 
     @event("ConsentRevoked")
     def _consent_revoked(self, consent_id: str, reason: str, by: Stamp) -> None:
@@ -207,7 +213,7 @@ class Case(StampedAggregate):
     def record_consent_expiry(self, consent_id: str, today: date, by: Stamp) -> None:
         consent = self._require_active_consent(consent_id)
         if consent["expires_on"] >= today:
-            raise ConsentNotActive("This consent has not expired yet.", field="consent_id")
+            raise ConsentNotActive(_("This consent has not expired yet."), field="consent_id")
         self._consent_expired(consent_id=consent_id, by=by)
 
     @event("ConsentExpired")
@@ -217,9 +223,10 @@ class Case(StampedAggregate):
     def _require_active_consent(self, consent_id: str) -> dict[str, Any]:
         consent = self.consents.get(consent_id)
         if consent is None:
-            raise UnknownConsent("There is no such consent on this case.", field="consent_id")
+            raise UnknownConsent(_("There is no such consent on this case."),
+                                 field="consent_id")
         if consent["state"] != "active":
-            raise ConsentNotActive(f"This consent was {consent['state']} already.",
+            raise ConsentNotActive(_("This consent was {state} already.", state=consent["state"]),
                                    field="consent_id")
         return consent
 
@@ -252,12 +259,16 @@ class Case(StampedAggregate):
     @event("ConsentUsed")
     def _consent_used(self, consent_id: str, referral_id: UUID, organisation_id: UUID,
                       by: Stamp) -> None:
-        pass
+        self._note_referral(referral_id)
 
     @event("ConsentOverridden")
     def _consent_overridden(self, referral_id: UUID, organisation_id: UUID, reason: str,
                             by: Stamp) -> None:
-        pass
+        self._note_referral(referral_id)
+
+    def _note_referral(self, referral_id: UUID) -> None:
+        if referral_id not in self.referral_ids:
+            self.referral_ids.append(referral_id)
 
     def consent_is_valid(self, consent_id: str, on: date) -> bool:
         c = self.consents.get(consent_id)
@@ -271,8 +282,9 @@ class Case(StampedAggregate):
         _check_residence_status(residence_status)
         _check_legal_sphere(legal_sphere)
         if residence_status == self.residence_status:
-            raise DomainError("The residence status is already recorded as "
-                              f"{residence_status}.", field="residence_status")
+            raise DomainError(_("The residence status is already recorded as "
+                                "{residence_status}.", residence_status=residence_status),
+                              field="residence_status")
         self._residence_status_changed(residence_status=residence_status, by=by)
         if legal_sphere != self.legal_sphere:
             self._legal_sphere_changed(legal_sphere=legal_sphere,
@@ -288,8 +300,8 @@ class Case(StampedAggregate):
         self._require_open()
         _check_legal_sphere(legal_sphere)
         if legal_sphere == self.legal_sphere:
-            raise DomainError(f"The legal sphere is already {legal_sphere}.",
-                              field="legal_sphere")
+            raise DomainError(_("The legal sphere is already {legal_sphere}.",
+                                legal_sphere=legal_sphere), field="legal_sphere")
         self._legal_sphere_changed(legal_sphere=legal_sphere,
                                    previous_legal_sphere=self.legal_sphere, by=by)
 
@@ -304,13 +316,15 @@ class Case(StampedAggregate):
     @event("LeadHandoffsProposed")
     def _lead_handoffs_proposed(self, referral_ids: list[UUID], by: Stamp) -> None:
         self.proposed_handoff_ids = referral_ids
+        for referral_id in referral_ids:
+            self._note_referral(referral_id)
 
     # -- responsibility -----------------------------------------------------------------------
     def assign_caseworker(self, caseworker: str, by: Stamp) -> None:
         self._require_open()
         if caseworker == self.lead_caseworker:
-            raise DomainError(f"{caseworker} is already the lead caseworker.",
-                              field="caseworker")
+            raise DomainError(_("{caseworker} is already the lead caseworker.",
+                                caseworker=caseworker), field="caseworker")
         self._caseworker_assigned(caseworker=caseworker, by=by)
 
     @event("CaseworkerAssigned")
@@ -333,7 +347,7 @@ class Case(StampedAggregate):
     # -- lifecycle ----------------------------------------------------------------------------
     def close(self, reason: str, by: Stamp) -> None:
         self._require_open()
-        self._closed(reason=require_text(reason, "reason", "A reason"), by=by)
+        self._closed(reason=require_text(reason, "reason", _("A reason")), by=by)
 
     @event("Closed")
     def _closed(self, reason: str, by: Stamp) -> None:
@@ -341,8 +355,8 @@ class Case(StampedAggregate):
 
     def reopen(self, reason: str, by: Stamp) -> None:
         if self.is_open:
-            raise CaseNotClosed(f"Case {self.reference} is open.")
-        self._reopened(reason=require_text(reason, "reason", "A reason"), by=by)
+            raise CaseNotClosed(_("Case {reference} is open.", reference=self.reference))
+        self._reopened(reason=require_text(reason, "reason", _("A reason")), by=by)
 
     @event("Reopened")
     def _reopened(self, reason: str, by: Stamp) -> None:
@@ -351,14 +365,17 @@ class Case(StampedAggregate):
 
 def _check_housing_stage(value: str) -> None:
     if value not in HOUSING_STAGES:
-        raise DomainError(f"Unknown housing stage {value!r}.", field="housing_stage")
+        raise DomainError(_("Unknown housing stage {housing_stage!r}.", housing_stage=value),
+                          field="housing_stage")
 
 
 def _check_residence_status(value: str) -> None:
     if value not in RESIDENCE_STATUSES:
-        raise DomainError(f"Unknown residence status {value!r}.", field="residence_status")
+        raise DomainError(_("Unknown residence status {residence_status!r}.",
+                            residence_status=value), field="residence_status")
 
 
 def _check_legal_sphere(value: str) -> None:
     if value not in LEGAL_SPHERES:
-        raise DomainError(f"Unknown legal sphere {value!r}.", field="legal_sphere")
+        raise DomainError(_("Unknown legal sphere {legal_sphere!r}.", legal_sphere=value),
+                          field="legal_sphere")

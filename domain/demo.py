@@ -55,6 +55,8 @@ class _DirectorySchema(Schema):
         unknown = RAISE
     organisation = fields.List(fields.Nested(_OrganisationSchema), required=True)
     users = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    # every demo login's password (fictional network, published in the README)
+    password = fields.String(required=True, validate=validate.Length(min=12))
 
 
 @dataclass
@@ -136,6 +138,8 @@ class _DemoLoader:
             app.register_user(system, username, display,
                               email=f"{username}@demo.fallnetz.invalid",
                               idempotency_key=self.key("user", username))
+            app.set_password(system, username, self.data["password"],
+                             idempotency_key=self.key("user", username, "password"))
         for org in self.data["organisation"]:
             k = org["key"]
             app.register_organisation(system, k, org["name"], org["sector"], org["inbox"],

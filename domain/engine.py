@@ -31,6 +31,7 @@ from domain.base import (
     StampedAggregate,
 )
 from domain.case import Case, CaseClosed
+from domain.messages import Message, _
 from domain.network import NetworkConfig
 from domain.organisation import Organisation, OrganisationInactive
 from domain.receipt import CommandReceipt, fingerprint
@@ -105,8 +106,8 @@ class Engine(Application):
                     earlier = self._find(CommandReceipt, receipt_id)
                     if earlier is not None:
                         return earlier.result_for(command, digest)
-                raise ConflictError("Someone changed this meanwhile. Please reload and "
-                                    "try again.") from None
+                raise ConflictError(_("Someone changed this meanwhile. Please reload and "
+                                      "try again.")) from None
             return result
         finally:
             CLOCK.reset(token)
@@ -120,13 +121,13 @@ class Engine(Application):
 
     def load(self, cls: type[A], aggregate_id: UUID, expected_version: int | None = None,
              what: str = "object") -> A:
+        """The aggregate, at ``expected_version`` if given. ``what`` ("case", "referral",
+        "organisation", "notification", "user" or "object") names it in the messages."""
         aggregate = self._find(cls, aggregate_id)
         if aggregate is None:
-            raise NotFound(f"No such {what}.")
+            raise NotFound(_not_found(what))
         if expected_version is not None and aggregate.version != expected_version:
-            raise ConflictError(f"This {what} was changed meanwhile (version "
-                                f"{aggregate.version}, you saw {expected_version}). "
-                                "Please reload and try again.")
+            raise ConflictError(_changed_meanwhile(what, aggregate.version, expected_version))
         return aggregate
 
     def verify(self, by: Stamp, roles: Sequence[Role]) -> Organisation | None:
@@ -134,16 +135,18 @@ class Engine(Application):
         role must be one of ``roles``. System stamps come only from the engine itself."""
         if by.role == Role.SYSTEM:
             if not by.is_engine:
-                raise PermissionDenied("The system role cannot be claimed.")
+                raise PermissionDenied(_("The system role cannot be claimed."))
             return None
         if by.role not in roles:
-            raise PermissionDenied(f"The role {by.role} cannot do this.")
+            raise PermissionDenied(_("The role {role} cannot do this.", role=by.role))
         organisation = self._find(Organisation, by.organisation_id) if by.organisation_id \
             else None
         if organisation is None or organisation.role_of(by.user) != by.role:
-            raise MembershipRequired(f"{by.user} is not a {by.role} of this organisation.")
+            raise MembershipRequired(_("{user} is not a {role} of this organisation.",
+                                       user=by.user, role=by.role))
         if not organisation.active:
-            raise OrganisationInactive(f"{organisation.name} is no longer active.")
+            raise OrganisationInactive(_("{organisation} is no longer active.",
+                                         organisation=organisation.name))
         return organisation
 
     def today(self) -> date:
@@ -151,12 +154,14 @@ class Engine(Application):
 
     def check_need(self, need: str) -> None:
         if not self.network.is_need(need):
-            raise UnknownNeed(f"Unknown need {need!r}.", field="need")
+            raise UnknownNeed(_("Unknown need {need!r}.", need=need), field="need")
 
     def check_district(self, district: Any) -> None:
         if district not in self.network.districts:
-            raise DomainError(f"Unknown district {district!r}; the network's districts are "
-                              f"{', '.join(self.network.districts)}.", field="district")
+            raise DomainError(_("Unknown district {district!r}; the network's districts are "
+                                "{districts}.", district=district,
+                                districts=", ".join(self.network.districts)),
+                              field="district")
 
     def organisation_by_key(self, key: str) -> Organisation | None:
         return self._find(Organisation, Organisation.id_for(self.network.slug, key))
@@ -184,7 +189,38 @@ class Engine(Application):
 
     def ensure_case_open(self, case: Case) -> None:
         if not case.is_open:
-            raise CaseClosed(f"Case {case.reference} is closed.")
+            raise CaseClosed(_("Case {reference} is closed.", reference=case.reference))
+
+
+def _not_found(what: str) -> Message:
+    # One literal message per kind of aggregate: translations differ by grammatical gender.
+    messages = {"case": _("No such case."), "referral": _("No such referral."),
+                "organisation": _("No such organisation."),
+                "notification": _("No such notification."), "user": _("No such user.")}
+    return messages.get(what) or _("No such object.")
+
+
+def _changed_meanwhile(what: str, version: int, expected: int) -> Message:
+    if what == "case":
+        return _("This case was changed meanwhile (version {version}, you saw {expected}). "
+                 "Please reload and try again.", version=version, expected=expected)
+    if what == "referral":
+        return _("This referral was changed meanwhile (version {version}, you saw "
+                 "{expected}). Please reload and try again.", version=version,
+                 expected=expected)
+    if what == "organisation":
+        return _("This organisation was changed meanwhile (version {version}, you saw "
+                 "{expected}). Please reload and try again.", version=version,
+                 expected=expected)
+    if what == "notification":
+        return _("This notification was changed meanwhile (version {version}, you saw "
+                 "{expected}). Please reload and try again.", version=version,
+                 expected=expected)
+    if what == "user":
+        return _("This user was changed meanwhile (version {version}, you saw {expected}). "
+                 "Please reload and try again.", version=version, expected=expected)
+    return _("This object was changed meanwhile (version {version}, you saw {expected}). "
+             "Please reload and try again.", version=version, expected=expected)
 
 
 def arguments(values: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import event
 
 from domain.base import DomainError, StampedAggregate
+from domain.messages import _
 from domain.stamp import Stamp
 
 PENDING, SENDING, DELIVERED, RETRY = "pending", "sending", "delivered", "retry"
@@ -51,7 +52,7 @@ class Notification(StampedAggregate):
 
     def start_sending(self, now: datetime, by: Stamp) -> None:
         if not self.sendable(now):
-            raise NotSendable(f"This notification is {self.status}.")
+            raise NotSendable(_("This notification is {status}.", status=self.status))
         self._sending_started(attempt=self.attempts + 1, by=by)
 
     @event("SendingStarted")
@@ -60,7 +61,7 @@ class Notification(StampedAggregate):
 
     def record_delivery(self, by: Stamp) -> None:
         if self.status != SENDING:
-            raise NotSendable(f"This notification is {self.status}.")
+            raise NotSendable(_("This notification is {status}.", status=self.status))
         self._delivered(attempt=self.attempts, by=by)
 
     @event("Delivered")
@@ -70,7 +71,7 @@ class Notification(StampedAggregate):
     def record_unsent(self, error: str, now: datetime, by: Stamp) -> None:
         """The mail server could not be reached: nothing was sent; retry with backoff."""
         if self.status != SENDING:
-            raise NotSendable(f"This notification is {self.status}.")
+            raise NotSendable(_("This notification is {status}.", status=self.status))
         wait = BACKOFF[min(self.attempts, len(BACKOFF)) - 1]
         self._not_sent(attempt=self.attempts, error=error[:200], retry_at=now + wait, by=by)
 
@@ -82,10 +83,10 @@ class Notification(StampedAggregate):
         """An operator checked that a claimed notification never left (e.g. in the mail
         server's log) and releases it for sending."""
         if self.status != SENDING:
-            raise NotSendable(f"Only a notification stuck in sending can be released; this "
-                              f"one is {self.status}.")
+            raise NotSendable(_("Only a notification stuck in sending can be released; this "
+                                "one is {status}.", status=self.status))
         if not (reason or "").strip():
-            raise DomainError("A reason is required.", field="reason")
+            raise DomainError(_("{what} is required.", what=_("A reason")), field="reason")
         self._released(reason=reason.strip(), retry_at=now, by=by)
 
     @event("Released")

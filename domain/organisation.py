@@ -9,6 +9,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import event
 
 from domain.base import DomainError, StampedAggregate, require_text
+from domain.messages import _
 from domain.stamp import Role, Stamp
 from domain.vocabulary import LEGAL_SPHERES, SECTORS
 
@@ -31,17 +32,20 @@ MEMBER_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR, Role.ADMIN)
 
 def validate_service(service: dict[str, Any]) -> dict[str, Any]:
     """Normalise a service description; the application validated needs against the catalogue."""
-    name = require_text(service.get("name"), "name", "A service name")
+    name = require_text(service.get("name"), "name", _("A service name"))
     needs = list(service.get("needs") or [])
     if not needs:
-        raise InvalidService("A service must offer at least one need.", field="needs")
+        raise InvalidService(_("A service must offer at least one need."), field="needs")
     spheres = list(service.get("legal_spheres") or [])
     for sphere in spheres:
         if sphere not in LEGAL_SPHERES:
-            raise InvalidService(f"Unknown legal sphere {sphere!r}.", field="legal_spheres")
+            raise InvalidService(_("Unknown legal sphere {legal_sphere!r}.",
+                                   legal_sphere=sphere),
+                                 field="legal_spheres")
     capacity = service.get("capacity")
     if capacity is not None and (not isinstance(capacity, int) or capacity < 0):
-        raise InvalidService("Capacity must be a whole number of at least 0.", field="capacity")
+        raise InvalidService(_("Capacity must be a whole number of at least 0."),
+                             field="capacity")
     return {
         "name": name,
         "needs": needs,
@@ -74,20 +78,22 @@ class Organisation(StampedAggregate):
     def register(cls, id: UUID, key: str, name: str, sector: str, inbox_address: str,
                  contacts: list[dict[str, str]] | None, by: Stamp) -> Organisation:
         if not KEY.match(key or ""):
-            raise DomainError("A key is 2–40 lower-case letters, digits or '-'.", field="key")
-        name = require_text(name, "name", "The organisation's name")
+            raise DomainError(_("A key is 2–40 lower-case letters, digits or '-'."), field="key")
+        name = require_text(name, "name", _("The organisation's name"))
         if sector not in SECTORS:
-            raise DomainError(f"Unknown sector {sector!r}.", field="sector")
-        inbox = require_text(inbox_address, "inbox_address", "An inbox address")
+            raise DomainError(_("Unknown sector {sector!r}.", sector=sector), field="sector")
+        inbox = require_text(inbox_address, "inbox_address", _("An inbox address"))
         return cls(id=id, key=key, name=name, sector=sector, inbox_address=inbox,
                    contacts=list(contacts or []), by=by)
 
     # -- services ---------------------------------------------------------------------------
     def add_service(self, service_id: str, service: dict[str, Any], by: Stamp) -> None:
         self._require_active()
-        service_id = require_text(service_id, "service_id", "A service id")
+        service_id = require_text(service_id, "service_id", _("A service id"))
         if service_id in self.services:
-            raise InvalidService(f"Service {service_id!r} exists already.", field="service_id")
+            raise InvalidService(_("Service {service_id!r} exists already.",
+                                   service_id=service_id),
+                                 field="service_id")
         self._service_added(service_id=service_id, service=validate_service(service), by=by)
 
     @event("ServiceAdded")
@@ -107,7 +113,7 @@ class Organisation(StampedAggregate):
         self._require_active()
         self.service(service_id)
         if not isinstance(capacity, int) or capacity < 0:
-            raise InvalidService("Capacity must be a whole number of at least 0.",
+            raise InvalidService(_("Capacity must be a whole number of at least 0."),
                                  field="capacity")
         self._capacity_changed(service_id=service_id, capacity=capacity, by=by)
 
@@ -119,7 +125,8 @@ class Organisation(StampedAggregate):
         try:
             return self.services[service_id]
         except KeyError:
-            raise UnknownService(f"{self.name} offers no service {service_id!r}.",
+            raise UnknownService(_("{organisation} offers no service {service_id!r}.",
+                                   organisation=self.name, service_id=service_id),
                                  field="service_id") from None
 
     def offers(self, need: str) -> bool:
@@ -129,9 +136,11 @@ class Organisation(StampedAggregate):
     def add_member(self, user: str, role: Role, by: Stamp) -> None:
         self._require_active()
         if Role(role) not in MEMBER_ROLES:
-            raise DomainError(f"Role {role!r} cannot be given to a member.", field="role")
+            raise DomainError(_("Role {role!r} cannot be given to a member.", role=role),
+                              field="role")
         if self.members.get(user) == Role(role).value:
-            raise DomainError(f"{user} is already a {role} of {self.name}.", field="user")
+            raise DomainError(_("{user} is already a {role} of {organisation}.", user=user,
+                                role=role, organisation=self.name), field="user")
         self._member_added(user=user, role=Role(role).value, by=by)
 
     @event("MemberAdded")
@@ -140,7 +149,8 @@ class Organisation(StampedAggregate):
 
     def remove_member(self, user: str, by: Stamp) -> None:
         if user not in self.members:
-            raise DomainError(f"{user} is not a member of {self.name}.", field="user")
+            raise DomainError(_("{user} is not a member of {organisation}.", user=user,
+                                organisation=self.name), field="user")
         self._member_removed(user=user, by=by)
 
     @event("MemberRemoved")
@@ -153,7 +163,7 @@ class Organisation(StampedAggregate):
     # -- lifecycle --------------------------------------------------------------------------
     def deactivate(self, reason: str, by: Stamp) -> None:
         self._require_active()
-        self._deactivated(reason=require_text(reason, "reason", "A reason"), by=by)
+        self._deactivated(reason=require_text(reason, "reason", _("A reason")), by=by)
 
     @event("Deactivated")
     def _deactivated(self, reason: str, by: Stamp) -> None:
@@ -161,4 +171,5 @@ class Organisation(StampedAggregate):
 
     def _require_active(self) -> None:
         if not self.active:
-            raise OrganisationInactive(f"{self.name} is no longer active.")
+            raise OrganisationInactive(_("{organisation} is no longer active.",
+                                         organisation=self.name))

@@ -9,6 +9,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import event
 
 from domain.base import DomainError, StampedAggregate
+from domain.messages import _
 from domain.stamp import Stamp
 
 
@@ -33,7 +34,7 @@ class CommandReceipt(StampedAggregate):
     def result_for(self, command: str, fingerprint: str) -> dict[str, Any]:
         if (command, fingerprint) != (self.command, self.fingerprint):
             raise IdempotencyKeyReused(
-                "This idempotency key was already used for another command.",
+                _("This idempotency key was already used for another command."),
                 field="idempotency_key")
         return self.result
 

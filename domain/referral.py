@@ -12,6 +12,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.base import DomainError, PermissionDenied, StampedAggregate, require_text
+from domain.messages import _
 from domain.stamp import Role, Stamp
 from domain.vocabulary import REFERRAL_KINDS, URGENCIES
 
@@ -118,13 +119,13 @@ class Referral(StampedAggregate):
                policy_version: str | None = None,
                parent_referral_id: UUID | None = None) -> Referral:
         if urgency not in URGENCIES:
-            raise DomainError(f"Unknown urgency {urgency!r}.", field="urgency")
+            raise DomainError(_("Unknown urgency {urgency!r}.", urgency=urgency), field="urgency")
         if kind not in REFERRAL_KINDS:
-            raise DomainError(f"Unknown referral kind {kind!r}.", field="kind")
+            raise DomainError(_("Unknown referral kind {kind!r}.", kind=kind), field="kind")
         if to_organisation_id == from_organisation_id:
-            raise DomainError("A referral goes to another organisation.",
+            raise DomainError(_("A referral goes to another organisation."),
                               field="to_organisation_id")
-        reason = require_text(reason, "reason", "A reason for the referral")
+        reason = require_text(reason, "reason", _("A reason for the referral"))
         if not draft:
             consent_id, crisis_override_reason = _sharing_basis(
                 urgency, consent_id, crisis_override_reason)
@@ -149,17 +150,17 @@ class Referral(StampedAggregate):
         """Raises unless ``by`` may issue ``command`` now; returns the state it leads to."""
         sources, target, party = TRANSITIONS[command]
         if party == RECEIVER and by.organisation_id != self.to_organisation_id:
-            raise NotReceiversSide("Only the receiving organisation can do this.")
+            raise NotReceiversSide(_("Only the receiving organisation can do this."))
         if party in (SENDER, SENDERS_SUPERVISOR) and (
                 by.organisation_id != self.from_organisation_id):
-            raise NotSendersSide("Only the sending organisation can do this.")
+            raise NotSendersSide(_("Only the sending organisation can do this."))
         if party == SENDERS_SUPERVISOR and by.role != Role.SUPERVISOR:
-            raise NotSendersSide("Only a supervisor of the sending organisation can mark a "
-                                 "referral as entered in error.")
+            raise NotSendersSide(_("Only a supervisor of the sending organisation can mark a "
+                                   "referral as entered in error."))
         if self.status not in sources:
-            raise IllegalTransition(
-                f"A referral that is {self.status} cannot be changed to {target} "
-                f"({command}).")
+            raise IllegalTransition(_(
+                "A referral that is {status} cannot be changed to {target} ({command}).",
+                status=self.status, target=target, command=command))
         return target
 
     # -- sender's commands --------------------------------------------------------------------
@@ -182,7 +183,7 @@ class Referral(StampedAggregate):
 
     def cancel(self, reason: str, by: Stamp) -> None:
         self.check("cancel", by)
-        self._cancelled(reason=require_text(reason, "reason", "A reason"), by=by)
+        self._cancelled(reason=require_text(reason, "reason", _("A reason")), by=by)
 
     @event("Cancelled")
     def _cancelled(self, reason: str, by: Stamp) -> None:
@@ -191,7 +192,7 @@ class Referral(StampedAggregate):
 
     def mark_entered_in_error(self, reason: str, by: Stamp) -> None:
         self.check("mark_entered_in_error", by)
-        self._entered_in_error(reason=require_text(reason, "reason", "A reason"), by=by)
+        self._entered_in_error(reason=require_text(reason, "reason", _("A reason")), by=by)
 
     @event("MarkedEnteredInError")
     def _entered_in_error(self, reason: str, by: Stamp) -> None:
@@ -217,7 +218,7 @@ class Referral(StampedAggregate):
 
     def reject(self, reason: str, by: Stamp) -> None:
         self.check("reject", by)
-        self._rejected(reason=require_text(reason, "reason", "A reason for the rejection"),
+        self._rejected(reason=require_text(reason, "reason", _("A reason for the rejection")),
                        by=by)
 
     @event("Rejected")
@@ -227,9 +228,9 @@ class Referral(StampedAggregate):
     def forward(self, child_referral_id: UUID, to_organisation_id: UUID, reason: str,
                 by: Stamp) -> None:
         self.check("forward", by)
-        reason = require_text(reason, "reason", "A reason for forwarding")
+        reason = require_text(reason, "reason", _("A reason for forwarding"))
         if to_organisation_id in (self.to_organisation_id, self.from_organisation_id):
-            raise DomainError("Forward to an organisation other than sender and receiver.",
+            raise DomainError(_("Forward to an organisation other than sender and receiver."),
                               field="to_organisation_id")
         self._forwarded(child_referral_id=child_referral_id,
                         to_organisation_id=to_organisation_id, reason=reason, by=by)
@@ -246,7 +247,7 @@ class Referral(StampedAggregate):
         contact, which is then recorded without a change of state."""
         if self.status == IN_PROGRESS and not self.first_contact_made:
             if by.organisation_id != self.to_organisation_id:
-                raise NotReceiversSide("Only the receiving organisation can do this.")
+                raise NotReceiversSide(_("Only the receiving organisation can do this."))
         else:
             self.check("start", by)
         self._started(by=by)
@@ -258,7 +259,7 @@ class Referral(StampedAggregate):
 
     def hold(self, reason: str, by: Stamp) -> None:
         self.check("hold", by)
-        self._put_on_hold(reason=require_text(reason, "reason", "A reason for the pause"),
+        self._put_on_hold(reason=require_text(reason, "reason", _("A reason for the pause")),
                           by=by)
 
     @event("PutOnHold")
@@ -282,7 +283,7 @@ class Referral(StampedAggregate):
 
     def complete(self, outcome: str, by: Stamp) -> None:
         self.check("complete", by)
-        self._completed(outcome=require_text(outcome, "outcome", "An outcome"), by=by)
+        self._completed(outcome=require_text(outcome, "outcome", _("An outcome")), by=by)
 
     @event("Completed")
     def _completed(self, outcome: str, by: Stamp) -> None:
@@ -291,7 +292,7 @@ class Referral(StampedAggregate):
 
     def fail(self, outcome: str, by: Stamp) -> None:
         self.check("fail", by)
-        self._failed(outcome=require_text(outcome, "outcome", "An outcome"), by=by)
+        self._failed(outcome=require_text(outcome, "outcome", _("An outcome")), by=by)
 
     @event("Failed")
     def _failed(self, outcome: str, by: Stamp) -> None:
@@ -332,10 +333,10 @@ def _sharing_basis(urgency: str, consent_id: str | None,
     if consent_id:
         return consent_id, None
     if not (crisis_override_reason or "").strip():
-        raise ConsentRequired(
+        raise ConsentRequired(_(
             "No valid consent of the person covers this receiver and purpose. In a crisis "
-            "the referral can be sent with an override and its reason.", field="consent_id")
+            "the referral can be sent with an override and its reason."), field="consent_id")
     if urgency != "crisis":
-        raise ConsentRequired("A consent override is only possible for crisis referrals.",
+        raise ConsentRequired(_("A consent override is only possible for crisis referrals."),
                               field="crisis_override_reason")
     return None, crisis_override_reason.strip()

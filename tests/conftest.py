@@ -78,6 +78,15 @@ def app(tmp_path: Path, network: NetworkConfig):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def web_app(engine: ReferralNetwork, settings: Settings):  # type: ignore[no-untyped-def]
+    """The web app on the ``engine`` of each database backend."""
+    from web import create_app
+
+    return create_app(Settings(database_url=settings.database_url, secret_key="test-secret"),
+                      engine=engine, config={"TESTING": True, "NUDGE_WORKERS": False})
+
+
+@pytest.fixture
 def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
 

@@ -4,6 +4,7 @@ shows it without personal data."""
 from __future__ import annotations
 
 from domain.referral import ALL_STATES
+from domain.settings import PROJECT_ROOT
 
 
 def test_load_demo_is_idempotent_and_covers_every_state(app, runner) -> None:  # type: ignore[no-untyped-def]
@@ -33,18 +34,23 @@ def test_load_demo_is_idempotent_and_covers_every_state(app, runner) -> None:  #
     assert any(c.lead_organisation_id == jobcenter.id for c in engine.cases())
 
 
-def test_the_case_list_shows_cases_without_personal_data(app, runner, client) -> None:  # type: ignore[no-untyped-def]
-    empty = client.get("/")
-    assert empty.status_code == 200
-    assert "Noch keine Fälle" in empty.get_data(as_text=True)
+def test_the_demo_logins_reach_their_pages(app, runner) -> None:  # type: ignore[no-untyped-def]
+    """The README's demo logins, one per role, sign in and reach working pages."""
+    from tests.web import sign_in
 
     runner.invoke(args=["load-demo"])
-    page = client.get("/").get_data(as_text=True)
-    engine = app.extensions["fallnetz.engine"]
-    cases = engine.cases()
-    assert all(case.reference in page for case in cases)
-    assert all(case.person["display_name"] not in page for case in cases)
-    assert 'lang="de"' in page
+    password = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    for user, pages in {"a.schulz": ["/faelle", "/eingang", "/ausgang", "/verzeichnis"],
+                        "n.koch": ["/eingang", "/faelle", "/ausgang"],
+                        "b.wagner": ["/faelle", "/benachrichtigungen"],
+                        "k.lehmann": ["/koordination/eskalationen", "/verzeichnis"],
+                        "admin": ["/verzeichnis"]}.items():
+        assert f"`{user}`" in password, f"the README does not list {user}"
+        client = sign_in(app, user, "fallnetz-demo")
+        for page in pages:
+            response = client.get(page)
+            assert response.status_code == 200, (user, page)
+            assert 'lang="de"' in response.get_data(as_text=True)
 
 
 def test_an_unknown_page_is_a_plain_404(client) -> None:  # type: ignore[no-untyped-def]

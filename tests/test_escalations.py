@@ -101,7 +101,7 @@ def test_each_escalation_sends_one_mail_to_the_designs_recipients(
     assert by_level[3]["To"] == "koordinierungsstelle@test.invalid"
     for message in inbox.messages:
         assert "Familie" not in message["Subject"]
-        assert f"https://fallnetz.example/referrals/{referral_id}" in message.get_payload()
+        assert f"https://fallnetz.example/vermittlungen/{referral_id}" in message.get_payload()
 
 
 def test_an_smtp_outage_retries_later_without_sending_twice(world: World,

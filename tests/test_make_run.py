@@ -1,4 +1,5 @@
-"""`make run` on the embedded default serves the case list of the demo network."""
+"""`make run` on the embedded default serves the demo network: the README's demo logins each
+sign in and reach their working pages, as a new user would try it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import http.cookiejar
+import re
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -28,12 +32,32 @@ def free_port(preferred: int) -> int:
     raise RuntimeError("no free port")
 
 
-def read_page(url: str) -> str | None:
+def read_page(url: str, opener: urllib.request.OpenerDirector | None = None,
+              data: dict[str, str] | None = None) -> str | None:
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with (opener or urllib.request.build_opener()).open(url, body, timeout=10) as response:
             return response.read().decode()
     except OSError:
         return None
+
+
+def demo_logins() -> list[str]:
+    """The logins the README's table of demo logins names."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| role | login |"):].split("\n\n")[0]
+    return re.findall(r"^\| [^|]+ \| `([a-z.]+)` \|", table, re.M)
+
+
+def sign_in(base: str, user: str, password: str) -> tuple[urllib.request.OpenerDirector, str]:
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    form = read_page(f"{base}/anmelden", opener) or ""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token, "the sign-in page has no CSRF token"
+    home = read_page(f"{base}/anmelden", opener, {"csrf_token": token.group(1),
+                                                  "username": user, "password": password})
+    return opener, home or ""
 
 
 def fresh_copy(target: Path) -> Path:
@@ -48,7 +72,7 @@ def fresh_copy(target: Path) -> Path:
     return target
 
 
-def test_make_run_serves_the_case_list_on_the_embedded_default(tmp_path: Path) -> None:
+def test_make_run_lets_every_demo_login_reach_its_pages(tmp_path: Path) -> None:
     project = fresh_copy(tmp_path / "project")
     port = free_port(5000)  # the README's port, unless something else holds it
     env = {k: v for k, v in os.environ.items()
@@ -58,13 +82,24 @@ def test_make_run_serves_the_case_list_on_the_embedded_default(tmp_path: Path) -
         stdout=(tmp_path / "out.log").open("w"), stderr=subprocess.STDOUT,
         start_new_session=True)
     try:
-        url = f"http://127.0.0.1:{port}/"
-        wait_until(lambda: process.poll() is not None or read_page(url) is not None, 90,
-                   "make run to serve the case list", interval=0.3)
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: process.poll() is not None or read_page(base) is not None, 90,
+                   "make run to serve the sign-in page", interval=0.3)
         assert process.poll() is None, "make run exited early"
-        page = read_page(url) or ""
-        assert "Fälle" in page
-        assert "CB-" in page
+        assert "Anmelden" in (read_page(base) or "")
+        logins = demo_logins()
+        assert len(logins) == 5, logins
+        password = re.search(r"password\s+`([^`]+)`",
+                             (PROJECT_ROOT / "README.md").read_text(encoding="utf-8"))
+        assert password, "the README gives no demo password"
+        for user in logins:
+            opener, home = sign_in(base, user, password.group(1))
+            assert "Abmelden" in home, f"{user} could not sign in"
+            links = re.findall(r'<li><a href="(/[^"]*)"', home)
+            assert links, f"{user} sees no navigation"
+            for link in links:
+                page = read_page(base + link, opener)
+                assert page is not None and "Fehler" not in page, (user, link)
         database = project / "instance" / "fallnetz.sqlite3"
         assert database.exists()
         # The embedded worker (no broker server) projects the demo's events.
@@ -73,8 +108,11 @@ def test_make_run_serves_the_case_list_on_the_embedded_default(tmp_path: Path) -
         updater = ViewUpdater(engine, ViewStore(settings))
         wait_until(lambda: updater.lag().behind == 0 and updater.position() > 0, 60,
                    "the embedded worker to catch the views up", interval=0.3)
+        cases = read_page(base + "/faelle", sign_in(base, logins[0], password.group(1))[0])
+        assert "CB-" in (cases or "")
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
     log = (tmp_path / "out.log").read_text()
     assert "Demo network loaded" in log

@@ -1,16 +1,35 @@
 """The web entry point: ``create_app()`` builds the Flask app around the domain's
-application (from :func:`domain.bootstrap.bootstrap`)."""
+application (from :func:`domain.bootstrap.bootstrap`): a blueprint per feature, sign-in,
+German and English, CSRF protection on every state-changing request."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g, redirect, url_for
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFProtect
 
 from domain.application import ReferralNetwork
 from domain.bootstrap import bootstrap
 from domain.settings import Settings
+from domain.stamp import Role
+
+csrf = CSRFProtect()
+
+NAVIGATION = {
+    Role.CASEWORKER: (("cases.index", _l("Cases")), ("inbox.index", _l("Inbox")),
+                      ("inbox.outbox", _l("Outbox")), ("directory.index", _l("Directory"))),
+    Role.SUPERVISOR: (("cases.index", _l("Cases")), ("inbox.index", _l("Inbox")),
+                      ("inbox.outbox", _l("Outbox")), ("inbox.notifications", _l("Notices")),
+                      ("directory.index", _l("Directory"))),
+    Role.COORDINATOR: (("directory.escalations", _l("Escalations")),
+                       ("directory.index", _l("Directory")),
+                       ("inbox.notifications", _l("Notices"))),
+    Role.ADMIN: (("directory.index", _l("Directory")),),
+}
 
 
 def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | None = None,
@@ -19,7 +38,15 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
     app = Flask(__name__, instance_relative_config=False)
     # Without a configured key the sessions of one process stay valid only for that process.
     app.config["SECRET_KEY"] = settings.secret_key or secrets.token_hex(32)
-    app.config["NUDGE_WORKERS"] = True
+    app.config.update(
+        NUDGE_WORKERS=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
     app.config.update(config or {})
     app.extensions["fallnetz.settings"] = settings
     app.extensions["fallnetz.engine"] = engine or bootstrap(settings)
@@ -28,10 +55,44 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
 
         app.extensions["fallnetz.engine"].after_save.append(nudge_views)
 
-    from web import cli, errors
+    from web import cli, errors, i18n, labels
+    from web.audit import bp as audit_bp
+    from web.auth import bp as auth_bp, home_for, load_viewer
     from web.cases import bp as cases_bp
+    from web.directory import bp as directory_bp
+    from web.inbox import bp as inbox_bp
+    from web.referrals import bp as referrals_bp
 
-    app.register_blueprint(cases_bp)
+    i18n.init_app(app)
+    labels.init_app(app)
+    csrf.init_app(app)
+    for blueprint in (auth_bp, cases_bp, referrals_bp, inbox_bp, audit_bp, directory_bp):
+        app.register_blueprint(blueprint)
+    app.before_request(load_viewer)
+
+    @app.get("/")
+    def home() -> Any:
+        if g.viewer is None:
+            return redirect(url_for("auth.login"))
+        return redirect(home_for(g.viewer.role))
+
+    network_name = app.extensions["fallnetz.engine"].network.name
+    app.jinja_env.globals.update(
+        network_name=network_name,
+        navigation=lambda: NAVIGATION.get(g.viewer.role, ()) if g.get("viewer") else ())
+
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+        if g.get("viewer") is not None:  # pages with case data are not kept by caches
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
     errors.init_app(app)
     cli.init_app(app)
     return app

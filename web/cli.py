@@ -32,6 +32,20 @@ def init_app(app: Flask) -> None:
         for status, count in sorted(report.referrals_by_status.items()):
             click.echo(f"  referrals {status:>17}: {count}")
 
+    @app.cli.command("set-password")
+    @click.argument("username")
+    @click.password_option(help="The new password (asked for when not given).")
+    def set_password_command(username: str, password: str) -> None:
+        """Set a user's password (an operator's reset; users change their own in the web)."""
+        from domain.base import DomainError
+        from domain.stamp import Stamp
+
+        try:
+            engine().set_password(Stamp.system("cli:set-password"), username, password)
+        except DomainError as e:
+            raise click.ClickException(str(e.message)) from None
+        click.echo(f"The password of {username} is set.")
+
     @app.cli.command("check-network")
     @click.argument("folder", required=False)
     def check_network_command(folder: str | None) -> None:

@@ -1,26 +1,62 @@
-"""Maps domain errors to HTTP answers that name the problem but reveal no case data."""
+"""Maps errors to pages that name the problem in the user's language but reveal no case
+data."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 
 from domain.base import ConflictError, DomainError, NotFound, PermissionDenied
+from web.i18n import translate
 
 STATUS = ((NotFound, 404), (PermissionDenied, 403), (ConflictError, 409), (DomainError, 422))
 
 
+def conflict_message() -> str:
+    return _("Someone changed this meanwhile. Nothing of yours was saved. Please reload the "
+             "page and decide again.")
+
+
 def init_app(app: Flask) -> None:
+    def page(status: int, message: str) -> Any:
+        return render_template("error.html", status=status, message=message), status
+
     @app.errorhandler(DomainError)
-    def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
+    def domain_error(error: DomainError) -> Any:
         status = next(code for cls, code in STATUS if isinstance(error, cls))
-        return render_template("error.html", status=status, message=error.message), status
+        if status == 409:
+            return page(409, conflict_message())
+        return page(status, translate(error.message))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error: CSRFError) -> Any:
+        return page(400, _("The form had expired or did not come from this site. Nothing was "
+                           "saved. Please reload the page and send it again."))
+
+    @app.errorhandler(400)
+    def bad_request(_error: Any) -> Any:
+        return page(400, _("The request could not be understood."))
+
+    @app.errorhandler(403)
+    def forbidden(_error: Any) -> Any:
+        return page(403, _("You may not see or change this."))
 
     @app.errorhandler(404)
-    def not_found(_):  # type: ignore[no-untyped-def]
-        return render_template("error.html", status=404,
-                               message="Diese Seite gibt es nicht."), 404
+    def not_found(_error: Any) -> Any:
+        return page(404, _("This page does not exist, or you may not see it."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(_error: Any) -> Any:
+        return page(405, _("This address does not accept that request."))
+
+    @app.errorhandler(413)
+    def too_large(_error: Any) -> Any:
+        return page(413, _("The form sent is too large."))
 
     @app.errorhandler(500)
-    def server_error(_):  # type: ignore[no-untyped-def]
-        return render_template("error.html", status=500,
-                               message="Ein interner Fehler ist aufgetreten."), 500
+    def server_error(_error: Any) -> Any:
+        return page(500, _("An internal error occurred. Please try again; if it happens "
+                           "again, tell your admin."))

@@ -48,7 +48,7 @@ def send_due(engine: ReferralNetwork, store: ViewStore, mail: MailSettings, now:
         message["To"] = ", ".join(r["address"] for r in notification.recipients)
         message["Subject"] = notification.subject
         message["Message-ID"] = f"<{notification_id}@fallnetz>"
-        message.set_content(f"{notification.body}\n\n{mail.base_url}/referrals/"
+        message.set_content(f"{notification.body}\n\n{mail.base_url}/vermittlungen/"
                             f"{notification.referral_id}\n")
         try:
             smtp = smtplib.SMTP(mail.host, mail.port, timeout=mail.timeout)

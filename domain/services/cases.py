@@ -11,6 +11,7 @@ from uuid import UUID, uuid4, uuid5
 from domain.base import ConflictError, DomainError, PermissionDenied
 from domain.case import Case
 from domain.engine import arguments, CASEWORK_ROLES, Engine
+from domain.messages import _
 from domain.organisation import Organisation
 from domain.referral import Referral
 from domain.sequence import CaseNumberSequence
@@ -35,10 +36,12 @@ class CaseService(Engine):
         def decide() -> Any:
             organisation = self.verify(by, CASEWORK_ROLES)
             if organisation is None:
-                raise PermissionDenied("A case is opened by a member of its lead organisation.")
+                raise PermissionDenied(_("A case is opened by a member of its lead "
+                                         "organisation."))
             caseworker = lead_caseworker or by.user
             if organisation.role_of(caseworker) is None:
-                raise DomainError(f"{caseworker} is not a member of {organisation.name}.",
+                raise DomainError(_("{user} is not a member of {organisation}.",
+                                    user=caseworker, organisation=organisation.name),
                                   field="lead_caseworker")
             year = self.clock().year
             sequence = self._find(CaseNumberSequence, CaseNumberSequence.id_for(
@@ -56,20 +59,20 @@ class CaseService(Engine):
                                       "version": case.version}
 
         # Two cases opened at once race for the next number; the loser simply draws again.
-        for _ in range(20):
+        for _attempt in range(20):
             try:
                 return self.execute("open_case", by, decide, idempotency_key=idempotency_key,
                             arguments=arguments(locals()))
             except ConflictError:
                 continue
-        raise ConflictError("Too many cases are being opened at once. Please try again.")
+        raise ConflictError(_("Too many cases are being opened at once. Please try again."))
 
     def case_for(self, by: Stamp, case_id: UUID, expected_version: int | None = None) -> Case:
         """The case, if the acting user works for its lead organisation."""
         self.verify(by, CASEWORK_ROLES)
         case = self.load(Case, case_id, expected_version, "case")
         if by.organisation_id != case.lead_organisation_id and by.role != Role.SYSTEM:
-            raise PermissionDenied("Only the lead organisation can change this case.")
+            raise PermissionDenied(_("Only the lead organisation can change this case."))
         return case
 
     def _case_command(self, command: str, by: Stamp, case_id: UUID,
@@ -123,10 +126,11 @@ class CaseService(Engine):
         for purpose in purposes:
             if not (self.network.is_need(purpose)
                     or any(n.group == purpose for n in self.network.needs.values())):
-                raise DomainError(f"Unknown purpose {purpose!r}.", field="purposes")
+                raise DomainError(_("Unknown purpose {purpose!r}.", purpose=purpose),
+                                  field="purposes")
         if receiver_organisation_id is not None and self._find(
                 Organisation, receiver_organisation_id) is None:
-            raise DomainError("There is no such receiving organisation.",
+            raise DomainError(_("There is no such receiving organisation."),
                               field="receiver_organisation_id")
 
         def decide() -> Any:
@@ -231,7 +235,8 @@ class CaseService(Engine):
         def change(case: Case) -> None:
             organisation = self.load(Organisation, case.lead_organisation_id)
             if organisation.role_of(caseworker) is None:
-                raise DomainError(f"{caseworker} is not a member of {organisation.name}.",
+                raise DomainError(_("{user} is not a member of {organisation}.",
+                                    user=caseworker, organisation=organisation.name),
                                   field="caseworker")
             case.assign_caseworker(caseworker, by=by)
         return self._case_command("assign_caseworker", by, case_id, expected_version, change,

@@ -8,6 +8,7 @@ from uuid import UUID
 from domain.account import UserAccount
 from domain.base import ConflictError, DomainError, PermissionDenied
 from domain.engine import arguments, DIRECTORY_ROLES, Engine
+from domain.messages import _
 from domain.organisation import Organisation
 from domain.stamp import Role, Stamp
 
@@ -20,8 +21,8 @@ class DirectoryService(Engine):
             self.verify(by, DIRECTORY_ROLES)
             organisation_id = Organisation.id_for(self.network.slug, key)
             if self._find(Organisation, organisation_id) is not None:
-                raise ConflictError(f"An organisation with the key {key!r} exists already.",
-                                    field="key")
+                raise ConflictError(_("An organisation with the key {key!r} exists already.",
+                                      key=key), field="key")
             organisation = Organisation.register(
                 id=organisation_id, key=key, name=name, sector=sector,
                 inbox_address=inbox_address, contacts=contacts, by=by)
@@ -39,8 +40,8 @@ class DirectoryService(Engine):
             actor_org = self.verify(by, (*DIRECTORY_ROLES, Role.SUPERVISOR))
             if by.role == Role.SUPERVISOR and not (
                     own_supervisor and actor_org is not None and actor_org.id == organisation_id):
-                raise PermissionDenied("Supervisors keep only their own organisation's "
-                                       "services.")
+                raise PermissionDenied(_("Supervisors keep only their own organisation's "
+                                         "services."))
             organisation = self.load(Organisation, organisation_id, expected_version,
                                      "organisation")
             change(organisation)
@@ -89,10 +90,11 @@ class DirectoryService(Engine):
     def _check_service_needs(self, service: dict[str, Any]) -> None:
         for need in service.get("needs") or []:
             if not self.network.is_need(need):
-                raise DomainError(f"Unknown need {need!r}.", field="needs")
+                raise DomainError(_("Unknown need {need!r}.", need=need), field="needs")
         for district in service.get("districts") or []:
             if district not in self.network.districts:
-                raise DomainError(f"Unknown district {district!r}.", field="districts")
+                raise DomainError(_("Unknown district {district!r}.", district=district),
+                                  field="districts")
 
     # -- users and members --------------------------------------------------------------------
     def register_user(self, by: Stamp, username: str, display_name: str,
@@ -101,7 +103,8 @@ class DirectoryService(Engine):
         def decide() -> Any:
             self.verify(by, (Role.ADMIN,))
             if self._find(UserAccount, UserAccount.id_for(username)) is not None:
-                raise ConflictError(f"The username {username!r} is taken.", field="username")
+                raise ConflictError(_("The username {username!r} is taken.", username=username),
+                                    field="username")
             account = UserAccount.register(username, display_name, by=by, email=email)
             return [account], {"user_id": account.id, "version": 1}
         return self.execute("register_user", by, decide, idempotency_key=idempotency_key,
@@ -113,7 +116,8 @@ class DirectoryService(Engine):
         def decide() -> Any:
             self.verify(by, (Role.ADMIN,))
             if self._find(UserAccount, UserAccount.id_for(username)) is None:
-                raise DomainError(f"There is no user {username!r}.", field="username")
+                raise DomainError(_("There is no user {username!r}.", username=username),
+                                  field="username")
             organisation = self.load(Organisation, organisation_id, expected_version,
                                      "organisation")
             organisation.add_member(username, role, by=by)

@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 from domain.base import DomainError, PermissionDenied
 from domain.case import Case
 from domain.engine import arguments, CASEWORK_ROLES, Engine
+from domain.messages import _
 from domain.organisation import Organisation, OrganisationInactive
 from domain.referral import Referral
 from domain.stamp import Stamp
@@ -63,17 +64,18 @@ class ReferralService(Engine):
     def _sendable_case(self, by: Stamp, case_id: UUID) -> Case:
         case = self.load(Case, case_id, what="case")
         if case.lead_organisation_id != by.organisation_id:
-            raise PermissionDenied("Only the case's lead organisation can send referrals.")
+            raise PermissionDenied(_("Only the case's lead organisation can send referrals."))
         self.ensure_case_open(case)
         return case
 
     def _receiver(self, organisation_id: UUID, service_id: str | None) -> Organisation:
         receiver = self._find(Organisation, organisation_id)
         if receiver is None:
-            raise DomainError("There is no such receiving organisation.",
+            raise DomainError(_("There is no such receiving organisation."),
                               field="to_organisation_id")
         if not receiver.active:
-            raise OrganisationInactive(f"{receiver.name} is no longer active.",
+            raise OrganisationInactive(_("{organisation} is no longer active.",
+                                         organisation=receiver.name),
                                        field="to_organisation_id")
         if service_id is not None:
             receiver.service(service_id)
@@ -121,8 +123,8 @@ class ReferralService(Engine):
                 return []
             case = self.load(Case, referral.case_id, what="case")
             if case.lead_organisation_id != referral.from_organisation_id:
-                raise LeadMovedMeanwhile("The case's lead has moved since this handoff was "
-                                         "sent; it no longer applies.")
+                raise LeadMovedMeanwhile(_("The case's lead has moved since this handoff was "
+                                           "sent; it no longer applies."))
             referral.accept(by=by)
             case.move_lead(referral.to_organisation_id, by.user, referral.id, by=by)
             return [case]

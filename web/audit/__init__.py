@@ -1,0 +1,10 @@
+"""The supervisors' audit: the complete history of a case or a referral, the state at a
+chosen past moment, and exports as CSV and as a printable page."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("audit", __name__, url_prefix="/pruefung")
+
+from web.audit import views  # noqa: E402,F401  (registers the routes)

@@ -1,0 +1,153 @@
+"""Complete histories from the stored events: who (user, organisation, role), what, when,
+and the state of its subject before and after; and the state as it was at a past moment.
+Read from the event store itself, never from a view, so an audit shows what was recorded."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from domain.application import ReferralNetwork
+from domain.case import Case
+from domain.referral import Referral
+
+STANDARD_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
+                   "by"}
+ORGANISATION_FIELDS = {"organisation_id", "to_organisation_id", "from_organisation_id",
+                       "receiver_organisation_id", "lead_organisation_id"}
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    at: datetime
+    subject_id: UUID
+    subject: str  # "case" or "referral"
+    version: int
+    event: str  # e.g. "Referral.Accepted"
+    user: str
+    user_name: str
+    organisation: str
+    role: str
+    correlation_id: str
+    state_before: str
+    state_after: str
+    details: dict[str, Any]
+
+
+def _state(aggregate: Any) -> str:
+    return "" if aggregate is None else str(aggregate.status)
+
+
+def _events(app: ReferralNetwork, aggregate_id: UUID) -> list[Any]:
+    return list(app.repository.event_store.get(aggregate_id))
+
+
+def history_rows(app: ReferralNetwork, aggregate_ids: list[UUID],
+                 until: datetime | None = None) -> list[HistoryRow]:
+    """Every event of these aggregates in the order it happened (up to ``until``)."""
+    organisations = {o.id: o.name for o in app.organisations()}
+    people: dict[str, str] = {}
+    rows = []
+    for aggregate_id in aggregate_ids:
+        aggregate = None
+        for event in _events(app, aggregate_id):
+            if until is not None and event.timestamp > until:
+                break
+            before = _state(aggregate)
+            aggregate = event.mutate(aggregate)
+            kind, _, name = type(event).__qualname__.partition(".")
+            by = event.by
+            if by.user not in people:
+                account = app.user(by.user) if by.user != "system" else None
+                people[by.user] = account.display_name if account else by.user
+            rows.append(HistoryRow(
+                at=event.timestamp, subject_id=aggregate_id, subject=kind.lower(),
+                version=event.originator_version, event=f"{kind}.{name}", user=by.user,
+                user_name=people[by.user],
+                organisation=organisations.get(by.organisation_id, "") if by.organisation_id
+                else "", role=by.role, correlation_id=by.correlation_id,
+                state_before=before, state_after=_state(aggregate),
+                details=_details(event, organisations)))
+    rows.sort(key=lambda r: (r.at, r.subject, r.version))
+    return rows
+
+
+def _details(event: Any, organisations: dict[UUID, str]) -> dict[str, Any]:
+    details = {}
+    for key, value in vars(event).items():
+        if key in STANDARD_FIELDS or key.startswith("_"):
+            continue
+        if key in ORGANISATION_FIELDS and isinstance(value, UUID):
+            value = organisations.get(value, str(value))
+        details[key] = value
+    return details
+
+
+def detail_text(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def state_at(app: ReferralNetwork, aggregate_id: UUID, moment: datetime) -> Any:
+    """The aggregate as it was at ``moment`` (None if it did not exist yet)."""
+    aggregate = None
+    for event in _events(app, aggregate_id):
+        if event.timestamp > moment:
+            break
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+@dataclass(frozen=True)
+class StageTrail:
+    stage: str
+    due_at: datetime
+    escalations: tuple[datetime, ...]
+    met_at: datetime | None
+    escalated_levels: tuple[int, ...]
+
+
+ENDS_STAGE = {"receive": {"Received", "Accepted", "Rejected", "Forwarded", "Cancelled",
+                          "MarkedEnteredInError"},
+              "decide": {"Accepted", "Rejected", "Forwarded", "Cancelled",
+                         "MarkedEnteredInError"},
+              "first_contact": {"FirstContactMade", "Forwarded", "Completed", "Failed",
+                                "Cancelled", "MarkedEnteredInError"}}
+
+
+def deadline_trail(app: ReferralNetwork, referral: Referral) -> list[StageTrail]:
+    """Each deadline stage the referral entered: when it was due, when its escalation
+    levels fell due, when it was met, and which levels were escalated."""
+    if referral.sent_at is None:
+        return []
+    events = _events(app, referral.id)
+    stages = ["receive", "decide"]
+    if any(type(e).__name__ == "Accepted" for e in events):
+        stages.append("first_contact")
+    return [_trail(app, referral, stage, events) for stage in stages]
+
+
+def _trail(app: ReferralNetwork, referral: Referral, stage: str,
+           events: list[Any]) -> StageTrail:
+    deadline = app.deadline_of(referral, stage)
+    met = next((e.timestamp for e in events if type(e).__name__ in ENDS_STAGE[stage]), None)
+    levels = tuple(e.level for e in events
+                   if type(e).__name__ == "Escalated" and e.stage == stage)
+    return StageTrail(stage, deadline.due_at, deadline.escalations, met, levels)
+
+
+def case_snapshot(app: ReferralNetwork, case_id: UUID, moment: datetime,
+                  ) -> tuple[Case | None, list[Referral]]:
+    current = app.load(Case, case_id, what="case")
+    case = state_at(app, case_id, moment)
+    referrals = [r for r in (state_at(app, rid, moment) for rid in current.referral_ids)
+                 if r is not None]
+    return case, referrals

@@ -1,0 +1,148 @@
+"""Routes of the audit."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from flask import Response, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError, fields
+
+from domain.stamp import Role
+from web.audit import bp
+from web.audit.history import HistoryRow, case_snapshot, deadline_trail, detail_text, \
+    history_rows
+from web.auth import roles
+from web.engine import engine
+from web.forms import FormSchema
+from web.labels import EVENT, ROLE, STATUS, CASE_STATUS, label
+from web.objects import audited_case, audited_referral
+
+BERLIN = ZoneInfo("Europe/Berlin")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class MomentQuery(FormSchema):
+    zeitpunkt = fields.NaiveDateTime(load_default=None, error_messages={
+        "invalid": _l("Please enter a date and time (DD.MM.YYYY HH:MM).")})
+
+
+def _moment() -> tuple[datetime | None, dict[str, list[str]]]:
+    raw = {k: v for k, v in request.args.items() if k == "zeitpunkt" and v.strip()}
+    if "zeitpunkt" in raw and "." in raw["zeitpunkt"]:
+        try:  # as typed in German offices: 01.11.2026 14:30
+            raw["zeitpunkt"] = datetime.strptime(raw["zeitpunkt"].strip(),
+                                                 "%d.%m.%Y %H:%M").isoformat()
+        except ValueError:
+            pass
+    try:
+        moment = MomentQuery().load(raw)["zeitpunkt"]
+    except ValidationError as e:
+        return None, {k: [str(m) for m in v] for k, v in e.messages.items()}  # type: ignore[union-attr]
+    return (moment.replace(tzinfo=BERLIN) if moment else None), {}
+
+
+# -- case ---------------------------------------------------------------------------------------
+def _case_rows(case_id: UUID) -> tuple[Any, list[HistoryRow]]:
+    case = audited_case(case_id)
+    return case, history_rows(engine(), [case.id, *case.referral_ids])
+
+
+@bp.get("/faelle/<uuid:case_id>")
+@roles(Role.SUPERVISOR)
+def case(case_id: UUID) -> Any:
+    case, rows = _case_rows(case_id)
+    moment, errors = _moment()
+    snapshot = case_snapshot(engine(), case.id, moment) if moment else None
+    return render_template("audit/case.html", case=case, rows=rows, moment=moment,
+                           snapshot=snapshot, errors=errors,
+                           raw_moment=request.args.get("zeitpunkt", ""),
+                           detail_text=detail_text, printable=False), 422 if errors else 200
+
+
+@bp.get("/faelle/<uuid:case_id>/druck")
+@roles(Role.SUPERVISOR)
+def case_print(case_id: UUID) -> Any:
+    case, rows = _case_rows(case_id)
+    return render_template("audit/case.html", case=case, rows=rows, moment=None,
+                           snapshot=None, errors={}, raw_moment="", detail_text=detail_text,
+                           printable=True, printed_at=engine().clock())
+
+
+@bp.get("/faelle/<uuid:case_id>/verlauf.csv")
+@roles(Role.SUPERVISOR)
+def case_csv(case_id: UUID) -> Any:
+    case, rows = _case_rows(case_id)
+    return _csv(rows, f"verlauf-{case.reference}.csv", {case.id: case.reference})
+
+
+# -- referral ---------------------------------------------------------------------------------
+def _referral_rows(referral_id: UUID) -> tuple[Any, Any, list[HistoryRow]]:
+    referral, case = audited_referral(referral_id)
+    return referral, case, history_rows(engine(), [referral.id])
+
+
+@bp.get("/vermittlungen/<uuid:referral_id>")
+@roles(Role.SUPERVISOR)
+def referral(referral_id: UUID) -> Any:
+    referral, case, rows = _referral_rows(referral_id)
+    moment, errors = _moment()
+    from web.audit.history import state_at
+
+    past = state_at(engine(), referral.id, moment) if moment else None
+    return render_template("audit/referral.html", referral=referral, case=case, rows=rows,
+                           trail=deadline_trail(engine(), referral), moment=moment,
+                           past=past, errors=errors,
+                           raw_moment=request.args.get("zeitpunkt", ""),
+                           detail_text=detail_text, printable=False), \
+        422 if errors else 200
+
+
+@bp.get("/vermittlungen/<uuid:referral_id>/druck")
+@roles(Role.SUPERVISOR)
+def referral_print(referral_id: UUID) -> Any:
+    referral, case, rows = _referral_rows(referral_id)
+    return render_template("audit/referral.html", referral=referral, case=case, rows=rows,
+                           trail=deadline_trail(engine(), referral), moment=None, past=None,
+                           errors={}, raw_moment="", detail_text=detail_text,
+                           printable=True, printed_at=engine().clock())
+
+
+@bp.get("/vermittlungen/<uuid:referral_id>/verlauf.csv")
+@roles(Role.SUPERVISOR)
+def referral_csv(referral_id: UUID) -> Any:
+    referral, case, rows = _referral_rows(referral_id)
+    return _csv(rows, f"verlauf-{case.reference}-vermittlung.csv", {case.id: case.reference})
+
+
+def _csv(rows: list[HistoryRow], filename: str, references: dict[UUID, str]) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow([_("Time (Berlin)"), _("Subject"), _("Subject id"), _("Version"),
+                     _("Event"), _("User"), _("Name"), _("Organisation"), _("Role"),
+                     _("State before"), _("State after"), _("Details"), _("Request")])
+    for row in rows:
+        states = STATUS if row.subject == "referral" else CASE_STATUS
+        writer.writerow([_cell(v) for v in (
+            row.at.astimezone(BERLIN).isoformat(timespec="seconds"),
+            references.get(row.subject_id, row.subject), row.subject_id, row.version,
+            label(EVENT, row.event), row.user, row.user_name, row.organisation,
+            label(ROLE, row.role), label(states, row.state_before),
+            label(states, row.state_after),
+            "; ".join(f"{k}: {detail_text(v)}" for k, v in row.details.items()),
+            row.correlation_id)])
+    # A byte-order mark lets spreadsheet programs on office PCs read the umlauts.
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _cell(value: Any) -> str:
+    """Text as a spreadsheet shows it, never as a formula (CSV injection)."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text

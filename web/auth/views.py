@@ -1,0 +1,143 @@
+"""Sign-in, organisation choice, sign-out, language and password."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from marshmallow import fields, validate
+
+from domain.base import DomainError
+from web.auth import bp, home_for, login_required, sign_in, viewer
+from web.engine import engine
+from web.forms import FormError, FormSchema, load_form, text
+from web.i18n import LANGUAGES
+
+
+class LoginForm(FormSchema):
+    username = text(max_length=63)
+    password = text(max_length=1024, strip=False)
+    next = text(required=False, max_length=2000)
+
+
+class ChooseOrganisationForm(FormSchema):
+    membership = text()
+
+
+class LanguageForm(FormSchema):
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    next = text(required=False, max_length=2000)
+
+
+class PasswordForm(FormSchema):
+    current_password = text(max_length=1024, strip=False)
+    new_password = text(max_length=1024, strip=False)
+    repeated_password = text(max_length=1024, strip=False)
+
+
+def _local(target: str | None) -> str | None:
+    """Only paths of this site are followed after sign-in (no open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/anmelden", methods=["GET", "POST"])
+def login() -> Any:
+    if request.method == "GET":
+        if g.viewer is not None:
+            return redirect(home_for(g.viewer.role))
+        return render_template("auth/login.html", values={"next": request.args.get("next")},
+                               errors={})
+    try:
+        data = load_form(LoginForm)
+    except FormError as e:
+        return render_template("auth/login.html", values=e.values, errors=e.errors), 422
+    account = engine().authenticate(data["username"], data["password"])
+    memberships = engine().memberships(account.username) if account else []
+    if account is None or not memberships:
+        message = _("Username or password is wrong.") if account is None else _(
+            "Your account belongs to no active organisation. Please ask your admin.")
+        return render_template("auth/login.html", values={"username": data["username"],
+                                                          "next": data.get("next")},
+                               errors={"password": [message]}), 401
+    organisation, role = memberships[0]
+    sign_in(account.username, organisation.id, role, account.password_hash)
+    if len(memberships) > 1:
+        return redirect(url_for("auth.choose_organisation", next=_local(data.get("next"))))
+    return redirect(_local(data.get("next")) or home_for(role))
+
+
+@bp.route("/organisation", methods=["GET", "POST"])
+@login_required
+def choose_organisation() -> Any:
+    memberships = engine().memberships(viewer().user)
+    if request.method == "GET":
+        return render_template("auth/organisation.html", memberships=memberships,
+                               next=_local(request.args.get("next")), errors={})
+    try:
+        data = load_form(ChooseOrganisationForm)
+    except FormError as e:
+        return render_template("auth/organisation.html", memberships=memberships,
+                               next=None, errors=e.errors), 422
+    for organisation, role in memberships:
+        if f"{organisation.id}:{role}" == data["membership"]:
+            sign_in(viewer().user, organisation.id, role, g.account.password_hash)
+            flash(_("You now act for %(name)s.", name=organisation.name), "success")
+            return redirect(home_for(role))
+    return render_template("auth/organisation.html", memberships=memberships, next=None,
+                           errors={"membership": [_("Please choose one of the options.")]}), 422
+
+
+@bp.post("/abmelden")
+def logout() -> Any:
+    language = session.get("language")
+    session.clear()
+    if language:
+        session["language"] = language
+    flash(_("You are signed out."), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/sprache")
+def change_language() -> Any:
+    try:
+        data = load_form(LanguageForm)
+    except FormError:
+        abort(400)
+    session["language"] = data["language"]
+    return redirect(_local(data.get("next")) or url_for("auth.login"))
+
+
+@bp.route("/passwort", methods=["GET", "POST"])
+@login_required
+def change_password() -> Any:
+    if request.method == "GET":
+        return render_template("auth/password.html", values={}, errors={})
+    try:
+        data = load_form(PasswordForm)
+        if engine().authenticate(viewer().user, data["current_password"]) is None:
+            raise FormError({"current_password": [_("The current password is wrong.")]}, {})
+        if data["new_password"] != data["repeated_password"]:
+            raise FormError({"repeated_password": [_("The two new passwords differ.")]}, {})
+        engine().set_password(viewer(), viewer().user, data["new_password"])
+    except FormError as e:
+        return render_template("auth/password.html", values={}, errors=e.errors), 422
+    except DomainError as e:
+        if e.field != "password":
+            raise
+        from web.i18n import translate
+        return render_template("auth/password.html", values={},
+                               errors={"new_password": [translate(e.message)]}), 422
+    account = engine().user(viewer().user)
+    assert account is not None
+    sign_in(account.username, UUID(session["organisation_id"]), session["role"],
+            account.password_hash)
+    flash(_("Your password is changed."), "success")
+    return redirect(home_for(viewer().role))

@@ -1,0 +1,113 @@
+"""The caseworker's forms, as marshmallow schemas; choices come from the network's files."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError, validates, validates_schema
+
+from domain.network import NetworkConfig
+from domain.vocabulary import HOUSING_STAGES, LEGAL_SPHERES, RESIDENCE_STATUSES, SECTORS, \
+    URGENCIES
+from web.forms import CommandForm, VersionedForm, a_date, choice, choices, flag, integer, text
+
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+
+
+def purposes_of(network: NetworkConfig) -> list[str]:
+    """A consent's purpose is a need group (e.g. health) or one need."""
+    groups = sorted({n.group for n in network.needs.values()})
+    return groups + [code for code in network.needs if code not in groups]
+
+
+def open_case_form(network: NetworkConfig, this_year: int) -> type[CommandForm]:
+    class OpenCaseForm(CommandForm):
+        display_name = text(max_length=120)
+        birth_year = integer(minimum=1900, maximum=this_year, required=False)
+        household_size = integer(minimum=1, maximum=30)
+        languages = text(required=False, max_length=100)
+        interpreter_needed = flag()
+        district = choice(network.districts)
+        housing_stage = choice(HOUSING_STAGES)
+        residence_status = choice(RESIDENCE_STATUSES)
+        needs = choices(list(network.needs), required=False)
+
+        @validates("languages")
+        def valid_languages(self, value: str | None, **_: Any) -> None:
+            for code in parse_languages(value):
+                if not LANGUAGE_CODE.match(code):
+                    raise ValidationError(str(_l(
+                        "Please give language codes such as “ar, en”, separated by commas.")))
+    return OpenCaseForm
+
+
+def parse_languages(value: str | None) -> list[str]:
+    return [c.strip().lower() for c in (value or "").replace(";", ",").split(",") if c.strip()]
+
+
+def need_form(network: NetworkConfig) -> type[VersionedForm]:
+    class NeedForm(VersionedForm):
+        need = choice(list(network.needs))
+        note = text(required=False, max_length=500)
+    return NeedForm
+
+
+def consent_form(network: NetworkConfig, organisation_ids: list[str],
+                 today: date) -> type[VersionedForm]:
+    class ConsentForm(VersionedForm):
+        receiver_organisation_id = choice(organisation_ids, required=False)
+        sector = choice(SECTORS, required=False)
+        purposes = choices(purposes_of(network))
+        expires_on = a_date()
+        given_on = a_date(required=False)
+
+        @validates_schema
+        def receiver_or_sector(self, data: dict[str, Any], **_: Any) -> None:
+            if bool(data.get("receiver_organisation_id")) == bool(data.get("sector")):
+                raise ValidationError(str(_l("Please choose either one organisation or one "
+                                             "sector.")), "receiver_organisation_id")
+            given = data.get("given_on") or today
+            if given > today:
+                raise ValidationError(str(_l("Consent cannot be given in the future.")),
+                                      "given_on")
+            if data["expires_on"] <= given:
+                raise ValidationError(str(_l("The expiry date must lie after the day the "
+                                             "consent was given.")), "expires_on")
+    return ConsentForm
+
+
+class RevokeConsentForm(VersionedForm):
+    consent_id = text(max_length=64)
+    reason = text(max_length=500)
+
+
+class ResolveNeedForm(VersionedForm):
+    need = text(max_length=80)
+    note = text(required=False, max_length=500)
+
+
+class ResidenceStatusForm(VersionedForm):
+    residence_status = choice(RESIDENCE_STATUSES)
+    legal_sphere = choice(LEGAL_SPHERES, required=False)
+
+
+def referral_form(network: NetworkConfig, receivers: list[str]) -> type[CommandForm]:
+    class ReferralForm(CommandForm):
+        need = choice(list(network.needs))
+        urgency = choice(URGENCIES)
+        kind = choice(("service", "lead_handoff"))
+        receiver = choice(receivers)
+        reason = text(max_length=2000)
+        crisis_override_reason = text(required=False, max_length=1000)
+    return ReferralForm
+
+
+class DraftForm(VersionedForm):
+    crisis_override_reason = text(required=False, max_length=1000)
+
+
+class DiscardDraftForm(VersionedForm):
+    reason = text(required=False, max_length=500)

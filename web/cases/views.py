@@ -1,0 +1,337 @@
+"""Routes of the caseworker's pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from domain.case import Case
+from domain.organisation import Organisation
+from domain.referral import OPEN_STATES, Referral, running_stage
+from domain.routing import suggest_receivers
+from domain.vocabulary import HOUSING_STAGES, LEGAL_SPHERES, RESIDENCE_STATUSES, SECTORS, \
+    URGENCIES
+from web.auth import CASEWORK, roles, viewer
+from web.cases import bp
+from web.cases.forms import DiscardDraftForm, DraftForm, ResidenceStatusForm, \
+    ResolveNeedForm, RevokeConsentForm, consent_form, need_form, open_case_form, \
+    parse_languages, purposes_of, referral_form
+from web.commands import submit
+from web.engine import engine
+from web.forms import new_key
+from web.objects import organisation_names, views, views_behind, visible_case, \
+    visible_referral
+
+
+@dataclass
+class FormState:
+    """What one form on a page shows: the values it was sent with and the problems found, or
+    fresh defaults and a new idempotency key."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.values.setdefault("idempotency_key", new_key())
+
+
+def forms_for(names: list[str], failed: str | None, errors: dict[str, list[str]] | None,
+              values: dict[str, Any] | None) -> dict[str, FormState]:
+    states = {name: FormState() for name in names}
+    if failed is not None:
+        states[failed] = FormState(dict(values or {}), errors or {})
+    return states
+
+
+# -- the organisation's cases -----------------------------------------------------------------
+@bp.get("")
+@roles(*CASEWORK)
+def index() -> Any:
+    show_all = request.args.get("status") == "alle"
+    organisation_id = str(viewer().organisation_id)
+    with views().reading() as cur:
+        rows = cur.all("SELECT * FROM {p}cases WHERE lead_organisation_id = ? "
+                       + ("" if show_all else "AND status = 'open' ")
+                       + "ORDER BY opened_at DESC LIMIT 500", (organisation_id,))
+        open_referrals = {r["case_id"]: int(r["n"]) for r in cur.all(
+            "SELECT case_id, COUNT(*) AS n FROM {p}referrals WHERE status IN "
+            f"({', '.join('?' * len(OPEN_STATES))}) GROUP BY case_id", tuple(OPEN_STATES))}
+    names = {}
+    for row in rows:  # person data is not kept in the views; it comes from the case itself
+        case = engine()._find(Case, UUID(row["case_id"]))
+        names[row["case_id"]] = case.person["display_name"] if case else ""
+    return render_template("cases/index.html", rows=rows, names=names,
+                           open_referrals=open_referrals, show_all=show_all,
+                           behind=views_behind())
+
+
+# -- opening a case -----------------------------------------------------------------------------
+def _open_case_page(errors: dict[str, list[str]], values: dict[str, Any], status: int) -> Any:
+    network = engine().network
+    values.setdefault("idempotency_key", new_key())
+    values.setdefault("household_size", 1)
+    return render_template("cases/new.html", values=values, errors=errors, network=network,
+                           housing_stages=HOUSING_STAGES,
+                           residence_statuses=RESIDENCE_STATUSES), status
+
+
+@bp.get("/neu")
+@roles(*CASEWORK)
+def new() -> Any:
+    return _open_case_page({}, {}, 200)
+
+
+@bp.post("/neu")
+@roles(*CASEWORK)
+def create() -> Any:
+    network = engine().network
+
+    def command(data: dict[str, Any]) -> Any:
+        person = {"display_name": data["display_name"], "birth_year": data["birth_year"],
+                  "household_size": data["household_size"],
+                  "languages": parse_languages(data["languages"]),
+                  "interpreter_needed": data["interpreter_needed"],
+                  "district": data["district"]}
+        return engine().open_case(viewer(), person, data["housing_stage"],
+                                  data["residence_status"], needs=data["needs"],
+                                  idempotency_key=data["idempotency_key"])
+
+    def opened(result: dict[str, Any]) -> Any:
+        flash(_("Case %(reference)s is opened.", reference=result["reference"]), "success")
+        return redirect(url_for("cases.show", case_id=result["case_id"]))
+    return submit(open_case_form(network, engine().today().year), command,
+                  rerender=_open_case_page, success=opened)
+
+
+# -- the case page ----------------------------------------------------------------------------
+CASE_FORMS = ["need", "consent", "residence", "resolve", "revoke", "draft", "discard"]
+
+
+def render_case(case: Case, failed: str | None = None,
+                errors: dict[str, list[str]] | None = None,
+                values: dict[str, Any] | None = None, status: int = 200) -> Any:
+    app = engine()
+    referrals = [r for r in (app._find(Referral, rid) for rid in case.referral_ids) if r]
+    deadlines = {}
+    for referral in referrals:
+        stage = running_stage(referral.status, referral.first_contact_made)
+        if stage and referral.sent_at:
+            deadlines[referral.id] = app.deadline_of(referral, stage)
+    drafts = [r for r in referrals if r.status == "draft"]
+    organisations = _active_organisations()
+    return render_template(
+        "cases/show.html", case=case, referrals=referrals, drafts=drafts,
+        deadlines=deadlines, forms=forms_for(CASE_FORMS, failed, errors, values),
+        failed=failed, names=_names(), network=app.network,
+        organisation_options=[(str(o.id), o.name) for o in organisations],
+        purposes=purposes_of(app.network), sectors=SECTORS,
+        residence_statuses=RESIDENCE_STATUSES, legal_spheres=LEGAL_SPHERES,
+        housing_stages=HOUSING_STAGES, today=app.today()), status
+
+
+def _names() -> dict[str, str]:
+    names = organisation_names()
+    return names or {str(o.id): o.name for o in engine().organisations()}
+
+
+def _active_organisations() -> list[Organisation]:
+    return sorted((o for o in engine().organisations() if o.active), key=lambda o: o.name)
+
+
+@bp.get("/<uuid:case_id>")
+@roles(*CASEWORK)
+def show(case_id: UUID) -> Any:
+    return render_case(visible_case(case_id))
+
+
+def _case_command(case_id: UUID, name: str, form: Any, command: Any, message: str,
+                  anchor: str) -> Any:
+    visible_case(case_id)
+
+    def rerender(errors: dict[str, list[str]], values: dict[str, Any], status: int) -> Any:
+        return render_case(visible_case(case_id), name, errors, values, status)
+
+    def done(_result: Any) -> Any:
+        flash(message, "success")
+        return redirect(url_for("cases.show", case_id=case_id, _anchor=anchor))
+    return submit(form, command, rerender=rerender, success=done)
+
+
+@bp.post("/<uuid:case_id>/bedarfe")
+@roles(*CASEWORK)
+def record_need(case_id: UUID) -> Any:
+    return _case_command(
+        case_id, "need", need_form(engine().network),
+        lambda d: engine().record_need(viewer(), case_id, d["need"], d["note"] or "",
+                                       expected_version=d["expected_version"],
+                                       idempotency_key=d["idempotency_key"]),
+        _("The need is recorded."), "bedarfe")
+
+
+@bp.post("/<uuid:case_id>/bedarfe/erledigt")
+@roles(*CASEWORK)
+def resolve_need(case_id: UUID) -> Any:
+    return _case_command(
+        case_id, "resolve", ResolveNeedForm,
+        lambda d: engine().resolve_need(viewer(), case_id, d["need"], d["note"] or "",
+                                        expected_version=d["expected_version"],
+                                        idempotency_key=d["idempotency_key"]),
+        _("The need is marked as resolved."), "bedarfe")
+
+
+@bp.post("/<uuid:case_id>/einwilligungen")
+@roles(*CASEWORK)
+def give_consent(case_id: UUID) -> Any:
+    ids = [str(o.id) for o in _active_organisations()]
+
+    def command(d: dict[str, Any]) -> Any:
+        receiver = d["receiver_organisation_id"]
+        return engine().give_consent(
+            viewer(), case_id, d["purposes"], d["expires_on"],
+            receiver_organisation_id=UUID(receiver) if receiver else None,
+            sector=d["sector"], given_on=d["given_on"],
+            expected_version=d["expected_version"], idempotency_key=d["idempotency_key"])
+    return _case_command(case_id, "consent",
+                         consent_form(engine().network, ids, engine().today()), command,
+                         _("The consent is recorded."), "einwilligungen")
+
+
+@bp.post("/<uuid:case_id>/einwilligungen/widerrufen")
+@roles(*CASEWORK)
+def revoke_consent(case_id: UUID) -> Any:
+    return _case_command(
+        case_id, "revoke", RevokeConsentForm,
+        lambda d: engine().revoke_consent(viewer(), case_id, d["consent_id"], d["reason"],
+                                          expected_version=d["expected_version"],
+                                          idempotency_key=d["idempotency_key"]),
+        _("The consent is revoked. Receivers no longer see the case data it covered."),
+        "einwilligungen")
+
+
+@bp.post("/<uuid:case_id>/aufenthaltsstatus")
+@roles(*CASEWORK)
+def change_residence_status(case_id: UUID) -> Any:
+    def command(d: dict[str, Any]) -> Any:
+        result = engine().change_residence_status(
+            viewer(), case_id, d["residence_status"], legal_sphere=d["legal_sphere"],
+            expected_version=d["expected_version"], idempotency_key=d["idempotency_key"])
+        if result["draft_referral_ids"]:
+            flash(_("The legal sphere changed: please confirm or discard the proposed "
+                    "handoffs of the lead below."), "notice")
+        return result
+    return _case_command(case_id, "residence", ResidenceStatusForm, command,
+                         _("The residence status is recorded."), "status")
+
+
+# -- draft lead handoffs ----------------------------------------------------------------------
+@bp.post("/entwuerfe/<uuid:referral_id>/senden")
+@roles(*CASEWORK)
+def confirm_draft(referral_id: UUID) -> Any:
+    referral, case = visible_referral(referral_id)
+    return _case_command(
+        case.id, "draft", DraftForm,
+        lambda d: engine().send_draft(viewer(), referral_id,
+                                      crisis_override_reason=d["crisis_override_reason"],
+                                      expected_version=d["expected_version"],
+                                      idempotency_key=d["idempotency_key"]),
+        _("The handoff is sent."), "entwuerfe")
+
+
+@bp.post("/entwuerfe/<uuid:referral_id>/verwerfen")
+@roles(*CASEWORK)
+def discard_draft(referral_id: UUID) -> Any:
+    referral, case = visible_referral(referral_id)
+    return _case_command(
+        case.id, "discard", DiscardDraftForm,
+        lambda d: engine().cancel_referral(
+            viewer(), referral_id, d["reason"] or _("Draft discarded by the caseworker."),
+            expected_version=d["expected_version"], idempotency_key=d["idempotency_key"]),
+        _("The draft is discarded."), "entwuerfe")
+
+
+# -- the referral form ------------------------------------------------------------------------
+def _receiver_values(organisations: list[Organisation]) -> list[str]:
+    values = []
+    for organisation in organisations:
+        values.append(f"{organisation.id}:")
+        values.extend(f"{organisation.id}:{sid}" for sid in organisation.services)
+    return values
+
+
+def _load() -> dict[tuple[UUID, str], int]:
+    with views().reading() as cur:
+        rows = cur.all("SELECT organisation_id, service_id, active_referrals "
+                       "FROM {p}service_load")
+    return {(UUID(r["organisation_id"]), r["service_id"]): int(r["active_referrals"])
+            for r in rows}
+
+
+def render_referral_form(case: Case, errors: dict[str, list[str]], values: dict[str, Any],
+                         status: int) -> Any:
+    app = engine()
+    network = app.network
+    need = values.get("need") if values.get("need") in network.needs else None
+    urgency = values.get("urgency") if values.get("urgency") in URGENCIES else None
+    values.setdefault("idempotency_key", new_key())
+    values.setdefault("kind", "service")
+    organisations = _active_organisations()
+    suggestions, consent_for = [], {}
+    if need and urgency:
+        suggestions = suggest_receivers(network, organisations, case, need, urgency, _load(),
+                                        app.clock())
+        sectors = {o.id: o.sector for o in organisations}
+        consent_for = {s.organisation_id: case.consent_covering(
+            s.organisation_id, sectors[s.organisation_id], need, app.today()) is not None
+            for s in suggestions}
+    return render_template("cases/refer.html", case=case, values=values, errors=errors,
+                           need=need, urgency=urgency, suggestions=suggestions,
+                           consent_for=consent_for, network=network,
+                           need_options=_needs_open_first(case, network),
+                           urgencies=URGENCIES), status
+
+
+def _needs_open_first(case: Case, network: Any) -> list[str]:
+    open_needs = [code for code, n in case.needs.items() if n["status"] == "open"]
+    return open_needs + [code for code in network.needs if code not in open_needs]
+
+
+@bp.get("/<uuid:case_id>/vermitteln")
+@roles(*CASEWORK)
+def refer(case_id: UUID) -> Any:
+    case = visible_case(case_id)
+    values = {k: request.args.get(k) for k in ("need", "urgency", "kind") if request.args.get(k)}
+    errors: dict[str, list[str]] = {}
+    if "need" in values and values["need"] not in engine().network.needs:
+        errors["need"] = [_("Please choose one of the options.")]
+    if "urgency" in values and values["urgency"] not in URGENCIES:
+        errors["urgency"] = [_("Please choose one of the options.")]
+    return render_referral_form(case, errors, values, 422 if errors else 200)
+
+
+@bp.post("/<uuid:case_id>/vermitteln")
+@roles(*CASEWORK)
+def send_referral(case_id: UUID) -> Any:
+    visible_case(case_id)
+    form = referral_form(engine().network, _receiver_values(_active_organisations()))
+
+    def command(d: dict[str, Any]) -> Any:
+        organisation_id, _sep, service_id = d["receiver"].partition(":")
+        return engine().send_referral(
+            viewer(), case_id, d["need"], d["urgency"], UUID(organisation_id), d["reason"],
+            to_service_id=service_id or None, kind=d["kind"],
+            crisis_override_reason=d["crisis_override_reason"],
+            idempotency_key=d["idempotency_key"])
+
+    def rerender(errors: dict[str, list[str]], values: dict[str, Any], status: int) -> Any:
+        return render_referral_form(visible_case(case_id), errors, dict(values), status)
+
+    def sent(result: dict[str, Any]) -> Any:
+        flash(_("The referral is sent."), "success")
+        return redirect(url_for("referrals.show", referral_id=result["referral_id"]))
+    return submit(form, command, rerender=rerender, success=sent,
+                  aliases={"consent_id": "receiver", "to_organisation_id": "receiver",
+                           "service_id": "receiver"})

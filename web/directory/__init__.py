@@ -1,0 +1,86 @@
+"""The network's directory (services, capacities, current load) and, for the coordination
+office, the escalated referrals: metadata only, never case content (DESIGN §8)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from domain import access
+from domain.stamp import Role
+from web.auth import login_required, roles, viewer
+from web.commands import submit
+from web.engine import engine
+from web.forms import VersionedForm, integer, new_key, text
+from web.objects import organisation, organisation_names, views, views_behind
+
+bp = Blueprint("directory", __name__)
+
+
+class CapacityForm(VersionedForm):
+    service_id = text(max_length=80)
+    capacity = integer(minimum=0, maximum=100000)
+
+
+def render_directory(failed: str | None = None, errors: dict[str, list[str]] | None = None,
+                     values: dict[str, Any] | None = None, status: int = 200) -> Any:
+    with views().reading() as cur:
+        organisations = cur.all("SELECT * FROM {p}organisations ORDER BY name")
+        services = cur.all("SELECT * FROM {p}service_load ORDER BY name")
+    by_organisation: dict[str, list[dict[str, Any]]] = {}
+    for service in services:
+        service["needs"] = json.loads(service["needs"])
+        by_organisation.setdefault(service["organisation_id"], []).append(service)
+    versions = {}
+    keeps = access.keeps_directory(viewer())
+    if keeps:  # the version each capacity form was rendered against
+        versions = {str(o.id): o.version for o in engine().organisations()}
+    return render_template("directory/index.html", organisations=organisations,
+                           services=by_organisation, keeps=keeps, versions=versions,
+                           failed=failed, errors=errors or {}, values=values or {},
+                           new_key=new_key, behind=views_behind()), status
+
+
+@bp.get("/verzeichnis")
+@login_required
+def index() -> Any:
+    return render_directory()
+
+
+@bp.post("/verzeichnis/<uuid:organisation_id>/kapazitaet")
+@roles(Role.COORDINATOR, Role.ADMIN)
+def change_capacity(organisation_id: UUID) -> Any:
+    target = organisation(organisation_id)
+
+    def command(d: dict[str, Any]) -> Any:
+        return engine().change_capacity(viewer(), organisation_id, d["service_id"],
+                                        d["capacity"], expected_version=d["expected_version"],
+                                        idempotency_key=d["idempotency_key"])
+
+    def rerender(errors: dict[str, list[str]], values: dict[str, Any], status: int) -> Any:
+        return render_directory(f"{organisation_id}:{values.get('service_id')}", errors,
+                                values, status)
+
+    def done(_result: Any) -> Any:
+        flash(_("The capacity of %(name)s is changed.", name=target.name), "success")
+        return redirect(url_for("directory.index", _anchor=f"o-{organisation_id}"))
+    return submit(CapacityForm, command, rerender=rerender, success=done)
+
+
+@bp.get("/koordination/eskalationen")
+@roles(Role.COORDINATOR)
+def escalations() -> Any:
+    """Escalated referrals network-wide: who, what need, which stage and level, since when;
+    no names, reasons or other content."""
+    with views().reading() as cur:
+        rows = cur.all(
+            "SELECT referral_id, case_reference, need, urgency, kind, from_organisation_id, "
+            "to_organisation_id, status, next_stage, next_due_at, escalation_level, sent_at, "
+            "updated_at FROM {p}referrals WHERE escalation_level > 0 "
+            "ORDER BY escalation_level DESC, next_due_at")
+    return render_template("directory/escalations.html", rows=rows,
+                           names=organisation_names(), behind=views_behind())

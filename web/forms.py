@@ -1,0 +1,172 @@
+"""Form input → validated values, with marshmallow (unknown fields refused) and messages in
+the user's language, shown beside each field.
+
+Every state-changing form also carries the CSRF token (checked by Flask-WTF before the
+view runs), an idempotency key (so a double submit records once) and, where it changes an
+existing object, the version the user saw (so a concurrent change conflicts, never
+overwrites)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from flask import request
+from flask_babel import lazy_gettext as _l
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+
+from domain.base import DomainError
+from web.i18n import translate
+
+MESSAGES = {
+    "required": _l("Please fill in this field."),
+    "null": _l("Please fill in this field."),
+    "invalid": _l("This value is not valid."),
+}
+SYSTEM_FIELDS = ("csrf_token",)
+
+
+class FormError(Exception):
+    def __init__(self, errors: dict[str, list[str]], values: dict[str, Any]) -> None:
+        super().__init__("invalid form")
+        self.errors = errors
+        self.values = values
+
+
+class FormSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {"unknown": _l("This field is not part of the form.")}
+
+    @pre_load
+    def blanks_are_missing(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        # An empty input is a missing value: required fields say so, optional ones are None.
+        cleaned: dict[str, Any] = {}
+        for key, value in data.items():
+            if isinstance(value, list):
+                value = [v for v in value if v.strip()]
+                if value:
+                    cleaned[key] = value
+            elif isinstance(value, str) and value.strip() == "":
+                continue
+            else:
+                cleaned[key] = value
+        return cleaned
+
+
+class CommandForm(FormSchema):
+    """A form that issues a command: double submits record once."""
+
+    idempotency_key = fields.String(required=True, validate=validate.Length(max=64),
+                                    error_messages=MESSAGES)
+
+
+class VersionedForm(CommandForm):
+    expected_version = fields.Integer(required=True, strict=False, error_messages=MESSAGES)
+
+
+def text(*, required: bool = True, max_length: int = 2000, strip: bool = True,
+         min_length: int | None = None) -> fields.Field:
+    length = validate.Length(min=min_length, max=max_length,
+                             error=_l("Please use at most {max} characters.") if
+                             min_length is None else
+                             _l("Please use between {min} and {max} characters."))
+    cls = StrippedString if strip else fields.String
+    if required:
+        return cls(required=True, validate=length, error_messages=MESSAGES)
+    return cls(load_default=None, validate=length, error_messages=MESSAGES)
+
+
+def choice(options: Sequence[str], *, required: bool = True) -> fields.Field:
+    one_of = validate.OneOf(list(options), error=_l("Please choose one of the options."))
+    if required:
+        return fields.String(required=True, validate=one_of, error_messages=MESSAGES)
+    return fields.String(load_default=None, validate=one_of, error_messages=MESSAGES)
+
+
+def choices(options: Sequence[str], *, required: bool = True) -> fields.Field:
+    one_of = validate.ContainsOnly(list(options), error=_l("Please choose from the options."))
+    kwargs: dict[str, Any] = {"required": True} if required else {"load_default": list}
+    return fields.List(fields.String(error_messages=MESSAGES), validate=one_of,
+                       error_messages=MESSAGES, **kwargs)
+
+
+def integer(*, minimum: int, maximum: int, required: bool = True) -> fields.Field:
+    within = validate.Range(min=minimum, max=maximum,
+                            error=_l("Please enter a number from {min} to {max}."))
+    messages = {**MESSAGES, "invalid": _l("Please enter a whole number.")}
+    if required:
+        return fields.Integer(required=True, strict=False, validate=within,
+                              error_messages=messages)
+    return fields.Integer(load_default=None, strict=False, validate=within,
+                          error_messages=messages)
+
+
+def a_date(*, required: bool = True) -> fields.Field:
+    messages = {**MESSAGES, "invalid": _l("Please enter a date (DD.MM.YYYY)."),
+                "format": _l("Please enter a date (DD.MM.YYYY).")}
+    if required:
+        return GermanDate(required=True, error_messages=messages)
+    return GermanDate(load_default=None, error_messages=messages)
+
+
+def flag() -> fields.Field:
+    return fields.Boolean(load_default=False, truthy={"on", "1", "true", "ja"},
+                          falsy={"", "0", "false", "off"}, error_messages=MESSAGES)
+
+
+class StrippedString(fields.String):
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class GermanDate(fields.Date):
+    """Accepts 31.12.2026 (as typed in German offices) and 2026-12-31 (a date input)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and value.count(".") == 2:
+            day, month, year = (part.strip() for part in value.split("."))
+            value = f"{year}-{month.zfill(2)}-{day.zfill(2)}"
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def load_form(schema: type[Schema], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The validated form values, or :class:`FormError` with a message per field."""
+    raw: dict[str, Any] = {}
+    for key in request.form:
+        if key in SYSTEM_FIELDS:
+            continue
+        values = request.form.getlist(key)
+        many = isinstance(schema._declared_fields.get(key), fields.List)  # type: ignore[attr-defined]
+        raw[key] = values if many else values[-1]
+    raw.update(extra or {})
+    try:
+        return schema().load(raw)
+    except ValidationError as e:
+        raise FormError(_flatten(e.messages), raw) from None
+
+
+def _flatten(messages: Any) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for field, value in (messages.items() if isinstance(messages, dict) else
+                         [("_form", messages)]):
+        if isinstance(value, dict):  # a list field: errors per item
+            flat = [str(m) for item in value.values() for m in
+                    (item if isinstance(item, list) else [item])]
+        else:
+            flat = [str(m) for m in (value if isinstance(value, list) else [value])]
+        errors[field] = flat
+    return errors
+
+
+def domain_error(error: DomainError, values: dict[str, Any],
+                 known_fields: Sequence[str] = ()) -> FormError:
+    """A refused command as form errors: beside its field when the form has it."""
+    field = error.field if error.field in known_fields else "_form"
+    return FormError({field: [translate(error.message)]}, values)
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex

@@ -1,0 +1,56 @@
+"""The organisation's inbox (what to act on, nearest deadline first), its outbox and the
+user's notices (escalations, crisis overrides). Read from the projected views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, render_template
+
+from domain.stamp import Role
+from web.auth import CASEWORK, roles, viewer
+from web.engine import engine
+from web.objects import organisation_names, views, views_behind
+from workers.views import queries
+
+bp = Blueprint("inbox", __name__)
+
+
+@bp.get("/eingang")
+@roles(*CASEWORK)
+def index() -> Any:
+    rows = queries.inbox(views(), str(viewer().organisation_id))
+    return render_template("inbox/index.html", rows=rows, names=organisation_names(),
+                           behind=views_behind(), now=_utc_text(engine().clock()))
+
+
+@bp.get("/ausgang")
+@roles(*CASEWORK)
+def outbox() -> Any:
+    rows = queries.outbox(views(), str(viewer().organisation_id))
+    return render_template("inbox/outbox.html", rows=rows, names=organisation_names(),
+                           behind=views_behind())
+
+
+@bp.get("/benachrichtigungen")
+@roles(Role.SUPERVISOR, Role.COORDINATOR)
+def notifications() -> Any:
+    """Escalations and crisis overrides addressed to this user (metadata only)."""
+    recipients = (f"user:{viewer().user}", f"organisation:{viewer().organisation_id}")
+    rows = sorted((row for recipient in recipients
+                   for row in queries.inapp_notifications(views(), recipient)),
+                  key=lambda row: row["created_at"], reverse=True)
+    with views().reading() as cur:
+        referrals = {r["referral_id"]: r for r in cur.all(
+            "SELECT referral_id, case_reference, need, urgency, status, from_organisation_id, "
+            "to_organisation_id, escalation_level FROM {p}referrals WHERE referral_id IN "
+            "(SELECT referral_id FROM {p}inapp WHERE recipient IN (?, ?))", recipients)}
+    return render_template("inbox/notifications.html", rows=rows, referrals=referrals,
+                           names=organisation_names(), behind=views_behind(),
+                           links=g.viewer.role == Role.SUPERVISOR)
+
+
+def _utc_text(moment: Any) -> str:
+    from workers.views.projector import ts
+
+    return ts(moment) or ""

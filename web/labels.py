@@ -1,0 +1,130 @@
+"""What the codes of the domain are called on screen, in the user's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from web.i18n import language
+
+STATUS = {
+    "draft": _l("draft"), "requested": _l("sent"), "received": _l("received"),
+    "accepted": _l("accepted"), "rejected": _l("rejected"), "forwarded": _l("forwarded"),
+    "in-progress": _l("in progress"), "on-hold": _l("on hold"), "completed": _l("completed"),
+    "failed": _l("failed"), "cancelled": _l("cancelled"),
+    "entered-in-error": _l("entered in error"),
+}
+URGENCY = {"crisis": _l("crisis"), "urgent": _l("urgent"), "routine": _l("routine")}
+KIND = {"service": _l("referral to a service"), "lead_handoff": _l("handoff of the lead")}
+RESIDENCE_STATUS = {
+    "arrival_certificate": _l("arrival certificate (Ankunftsnachweis)"),
+    "gestattung": _l("permission to remain (Aufenthaltsgestattung)"),
+    "duldung": _l("tolerated stay (Duldung)"),
+    "permit_25": _l("residence permit §25 (Aufenthaltserlaubnis)"),
+    "permit_24": _l("residence permit §24 (temporary protection)"),
+    "settlement_permit": _l("settlement permit (Niederlassungserlaubnis)"),
+}
+HOUSING_STAGE = {
+    "initial_reception": _l("initial reception"),
+    "shared_accommodation": _l("shared accommodation"),
+    "followup_accommodation": _l("follow-up accommodation"),
+    "own_flat": _l("own flat"),
+}
+SECTOR = {
+    "social_work": _l("social work"), "health": _l("health"), "housing": _l("housing"),
+    "employment": _l("employment"), "education": _l("education"),
+    "administration": _l("administration"), "civil_society": _l("civil society"),
+}
+ROLE = {"caseworker": _l("caseworker"), "supervisor": _l("supervisor"),
+        "coordinator": _l("coordinator"), "admin": _l("admin"), "system": _l("system")}
+STAGE = {"receive": _l("acknowledge receipt"), "decide": _l("accept or reject"),
+         "first_contact": _l("first contact")}
+CONSENT_STATE = {"active": _l("valid"), "revoked": _l("revoked"), "expired": _l("expired")}
+NEED_STATE = {"open": _l("open"), "resolved": _l("resolved")}
+CASE_STATUS = {"open": _l("open"), "closed": _l("closed")}
+# What each recorded event means, for histories and audits.
+EVENT = {
+    "Case.Opened": _l("case opened"), "Case.PersonDataCorrected": _l("person data corrected"),
+    "Case.HousingStageChanged": _l("housing stage changed"),
+    "Case.NeedRecorded": _l("need recorded"), "Case.NeedResolved": _l("need resolved"),
+    "Case.ConsentGiven": _l("consent given"), "Case.ConsentRevoked": _l("consent revoked"),
+    "Case.ConsentExpired": _l("consent expired"),
+    "Case.ConsentUsed": _l("data shared on consent"),
+    "Case.ConsentOverridden": _l("data shared on crisis override"),
+    "Case.ResidenceStatusChanged": _l("residence status changed"),
+    "Case.LegalSphereChanged": _l("legal sphere changed"),
+    "Case.LeadHandoffsProposed": _l("lead handoffs proposed"),
+    "Case.CaseworkerAssigned": _l("caseworker assigned"), "Case.LeadMoved": _l("lead moved"),
+    "Case.Closed": _l("case closed"), "Case.Reopened": _l("case reopened"),
+    "Referral.Created": _l("referral created"), "Referral.Sent": _l("referral sent"),
+    "Referral.Received": _l("receipt acknowledged"), "Referral.Accepted": _l("accepted"),
+    "Referral.Rejected": _l("rejected"), "Referral.Forwarded": _l("forwarded"),
+    "Referral.FirstContactMade": _l("first contact made"),
+    "Referral.PutOnHold": _l("put on hold"), "Referral.Resumed": _l("resumed"),
+    "Referral.Completed": _l("completed"), "Referral.Failed": _l("failed"),
+    "Referral.Cancelled": _l("cancelled"),
+    "Referral.MarkedEnteredInError": _l("marked as entered in error"),
+    "Referral.Escalated": _l("deadline missed: escalated"),
+}
+
+
+def label(table: dict[str, Any], code: Any) -> str:
+    return str(table.get(code, code)) if code is not None else ""
+
+
+def need_label(network: Any, code: str) -> str:
+    need = network.needs.get(code)
+    if need is None:
+        members = [n for n in network.needs.values() if n.group == code]
+        if not members:
+            return code
+        from flask_babel import gettext
+
+        return gettext("all of: %(needs)s", needs=", ".join(
+            need_label(network, n.code) for n in members))
+    return need.label_en if language() == "en" else need.label_de
+
+
+def init_app(app: Flask) -> None:
+    tables = {"status": STATUS, "urgency": URGENCY, "kind": KIND,
+              "residence_status": RESIDENCE_STATUS, "housing_stage": HOUSING_STAGE,
+              "sector": SECTOR, "role": ROLE, "stage": STAGE, "consent_state": CONSENT_STATE,
+              "need_state": NEED_STATE, "case_status": CASE_STATUS, "event": EVENT}
+    for name, table in tables.items():
+        app.jinja_env.filters[f"{name}_label"] = (lambda t: lambda code: label(t, code))(table)
+    register_filters(app)
+
+
+def when(value: Any, with_weekday: bool = False) -> str:
+    """A moment in Berlin time, as an office reads it; views store ISO text in UTC."""
+    from datetime import datetime
+
+    from flask_babel import format_datetime
+
+    if value in (None, ""):
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    pattern = "EEE dd.MM.yyyy HH:mm" if with_weekday else "dd.MM.yyyy HH:mm"
+    return format_datetime(moment, pattern)
+
+
+def day(value: Any) -> str:
+    from flask_babel import format_date
+
+    return format_date(value, "dd.MM.yyyy") if value else ""
+
+
+def register_filters(app: Flask) -> None:
+    app.jinja_env.filters["when"] = when
+    app.jinja_env.filters["day"] = day
+    app.jinja_env.filters["need_label"] = lambda code: need_label(
+        app.extensions["fallnetz.engine"].network, code)
+    app.jinja_env.filters["zip_self"] = lambda values: [(v, v) for v in values]
+
+    def labelled(codes: Any, kind: str) -> list[tuple[str, str]]:
+        """(code, label) pairs for a select or a group of checkboxes."""
+        show = app.jinja_env.filters[f"{kind}_label"]
+        return [(code, show(code)) for code in codes]
+    app.jinja_env.filters["labelled"] = labelled

@@ -1,0 +1,87 @@
+"""Loading the objects a request names, checked per object against DESIGN §8
+(:mod:`domain.access`). What the viewer may not see is answered 404, so its existence is not
+revealed either."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from flask import abort, current_app
+
+from domain import access
+from domain.case import Case
+from domain.organisation import Organisation
+from domain.referral import Referral
+from web.auth import viewer
+from web.engine import engine
+from workers.views.store import ViewStore
+
+
+def _find(cls: type, object_id: UUID) -> Any:
+    found = engine()._find(cls, object_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def visible_case(case_id: UUID) -> Case:
+    case = _find(Case, case_id)
+    if not access.sees_case(viewer(), case):
+        abort(404)
+    return case
+
+
+def visible_referral(referral_id: UUID) -> tuple[Referral, Case]:
+    referral = _find(Referral, referral_id)
+    case = _find(Case, referral.case_id)
+    if not access.sees_referral(viewer(), referral, case):
+        abort(404)
+    return referral, case
+
+
+def audited_case(case_id: UUID) -> Case:
+    case = _find(Case, case_id)
+    if not access.audits_case(viewer(), case):
+        abort(404)
+    return case
+
+
+def audited_referral(referral_id: UUID) -> tuple[Referral, Case]:
+    referral = _find(Referral, referral_id)
+    case = _find(Case, referral.case_id)
+    if not access.audits_referral(viewer(), referral, case):
+        abort(404)
+    return referral, case
+
+
+def organisation(organisation_id: UUID) -> Organisation:
+    return _find(Organisation, organisation_id)
+
+
+def organisation_names() -> dict[str, str]:
+    """Organisation id (as text) → name, from the directory view."""
+    with views().reading() as cur:
+        rows = cur.all("SELECT organisation_id, name FROM {p}organisations")
+    return {row["organisation_id"]: row["name"] for row in rows}
+
+
+def views() -> ViewStore:
+    """The projected views in the event store's database (tables made on first use)."""
+    store = current_app.extensions.get("fallnetz.views")
+    if store is None:
+        from workers.views.schema import create_tables
+
+        store = ViewStore(current_app.extensions["fallnetz.settings"])
+        create_tables(store)
+        current_app.extensions["fallnetz.views"] = store
+    return store
+
+
+def views_behind() -> int:
+    """How many events the views have still to take in (0: they show everything)."""
+    with views().reading() as cur:
+        row = cur.one("SELECT position FROM {p}positions WHERE projection = ?",
+                      ("handoff_views",))
+    position = int(row["position"]) if row else 0
+    return max(0, (engine().recorder.max_notification_id() or 0) - position)

@@ -1,0 +1,97 @@
+"""Routes of the referral page."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from flask import abort, flash, redirect, render_template, url_for
+
+from domain import access
+from domain.case import Case
+from domain.organisation import Organisation
+from domain.referral import Referral, running_stage
+from web.auth import CASEWORK, roles, viewer
+from web.cases.views import FormState, _names, _receiver_values
+from web.commands import submit
+from web.audit.history import history_rows
+from web.engine import engine
+from web.objects import visible_referral
+from web.referrals import bp
+from web.referrals.actions import ACTIONS, allowed
+
+
+def render_referral(referral: Referral, failed: str | None = None,
+                    errors: dict[str, list[str]] | None = None,
+                    values: dict[str, Any] | None = None, status: int = 200) -> Any:
+    app = engine()
+    case = app.load(Case, referral.case_id, what="case")
+    me = viewer()
+    stage = running_stage(referral.status, referral.first_contact_made)
+    deadline = app.deadline_of(referral, stage) if stage and referral.sent_at else None
+    actions = [a for a in ACTIONS.values() if allowed(referral, a, me)]
+    forms = {a.slug: FormState() for a in actions}
+    if failed is not None:
+        forms[failed] = FormState(dict(values or {}), errors or {})
+    history = history_rows(app, [referral.id])
+    child = app._find(Referral, referral.child_referral_id) if referral.child_referral_id \
+        else None
+    organisations = sorted((o for o in app.organisations()
+                            if o.active and o.id != referral.to_organisation_id),
+                           key=lambda o: o.name)
+    return render_template(
+        "referrals/show.html", referral=referral, case=case, deadline=deadline,
+        actions=actions, forms=forms, failed=failed, history=history, child=child,
+        side=access.referral_side(me, referral),
+        shows_case_data=access.sees_case_data_of(me, referral, case, app.today()),
+        audits=access.audits_referral(me, referral, case), names=_names(),
+        forward_options=[(value, _receiver_label(value, organisations))
+                         for value in _receiver_values(organisations)],
+        now=app.clock()), status
+
+
+def _receiver_label(value: str, organisations: list[Organisation]) -> str:
+    organisation_id, _sep, service_id = value.partition(":")
+    organisation = next(o for o in organisations if str(o.id) == organisation_id)
+    if not service_id:
+        return organisation.name
+    return f"{organisation.name} – {organisation.services[service_id]['name']}"
+
+
+@bp.get("/<uuid:referral_id>")
+@roles(*CASEWORK)
+def show(referral_id: UUID) -> Any:
+    referral, _case = visible_referral(referral_id)
+    return render_referral(referral)
+
+
+@bp.post("/<uuid:referral_id>/<any(" + ", ".join(f'"{a}"' for a in ACTIONS) + "):action>")
+@roles(*CASEWORK)
+def act(referral_id: UUID, action: str) -> Any:
+    visible_referral(referral_id)
+    chosen = ACTIONS[action]
+    method = getattr(engine(), chosen.method)
+
+    def command(d: dict[str, Any]) -> Any:
+        kwargs = {k: v for k, v in d.items()
+                  if k in ("reason", "outcome", "crisis_override_reason", "expected_version",
+                           "idempotency_key")}
+        if chosen.command == "forward":
+            organisation_id, _sep, service_id = d["receiver"].partition(":")
+            try:
+                kwargs.update(to_organisation_id=UUID(organisation_id),
+                              to_service_id=service_id or None)
+            except ValueError:
+                abort(400)
+        return method(viewer(), referral_id, **kwargs)
+
+    def rerender(errors: dict[str, list[str]], values: dict[str, Any], status: int) -> Any:
+        referral, _case = visible_referral(referral_id)
+        return render_referral(referral, action, errors, values, status)
+
+    def done(result: dict[str, Any]) -> Any:
+        flash(str(chosen.done), "success")
+        return redirect(url_for("referrals.show", referral_id=referral_id))
+    return submit(chosen.form, command, rerender=rerender, success=done,
+                  aliases={"consent_id": "receiver", "to_organisation_id": "receiver",
+                           "service_id": "receiver"})
