@@ -18,7 +18,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.web import csrf_token, events, sign_in, web_world
-from tests.world import World
 from web.referrals.actions import ACTIONS
 
 CASEWORK = {"anna", "birgit", "nadia", "ulrike", "claudia"}

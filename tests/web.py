@@ -38,8 +38,8 @@ def sign_in(app: Flask, user: str, password: str = PASSWORD) -> FlaskClient:
 
 def hidden_fields(page: str, action: str) -> dict[str, str]:
     """The hidden inputs of the form that posts to ``action``."""
-    form = re.search(r'<form[^>]*action="' + re.escape(action) + r'"[^>]*>(.*?)</form>', page,
-                     re.S)
+    form = re.search(r'<form method="post" action="' + re.escape(action) + r'"[^>]*>(.*?)</form>',
+                     page, re.S)
     assert form, f"no form posting to {action}"
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
                            form.group(1)))

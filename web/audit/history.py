@@ -36,6 +36,14 @@ class HistoryRow:
     state_after: str
     details: dict[str, Any]
 
+    @property
+    def what(self) -> str:
+        """The key of what happened, for its label: a referral created as sent at once was
+        also sent."""
+        if self.event == "Referral.Created" and self.state_after != "draft":
+            return "Referral.CreatedAndSent"
+        return self.event
+
 
 def _state(aggregate: Any) -> str:
     return "" if aggregate is None else str(aggregate.status)

@@ -132,7 +132,7 @@ def _csv(rows: list[HistoryRow], filename: str, references: dict[UUID, str]) -> 
         writer.writerow([_cell(v) for v in (
             row.at.astimezone(BERLIN).isoformat(timespec="seconds"),
             references.get(row.subject_id, row.subject), row.subject_id, row.version,
-            label(EVENT, row.event), row.user, row.user_name, row.organisation,
+            label(EVENT, row.what), row.user, row.user_name, row.organisation,
             label(ROLE, row.role), label(states, row.state_before),
             label(states, row.state_after),
             "; ".join(f"{k}: {detail_text(v)}" for k, v in row.details.items()),
