@@ -63,6 +63,14 @@ def sees_case_data_of(viewer: Stamp, referral: Referral, case: Case, today: date
         referral, case, today)
 
 
+def sees_referral_content(viewer: Stamp, referral: Referral, case: Case, today: date) -> bool:
+    """The free text of a referral (reasons, outcome, override) is case content: the
+    receiving side sees it only while it may see the person's data."""
+    if sees_case(viewer, case) or referral_side(viewer, referral) is Side.SENDER:
+        return True
+    return sees_case_data_of(viewer, referral, case, today)
+
+
 def audits_case(viewer: Stamp, case: Case) -> bool:
     return viewer.role == Role.SUPERVISOR.value and \
         viewer.organisation_id == case.lead_organisation_id

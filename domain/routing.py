@@ -64,7 +64,7 @@ def offers_need(service: Mapping[str, object], need: str) -> bool:
 def suggest_receivers(network: NetworkConfig, organisations: Iterable[Organisation],
                       case: Case, need: str, urgency: str,
                       load: Mapping[tuple[UUID, str], int], now: datetime,
-                      ) -> list[Suggestion]:
+                      lead_handoff: bool = False) -> list[Suggestion]:
     """Every active organisation that could receive a referral for ``need`` of ``case``,
     best first, each with the deadlines a referral sent ``now`` would get. Organisations the
     map does not name come last, so a gap in the map never leaves the caseworker with
@@ -74,7 +74,7 @@ def suggest_receivers(network: NetworkConfig, organisations: Iterable[Organisati
                                 case.housing_stage)
     calendar = calendar_for(network.state)
     deadlines = tuple(stage_deadline(network.deadlines, calendar, urgency=urgency,
-                                     lead_handoff=False, stage=stage, sent_at=now)
+                                     lead_handoff=lead_handoff, stage=stage, sent_at=now)
                       for stage in STAGES)
     languages = set(person.get("languages") or [])
     suggestions = []

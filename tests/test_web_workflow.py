@@ -112,7 +112,8 @@ def test_a_crisis_referral_from_case_to_inbox_to_audit(web_app: Flask, world: Wo
     moment = (sending + timedelta(minutes=30)).astimezone(ZoneInfo("Europe/Berlin"))
     past = text(birgit.get(f"/pruefung/vermittlungen/{referral_id}",
                            query_string={"zeitpunkt": moment.strftime("%d.%m.%Y %H:%M")}))
-    assert re.search(r"Stand am .*?</h2>\s*<p>gesendet", past, re.S), "the state before accepting"
+    assert re.search(r"Stand am .*?</h2>\s*<dl class=\"facts\">\s*<dt>Status</dt><dd>gesendet",
+                     past, re.S), "the state before accepting"
     printable = text(birgit.get(f"/pruefung/faelle/{case_id}/druck"))
     assert "Gedruckt am" in printable and "Birgit" in printable
 
@@ -183,6 +184,16 @@ def test_the_receiver_no_longer_sees_case_data_once_consent_is_revoked(
     page = text(nadia.get(f"/vermittlungen/{referral_id}"))
     assert "Familie T." not in page
     assert "Einwilligung der Person für diese Vermittlung gilt nicht mehr" in page
+    assert "Bitte um Erstgespräch." not in page, "the referral's free text is case content"
+    ulrike = sign_in(web_app, "ulrike")  # the receiving side's supervisor
+    for url in (f"/pruefung/vermittlungen/{referral_id}",
+                f"/pruefung/vermittlungen/{referral_id}/verlauf.csv",
+                f"/pruefung/vermittlungen/{referral_id}/druck"):
+        audit = ulrike.get(url)
+        assert audit.status_code == 200
+        assert "Bitte um Erstgespräch." not in text(audit) and "Familie T." not in text(audit)
+    birgit = sign_in(web_app, "birgit")  # the sending side keeps its own record
+    assert "Bitte um Erstgespräch." in text(birgit.get(f"/pruefung/vermittlungen/{referral_id}"))
 
 
 def test_sign_in_refuses_wrong_passwords_alike_and_signs_out(web_app: Flask,
@@ -215,3 +226,38 @@ def test_the_ui_speaks_english_on_request(web_app: Flask, world: World) -> None:
                                 "next": "/faelle"})
     page = text(anna.get("/faelle"))
     assert 'lang="en"' in page and "Open a case" in page
+
+
+def test_a_stale_action_on_a_referral_says_changed_meanwhile(web_app: Flask,
+                                                              world: World) -> None:
+    from tests.web import hidden_fields
+
+    case_id = world.open_case()
+    world.consent(case_id)
+    referral_id = world.send(case_id)
+    nadia, ulrike = sign_in(web_app, "nadia"), sign_in(web_app, "ulrike")
+    url = f"/vermittlungen/{referral_id}"
+    nadias_form = hidden_fields(text(nadia.get(url)), f"{url}/ablehnen")
+    assert submit(ulrike, url, f"{url}/annehmen").status_code == 302
+    recorded = events(web_app)
+    stale = nadia.post(f"{url}/ablehnen", data={**nadias_form, "reason": "Keine Kapazität"})
+    assert stale.status_code == 409
+    assert "inzwischen geändert" in text(stale), "the conflict is said, not swallowed"
+    assert events(web_app) == recorded
+    assert world.referral(referral_id).status == "accepted"
+
+
+def test_a_double_submitted_referral_is_sent_once(web_app: Flask, world: World) -> None:
+    from tests.web import hidden_fields
+
+    anna = sign_in(web_app, "anna")
+    case_id = open_case(anna)
+    world.consent(UUID(case_id))
+    form_url = f"/faelle/{case_id}/vermitteln?need=health.psychosocial&urgency=urgent"
+    form = {**hidden_fields(text(anna.get(form_url)), f"/faelle/{case_id}/vermitteln"),
+            "receiver": f"{world.org('psz')}:beratung", "reason": "Bitte Erstgespräch."}
+    first = anna.post(f"/faelle/{case_id}/vermitteln", data=form)
+    second = anna.post(f"/faelle/{case_id}/vermitteln", data=form)
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    assert len(world.case(UUID(case_id)).referral_ids) == 1

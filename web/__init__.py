@@ -4,6 +4,7 @@ German and English, CSRF protection on every state-changing request."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -32,12 +33,33 @@ NAVIGATION = {
 }
 
 
+def _instance_secret(settings: Settings) -> str:
+    """Without SECRET_KEY, a random key kept in the instance folder (readable by the owner
+    only), so every worker process of one installation signs sessions alike."""
+    path = settings.instance_path / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"secret_key.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:  # a hard link appears complete or not at all; the first process wins
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise RuntimeError(f"{path} holds no usable secret key; delete it or set SECRET_KEY.")
+    return key
+
+
 def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | None = None,
                config: dict[str, Any] | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_relative_config=False)
-    # Without a configured key the sessions of one process stay valid only for that process.
-    app.config["SECRET_KEY"] = settings.secret_key or secrets.token_hex(32)
+    app.config["SECRET_KEY"] = settings.secret_key or _instance_secret(settings)
     app.config.update(
         NUDGE_WORKERS=True,
         SESSION_COOKIE_HTTPONLY=True,
@@ -77,8 +99,10 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
         return redirect(home_for(g.viewer.role))
 
     network_name = app.extensions["fallnetz.engine"].network.name
+    from web.forms import new_key
+
     app.jinja_env.globals.update(
-        network_name=network_name,
+        network_name=network_name, new_key=new_key,
         navigation=lambda: NAVIGATION.get(g.viewer.role, ()) if g.get("viewer") else ())
 
     @app.after_request

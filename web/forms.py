@@ -59,8 +59,9 @@ class FormSchema(Schema):
 class CommandForm(FormSchema):
     """A form that issues a command: double submits record once."""
 
-    idempotency_key = fields.String(required=True, validate=validate.Length(max=64),
-                                    error_messages=MESSAGES)
+    idempotency_key = fields.String(required=True, validate=validate.Length(
+        max=64, error=_l("The form is damaged. Please reload the page.")),
+        error_messages={**MESSAGES, "required": _l("The form is damaged. Please reload the page.")})
 
 
 class VersionedForm(CommandForm):

@@ -83,6 +83,13 @@ def history_rows(app: ReferralNetwork, aggregate_ids: list[UUID],
     return rows
 
 
+def without_details(row: HistoryRow) -> HistoryRow:
+    """The row without the event's content: who, when, what and the states only."""
+    from dataclasses import replace
+
+    return replace(row, details={})
+
+
 def _details(event: Any, organisations: dict[UUID, str]) -> dict[str, Any]:
     details = {}
     for key, value in vars(event).items():

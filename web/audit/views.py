@@ -14,15 +14,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields
 
+from domain import access
 from domain.stamp import Role
 from web.audit import bp
 from web.audit.history import HistoryRow, case_snapshot, deadline_trail, detail_text, \
-    history_rows
-from web.auth import roles
+    history_rows, without_details
+from web.auth import roles, viewer
 from web.engine import engine
 from web.forms import FormSchema
 from web.labels import EVENT, ROLE, STATUS, CASE_STATUS, label
-from web.objects import audited_case, audited_referral
+from web.objects import audited_case, audited_referral, organisation_names
 
 BERLIN = ZoneInfo("Europe/Berlin")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -61,6 +62,7 @@ def case(case_id: UUID) -> Any:
     moment, errors = _moment()
     snapshot = case_snapshot(engine(), case.id, moment) if moment else None
     return render_template("audit/case.html", case=case, rows=rows, moment=moment,
+                           names=organisation_names(),
                            snapshot=snapshot, errors=errors,
                            raw_moment=request.args.get("zeitpunkt", ""),
                            detail_text=detail_text, printable=False), 422 if errors else 200
@@ -85,7 +87,10 @@ def case_csv(case_id: UUID) -> Any:
 # -- referral ---------------------------------------------------------------------------------
 def _referral_rows(referral_id: UUID) -> tuple[Any, Any, list[HistoryRow]]:
     referral, case = audited_referral(referral_id)
-    return referral, case, history_rows(engine(), [referral.id])
+    rows = history_rows(engine(), [referral.id])
+    if not access.sees_referral_content(viewer(), referral, case, engine().today()):
+        rows = [without_details(row) for row in rows]
+    return referral, case, rows
 
 
 @bp.get("/vermittlungen/<uuid:referral_id>")
@@ -97,6 +102,9 @@ def referral(referral_id: UUID) -> Any:
 
     past = state_at(engine(), referral.id, moment) if moment else None
     return render_template("audit/referral.html", referral=referral, case=case, rows=rows,
+                           shows_content=access.sees_referral_content(
+                               viewer(), referral, case, engine().today()),
+                           names=organisation_names(),
                            trail=deadline_trail(engine(), referral), moment=moment,
                            past=past, errors=errors,
                            raw_moment=request.args.get("zeitpunkt", ""),
@@ -109,6 +117,7 @@ def referral(referral_id: UUID) -> Any:
 def referral_print(referral_id: UUID) -> Any:
     referral, case, rows = _referral_rows(referral_id)
     return render_template("audit/referral.html", referral=referral, case=case, rows=rows,
+                           shows_content=False, names=organisation_names(),
                            trail=deadline_trail(engine(), referral), moment=None, past=None,
                            errors={}, raw_moment="", detail_text=detail_text,
                            printable=True, printed_at=engine().clock())

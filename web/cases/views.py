@@ -113,7 +113,8 @@ CASE_FORMS = ["need", "consent", "residence", "resolve", "revoke", "draft", "dis
 
 def render_case(case: Case, failed: str | None = None,
                 errors: dict[str, list[str]] | None = None,
-                values: dict[str, Any] | None = None, status: int = 200) -> Any:
+                values: dict[str, Any] | None = None, status: int = 200,
+                failed_referral: UUID | None = None) -> Any:
     app = engine()
     referrals = [r for r in (app._find(Referral, rid) for rid in case.referral_ids) if r]
     deadlines = {}
@@ -126,7 +127,7 @@ def render_case(case: Case, failed: str | None = None,
     return render_template(
         "cases/show.html", case=case, referrals=referrals, drafts=drafts,
         deadlines=deadlines, forms=forms_for(CASE_FORMS, failed, errors, values),
-        failed=failed, names=_names(), network=app.network,
+        failed=failed, failed_referral=failed_referral, names=_names(), network=app.network,
         organisation_options=[(str(o.id), o.name) for o in organisations],
         purposes=purposes_of(app.network), sectors=SECTORS,
         residence_statuses=RESIDENCE_STATUSES, legal_spheres=LEGAL_SPHERES,
@@ -149,11 +150,11 @@ def show(case_id: UUID) -> Any:
 
 
 def _case_command(case_id: UUID, name: str, form: Any, command: Any, message: str,
-                  anchor: str) -> Any:
+                  anchor: str, referral_id: UUID | None = None) -> Any:
     visible_case(case_id)
 
     def rerender(errors: dict[str, list[str]], values: dict[str, Any], status: int) -> Any:
-        return render_case(visible_case(case_id), name, errors, values, status)
+        return render_case(visible_case(case_id), name, errors, values, status, referral_id)
 
     def done(_result: Any) -> Any:
         flash(message, "success")
@@ -238,7 +239,7 @@ def confirm_draft(referral_id: UUID) -> Any:
                                       crisis_override_reason=d["crisis_override_reason"],
                                       expected_version=d["expected_version"],
                                       idempotency_key=d["idempotency_key"]),
-        _("The handoff is sent."), "entwuerfe")
+        _("The handoff is sent."), "entwuerfe", referral_id)
 
 
 @bp.post("/entwuerfe/<uuid:referral_id>/verwerfen")
@@ -250,7 +251,7 @@ def discard_draft(referral_id: UUID) -> Any:
         lambda d: engine().cancel_referral(
             viewer(), referral_id, d["reason"] or _("Draft discarded by the caseworker."),
             expected_version=d["expected_version"], idempotency_key=d["idempotency_key"]),
-        _("The draft is discarded."), "entwuerfe")
+        _("The draft is discarded."), "entwuerfe", referral_id)
 
 
 # -- the referral form ------------------------------------------------------------------------
@@ -282,7 +283,8 @@ def render_referral_form(case: Case, errors: dict[str, list[str]], values: dict[
     suggestions, consent_for = [], {}
     if need and urgency:
         suggestions = suggest_receivers(network, organisations, case, need, urgency, _load(),
-                                        app.clock())
+                                        app.clock(),
+                                        lead_handoff=values.get("kind") == "lead_handoff")
         sectors = {o.id: o.sector for o in organisations}
         consent_for = {s.organisation_id: case.consent_covering(
             s.organisation_id, sectors[s.organisation_id], need, app.today()) is not None

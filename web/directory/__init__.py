@@ -37,8 +37,14 @@ def render_directory(failed: str | None = None, errors: dict[str, list[str]] | N
         by_organisation.setdefault(service["organisation_id"], []).append(service)
     versions = {}
     keeps = access.keeps_directory(viewer())
-    if keeps:  # the version each capacity form was rendered against
-        versions = {str(o.id): o.version for o in engine().organisations()}
+    if keeps:  # capacities as recorded now, with the version the form will expect
+        current = {str(o.id): o for o in engine().organisations()}
+        versions = {oid: o.version for oid, o in current.items()}
+        for oid, listed in by_organisation.items():
+            for service in listed:
+                recorded = current[oid].services.get(service["service_id"])
+                if recorded is not None:
+                    service["capacity"] = recorded["capacity"]
     return render_template("directory/index.html", organisations=organisations,
                            services=by_organisation, keeps=keeps, versions=versions,
                            failed=failed, errors=errors or {}, values=values or {},

@@ -44,6 +44,8 @@ def render_referral(referral: Referral, failed: str | None = None,
         actions=actions, forms=forms, failed=failed, history=history, child=child,
         side=access.referral_side(me, referral),
         shows_case_data=access.sees_case_data_of(me, referral, case, app.today()),
+        shows_content=access.sees_referral_content(me, referral, case, app.today()),
+        failed_hidden=failed is not None and failed not in {a.slug for a in actions},
         audits=access.audits_referral(me, referral, case), names=_names(),
         forward_options=[(value, _receiver_label(value, organisations))
                          for value in _receiver_values(organisations)],
