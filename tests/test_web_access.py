@@ -8,7 +8,7 @@ its CSRF token is refused."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 from uuid import uuid4
@@ -161,6 +161,13 @@ def url_for_route(setting: Setting, rule: str, obj: str | None, values: dict[str
     return url
 
 
+def posts(app: Flask, setting: Setting) -> Iterator[tuple[str, str | None, str]]:
+    """(endpoint key, object name, URL) of every POST route and object."""
+    for key, method, rule, obj, values in routes(app):
+        if method == "POST":
+            yield key, obj, url_for_route(setting, rule, obj, values)
+
+
 @pytest.fixture
 def setting(app: Flask) -> Setting:
     return Setting(app)
@@ -209,10 +216,7 @@ def test_posts_by_those_design_forbids_are_refused_and_record_nothing(
         app: Flask, setting: Setting) -> None:
     users = clients(app)
     wrong = []
-    for key, method, rule, obj, values in routes(app):
-        if method != "POST":
-            continue
-        url = url_for_route(setting, rule, obj, values)
+    for key, obj, url in posts(app, setting):
         for user, client in users.items():
             if user in ALLOWED[(key, obj)]:
                 continue
@@ -229,10 +233,9 @@ def test_posts_by_those_design_allows_get_through(app: Flask, setting: Setting) 
     object is in by now (422, 409) — never for want of access."""
     users = clients(app)
     wrong = []
-    for key, method, rule, obj, values in routes(app):
-        if method != "POST" or key == "auth.logout":
+    for key, obj, url in posts(app, setting):
+        if key == "auth.logout":
             continue
-        url = url_for_route(setting, rule, obj, values)
         for user in sorted(ALLOWED[(key, obj)]):
             client = users[user]
             response = client.post(url, data={"csrf_token": csrf_token(client),
@@ -247,10 +250,7 @@ def test_a_post_without_csrf_token_is_refused_and_records_nothing(
         app: Flask, setting: Setting) -> None:
     users = clients(app)
     wrong = []
-    for key, method, rule, obj, values in routes(app):
-        if method != "POST":
-            continue
-        url = url_for_route(setting, rule, obj, values)
+    for key, obj, url in posts(app, setting):
         user = sorted(ALLOWED[(key, obj)] - {"anonymous"} or {"anna"})[0]
         before = events(app)
         response = users[user].post(url, data=setting.form(key, obj))
