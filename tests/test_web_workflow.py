@@ -210,6 +210,21 @@ def test_sign_in_refuses_wrong_passwords_alike_and_signs_out(web_app: Flask,
     assert anna.get("/faelle").status_code == 302
 
 
+def test_repeated_failed_sign_ins_are_throttled_per_username(web_app: Flask,
+                                                              world: World) -> None:
+    client = web_app.test_client()
+    token = csrf_token(client)
+    for _attempt in range(10):
+        failed = client.post("/anmelden", data={"csrf_token": token, "username": "anna",
+                                                "password": "guessing"})
+        assert failed.status_code == 401
+    blocked = client.post("/anmelden", data={"csrf_token": token, "username": "anna",
+                                             "password": "correct horse battery"})
+    assert blocked.status_code == 429
+    assert "Zu viele fehlgeschlagene Anmeldungen" in text(blocked)
+    assert sign_in(web_app, "nadia").get("/eingang").status_code == 200
+
+
 def test_a_removed_membership_ends_the_session(web_app: Flask, world: World) -> None:
     from domain.stamp import Stamp
 

@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
         PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         MAX_CONTENT_LENGTH=1024 * 1024,
+        RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
     )
     app.config.update(config or {})
     app.extensions["fallnetz.settings"] = settings
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
 
     from web import cli, errors, i18n, labels
     from web.audit import bp as audit_bp
-    from web.auth import bp as auth_bp, home_for, load_viewer
+    from web.auth import bp as auth_bp, home_for, load_viewer, throttle
     from web.cases import bp as cases_bp
     from web.directory import bp as directory_bp
     from web.inbox import bp as inbox_bp
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
     for blueprint in (auth_bp, cases_bp, referrals_bp, inbox_bp, audit_bp, directory_bp):
         app.register_blueprint(blueprint)
     app.before_request(load_viewer)
+    throttle.init_app(app)
 
     @app.get("/")
     def home() -> Any:

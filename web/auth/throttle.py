@@ -1,0 +1,41 @@
+"""Failed sign-ins are throttled (Flask-Limiter): per username, so nobody can guess a
+colleague's password, and per address, so nobody can try many names. Only failures count.
+Counters live in memory per process unless RATELIMIT_STORAGE_URI names a shared store
+(e.g. the Redis of production)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+PER_USERNAME = "10 per 15 minutes"
+PER_ADDRESS = "50 per 15 minutes"
+
+
+def _failed(response: Any) -> bool:
+    return response.status_code == 401
+
+
+def _username() -> str:
+    return "user:" + (request.form.get("username") or "").strip().lower()
+
+
+def init_app(app: Flask) -> None:
+    limiter = Limiter(get_remote_address, app=app, default_limits=[],
+                      storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
+    login = app.view_functions["auth.login"]
+    login = limiter.limit(PER_USERNAME, key_func=_username, methods=["POST"],
+                          deduct_when=_failed)(login)
+    login = limiter.limit(PER_ADDRESS, methods=["POST"], deduct_when=_failed)(login)
+    app.view_functions["auth.login"] = login
+
+    @app.errorhandler(429)
+    def too_many(_error: Any) -> Any:
+        return render_template(
+            "error.html", status=429,
+            message=_("Too many failed sign-ins. Please wait a few minutes and try again, "
+                      "or ask your admin to reset the password.")), 429
