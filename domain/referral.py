@@ -163,6 +163,17 @@ class Referral(StampedAggregate):
                 status=self.status, target=target, command=command))
         return target
 
+    def may(self, command: str, by: Stamp) -> bool:
+        """Whether ``by`` may issue ``command`` now: what a user interface offers. Recording
+        a first contact still owed while in progress is allowed too (see :meth:`start`)."""
+        if command == "start" and self.status == IN_PROGRESS:
+            return not self.first_contact_made and by.organisation_id == self.to_organisation_id
+        try:
+            self.check(command, by)
+        except DomainError:
+            return False
+        return True
+
     # -- sender's commands --------------------------------------------------------------------
     def send(self, consent_id: str | None, crisis_override_reason: str | None,
              policy_version: str | None, by: Stamp) -> None:

@@ -68,12 +68,9 @@ class VersionedForm(CommandForm):
     expected_version = fields.Integer(required=True, strict=False, error_messages=MESSAGES)
 
 
-def text(*, required: bool = True, max_length: int = 2000, strip: bool = True,
-         min_length: int | None = None) -> fields.Field:
-    length = validate.Length(min=min_length, max=max_length,
-                             error=_l("Please use at most {max} characters.") if
-                             min_length is None else
-                             _l("Please use between {min} and {max} characters."))
+def text(*, required: bool = True, max_length: int = 2000,
+         strip: bool = True) -> fields.Field:
+    length = validate.Length(max=max_length, error=_l("Please use at most {max} characters."))
     cls = StrippedString if strip else fields.String
     if required:
         return cls(required=True, validate=length, error_messages=MESSAGES)

@@ -15,6 +15,7 @@ from domain.organisation import Organisation
 from domain.referral import Referral
 from web.auth import viewer
 from web.engine import engine
+from workers.views import queries
 from workers.views.store import ViewStore
 
 
@@ -61,9 +62,7 @@ def organisation(organisation_id: UUID) -> Organisation:
 
 def organisation_names() -> dict[str, str]:
     """Organisation id (as text) → name, from the directory view."""
-    with views().reading() as cur:
-        rows = cur.all("SELECT organisation_id, name FROM {p}organisations")
-    return {row["organisation_id"]: row["name"] for row in rows}
+    return {row["organisation_id"]: row["name"] for row in queries.organisations(views())}
 
 
 def views() -> ViewStore:
@@ -80,8 +79,4 @@ def views() -> ViewStore:
 
 def views_behind() -> int:
     """How many events the views have still to take in (0: they show everything)."""
-    with views().reading() as cur:
-        row = cur.one("SELECT position FROM {p}positions WHERE projection = ?",
-                      ("handoff_views",))
-    position = int(row["position"]) if row else 0
-    return max(0, (engine().recorder.max_notification_id() or 0) - position)
+    return max(0, (engine().recorder.max_notification_id() or 0) - queries.position(views()))

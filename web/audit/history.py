@@ -54,9 +54,12 @@ def _events(app: ReferralNetwork, aggregate_id: UUID) -> list[Any]:
 
 
 def history_rows(app: ReferralNetwork, aggregate_ids: list[UUID],
-                 until: datetime | None = None) -> list[HistoryRow]:
-    """Every event of these aggregates in the order it happened (up to ``until``)."""
-    organisations = {o.id: o.name for o in app.organisations()}
+                 until: datetime | None = None,
+                 organisations: dict[UUID, str] | None = None) -> list[HistoryRow]:
+    """Every event of these aggregates in the order it happened (up to ``until``);
+    ``organisations`` (id → name) saves a second read of the directory."""
+    if organisations is None:
+        organisations = {o.id: o.name for o in app.organisations()}
     people: dict[str, str] = {}
     rows = []
     for aggregate_id in aggregate_ids:

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from domain.case import Case
 from domain.organisation import Organisation
-from domain.referral import OPEN_STATES, Referral, running_stage
+from domain.referral import Referral, running_stage
 from domain.routing import suggest_receivers
 from domain.vocabulary import HOUSING_STAGES, LEGAL_SPHERES, RESIDENCE_STATUSES, SECTORS, \
     URGENCIES
@@ -23,6 +23,7 @@ from web.cases.forms import DiscardDraftForm, DraftForm, ResidenceStatusForm, \
 from web.commands import submit
 from web.engine import engine
 from web.forms import new_key
+from workers.views import queries
 from web.objects import organisation_names, views, views_behind, visible_case, \
     visible_referral
 
@@ -52,20 +53,12 @@ def forms_for(names: list[str], failed: str | None, errors: dict[str, list[str]]
 @roles(*CASEWORK)
 def index() -> Any:
     show_all = request.args.get("status") == "alle"
-    organisation_id = str(viewer().organisation_id)
-    with views().reading() as cur:
-        rows = cur.all("SELECT * FROM {p}cases WHERE lead_organisation_id = ? "
-                       + ("" if show_all else "AND status = 'open' ")
-                       + "ORDER BY opened_at DESC LIMIT 500", (organisation_id,))
-        open_referrals = {r["case_id"]: int(r["n"]) for r in cur.all(
-            "SELECT case_id, COUNT(*) AS n FROM {p}referrals WHERE status IN "
-            f"({', '.join('?' * len(OPEN_STATES))}) GROUP BY case_id", tuple(OPEN_STATES))}
+    rows = queries.cases_led_by(views(), str(viewer().organisation_id), show_all)
     names = {}
     for row in rows:  # person data is not kept in the views; it comes from the case itself
         case = engine()._find(Case, UUID(row["case_id"]))
         names[row["case_id"]] = case.person["display_name"] if case else ""
-    return render_template("cases/index.html", rows=rows, names=names,
-                           open_referrals=open_referrals, show_all=show_all,
+    return render_template("cases/index.html", rows=rows, names=names, show_all=show_all,
                            behind=views_behind())
 
 
@@ -264,11 +257,8 @@ def _receiver_values(organisations: list[Organisation]) -> list[str]:
 
 
 def _load() -> dict[tuple[UUID, str], int]:
-    with views().reading() as cur:
-        rows = cur.all("SELECT organisation_id, service_id, active_referrals "
-                       "FROM {p}service_load")
     return {(UUID(r["organisation_id"]), r["service_id"]): int(r["active_referrals"])
-            for r in rows}
+            for r in queries.service_load(views())}
 
 
 def render_referral_form(case: Case, errors: dict[str, list[str]], values: dict[str, Any],

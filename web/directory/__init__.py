@@ -17,6 +17,7 @@ from web.commands import submit
 from web.engine import engine
 from web.forms import VersionedForm, integer, new_key, text
 from web.objects import organisation, organisation_names, views, views_behind
+from workers.views import queries
 
 bp = Blueprint("directory", __name__)
 
@@ -28,9 +29,8 @@ class CapacityForm(VersionedForm):
 
 def render_directory(failed: str | None = None, errors: dict[str, list[str]] | None = None,
                      values: dict[str, Any] | None = None, status: int = 200) -> Any:
-    with views().reading() as cur:
-        organisations = cur.all("SELECT * FROM {p}organisations ORDER BY name")
-        services = cur.all("SELECT * FROM {p}service_load ORDER BY name")
+    organisations = queries.organisations(views())
+    services = queries.service_load(views())
     by_organisation: dict[str, list[dict[str, Any]]] = {}
     for service in services:
         service["needs"] = json.loads(service["needs"])
@@ -82,11 +82,6 @@ def change_capacity(organisation_id: UUID) -> Any:
 def escalations() -> Any:
     """Escalated referrals network-wide: who, what need, which stage and level, since when;
     no names, reasons or other content."""
-    with views().reading() as cur:
-        rows = cur.all(
-            "SELECT referral_id, case_reference, need, urgency, kind, from_organisation_id, "
-            "to_organisation_id, status, next_stage, next_due_at, escalation_level, sent_at, "
-            "updated_at FROM {p}referrals WHERE escalation_level > 0 "
-            "ORDER BY escalation_level DESC, next_due_at")
-    return render_template("directory/escalations.html", rows=rows,
+    return render_template("directory/escalations.html",
+                           rows=queries.escalated_referrals(views()),
                            names=organisation_names(), behind=views_behind())

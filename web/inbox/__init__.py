@@ -40,11 +40,7 @@ def notifications() -> Any:
     rows = sorted((row for recipient in recipients
                    for row in queries.inapp_notifications(views(), recipient)),
                   key=lambda row: row["created_at"], reverse=True)
-    with views().reading() as cur:
-        referrals = {r["referral_id"]: r for r in cur.all(
-            "SELECT referral_id, case_reference, need, urgency, status, from_organisation_id, "
-            "to_organisation_id, escalation_level FROM {p}referrals WHERE referral_id IN "
-            "(SELECT referral_id FROM {p}inapp WHERE recipient IN (?, ?))", recipients)}
+    referrals = queries.referrals_noted_for(views(), recipients)
     return render_template("inbox/notifications.html", rows=rows, referrals=referrals,
                            names=organisation_names(), behind=views_behind(),
                            links=g.viewer.role == Role.SUPERVISOR)

@@ -8,9 +8,6 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from domain.base import DomainError
-from domain.referral import IN_PROGRESS, Referral
-from domain.stamp import Stamp
 from web.forms import VersionedForm, text
 
 
@@ -73,17 +70,3 @@ ACTIONS = {a.slug: a for a in (
     Action("irrtuemlich", "mark_entered_in_error", ReasonForm, _l("Mark as entered in error"),
            _l("The referral is marked as entered in error."), "sender"),
 )}
-
-
-def allowed(referral: Referral, action: Action, viewer: Stamp) -> bool:
-    """Whether the viewer may take this action now (the aggregate's own guard decides)."""
-    if action.command == "start" and referral.status == IN_PROGRESS:
-        return (not referral.first_contact_made
-                and viewer.organisation_id == referral.to_organisation_id)
-    if action.command == "send":
-        return False
-    try:
-        referral.check(action.command, viewer)
-    except DomainError:
-        return False
-    return True

@@ -18,7 +18,7 @@ from web.audit.history import history_rows
 from web.engine import engine
 from web.objects import visible_referral
 from web.referrals import bp
-from web.referrals.actions import ACTIONS, allowed
+from web.referrals.actions import ACTIONS
 
 
 def render_referral(referral: Referral, failed: str | None = None,
@@ -29,14 +29,16 @@ def render_referral(referral: Referral, failed: str | None = None,
     me = viewer()
     stage = running_stage(referral.status, referral.first_contact_made)
     deadline = app.deadline_of(referral, stage) if stage and referral.sent_at else None
-    actions = [a for a in ACTIONS.values() if allowed(referral, a, me)]
+    actions = [a for a in ACTIONS.values() if referral.may(a.command, me)]
     forms = {a.slug: FormState() for a in actions}
     if failed is not None:
         forms[failed] = FormState(dict(values or {}), errors or {})
-    history = history_rows(app, [referral.id])
+    directory = app.organisations()
+    history = history_rows(app, [referral.id],
+                           organisations={o.id: o.name for o in directory})
     child = app._find(Referral, referral.child_referral_id) if referral.child_referral_id \
         else None
-    organisations = sorted((o for o in app.organisations()
+    organisations = sorted((o for o in directory
                             if o.active and o.id != referral.to_organisation_id),
                            key=lambda o: o.name)
     return render_template(

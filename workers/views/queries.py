@@ -81,3 +81,50 @@ def dump(store: ViewStore) -> dict[str, list[tuple[Any, ...]]]:
         return {table: sorted(tuple(str(v) for v in row.values())
                               for row in cur.all(f"SELECT * FROM {{p}}{table}"))
                 for table in VIEW_TABLES}
+
+
+# -- reads of the web ------------------------------------------------------------------------------
+def position(store: ViewStore, projection: str = "handoff_views") -> int:
+    with store.reading() as cur:
+        row = cur.one("SELECT position FROM {p}positions WHERE projection = ?", (projection,))
+    return int(row["position"]) if row else 0
+
+
+def cases_led_by(store: ViewStore, organisation_id: str, include_closed: bool,
+                 limit: int = 500) -> list[dict[str, Any]]:
+    """The organisation's cases, newest first, each with its number of open referrals."""
+    with store.reading() as cur:
+        return cur.all(
+            "SELECT c.*, (SELECT COUNT(*) FROM {p}referrals r WHERE r.case_id = c.case_id "
+            "AND r.status IN (?, ?, ?, ?, ?, ?)) AS open_referrals FROM {p}cases c "
+            "WHERE c.lead_organisation_id = ? "
+            + ("" if include_closed else "AND c.status = 'open' ")
+            + "ORDER BY c.opened_at DESC LIMIT ?",
+            ("draft", *OPEN_FOR_RECEIVER, organisation_id, limit))
+
+
+def organisations(store: ViewStore) -> list[dict[str, Any]]:
+    with store.reading() as cur:
+        return cur.all("SELECT * FROM {p}organisations ORDER BY name")
+
+
+def escalated_referrals(store: ViewStore) -> list[dict[str, Any]]:
+    """Escalated referrals network-wide, highest level first: metadata, no content."""
+    with store.reading() as cur:
+        return cur.all(
+            "SELECT referral_id, case_reference, need, urgency, kind, from_organisation_id, "
+            "to_organisation_id, status, next_stage, next_due_at, escalation_level, sent_at, "
+            "updated_at FROM {p}referrals WHERE escalation_level > 0 "
+            "ORDER BY escalation_level DESC, next_due_at")
+
+
+def referrals_noted_for(store: ViewStore, recipients: tuple[str, ...],
+                        ) -> dict[str, dict[str, Any]]:
+    """The referrals the in-app notifications of these recipients are about (metadata)."""
+    marks = ", ".join("?" * len(recipients))
+    with store.reading() as cur:
+        rows = cur.all(
+            "SELECT referral_id, case_reference, need, urgency, status, from_organisation_id, "
+            "to_organisation_id, escalation_level FROM {p}referrals WHERE referral_id IN "
+            f"(SELECT referral_id FROM {{p}}inapp WHERE recipient IN ({marks}))", recipients)
+    return {row["referral_id"]: row for row in rows}
