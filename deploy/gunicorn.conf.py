@@ -3,10 +3,20 @@
 Every value can be set from the environment, so one file serves a machine, a container and
 the tests. Requests are short (one command or one page), so a few threaded workers serve an
 office network; the access log shows method, path, status and time, and paths carry only
-ids, never personal data."""
+ids, never personal data.
+
+With ``LOG_FORMAT=json`` gunicorn's own lines go out as JSON too, and its access log is off:
+the app writes one JSON line per request with the route rule, status, duration and the
+correlation id instead (web/operations/logs.py).
+
+Prometheus metrics: every worker process counts into files under
+``PROMETHEUS_MULTIPROC_DIR`` (default: ``INSTANCE_DIR/prometheus``), which is emptied when
+gunicorn starts; ``/metrics`` in any worker answers for all of them."""
 
 import multiprocessing
 import os
+import shutil
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", min(4, multiprocessing.cpu_count() + 1)))
@@ -20,7 +30,37 @@ max_requests = 2000
 max_requests_jitter = 200
 # Behind the municipality's reverse proxy, which sets X-Forwarded-Proto for https.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
-accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+if os.environ.get("LOG_FORMAT", "text").lower() == "json":
+    import logging
+
+    from workers.logs import logging_config
+
+    logging.captureWarnings(True)
+    accesslog = None
+    logconfig_dict = logging_config("json", os.environ.get("LOG_LEVEL", "INFO").upper())
+else:
+    accesslog = "-"
+
+# Set before any worker imports prometheus_client, which picks its storage on import.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    from domain.settings import Settings
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(Settings.from_env().instance_path
+                                                 / "prometheus")
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """Counts of an earlier run would be added to this run's."""
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -34,6 +34,13 @@ class Settings:
     mail_seconds: float = 15.0
     view_batch_size: int = 500
     instance_dir: str = "instance"
+    # "json" in production (one object per line, for the log collector), "text" otherwise.
+    log_format: str = "text"
+    log_level: str = "INFO"
+    # Beyond these the full health check answers 503: the views or the mail outbox are
+    # stuck although the database answers.
+    health_max_view_lag: int = 1000
+    health_max_outbox_backlog: int = 50
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -60,6 +67,10 @@ class Settings:
             mail_seconds=number("MAIL_SEND_SECONDS", 15.0),
             view_batch_size=int(number("VIEW_BATCH_SIZE", 500)),
             instance_dir=environ.get("INSTANCE_DIR") or "instance",
+            log_format=(environ.get("LOG_FORMAT") or "text").lower(),
+            log_level=(environ.get("LOG_LEVEL") or "INFO").upper(),
+            health_max_view_lag=int(number("HEALTH_MAX_VIEW_LAG", 1000)),
+            health_max_outbox_backlog=int(number("HEALTH_MAX_OUTBOX_BACKLOG", 50)),
         )
 
     @property

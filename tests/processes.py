@@ -59,3 +59,107 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str,
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+START_SCRIPT = PROJECT_ROOT / "deploy" / "start.sh"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own, to stop and start without disturbing the
+    shared server. PostgreSQL refuses to run as root, so it runs as the ``postgres`` user in
+    a folder of its own under /tmp (pytest's tmp_path is closed to other users)."""
+
+    def __init__(self) -> None:
+        import shutil
+        import tempfile
+
+        self.folder = Path(tempfile.mkdtemp(prefix="fallnetz-pg-"))
+        shutil.chown(self.folder, "postgres", "postgres")
+        self.data = self.folder / "data"
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self._as_postgres([str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust",
+                           "-U", "postgres", "--no-sync"])
+        self.start()
+
+    def _as_postgres(self, command: list[str]) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", *command], check=True,
+                       capture_output=True, cwd=self.folder)
+
+    def _ctl(self, *args: str) -> None:
+        self._as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-w",
+                           "-l", str(self.folder / "server.log"), *args])
+
+    def start(self) -> None:
+        self._ctl("-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+                        "-c fsync=off", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """``fast``: the server ends every session, as on an operator's restart."""
+        self._ctl("-m", mode, "stop")
+
+    def remove(self) -> None:
+        import shutil
+
+        try:
+            self.stop("immediate")
+        except subprocess.CalledProcessError:
+            pass  # already stopped
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class ProductionStack:
+    """``deploy/start.sh``: gunicorn, a Celery worker and the beat, as in production, all in
+    one process group of their own."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        env = {**env, "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+               "FALLNETZ_BIN": str(Path(sys.executable).parent)}
+        self.process = subprocess.Popen([str(START_SCRIPT)], cwd=PROJECT_ROOT, env=env,
+                                        stdout=log.open("a"), stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        import urllib.request
+
+        def ready() -> bool:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                with urllib.request.urlopen(f"{self.base}/health/ready", timeout=5) as r:
+                    return r.status == 200
+            except OSError:
+                return False
+        wait_until(ready, timeout, "the web to be ready")
+
+    def stop(self, timeout: float = 60) -> int:
+        """SIGTERM to the script, which stops its three processes; their exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            wait_until(lambda: not self.group_alive(), timeout, "every process to end")
+
+    def group_alive(self) -> bool:
+        try:
+            os.killpg(self.process.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def kill(self) -> None:
+        if self.group_alive():
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)

@@ -121,4 +121,7 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
 
     errors.init_app(app)
     cli.init_app(app)
+    from web import operations  # health, metrics, request logs, 503 during a DB outage
+
+    operations.init_app(app)
     return app

@@ -3,9 +3,12 @@ explicit visibility timeout, and the beat schedule of the catch-up, scan and mai
 
 from __future__ import annotations
 
-from celery import Celery
+from typing import Any
+
+from celery import Celery, signals
 
 from domain.settings import Settings
+from workers.logs import configure_logging, correlation_id
 
 VISIBILITY_TIMEOUT = 3600  # seconds; no task is scheduled further ahead than this
 
@@ -28,6 +31,8 @@ def create_celery(settings: Settings | None = None) -> Celery:
     settings = settings or Settings.from_env()
     broker, transport_options = broker_options(settings)
     celery = Celery("fallnetz", include=["workers.tasks"])
+    if settings.log_format == "json":
+        _log_as_json(settings)
     celery.conf.update(
         broker_url=broker,
         broker_transport_options=transport_options,
@@ -52,3 +57,21 @@ def create_celery(settings: Settings | None = None) -> Celery:
         },
     )
     return celery
+
+
+def _log_as_json(settings: Settings) -> None:
+    """Celery leaves the logging to us once someone listens to ``setup_logging``; every line
+    of a task then carries the task's id as its correlation id."""
+
+    def setup(**_kwargs: Any) -> None:
+        configure_logging("json", settings.log_level)
+
+    def task_started(task_id: str | None = None, **_kwargs: Any) -> None:
+        correlation_id.set(task_id)
+
+    def task_done(**_kwargs: Any) -> None:
+        correlation_id.set(None)
+
+    signals.setup_logging.connect(setup, weak=False)
+    signals.task_prerun.connect(task_started, weak=False)
+    signals.task_postrun.connect(task_done, weak=False)

@@ -1,0 +1,144 @@
+"""Health endpoints for the load balancer, the container runtime and monitoring.
+
+- ``/health/live``: the process answers (200); restart it when this fails.
+- ``/health/ready``: the database answers (200, else 503); send it requests only then.
+- ``/health``: every check (database, broker, view lag, mail outbox backlog): 200 when all
+  hold, 503 naming the failing ones. For monitoring; a web process stays ready while the
+  workers lag, because it can still save commands.
+
+Each check opens its own short-lived connection with a short timeout, so a probe never
+waits for the application's connection pool during an outage. The bodies hold counts and
+states only."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from domain.settings import Settings
+from workers.celery_app import broker_options
+from workers.views.queries import notifications_by_status, position
+from workers.views.schema import create_tables
+from workers.views.store import ViewStore
+
+try:
+    from psycopg import Error as PostgresError
+except ImportError:  # SQLite only: no PostgreSQL driver installed
+    PostgresError = sqlite3.Error  # type: ignore[misc,assignment]
+
+PROBE_TIMEOUT_SECONDS = 2
+BACKLOG_STATUSES = ("pending", "retry", "sending")
+
+
+def database_reachable(settings: Settings, timeout: int = PROBE_TIMEOUT_SECONDS) -> bool:
+    env = settings.persistence_env()
+    try:
+        if env["PERSISTENCE_MODULE"].endswith("sqlite"):
+            with sqlite3.connect(env["SQLITE_DBNAME"], timeout=timeout) as conn:
+                conn.execute("SELECT 1")
+            return True
+        from psycopg import connect
+
+        with connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+                             user=env["POSTGRES_USER"],
+                             password=env["POSTGRES_PASSWORD"] or None,
+                             dbname=env["POSTGRES_DBNAME"], connect_timeout=timeout) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except (OSError, sqlite3.Error, PostgresError):
+        return False
+
+
+_tables_made: set[str] = set()
+
+
+def view_store(settings: Settings) -> ViewStore:
+    """A store with a connection of its own (close it after use); on a fresh installation,
+    before any worker ran, the view tables are made first, as the web does on first use."""
+    store = ViewStore(settings)
+    if settings.database_url not in _tables_made:
+        create_tables(store)
+        _tables_made.add(settings.database_url)
+    return store
+
+
+def broker_reachable(settings: Settings, timeout: int = PROBE_TIMEOUT_SECONDS) -> bool:
+    from kombu import Connection
+    from kombu.exceptions import OperationalError
+
+    url, options = broker_options(settings)
+    try:
+        with Connection(url, connect_timeout=timeout, transport_options=options) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
+    except (OperationalError, OSError):
+        return False
+    return True
+
+
+def check(settings: Settings, last_event: Callable[[], int]) -> tuple[bool, dict[str, Any]]:
+    """(all hold, the report)."""
+    report: dict[str, Any] = {}
+    database = database_reachable(settings)
+    report["database"] = {"ok": database}
+    report["broker"] = {"ok": broker_reachable(settings)}
+    if database:
+        store = view_store(settings)
+        try:
+            behind = max(0, last_event() - position(store))
+            statuses = notifications_by_status(store)
+        finally:
+            store.close()
+        backlog = sum(statuses.get(s, 0) for s in BACKLOG_STATUSES)
+        report["views"] = {"ok": behind <= settings.health_max_view_lag,
+                           "behind": behind, "limit": settings.health_max_view_lag}
+        report["outbox"] = {"ok": backlog <= settings.health_max_outbox_backlog,
+                            "backlog": backlog, "limit": settings.health_max_outbox_backlog,
+                            **{s: statuses.get(s, 0) for s in BACKLOG_STATUSES}}
+    else:  # nothing to count without the database
+        report["views"] = {"ok": False, "behind": None}
+        report["outbox"] = {"ok": False, "backlog": None}
+    return all(part["ok"] for part in report.values()), report
+
+
+class HealthApp:
+    """A WSGI app mounted at ``/health``, outside the Flask app: probes need no session,
+    no sign-in, no CSRF token and no throttling, and record nothing."""
+
+    urls = Map([Rule("/", endpoint="full"), Rule("/live", endpoint="live"),
+                Rule("/ready", endpoint="ready")], strict_slashes=False)
+
+    def __init__(self, settings: Settings, last_event: Callable[[], int]) -> None:
+        self.settings = settings
+        self.last_event = last_event
+
+    def __call__(self, environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        adapter = self.urls.bind_to_environ(environ)
+        try:
+            endpoint, _args = adapter.match(request.path or "/")
+        except Exception:
+            response = self._json(404, {"status": "unknown", "endpoints":
+                                        ["/health", "/health/live", "/health/ready"]})
+            return response(environ, start_response)
+        if endpoint == "live":
+            response = self._json(200, {"status": "ok"})
+        elif endpoint == "ready":
+            ok = database_reachable(self.settings)
+            response = self._json(200 if ok else 503, {
+                "status": "ok" if ok else "unavailable", "checks": {"database": {"ok": ok}}})
+        else:
+            ok, report = check(self.settings, self.last_event)
+            response = self._json(200 if ok else 503, {
+                "status": "ok" if ok else "failing", "checks": report})
+        return response(environ, start_response)
+
+    @staticmethod
+    def _json(status: int, body: dict[str, Any]) -> Response:
+        return Response(json.dumps(body), status=status, mimetype="application/json",
+                        headers={"Cache-Control": "no-store"})

@@ -1,0 +1,146 @@
+"""A database outage answers 503 at once, and the app takes up work again when the database
+is back, without a restart of its own processes.
+
+Without this, every request during an outage would wait for the event store's connection
+pool (``eventsourcing`` tries ten times, each waiting up to ``connect_timeout``) and end in
+a 500. Once one request has met the outage, the others are refused at once until a quick
+probe (a fresh connection, at most one per second and process) finds the database again.
+The pool replaces its dead connections by itself; the web's view connections (one per
+thread) are dropped here when their server went away, so no request after the outage
+trips over a connection of the time before it."""
+
+from __future__ import annotations
+
+import logging
+import select
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, current_app, g, json, render_template, request
+from flask_babel import get_locale
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+PROBE_INTERVAL_SECONDS = 1.0
+# Kept here rather than in the web's catalog, which belongs to the UI's own pages.
+UNAVAILABLE = {
+    "de": "Die Datenbank ist im Moment nicht erreichbar. Bitte versuchen Sie es in einigen "
+          "Minuten noch einmal; ein erneut gesendetes Formular wird nur einmal erfasst.",
+    "en": "The database cannot be reached at the moment. Please try again in a few minutes; "
+          "a form sent again is recorded only once.",
+}
+
+
+def database_errors() -> tuple[type[BaseException], ...]:
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    found: list[type[BaseException]] = [OperationalError, InterfaceError]
+    try:
+        import psycopg
+    except ImportError:  # SQLite only: no PostgreSQL driver installed
+        return tuple(found)
+    return (*found, psycopg.OperationalError, psycopg.InterfaceError)
+
+
+class DatabaseUnavailable(Exception):
+    """Raised before a request reaches the database while it is known to be down."""
+
+
+class Outage:
+    """This process's knowledge of a database outage."""
+
+    def __init__(self, probe: Callable[[], bool], interval: float = PROBE_INTERVAL_SECONDS,
+                 ) -> None:
+        self.probe = probe
+        self.interval = interval
+        self.down_since: float | None = None
+        self.next_probe = 0.0
+        self.lock = threading.Lock()
+
+    def noticed(self, error: BaseException) -> None:
+        with self.lock:
+            if self.down_since is None:
+                self.down_since = time.monotonic()
+                self.next_probe = self.down_since + self.interval
+                log.error("database unreachable (%s); answering 503 until it is back",
+                          type(error).__name__)
+
+    def available(self) -> bool:
+        with self.lock:
+            if self.down_since is None:
+                return True
+            now = time.monotonic()
+            if now < self.next_probe:
+                return False
+            self.next_probe = now + self.interval
+        if not self.probe():
+            return False
+        with self.lock:
+            if self.down_since is not None:
+                log.warning("database reachable again after %.1f s",
+                            time.monotonic() - self.down_since)
+                self.down_since = None
+        return True
+
+
+def unavailable_response() -> Any:
+    """503 with a Retry-After: problem details under /api/, the error page otherwise."""
+    locale = get_locale()
+    detail = UNAVAILABLE.get(locale.language if locale else "de", UNAVAILABLE["de"])
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    if request.path == "/api" or request.path.startswith("/api/"):
+        body = {"type": "urn:fallnetz:problem:database_unavailable",
+                "title": "Service Unavailable", "status": 503, "detail": detail}
+        if g.get("correlation_id"):
+            body["instance"] = f"urn:fallnetz:request:{g.correlation_id}"
+        return Response(json.dumps(body), status=503, mimetype="application/problem+json",
+                        headers=headers)
+    return render_template("error.html", status=503, message=detail), 503, headers
+
+
+def drop_dead_view_connection() -> None:
+    """The web keeps one view connection per thread; after a database restart it is dead,
+    which the socket shows (the server said goodbye) before any query is sent."""
+    store = current_app.extensions.get("fallnetz.views")
+    if store is None or store.dialect != "postgres":
+        return
+    conn = getattr(store._local, "conn", None)
+    if conn is None:
+        return
+    if conn.closed or conn.broken or _has_unread_data(conn):
+        store.close()
+
+
+def _has_unread_data(conn: Any) -> bool:
+    # An idle connection has nothing to read unless the server closed it.
+    try:
+        readable, _w, _x = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def init_app(app: Flask, outage: Outage) -> None:
+    app.extensions["fallnetz.outage"] = outage
+
+    def refuse_while_down() -> None:
+        if not outage.available():
+            raise DatabaseUnavailable
+        drop_dead_view_connection()
+
+    # First of all hooks: loading the signed-in user already needs the database.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_while_down)
+
+    def database_error(error: BaseException) -> Any:
+        outage.noticed(error)
+        store = current_app.extensions.get("fallnetz.views")
+        if store is not None:
+            store.close()
+        return unavailable_response()
+
+    app.register_error_handler(DatabaseUnavailable, lambda _e: unavailable_response())
+    for cls in database_errors():
+        app.register_error_handler(cls, database_error)
