@@ -20,6 +20,9 @@ LOG_LEVEL="${LOG_LEVEL:-INFO}"
 QUIET=()  # Celery's start-up banners are no log lines; JSON logs go without them
 [ "$LOG_FORMAT" = json ] && QUIET=(--quiet)
 
+# The beat keeps its schedule there; a fresh installation may not have it yet.
+mkdir -p "${INSTANCE_DIR:-instance}"
+
 pids=()
 stop() {
     trap - TERM INT
