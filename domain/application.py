@@ -6,10 +6,12 @@ from domain.services.accounts import AccountService
 from domain.services.cases import CaseService
 from domain.services.directory import DirectoryService
 from domain.services.escalations import EscalationService
+from domain.services.exchange import ExchangeService
+from domain.services.integrations import IntegrationService
 from domain.services.referrals import ReferralService
 
 
 class ReferralNetwork(AccountService, DirectoryService, CaseService, ReferralService,
-                      EscalationService):
+                      EscalationService, IntegrationService, ExchangeService):
     """Directory, accounts, cases and referrals of one network (DESIGN §5), on one event
     store."""

@@ -141,7 +141,7 @@ class Engine(Application):
             raise PermissionDenied(_("The role {role} cannot do this.", role=by.role))
         organisation = self._find(Organisation, by.organisation_id) if by.organisation_id \
             else None
-        if organisation is None or organisation.role_of(by.user) != by.role:
+        if organisation is None or organisation.acting_role(by.user) != by.role:
             raise MembershipRequired(_("{user} is not a {role} of this organisation.",
                                        user=by.user, role=by.role))
         if not organisation.active:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -28,6 +30,20 @@ class InvalidService(DomainError):
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 MEMBER_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR, Role.ADMIN)
+# What an API token may do beyond its role; the role's own limits (DESIGN §8) still hold.
+TOKEN_SCOPES = ("cases:read", "cases:write", "referrals:read", "referrals:write",
+                "directory:read", "directory:write", "audit:read", "integrations:write")
+TOKEN_PRINCIPAL = "api:"  # how a token appears as the acting user in events and audits
+
+
+class UnknownToken(DomainError):
+    code = "unknown_token"
+
+
+def secret_digest(secret: str) -> str:
+    """Tokens are long random strings, so a plain SHA-256 keeps them safe at rest; a slow
+    password hash would only slow every API request down."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def validate_service(service: dict[str, Any]) -> dict[str, Any]:
@@ -72,6 +88,8 @@ class Organisation(StampedAggregate):
         self.contacts = contacts
         self.services: dict[str, dict[str, Any]] = {}
         self.members: dict[str, str] = {}
+        self.api_tokens: dict[str, dict[str, Any]] = {}
+        self.webhooks: dict[str, dict[str, Any]] = {}
         self.active = True
 
     @classmethod
@@ -159,6 +177,87 @@ class Organisation(StampedAggregate):
 
     def role_of(self, user: str) -> str | None:
         return self.members.get(user)
+
+    def acting_role(self, user: str) -> str | None:
+        """The role a member, or a system acting with one of our API tokens, acts in."""
+        if user.startswith(TOKEN_PRINCIPAL):
+            token = self._token_named(user[len(TOKEN_PRINCIPAL):])
+            return token["role"] if token is not None else None
+        return self.role_of(user)
+
+    # -- API tokens -------------------------------------------------------------------------
+    def issue_token(self, token_id: str, name: str, role: Role, scopes: list[str],
+                    secret: str, by: Stamp) -> None:
+        self._require_active()
+        if not KEY.match(name or ""):
+            raise DomainError(_("A token name is 2–40 lower-case letters, digits or '-'."),
+                              field="name")
+        if self._token_named(name) is not None:
+            raise DomainError(_("{organisation} has an active token named {name!r} already.",
+                                organisation=self.name, name=name), field="name")
+        if Role(role) not in MEMBER_ROLES:
+            raise DomainError(_("Role {role!r} cannot be given to a member.", role=role),
+                              field="role")
+        unknown = sorted(set(scopes) - set(TOKEN_SCOPES))
+        if unknown or not scopes:
+            raise DomainError(_("Scopes are some of: {scopes}.", scopes=", ".join(TOKEN_SCOPES)),
+                              field="scopes")
+        self._token_issued(token_id=token_id, name=name, role=Role(role).value,
+                           scopes=sorted(set(scopes)), secret_hash=secret_digest(secret), by=by)
+
+    @event("TokenIssued")
+    def _token_issued(self, token_id: str, name: str, role: str, scopes: list[str],
+                      secret_hash: str, by: Stamp) -> None:
+        self.api_tokens[token_id] = {"name": name, "role": role, "scopes": scopes,
+                                     "secret_hash": secret_hash, "revoked": False}
+
+    def revoke_token(self, token_id: str, by: Stamp) -> None:
+        token = self.api_tokens.get(token_id)
+        if token is None or token["revoked"]:
+            raise UnknownToken(_("{organisation} has no active token {token_id!r}.",
+                                 organisation=self.name, token_id=token_id), field="token_id")
+        self._token_revoked(token_id=token_id, by=by)
+
+    @event("TokenRevoked")
+    def _token_revoked(self, token_id: str, by: Stamp) -> None:
+        self.api_tokens[token_id] = {**self.api_tokens[token_id], "revoked": True}
+
+    def token_matching(self, token_id: str, secret: str) -> dict[str, Any] | None:
+        """The active token with this id and secret, compared in constant time."""
+        token = self.api_tokens.get(token_id)
+        if token is None or token["revoked"] or not self.active:
+            return None
+        if not hmac.compare_digest(token["secret_hash"], secret_digest(secret)):
+            return None
+        return token
+
+    def _token_named(self, name: str) -> dict[str, Any] | None:
+        return next((t for t in self.api_tokens.values()
+                     if t["name"] == name and not t["revoked"]), None)
+
+    # -- webhooks ---------------------------------------------------------------------------
+    def subscribe_webhook(self, webhook_id: str, url: str, secret: str, by: Stamp) -> None:
+        self._require_active()
+        if not re.match(r"^https?://[^\s/]+", url or "") or len(url) > 2000:
+            raise DomainError(_("A webhook address is an http or https URL."), field="url")
+        if any(w["url"] == url for w in self.webhooks.values()):
+            raise DomainError(_("This address is subscribed already."), field="url")
+        self._webhook_subscribed(webhook_id=webhook_id, url=url, secret=secret, by=by)
+
+    @event("WebhookSubscribed")
+    def _webhook_subscribed(self, webhook_id: str, url: str, secret: str, by: Stamp) -> None:
+        self.webhooks[webhook_id] = {"url": url, "secret": secret}
+
+    def remove_webhook(self, webhook_id: str, by: Stamp) -> None:
+        if webhook_id not in self.webhooks:
+            raise DomainError(_("{organisation} has no webhook {webhook_id!r}.",
+                                organisation=self.name, webhook_id=webhook_id),
+                              field="webhook_id")
+        self._webhook_removed(webhook_id=webhook_id, by=by)
+
+    @event("WebhookRemoved")
+    def _webhook_removed(self, webhook_id: str, by: Stamp) -> None:
+        del self.webhooks[webhook_id]
 
     # -- lifecycle --------------------------------------------------------------------------
     def deactivate(self, reason: str, by: Stamp) -> None:

@@ -32,6 +32,8 @@ class Settings:
     catch_up_seconds: float = 5.0
     scan_seconds: float = 60.0
     mail_seconds: float = 15.0
+    webhook_seconds: float = 10.0
+    webhook_retry_seconds: float = 10.0  # the first pause after a failed delivery
     view_batch_size: int = 500
     instance_dir: str = "instance"
     # "json" in production (one object per line, for the log collector), "text" otherwise.
@@ -65,6 +67,8 @@ class Settings:
             catch_up_seconds=number("VIEW_CATCH_UP_SECONDS", 5.0),
             scan_seconds=number("ESCALATION_SCAN_SECONDS", 60.0),
             mail_seconds=number("MAIL_SEND_SECONDS", 15.0),
+            webhook_seconds=number("WEBHOOK_SEND_SECONDS", 10.0),
+            webhook_retry_seconds=number("WEBHOOK_RETRY_SECONDS", 10.0),
             view_batch_size=int(number("VIEW_BATCH_SIZE", 500)),
             instance_dir=environ.get("INSTANCE_DIR") or "instance",
             log_format=(environ.get("LOG_FORMAT") or "text").lower(),

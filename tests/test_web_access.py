@@ -137,6 +137,8 @@ def routes(app: Flask) -> list[tuple[str, str, str, str | None, dict[str, Any]]]
     """(endpoint key, method, rule, object name, URL values) for every route and object."""
     found = []
     for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            continue  # the API's own table: tests/test_api_access.py
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             params = [p for p in rule.arguments if p != "action"]
             objects = OBJECT_KINDS[params[0]] if params else (None,)

@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
 
         app.extensions["fallnetz.engine"].after_save.append(nudge_views)
 
-    from web import cli, errors, i18n, labels
+    from web import api, cli, errors, i18n, labels
     from web.audit import bp as audit_bp
     from web.auth import bp as auth_bp, home_for, load_viewer, throttle
     from web.cases import bp as cases_bp
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
     csrf.init_app(app)
     for blueprint in (auth_bp, cases_bp, referrals_bp, inbox_bp, audit_bp, directory_bp):
         app.register_blueprint(blueprint)
+    api.init_app(app)
     app.before_request(load_viewer)
     throttle.init_app(app)
 

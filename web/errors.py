@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from domain.base import ConflictError, DomainError, NotFound, PermissionDenied
+from web.api.problems import domain_problem, is_api_request, problem
 from web.i18n import translate
 
 STATUS = ((NotFound, 404), (PermissionDenied, 403), (ConflictError, 409), (DomainError, 422))
@@ -22,10 +23,14 @@ def conflict_message() -> str:
 
 def init_app(app: Flask) -> None:
     def page(status: int, message: str) -> Any:
+        if is_api_request():  # other systems get RFC 9457 problem details, not a page
+            return problem(status, message)
         return render_template("error.html", status=status, message=message), status
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> Any:
+        if is_api_request():
+            return domain_problem(error)
         status = next(code for cls, code in STATUS if isinstance(error, cls))
         if status == 409:
             return page(409, conflict_message())

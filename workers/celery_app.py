@@ -54,6 +54,8 @@ def create_celery(settings: Settings | None = None) -> Celery:
                                  "schedule": settings.scan_seconds},
             "send-notifications": {"task": "fallnetz.send_notifications",
                                    "schedule": settings.mail_seconds},
+            "deliver-webhooks": {"task": "fallnetz.deliver_webhooks",
+                                 "schedule": settings.webhook_seconds},
         },
     )
     return celery

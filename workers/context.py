@@ -11,6 +11,7 @@ from domain.application import ReferralNetwork
 from domain.bootstrap import bootstrap
 from domain.settings import Settings
 from workers.mail import MailSettings
+from workers.webhooks import WebhookSettings
 from workers.views.runner import ViewUpdater
 from workers.views.store import ViewStore
 
@@ -34,6 +35,10 @@ def mail_settings() -> MailSettings:
     s = settings()
     return MailSettings(host=s.smtp_host, port=s.smtp_port, sender=s.mail_from,
                         base_url=s.public_base_url)
+
+
+def webhook_settings() -> WebhookSettings:
+    return WebhookSettings(first_retry_seconds=settings().webhook_retry_seconds)
 
 
 def now() -> datetime:

@@ -9,6 +9,7 @@ from workers import context
 from workers.celery_app import create_celery
 from workers.escalation import scan
 from workers.mail import send_due
+from workers.webhooks import deliver_due
 
 log = logging.getLogger(__name__)
 app = create_celery(context.settings())
@@ -19,6 +20,7 @@ def catch_up_views(last_event: int | None = None) -> int:
     applied = context.updater().catch_up()
     if applied:
         log.info("views caught up by %d events", applied)
+        deliver_webhooks.delay()  # new status changes may wait in the webhook outbox
     return applied
 
 
@@ -42,4 +44,13 @@ def send_notifications() -> dict[str, int]:
     if any(counts.values()):
         log.info("notifications: %s", counts)
         updater.catch_up()
+    return counts
+
+
+@app.task(name="fallnetz.deliver_webhooks")
+def deliver_webhooks() -> dict[str, int]:
+    counts = deliver_due(context.engine(), context.updater().store, context.now(),
+                         context.webhook_settings())
+    if any(counts.values()):
+        log.info("webhooks: %s", counts)
     return counts

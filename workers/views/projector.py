@@ -83,6 +83,11 @@ class HandoffViews:
         elif name == "Deactivated":
             cur.execute("UPDATE {p}organisations SET active = 0 WHERE organisation_id = ?",
                         (oid,))
+        elif name == "WebhookSubscribed":  # the address only: the secret stays in the store
+            cur.execute("INSERT INTO {p}webhooks VALUES (?, ?, ?)", (oid, e.webhook_id, e.url))
+        elif name == "WebhookRemoved":
+            cur.execute("DELETE FROM {p}webhooks WHERE organisation_id = ? AND webhook_id = ?",
+                        (oid, e.webhook_id))
 
     def _active_count(self, cur: Cursor, organisation_id: str, service_id: str) -> int:
         row = cur.one("SELECT COUNT(*) AS n FROM {p}referrals WHERE to_organisation_id = ? "
@@ -145,6 +150,12 @@ class HandoffViews:
     def on_Referral(self, cur: Cursor, e: Any, name: str, position: int) -> None:
         rid = str(e.originator_id)
         if name == "Created":
+            self._webhook_message(cur, e, position, e.status, None, {
+                "case_id": str(e.case_id), "need": e.need, "urgency": e.urgency,
+                "kind": e.kind, "from_organisation_id": str(e.from_organisation_id),
+                "to_organisation_id": str(e.to_organisation_id),
+                "parent_referral_id": str(e.parent_referral_id) if e.parent_referral_id
+                else None})
             case = cur.one("SELECT reference FROM {p}cases WHERE case_id = ?",
                            (str(e.case_id),))
             cur.execute(
@@ -182,8 +193,36 @@ class HandoffViews:
                 (status, sent_at, from_user, ts(e.timestamp), e.originator_version,
                  as_json(holds), as_json(escalations), first_contact_at, rid))
             self._count_load(cur, row, old_status, status)
+            if name in STATUS_BY_EVENT:
+                self._webhook_message(cur, e, position, status, old_status, {
+                    k: row[k] for k in ("case_id", "need", "urgency", "kind",
+                                        "from_organisation_id", "to_organisation_id",
+                                        "parent_referral_id")})
         self._deadline(cur, rid)
         self._timeline(cur, case_id, e, name, position)
+
+    def _webhook_message(self, cur: Cursor, e: Any, position: int, status: str,
+                         previous: str | None, referral: dict[str, Any]) -> None:
+        """A status change, queued for the webhooks of the sending and (once it is sent)
+        the receiving organisation. Ids and codes only: no case content leaves this way."""
+        organisations = [referral["from_organisation_id"]]
+        if status != "draft":
+            organisations.append(referral["to_organisation_id"])
+        message_id = f"msg_{position}"
+        payload = as_json({
+            "type": "referral.status_changed", "timestamp": ts(e.timestamp),
+            "data": {"referral_id": str(e.originator_id), "status": status,
+                     "previous_status": previous, "version": e.originator_version,
+                     **referral}})
+        for organisation_id in organisations:
+            for hook in cur.all("SELECT webhook_id FROM {p}webhooks WHERE organisation_id = ?",
+                                (organisation_id,)):
+                cur.execute(
+                    "INSERT INTO {p}webhook_deliveries VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, "
+                    "?, NULL, NULL, ?, NULL) ON CONFLICT (delivery_id) DO NOTHING",
+                    (f"{position}:{hook['webhook_id']}", position, organisation_id,
+                     hook["webhook_id"], message_id, payload, ts(e.timestamp),
+                     ts(e.timestamp)))
 
     def _load_service(self, cur: Cursor, e: Any) -> str | None:
         """The service a referral counts against: the one named, else the receiver's first

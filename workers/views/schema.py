@@ -42,6 +42,18 @@ TABLES = {
     "inapp": "recipient TEXT NOT NULL, notification_id TEXT NOT NULL, "
              "referral_id TEXT NOT NULL, kind TEXT NOT NULL, created_at TEXT NOT NULL, "
              "PRIMARY KEY (recipient, notification_id)",
+    "webhooks": "organisation_id TEXT NOT NULL, webhook_id TEXT NOT NULL, url TEXT NOT NULL, "
+                "PRIMARY KEY (organisation_id, webhook_id)",
+}
+# The webhook outbox records what was delivered, which the events do not say: a rebuild of
+# the views keeps it, and projecting an event again finds its deliveries there already.
+OUTBOX_TABLES = {
+    "webhook_deliveries": "delivery_id TEXT PRIMARY KEY, position BIGINT NOT NULL, "
+                          "organisation_id TEXT NOT NULL, webhook_id TEXT NOT NULL, "
+                          "message_id TEXT NOT NULL, payload TEXT NOT NULL, "
+                          "status TEXT NOT NULL, attempts INTEGER NOT NULL, "
+                          "next_attempt_at TEXT NOT NULL, lease_until TEXT, last_error TEXT, "
+                          "created_at TEXT NOT NULL, delivered_at TEXT",
 }
 INDEXES = {
     "inbox": "referrals (to_organisation_id, next_due_at)",
@@ -49,13 +61,14 @@ INDEXES = {
     "referrals_by_case": "referrals (case_id)",
     "deadlines_due": "deadlines (next_escalation_at)",
     "notifications_sendable": "notifications (status, retry_at)",
+    "webhook_deliveries_due": "webhook_deliveries (status, next_attempt_at)",
 }
 
 
 def create_tables(store: ViewStore) -> None:
     with store.transaction() as cur:
         _serialise_ddl(store, cur)
-        for name, columns in TABLES.items():
+        for name, columns in {**TABLES, **OUTBOX_TABLES}.items():
             cur.execute(f"CREATE TABLE IF NOT EXISTS {{p}}{name} ({columns})")
         for name, definition in INDEXES.items():
             cur.execute(f"CREATE INDEX IF NOT EXISTS {{p}}ix_{name} ON {{p}}{definition}")

@@ -1,0 +1,112 @@
+"""Other systems of the network: API tokens (per organisation, scoped, revocable) and webhook
+subscriptions for referral status changes.
+
+An organisation's supervisors keep its own tokens and webhooks; admins (and operators on the
+command line, as the engine) may do so for any organisation."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from domain.base import PermissionDenied
+from domain.engine import arguments, Engine
+from domain.messages import _
+from domain.organisation import Organisation, TOKEN_PRINCIPAL
+from domain.stamp import Role, Stamp
+
+TOKEN_PREFIX = "fnz"
+
+
+@dataclass(frozen=True)
+class ApiIdentity:
+    """Who a valid token acts as."""
+    organisation: Organisation
+    token_id: str
+    name: str
+    role: str
+    scopes: tuple[str, ...]
+
+    def stamp(self, correlation_id: str) -> Stamp:
+        return Stamp(f"{TOKEN_PRINCIPAL}{self.name}", self.organisation.id, self.role,
+                     correlation_id)
+
+
+def token_text(organisation_id: UUID, token_id: str, secret: str) -> str:
+    return f"{TOKEN_PREFIX}_{organisation_id.hex}_{token_id}_{secret}"
+
+
+class IntegrationService(Engine):
+    def require_keeper(self, by: Stamp, organisation_id: UUID) -> None:
+        keeper = self.verify(by, (Role.SUPERVISOR, Role.ADMIN))
+        if by.role == Role.SUPERVISOR and (keeper is None or keeper.id != organisation_id):
+            raise PermissionDenied(_("Supervisors keep only their own organisation's tokens "
+                                     "and webhooks."))
+
+    def issue_api_token(self, by: Stamp, organisation_id: UUID, name: str, role: Role,
+                        scopes: list[str]) -> dict[str, Any]:
+        """Returns the token text once; only its digest is kept."""
+        secret = secrets.token_urlsafe(32)
+        token_id = secrets.token_hex(6)
+
+        def decide() -> Any:
+            self.require_keeper(by, organisation_id)
+            organisation = self.load(Organisation, organisation_id, what="organisation")
+            organisation.issue_token(token_id, name, role, list(scopes), secret, by=by)
+            return [organisation], {"token_id": token_id, "name": name,
+                                    "token": token_text(organisation.id, token_id, secret)}
+        return self.execute("issue_api_token", by, decide)
+
+    def revoke_api_token(self, by: Stamp, organisation_id: UUID, token_id: str,
+                         idempotency_key: str | None = None) -> dict[str, Any]:
+        def decide() -> Any:
+            self.require_keeper(by, organisation_id)
+            organisation = self.load(Organisation, organisation_id, what="organisation")
+            organisation.revoke_token(token_id, by=by)
+            return [organisation], {"token_id": token_id, "version": organisation.version}
+        return self.execute("revoke_api_token", by, decide, idempotency_key=idempotency_key,
+                            arguments=arguments(locals()))
+
+    def identify_token(self, text: str) -> ApiIdentity | None:
+        """The identity of a presented token, or None for anything not an active token."""
+        prefix, _sep, rest = (text or "").partition("_")
+        parts = rest.split("_", 2)
+        if prefix != TOKEN_PREFIX or len(parts) != 3:
+            return None
+        organisation_hex, token_id, secret = parts
+        try:
+            organisation_id = UUID(hex=organisation_hex)
+        except ValueError:
+            return None
+        organisation = self._find(Organisation, organisation_id)
+        token = organisation.token_matching(token_id, secret) if organisation else None
+        if organisation is None or token is None:
+            return None
+        return ApiIdentity(organisation, token_id, token["name"], token["role"],
+                           tuple(token["scopes"]))
+
+    def subscribe_webhook(self, by: Stamp, organisation_id: UUID, url: str,
+                          ) -> dict[str, Any]:
+        """Returns the signing secret once (Standard Webhooks' ``whsec_`` form)."""
+        secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+        webhook_id = secrets.token_hex(6)
+
+        def decide() -> Any:
+            self.require_keeper(by, organisation_id)
+            organisation = self.load(Organisation, organisation_id, what="organisation")
+            organisation.subscribe_webhook(webhook_id, url, secret, by=by)
+            return [organisation], {"webhook_id": webhook_id, "url": url, "secret": secret}
+        return self.execute("subscribe_webhook", by, decide)
+
+    def remove_webhook(self, by: Stamp, organisation_id: UUID, webhook_id: str,
+                       idempotency_key: str | None = None) -> dict[str, Any]:
+        def decide() -> Any:
+            self.require_keeper(by, organisation_id)
+            organisation = self.load(Organisation, organisation_id, what="organisation")
+            organisation.remove_webhook(webhook_id, by=by)
+            return [organisation], {"webhook_id": webhook_id, "version": organisation.version}
+        return self.execute("remove_webhook", by, decide, idempotency_key=idempotency_key,
+                            arguments=arguments(locals()))

@@ -1,0 +1,118 @@
+"""The directory in Open Referral HSDS 3.0: the demo directory exports schema-valid against
+the standard's schemas, imports into an empty store and exports again identically; an
+import reports what it refused and why, and stores nothing of a refused organisation."""
+
+from __future__ import annotations
+
+import copy
+import filecmp
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from domain.application import ReferralNetwork
+from domain.bootstrap import bootstrap
+from domain.demo import load_demo
+from domain.exchange.hsds import SCHEMAS, validate_export
+from domain.settings import PROJECT_ROOT, Settings
+from domain.stamp import Role, Stamp
+
+SHARED = PROJECT_ROOT.parent / "shared" / "standards" / "hsds-3.0"
+
+
+@pytest.fixture(scope="module")
+def demo_export(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """The demo directory as HSDS (loading the demo once: it records about 40 cases)."""
+    folder = tmp_path_factory.mktemp("demo")
+    app = bootstrap(Settings(database_url=f"sqlite:///{folder / 'demo.sqlite3'}"))
+    load_demo(app, PROJECT_ROOT / "networks" / "cottbus" / "demo")
+    assert len([o for o in app.organisations() if o.active]) > 20
+    exported = app.export_hsds()
+    app.close()
+    return exported
+
+
+@pytest.fixture
+def exported(demo_export: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return copy.deepcopy(demo_export)
+
+
+@pytest.fixture
+def empty(tmp_path: Path) -> ReferralNetwork:
+    app = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'empty.sqlite3'}"))
+    yield app
+    app.close()
+
+
+def test_the_kept_schemas_are_the_standards_own() -> None:
+    if not SHARED.exists():  # a clone outside the workplace has only our copy
+        assert (SCHEMAS / "organization.json").exists()
+        return
+    names = sorted(p.name for p in SHARED.glob("*.json"))
+    match, mismatch, errors = filecmp.cmpfiles(SHARED, SCHEMAS, names, shallow=False)
+    assert (mismatch, errors) == ([], []) and len(match) == len(names) > 20
+
+
+def test_the_demo_directory_round_trips_through_hsds(exported: list[dict[str, Any]],
+                                                     empty: ReferralNetwork) -> None:
+    assert validate_export(exported) == []
+    services = [s for o in exported for s in o["services"]]
+    assert services and all(s["attributes"] for s in services)
+
+    report = empty.import_hsds(Stamp.system("import"), json.loads(json.dumps(exported)))
+    assert report.rejected == [] and len(report.registered) == len(exported)
+    assert empty.export_hsds() == exported
+
+    again = empty.import_hsds(Stamp.system("import"), exported)
+    assert len(again.unchanged) == len(exported), "importing twice changes nothing"
+
+
+def test_an_import_reports_what_it_refused_and_stores_nothing_of_it(
+        exported: list[dict[str, Any]], empty: ReferralNetwork) -> None:
+    offer = copy.deepcopy(exported[:4])
+    del offer[0]["id"]  # not HSDS
+    need = next(a for a in offer[1]["services"][0]["attributes"] if a["link_type"] == "need") \
+        if offer[1]["services"] else None
+    if need is None:
+        offer[1]["attributes"] = []  # no sector
+    else:
+        need["taxonomy_term"]["code"] = "no-such-need"
+    offer[2]["organization_identifiers"] = []  # no key
+    before = empty.recorder.max_notification_id() or 0
+
+    report = empty.import_hsds(Stamp.system("import"), offer).as_dict()
+
+    assert [r["index"] for r in report["rejected"]] == [0, 1, 2]
+    first, second, third = report["rejected"]
+    assert {"pointer": "#/0", "detail": "'id' is a required property"} in first["errors"]
+    assert second["errors"] and second["errors"][0]["pointer"].startswith("#/1")
+    assert "fallnetz-key" in third["errors"][0]["detail"]
+    assert report["registered"] == [exported[3]["organization_identifiers"][0]["identifier"]]
+    registered = [o.key for o in empty.organisations()]
+    assert registered == report["registered"], "refused organisations stored nothing"
+    assert (empty.recorder.max_notification_id() or 0) > before
+
+
+def test_the_api_exports_and_imports_hsds(app: Flask,
+                                         exported: list[dict[str, Any]]) -> None:
+    engine = app.extensions["fallnetz.engine"]
+    engine.import_hsds(Stamp.system("test"), exported)
+    admin = engine.organisation_by_key("stadt-it")
+    issued = engine.issue_api_token(Stamp.system("test"), admin.id, "verzeichnis",
+                                    Role.ADMIN, ["directory:read", "directory:write"])
+    headers = {"Authorization": f"Bearer {issued['token']}"}
+    client = app.test_client()
+    served = client.get("/api/v1/directory/hsds", headers=headers)
+    assert served.status_code == 200 and served.json == exported
+    report = client.post("/api/v1/directory/hsds", headers=headers, json=served.json)
+    assert report.status_code == 200
+    assert len(report.json["unchanged"]) == len(exported) and not report.json["rejected"]
+    broken = client.post("/api/v1/directory/hsds", headers=headers,
+                         json=[{"name": "ohne alles"}])
+    assert broken.json["rejected"][0]["errors"][0]["pointer"] == "#/0"
+    not_json = client.post("/api/v1/directory/hsds", headers=headers, data="<xml/>",
+                           content_type="application/xml")
+    assert not_json.status_code == 400 and not_json.mimetype == "application/problem+json"

@@ -1,0 +1,163 @@
+"""The directory: organisations with their services, capacities and current load, capacity
+changes, and the whole directory in Open Referral HSDS 3.0 (export and import)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from flask import g, request
+from flask_babel import gettext as _
+from marshmallow import fields, validate
+
+from domain.organisation import Organisation
+from domain.stamp import Role
+from web.api.common import ApiSchema, Stop, api_blueprint, etag, idempotency_key, \
+    requires, run_versioned
+from web.api.problems import FieldErrorSchema, ProblemSchema, problem
+from web.engine import engine
+from web.i18n import translate
+from web.objects import organisation, views
+from workers.views import queries
+
+bp = api_blueprint("directory", "The network's directory, also in Open Referral HSDS 3.0.")
+ETAG_HEADER = {"ETag": {"schema": {"type": "string"}}}
+KEEPERS = (Role.SUPERVISOR, Role.COORDINATOR, Role.ADMIN)
+
+
+class ServiceSchema(ApiSchema):
+    service_id = fields.String()
+    name = fields.String()
+    needs = fields.List(fields.String())
+    legal_spheres = fields.List(fields.String())
+    districts = fields.List(fields.String())
+    languages = fields.List(fields.String())
+    capacity = fields.Integer(allow_none=True)
+    active_referrals = fields.Integer(metadata={"description": "Accepted, in progress or on "
+                                                               "hold (from the views)"})
+
+
+class OrganisationSchema(ApiSchema):
+    id = fields.UUID()
+    key = fields.String()
+    name = fields.String()
+    sector = fields.String()
+    inbox_address = fields.String()
+    active = fields.Boolean()
+    version = fields.Integer()
+    services = fields.List(fields.Nested(ServiceSchema))
+
+
+def organisation_body(o: Organisation, load: dict[tuple[str, str], int]) -> dict[str, Any]:
+    return {"id": o.id, "key": o.key, "name": o.name, "sector": o.sector,
+            "inbox_address": o.inbox_address, "active": o.active, "version": o.version,
+            "services": [{"service_id": key, **service,
+                          "active_referrals": load.get((str(o.id), key), 0)}
+                         for key, service in sorted(o.services.items())]}
+
+
+def _load() -> dict[tuple[str, str], int]:
+    return {(row["organisation_id"], row["service_id"]): int(row["active_referrals"])
+            for row in queries.service_load(views())}
+
+
+@bp.get("/organisations")
+@bp.response(200, OrganisationSchema(many=True))
+@bp.alt_response(401, schema=ProblemSchema, description="No or an invalid token")
+@requires("directory:read")
+def organisations() -> Any:
+    """Every organisation of the network, by name."""
+    load = _load()
+    return [organisation_body(o, load)
+            for o in sorted(engine().organisations(), key=lambda o: o.name)]
+
+
+@bp.get("/organisations/<uuid:organisation_id>")
+@bp.response(200, OrganisationSchema, headers=ETAG_HEADER)
+@bp.alt_response(404, schema=ProblemSchema, description="No such organisation")
+@requires("directory:read")
+def organisation_detail(organisation_id: UUID) -> Any:
+    """One organisation, with its version as ETag."""
+    return _organisation_response(organisation_id)
+
+
+def _organisation_response(organisation_id: UUID) -> Any:
+    found = organisation(organisation_id)
+    return organisation_body(found, _load()), 200, {"ETag": etag(found.version)}
+
+
+class CapacitySchema(ApiSchema):
+    capacity = fields.Integer(required=True, validate=validate.Range(0, 100000))
+
+
+@bp.put("/organisations/<uuid:organisation_id>/services/<string:service_id>/capacity")
+@bp.arguments(CapacitySchema)
+@bp.response(200, OrganisationSchema, headers=ETAG_HEADER)
+@bp.alt_response(403, schema=ProblemSchema, description="Not the organisation's supervisor, "
+                                                        "a coordinator or an admin")
+@bp.alt_response(404, schema=ProblemSchema, description="No such organisation")
+@bp.alt_response(409, schema=ProblemSchema, description="Changed concurrently")
+@bp.alt_response(412, schema=ProblemSchema, description="If-Match names a stale version")
+@bp.alt_response(422, schema=ProblemSchema, description="No such service, or refused")
+@requires("directory:write", KEEPERS)
+def change_capacity(body: dict[str, Any], organisation_id: UUID, service_id: str) -> Any:
+    """Sets how many referrals the service can hold at once (accepted, in progress, on
+    hold)."""
+    found = organisation(organisation_id)
+    run_versioned(lambda version: engine().change_capacity(
+        g.viewer, found.id, service_id, body["capacity"], expected_version=version,
+        idempotency_key=idempotency_key()), found.version)
+    return _organisation_response(organisation_id)
+
+
+# -- HSDS 3.0 -------------------------------------------------------------------------------------
+class HsdsRejectionSchema(ApiSchema):
+    index = fields.Integer(metadata={"description": "Position in the document"})
+    name = fields.String()
+    errors = fields.List(fields.Nested(FieldErrorSchema))
+
+
+class HsdsReportSchema(ApiSchema):
+    registered = fields.List(fields.String(), metadata={"description": "Keys registered"})
+    updated = fields.List(fields.String(), metadata={"description": "Keys whose services "
+                                                                    "changed"})
+    unchanged = fields.List(fields.String())
+    rejected = fields.List(fields.Nested(HsdsRejectionSchema))
+
+
+HSDS_DOCUMENT = {"type": "array", "items": {"type": "object"}, "description": (
+    "HSDS 3.0 organization objects, each with its services nested; our fields are "
+    "attributes of the taxonomies urn:fallnetz:sector, need, legal-sphere, capacity and "
+    "service-key (see the README)")}
+
+
+@bp.get("/directory/hsds")
+@bp.response(200, HSDS_DOCUMENT, description="The active organisations as HSDS 3.0")
+@bp.alt_response(401, schema=ProblemSchema, description="No or an invalid token")
+@requires("directory:read")
+def export_hsds() -> Any:
+    """The directory in Open Referral HSDS 3.0."""
+    from flask import Response, json
+
+    return Response(json.dumps(engine().export_hsds()), mimetype="application/json")
+
+
+@bp.post("/directory/hsds")
+@bp.doc(requestBody={"required": True,
+                     "content": {"application/json": {"schema": HSDS_DOCUMENT}}})
+@bp.response(200, HsdsReportSchema)
+@bp.alt_response(400, schema=ProblemSchema, description="Not a JSON document")
+@bp.alt_response(403, schema=ProblemSchema, description="Coordinators and admins only")
+@requires("directory:write", (Role.COORDINATOR, Role.ADMIN))
+def import_hsds() -> Any:
+    """Imports organisations and services from HSDS 3.0: registers the missing ones, adds
+    or changes services; reports each organisation refused, with why. An organisation is
+    imported whole or not at all."""
+    document = request.get_json(silent=True)
+    if document is None:
+        raise Stop(problem(400, _("Send an HSDS document as JSON."), code="not_json"))
+    report = engine().import_hsds(g.viewer, document).as_dict()
+    for rejection in report["rejected"]:
+        for error in rejection["errors"]:
+            error["detail"] = translate(error["detail"])
+    return report

@@ -1,0 +1,142 @@
+"""An organisation's API tokens and webhook subscriptions, kept by its supervisors (and
+admins). A token's or webhook's secret is shown once, when it is made."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from flask import g
+from marshmallow import fields, validate
+
+from domain.organisation import MEMBER_ROLES, TOKEN_SCOPES
+from domain.stamp import Role
+from web.api.common import ApiSchema, api_blueprint, idempotency_key, requires
+from web.api.problems import ProblemSchema
+from web.engine import engine
+from web.objects import organisation
+
+bp = api_blueprint("integrations", "API tokens and webhooks of an organisation.")
+KEEPERS = (Role.SUPERVISOR, Role.ADMIN)
+
+
+class TokenSchema(ApiSchema):
+    token_id = fields.String()
+    name = fields.String()
+    role = fields.String()
+    scopes = fields.List(fields.String())
+    revoked = fields.Boolean()
+
+
+class IssueTokenSchema(ApiSchema):
+    name = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$"))
+    role = fields.String(required=True, validate=validate.OneOf([r.value for r in MEMBER_ROLES]))
+    scopes = fields.List(fields.String(validate=validate.OneOf(TOKEN_SCOPES)), required=True,
+                         validate=validate.Length(min=1))
+
+
+class IssuedTokenSchema(ApiSchema):
+    token_id = fields.String()
+    name = fields.String()
+    token = fields.String(metadata={"description": "Shown only now: send it as "
+                                                   "Authorization: Bearer <token>"})
+
+
+class WebhookSchema(ApiSchema):
+    webhook_id = fields.String()
+    url = fields.String()
+
+
+class SubscribeSchema(ApiSchema):
+    url = fields.String(required=True, validate=[
+        validate.Length(max=2000), validate.Regexp(r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/\S*)?$")])
+
+
+class SubscribedSchema(ApiSchema):
+    webhook_id = fields.String()
+    url = fields.String()
+    secret = fields.String(metadata={"description": "Shown only now: the Standard Webhooks "
+                                                    "signing secret (whsec_...)"})
+
+
+PROBLEMS = ((403, "Not the organisation's supervisor or an admin"),
+            (404, "No such organisation"), (422, "Refused by a rule; nothing was stored"))
+
+
+def _problems(view: Any) -> Any:
+    for status, description in PROBLEMS:
+        view = bp.alt_response(status, schema=ProblemSchema, description=description)(view)
+    return view
+
+
+@bp.get("/organisations/<uuid:organisation_id>/tokens")
+@bp.response(200, TokenSchema(many=True))
+@_problems
+@requires("integrations:write", KEEPERS)
+def tokens(organisation_id: UUID) -> Any:
+    """The organisation's API tokens (never their secrets)."""
+    found = organisation(organisation_id)
+    engine().require_keeper(g.viewer, found.id)
+    return [{"token_id": token_id, **{k: t[k] for k in ("name", "role", "scopes", "revoked")}}
+            for token_id, t in found.api_tokens.items()]
+
+
+@bp.post("/organisations/<uuid:organisation_id>/tokens")
+@bp.arguments(IssueTokenSchema)
+@bp.response(201, IssuedTokenSchema)
+@_problems
+@requires("integrations:write", KEEPERS)
+def issue_token(body: dict[str, Any], organisation_id: UUID) -> Any:
+    """Issues a token acting for the organisation in a role, limited to scopes."""
+    organisation(organisation_id)
+    return engine().issue_api_token(g.viewer, organisation_id, body["name"],
+                                    Role(body["role"]), body["scopes"])
+
+
+@bp.delete("/organisations/<uuid:organisation_id>/tokens/<string:token_id>")
+@bp.response(204)
+@_problems
+@requires("integrations:write", KEEPERS)
+def revoke_token(organisation_id: UUID, token_id: str) -> Any:
+    """Revokes a token: it is refused from the next request on."""
+    organisation(organisation_id)
+    engine().revoke_api_token(g.viewer, organisation_id, token_id,
+                              idempotency_key=idempotency_key())
+    return None
+
+
+@bp.get("/organisations/<uuid:organisation_id>/webhooks")
+@bp.response(200, WebhookSchema(many=True))
+@_problems
+@requires("integrations:write", KEEPERS)
+def webhooks(organisation_id: UUID) -> Any:
+    """The organisation's webhook subscriptions (never their secrets)."""
+    found = organisation(organisation_id)
+    engine().require_keeper(g.viewer, found.id)
+    return [{"webhook_id": webhook_id, "url": w["url"]}
+            for webhook_id, w in found.webhooks.items()]
+
+
+@bp.post("/organisations/<uuid:organisation_id>/webhooks")
+@bp.arguments(SubscribeSchema)
+@bp.response(201, SubscribedSchema)
+@_problems
+@requires("integrations:write", KEEPERS)
+def subscribe(body: dict[str, Any], organisation_id: UUID) -> Any:
+    """Subscribes an address to the status changes of the organisation's referrals (sent or
+    received). Each change is POSTed once, signed after Standard Webhooks, retried with
+    backoff while the address does not answer 2xx."""
+    organisation(organisation_id)
+    return engine().subscribe_webhook(g.viewer, organisation_id, body["url"])
+
+
+@bp.delete("/organisations/<uuid:organisation_id>/webhooks/<string:webhook_id>")
+@bp.response(204)
+@_problems
+@requires("integrations:write", KEEPERS)
+def unsubscribe(organisation_id: UUID, webhook_id: str) -> Any:
+    """Ends a subscription; deliveries still pending for it are dropped."""
+    organisation(organisation_id)
+    engine().remove_webhook(g.viewer, organisation_id, webhook_id,
+                            idempotency_key=idempotency_key())
+    return None
