@@ -1,7 +1,7 @@
 """Correlation ids and one log line per request.
 
-Every request gets an id: the reverse proxy's ``X-Request-ID`` when it looks like one (hex
-digits and dashes, so no name can ride in on it), else a fresh one. The id is answered in
+Every request gets an id: the reverse proxy's ``X-Request-ID`` when it looks like one (a
+UUID or hex digits, so no name can ride in on it), else a fresh one. The id is answered in
 ``X-Request-ID``, stamped on the events the request records and on every log line it
 writes. The request's line names the route rule, not the path, and no parameters."""
 
@@ -20,7 +20,8 @@ from workers.logs import correlation_id
 
 log = logging.getLogger("fallnetz.requests")
 
-REQUEST_ID = re.compile(r"[0-9a-fA-F-]{8,64}")
+# A UUID or 16 to 64 hex digits: nothing a person's name could be written in.
+REQUEST_ID = re.compile(r"[0-9a-f]{16,64}|[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.I)
 
 
 class RequestIds:
