@@ -211,3 +211,33 @@ def test_tokens_are_kept_by_the_organisations_supervisor(web_app: Flask,
     assert removed.status_code == 204
     assert_problem(client.get("/api/v1/inbox", headers=kis), 401)
     assert UUID(str(psz))
+
+
+def test_operators_issue_list_and_revoke_tokens_on_the_command_line(app: Flask,
+                                                                     tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = app.extensions["fallnetz.engine"]
+    World.build(engine)
+    runner = app.test_cli_runner()
+    issued = runner.invoke(args=["tokens", "issue", "psz", "klinik-kis", "--role",
+                                 "caseworker", "--scope", "referrals:read"])
+    assert issued.exit_code == 0, issued.output
+    text = issued.output.strip().splitlines()[-1]
+    token_id = issued.output.split()[1]
+    client = app.test_client()
+    assert client.get("/api/v1/inbox", headers={"Authorization": f"Bearer {text}"}
+                      ).status_code == 200
+    listed = runner.invoke(args=["tokens", "list", "psz"])
+    assert f"{token_id}  klinik-kis" in listed.output and "active" in listed.output
+    assert text.split("_")[-1] not in listed.output, "the secret is shown once only"
+    unknown = runner.invoke(args=["tokens", "issue", "nope", "x1", "--role", "caseworker",
+                                  "--scope", "cases:read"])
+    assert unknown.exit_code != 0 and "No organisation" in unknown.output
+    revoked = runner.invoke(args=["tokens", "revoke", "psz", token_id])
+    assert revoked.exit_code == 0, revoked.output
+    assert client.get("/api/v1/inbox", headers={"Authorization": f"Bearer {text}"}
+                      ).status_code == 401
+
+    exported = tmp_path / "verzeichnis.json"
+    assert runner.invoke(args=["hsds", "export", str(exported)]).exit_code == 0
+    again = runner.invoke(args=["hsds", "import", str(exported)])
+    assert again.exit_code == 0 and "unchanged 7" in again.output, again.output

@@ -3,6 +3,7 @@ views and escalations (``flask --app web --help`` lists them)."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
@@ -10,7 +11,10 @@ from uuid import UUID
 import click
 from flask import Flask
 
+from domain.base import DomainError
 from domain.demo import load_demo
+from domain.organisation import MEMBER_ROLES, TOKEN_SCOPES
+from domain.stamp import Role, Stamp
 from domain.network import NetworkConfigError, load_network
 from web.engine import engine
 
@@ -82,6 +86,7 @@ def init_app(app: Flask) -> None:
         click.echo(f"{applied} events in {seconds:.1f} s ({applied / seconds:.0f} events/s)")
 
     _notification_commands(app)
+    _exchange_commands(app)
 
     @app.cli.group("escalations")
     def escalations_group() -> None:
@@ -137,6 +142,91 @@ def _notification_commands(app: Flask) -> None:
         """Release a stuck notification for sending, after checking it never went out."""
         engine().release_notification(notification_id, reason, datetime.now(timezone.utc))
         click.echo("Released; it is sent with the next run.")
+
+
+def _exchange_commands(app: Flask) -> None:
+    @app.cli.group("tokens")
+    def tokens_group() -> None:
+        """API tokens of the organisations (for the systems that call /api/v1)."""
+
+    def organisation_for(key: str):  # type: ignore[no-untyped-def]
+        found = engine().organisation_by_key(key)
+        if found is None:
+            raise click.ClickException(f"No organisation with the key {key!r}.")
+        return found
+
+    @tokens_group.command("issue")
+    @click.argument("organisation_key")
+    @click.argument("name")
+    @click.option("--role", required=True,
+                  type=click.Choice([r.value for r in MEMBER_ROLES]))
+    @click.option("--scope", "scopes", multiple=True, required=True,
+                  type=click.Choice(TOKEN_SCOPES), help="Repeat for several scopes.")
+    def tokens_issue(organisation_key: str, name: str, role: str, scopes: tuple[str]) -> None:
+        """Issue a token; it is shown once."""
+        organisation = organisation_for(organisation_key)
+        try:
+            issued = engine().issue_api_token(Stamp.system("cli:tokens-issue"),
+                                              organisation.id, name, Role(role), list(scopes))
+        except DomainError as e:
+            raise click.ClickException(str(e.message)) from None
+        click.echo(f"Token {issued['token_id']} ({name}, {role} of {organisation.name}); "
+                   "keep it now, it is not shown again:")
+        click.echo(issued["token"])
+
+    @tokens_group.command("list")
+    @click.argument("organisation_key")
+    def tokens_list(organisation_key: str) -> None:
+        """The organisation's tokens (never their secrets)."""
+        for token_id, token in organisation_for(organisation_key).api_tokens.items():
+            state = "revoked" if token["revoked"] else "active"
+            click.echo(f"{token_id}  {token['name']:<20} {token['role']:<11} {state:<8} "
+                       f"{' '.join(token['scopes'])}")
+
+    @tokens_group.command("revoke")
+    @click.argument("organisation_key")
+    @click.argument("token_id")
+    def tokens_revoke(organisation_key: str, token_id: str) -> None:
+        """Revoke a token: it is refused from the next request on."""
+        organisation = organisation_for(organisation_key)
+        try:
+            engine().revoke_api_token(Stamp.system("cli:tokens-revoke"), organisation.id,
+                                      token_id)
+        except DomainError as e:
+            raise click.ClickException(str(e.message)) from None
+        click.echo(f"Token {token_id} is revoked.")
+
+    @app.cli.group("hsds")
+    def hsds_group() -> None:
+        """The directory in Open Referral HSDS 3.0."""
+
+    @hsds_group.command("export")
+    @click.argument("file", type=click.File("w", encoding="utf-8"))
+    def hsds_export(file) -> None:  # type: ignore[no-untyped-def]
+        """Write the active organisations as HSDS 3.0 JSON (- for standard output)."""
+        document = engine().export_hsds()
+        json.dump(document, file, ensure_ascii=False, indent=2)
+        file.write("\n")
+        click.echo(f"{len(document)} organisations exported.", err=True)
+
+    @hsds_group.command("import")
+    @click.argument("file", type=click.File("r", encoding="utf-8"))
+    def hsds_import(file) -> None:  # type: ignore[no-untyped-def]
+        """Register missing organisations and add or change services from HSDS 3.0 JSON;
+        report what was refused and why."""
+        try:
+            document = json.load(file)
+        except json.JSONDecodeError as e:
+            raise click.ClickException(f"Not JSON: {e}") from None
+        report = engine().import_hsds(Stamp.system("cli:hsds-import"), document)
+        click.echo(f"registered {len(report.registered)}, updated {len(report.updated)}, "
+                   f"unchanged {len(report.unchanged)}, refused {len(report.rejected)}")
+        for rejection in report.rejected:
+            for error in rejection.errors:
+                click.echo(f"  refused #{rejection.index} {rejection.name}: "
+                           f"{error['pointer']}: {error['detail']}")
+        if report.rejected:
+            raise SystemExit(1)
 
 
 def _updater(app: Flask):  # type: ignore[no-untyped-def]
