@@ -28,6 +28,9 @@ keepalive = 5
 # A worker is replaced after this many requests, so a slow leak never grows unbounded.
 max_requests = 2000
 max_requests_jitter = 200
+# systemd and the container runtime steer gunicorn by signals (HUP reloads, TERM stops); a
+# control socket in the user's home would be shared by every gunicorn of that user.
+control_socket_disable = True
 # Behind the municipality's reverse proxy, which sets X-Forwarded-Proto for https.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 errorlog = "-"
