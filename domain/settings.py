@@ -13,6 +13,9 @@ DEFAULT_DATABASE_URL = "sqlite:///instance/fallnetz.sqlite3"
 DEFAULT_NETWORK_DIR = "networks/cottbus"
 
 
+TRUE = ("1", "true", "yes", "on")
+
+
 class SettingsError(ValueError):
     pass
 
@@ -34,6 +37,8 @@ class Settings:
     mail_seconds: float = 15.0
     webhook_seconds: float = 10.0
     webhook_retry_seconds: float = 10.0  # the first pause after a failed delivery
+    webhook_allow_http: bool = False
+    webhook_allow_private: bool = False
     view_batch_size: int = 500
     instance_dir: str = "instance"
     # "json" in production (one object per line, for the log collector), "text" otherwise.
@@ -69,6 +74,8 @@ class Settings:
             mail_seconds=number("MAIL_SEND_SECONDS", 15.0),
             webhook_seconds=number("WEBHOOK_SEND_SECONDS", 10.0),
             webhook_retry_seconds=number("WEBHOOK_RETRY_SECONDS", 10.0),
+            webhook_allow_http=environ.get("WEBHOOK_ALLOW_HTTP", "").lower() in TRUE,
+            webhook_allow_private=environ.get("WEBHOOK_ALLOW_PRIVATE", "").lower() in TRUE,
             view_batch_size=int(number("VIEW_BATCH_SIZE", 500)),
             instance_dir=environ.get("INSTANCE_DIR") or "instance",
             log_format=(environ.get("LOG_FORMAT") or "text").lower(),

@@ -206,6 +206,18 @@ def test_tokens_are_kept_by_the_organisations_supervisor(web_app: Flask,
     assert all("token" not in t and "secret_hash" not in t for t in listed)
     assert_problem(client.get(f"/api/v1/organisations/{world.org('jobcenter')}/tokens",
                               headers=supervisor), 403)
+    for higher in ("admin", "coordinator"):  # no more than the supervisor's own role
+        assert_problem(client.post(f"/api/v1/organisations/{psz}/tokens", headers=supervisor,
+                                   json={"name": "hoch", "role": higher,
+                                         "scopes": ["cases:read"]}), 422, "#/role")
+    admin = token(web_app, world, "koordinierungsstelle", "it", Role.ADMIN)
+    assert_problem(client.post(f"/api/v1/organisations/{psz}/tokens", headers=admin,
+                               json={"name": "kis2", "role": "caseworker",
+                                     "scopes": ["cases:read"]}), 403)
+    assert_problem(client.post(f"/api/v1/organisations/{psz}/webhooks", headers=admin,
+                               json={"url": "https://example.org/hook"}), 403)
+    assert_problem(client.post(f"/api/v1/organisations/{psz}/webhooks", headers=supervisor,
+                               json={"url": "http://example.org/hook"}), 422, "#/url")
     removed = client.delete(f"/api/v1/organisations/{psz}/tokens/{issued.json['token_id']}",
                             headers=supervisor)
     assert removed.status_code == 204

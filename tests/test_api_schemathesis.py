@@ -26,11 +26,15 @@ MAX_EXAMPLES = 6
 # failure. Everything else is checked.
 ACCEPTANCE = positive_data_acceptance
 SCOPES = ["cases:read", "cases:write", "referrals:read", "referrals:write", "directory:read",
-          "audit:read"]
+          "directory:write", "audit:read", "integrations:write"]
+# A supervisor reaches cases, referrals, histories, capacities, tokens and webhooks; a
+# coordinator the directory's import.
+CALLERS = {"supervisor": ("fsa-sachsendorf", Role.SUPERVISOR),
+           "coordinator": ("koordinierungsstelle", Role.COORDINATOR)}
 
 
-@pytest.fixture
-def api_app(tmp_path: Path, network) -> Flask:  # type: ignore[no-untyped-def]
+@pytest.fixture(params=sorted(CALLERS))
+def api_app(tmp_path: Path, network, request: pytest.FixtureRequest) -> Flask:  # type: ignore[no-untyped-def]
     from web import create_app
 
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'api.sqlite3'}",
@@ -40,9 +44,9 @@ def api_app(tmp_path: Path, network) -> Flask:  # type: ignore[no-untyped-def]
     case_id = world.open_case()
     world.consent(case_id)
     world.send(case_id)
+    organisation, role = CALLERS[request.param]
     issued = app.extensions["fallnetz.engine"].issue_api_token(
-        Stamp.system("test-setup"), world.org("fsa-sachsendorf"), "schemathesis",
-        Role.SUPERVISOR, SCOPES)
+        Stamp.system("test-setup"), world.org(organisation), "schemathesis", role, SCOPES)
     app.config["TEST_TOKEN"] = issued["token"]
     yield app
     app.extensions["fallnetz.engine"].close()

@@ -56,7 +56,9 @@ def resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 
 def check_guide_rules(bundle: dict[str, Any]) -> None:
-    full_urls = {e["fullUrl"] for e in bundle["entry"]}
+    full_urls = [e["fullUrl"] for e in bundle["entry"]]
+    assert len(set(full_urls)) == len(full_urls), "fullUrl is unique in a Bundle (bdl-7)"
+    task_urls = {f"urn:uuid:{t['id']}" for t in resources(bundle, "Task")}
     organisations = {f"urn:uuid:{o['id']}" for o in resources(bundle, "Organization")}
     [service_request] = resources(bundle, "ServiceRequest")
     tasks = resources(bundle, "Task")
@@ -72,7 +74,7 @@ def check_guide_rules(bundle: dict[str, Any]) -> None:
         assert task["owner"]["reference"] in organisations
         assert task["authoredOn"]
         for part in task.get("partOf", []):
-            assert part["reference"] in full_urls
+            assert part["reference"] in task_urls
     last = tasks[-1]
     assert service_request["status"] == SERVICE_REQUEST_STATUS[
         last["businessStatus"]["coding"][0]["code"]]
@@ -163,6 +165,8 @@ def test_a_forwarded_referral_is_a_sub_task_of_the_same_service_request(
                               child_id)
     [only] = resources(seen_by_office, "Task")
     assert only["id"] == str(child_id) and "partOf" not in only
+    assert resources(seen_by_office, "ServiceRequest")[0]["id"] == service_request["id"], \
+        "every party names the chain's ServiceRequest alike"
 
 
 def test_the_receiver_sees_no_reason_text_once_consent_is_revoked(web_app: Flask,

@@ -81,12 +81,16 @@ def test_an_import_reports_what_it_refused_and_stores_nothing_of_it(
     else:
         need["taxonomy_term"]["code"] = "no-such-need"
     offer[2]["organization_identifiers"] = []  # no key
+    with_services = next(o for o in offer[3:] if o["services"])
+    offer.append(copy.deepcopy(with_services))
+    offer[-1]["services"].append(copy.deepcopy(offer[-1]["services"][0]))  # a key twice
     before = empty.recorder.max_notification_id() or 0
 
     report = empty.import_hsds(Stamp.system("import"), offer).as_dict()
 
-    assert [r["index"] for r in report["rejected"]] == [0, 1, 2]
-    first, second, third = report["rejected"]
+    assert [r["index"] for r in report["rejected"]] == [0, 1, 2, 4]
+    first, second, third, fourth = report["rejected"]
+    assert "appears twice" in fourth["errors"][0]["detail"]
     assert {"pointer": "#/0", "detail": "'id' is a required property"} in first["errors"]
     assert second["errors"] and second["errors"][0]["pointer"].startswith("#/1")
     assert "fallnetz-key" in third["errors"][0]["detail"]

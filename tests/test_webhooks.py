@@ -109,6 +109,7 @@ def test_a_receiver_that_was_down_gets_each_change_once(
     (tmp_path / "instance").mkdir()
     worker = Worker(worker_env(url, tmp_path / "instance", VIEW_CATCH_UP_SECONDS="0.3",
                                WEBHOOK_SEND_SECONDS="0.3", WEBHOOK_RETRY_SECONDS="0.2",
+                               WEBHOOK_ALLOW_HTTP="1", WEBHOOK_ALLOW_PRIVATE="1",
                                ESCALATION_SCAN_SECONDS="3600", MAIL_SEND_SECONDS="3600"),
                     tmp_path / "worker.log", beat=True)
     try:
@@ -157,3 +158,16 @@ def _backlog(store: ViewStore) -> int:
     from workers.webhooks import backlog
 
     return backlog(store)
+
+
+def test_webhooks_go_to_public_https_addresses_unless_the_operators_allow_more() -> None:
+    from workers.webhooks import WebhookSettings
+
+    strict = WebhookSettings()
+    assert "http" in (strict.refusal("http://93.184.216.34/hook") or "")
+    assert "private" in (strict.refusal("https://127.0.0.1:8443/hook") or "")
+    assert "private" in (strict.refusal("https://10.1.2.3/hook") or "")
+    assert "private" in (strict.refusal("https://169.254.169.254/latest") or "")
+    assert strict.refusal("https://93.184.216.34/hook") is None
+    closed_network = WebhookSettings(allow_http=True, allow_private=True)
+    assert closed_network.refusal("http://10.1.2.3/hook") is None

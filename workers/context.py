@@ -38,7 +38,10 @@ def mail_settings() -> MailSettings:
 
 
 def webhook_settings() -> WebhookSettings:
-    return WebhookSettings(first_retry_seconds=settings().webhook_retry_seconds)
+    s = settings()
+    return WebhookSettings(first_retry_seconds=s.webhook_retry_seconds,
+                           allow_http=s.webhook_allow_http,
+                           allow_private=s.webhook_allow_private)
 
 
 def now() -> datetime:

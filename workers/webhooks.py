@@ -11,10 +11,13 @@ recognise a repeat (the standard's rule)."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 import requests
@@ -30,7 +33,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 # Pauses after the 1st, 2nd, … failed attempt, in multiples of the first pause (10 s by
 # default: 10 s, 30 s, 2 min, 10 min, … up to a day); after the last it is given up, about
-# four days after the change.
+# six days after the change.
 BACKOFF = (1, 3, 12, 60, 180, 360, 1080, 2160, 4320, 8640, 8640, 8640, 8640, 8640)
 
 
@@ -39,17 +42,45 @@ class WebhookSettings:
     timeout: float = 10.0
     first_retry_seconds: float = 10.0
     user_agent: str = "Fallnetz-Webhooks/1"
+    # Only https to public addresses unless the operators allow more (a closed municipal
+    # network, the tests): a supervisor's subscription must not reach into the servers'
+    # own network.
+    allow_http: bool = False
+    allow_private: bool = False
+
+    def refusal(self, url: str) -> str | None:
+        """Why an address may not be sent to now, or None."""
+        parts = urlsplit(url)
+        if parts.scheme != "https" and not self.allow_http:
+            return "plain http is not allowed (WEBHOOK_ALLOW_HTTP)"
+        if self.allow_private:
+            return None
+        try:
+            addresses = {info[4][0] for info in socket.getaddrinfo(
+                parts.hostname or "", parts.port or 443, proto=socket.IPPROTO_TCP)}
+        except OSError:
+            return None  # unresolvable: the POST fails and is retried
+        for address in addresses:
+            ip = ipaddress.ip_address(address.split("%")[0])
+            if not ip.is_global:
+                return f"{parts.hostname} is a private address (WEBHOOK_ALLOW_PRIVATE)"
+        return None
 
     def pause_after(self, attempts: int) -> timedelta:
         return timedelta(seconds=self.first_retry_seconds * BACKOFF[attempts - 1])
 
 
 def due_deliveries(store: ViewStore, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Due deliveries that are the oldest still owed to their address: a later change never
+    overtakes one that waits for a retry."""
     with store.reading() as cur:
         return cur.all(
-            "SELECT * FROM {p}webhook_deliveries WHERE (status = 'pending' AND "
-            "next_attempt_at <= ?) OR (status = 'sending' AND lease_until <= ?) "
-            "ORDER BY position LIMIT ?", (ts(now), ts(now), limit))
+            "SELECT * FROM {p}webhook_deliveries d WHERE ((d.status = 'pending' AND "
+            "d.next_attempt_at <= ?) OR (d.status = 'sending' AND d.lease_until <= ?)) "
+            "AND NOT EXISTS (SELECT 1 FROM {p}webhook_deliveries e WHERE "
+            "e.organisation_id = d.organisation_id AND e.webhook_id = d.webhook_id AND "
+            "e.position < d.position AND e.status IN ('pending', 'sending')) "
+            "ORDER BY d.position LIMIT ?", (ts(now), ts(now), limit))
 
 
 def backlog(store: ViewStore) -> int:
@@ -84,41 +115,59 @@ def _settle(store: ViewStore, delivery_id: str, status: str, now: datetime,
 def deliver_due(engine: ReferralNetwork, store: ViewStore, now: datetime,
                 settings: WebhookSettings = WebhookSettings(), limit: int = 200,
                 ) -> dict[str, int]:
-    counts = {"delivered": 0, "retry": 0, "failed": 0, "dropped": 0}
-    waiting: set[tuple[str, str]] = set()  # addresses with an earlier delivery still owed
+    """Sends what is due, each address's changes in order, up to ``limit`` attempts."""
+    counts = {"delivered": 0, "retry": 0, "failed": 0, "dropped": 0, "refused": 0}
     organisations: dict[str, Organisation | None] = {}
+    attempts_left = limit
     with requests.Session() as session:
         session.headers["User-Agent"] = settings.user_agent
-        for row in due_deliveries(store, now, limit):
-            address = (row["organisation_id"], row["webhook_id"])
-            if address in waiting or not _claim(store, row, now):
-                continue
-            if row["organisation_id"] not in organisations:
-                organisations[row["organisation_id"]] = engine._find(
-                    Organisation, UUID(row["organisation_id"]))
-            organisation = organisations[row["organisation_id"]]
-            hook = organisation.webhooks.get(row["webhook_id"]) if organisation else None
-            if hook is None:  # unsubscribed meanwhile
-                _settle(store, row["delivery_id"], "dropped", now)
-                counts["dropped"] += 1
-                continue
-            error = _post(session, hook, row, settings)
-            if error is None:
-                _settle(store, row["delivery_id"], "delivered", now)
-                counts["delivered"] += 1
-                continue
-            waiting.add(address)
-            attempts = row["attempts"] + 1
-            if attempts > len(BACKOFF):
-                _settle(store, row["delivery_id"], "failed", now, error=error)
-                counts["failed"] += 1
-                log.warning("webhook delivery %s given up after %d attempts: %s",
-                            row["delivery_id"], attempts, error)
-            else:
-                _settle(store, row["delivery_id"], "pending", now,
-                        next_attempt_at=now + settings.pause_after(attempts), error=error)
-                counts["retry"] += 1
+        while attempts_left > 0:
+            # Each pass takes the oldest owed delivery of every address; one that went out
+            # lets the address's next change come up in the next pass.
+            rows = due_deliveries(store, now, attempts_left)
+            progressed = False
+            for row in rows:
+                if not _claim(store, row, now):
+                    continue  # another worker has it
+                attempts_left -= 1
+                outcome = _deliver(engine, store, session, organisations, row, now,
+                                   settings)
+                counts[outcome] += 1
+                progressed = progressed or outcome in ("delivered", "dropped")
+            if not progressed:
+                break
     return counts
+
+
+def _deliver(engine: ReferralNetwork, store: ViewStore, session: requests.Session,
+             organisations: dict[str, Organisation | None], row: dict[str, Any],
+             now: datetime, settings: WebhookSettings) -> str:
+    if row["organisation_id"] not in organisations:
+        organisations[row["organisation_id"]] = engine._find(
+            Organisation, UUID(row["organisation_id"]))
+    organisation = organisations[row["organisation_id"]]
+    hook = organisation.webhooks.get(row["webhook_id"]) if organisation else None
+    if hook is None or not organisation.active:  # unsubscribed or deactivated meanwhile
+        _settle(store, row["delivery_id"], "dropped", now)
+        return "dropped"
+    refusal = settings.refusal(hook["url"])
+    if refusal is not None:
+        _settle(store, row["delivery_id"], "failed", now, error=refusal)
+        log.warning("webhook delivery %s refused: %s", row["delivery_id"], refusal)
+        return "refused"
+    error = _post(session, hook, row, settings)
+    if error is None:
+        _settle(store, row["delivery_id"], "delivered", now)
+        return "delivered"
+    attempts = row["attempts"] + 1
+    if attempts > len(BACKOFF):
+        _settle(store, row["delivery_id"], "failed", now, error=error)
+        log.warning("webhook delivery %s given up after %d attempts: %s",
+                    row["delivery_id"], attempts, error)
+        return "failed"
+    _settle(store, row["delivery_id"], "pending", now,
+            next_attempt_at=now + settings.pause_after(attempts), error=error)
+    return "retry"
 
 
 def _post(session: requests.Session, hook: dict[str, Any], row: dict[str, Any],

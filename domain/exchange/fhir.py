@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from domain.case import Case, need_group
 from domain.organisation import Organisation
@@ -68,14 +68,21 @@ def _status_reason(referral: Referral, task_status: str, shows_content: bool,
     return reason
 
 
-def service_request(chain: list[Referral], case: Case,
+def service_request_id(root_referral_id: UUID) -> UUID:
+    """One ServiceRequest per forwarding chain, named after its first referral, whoever
+    asks (and distinct from that referral's Task)."""
+    return uuid5(NAMESPACE_URL, f"fallnetz:service-request:{root_referral_id}")
+
+
+def service_request(chain: list[Referral], root_referral_id: UUID, case: Case,
                     organisations: Mapping[UUID, Organisation],
                     shows_content: bool) -> dict[str, Any]:
     first, last = chain[0], chain[-1]
     resource: dict[str, Any] = {
         "resourceType": "ServiceRequest",
-        "id": str(first.id),
-        "identifier": [{"system": f"{SYSTEM}:referral", "value": str(first.id)}],
+        "id": str(service_request_id(root_referral_id)),
+        "identifier": [{"system": f"{SYSTEM}:referral-chain",
+                        "value": str(root_referral_id)}],
         "status": SERVICE_REQUEST_STATUS[last.status],
         "intent": "order",
         "category": [{"coding": [{"system": f"{SYSTEM}:need-group",
@@ -141,15 +148,18 @@ def organisation_resource(organisation: Organisation) -> dict[str, Any]:
     }
 
 
-def referral_bundle(chain: list[Referral], case: Case,
+def referral_bundle(chain: list[Referral], root_referral_id: UUID, case: Case,
                     organisations: Mapping[UUID, Organisation],
                     shows_content: Callable[[Referral], bool]) -> dict[str, Any]:
     """A collection Bundle: the ServiceRequest, one Task per referral of the forwarding
-    chain (each ``partOf`` the one before) and the Organizations they name."""
+    chain the caller may see (each ``partOf`` the one before) and the Organizations they
+    name."""
     first = chain[0]
-    resources = [service_request(chain, case, organisations, shows_content(first))]
+    request_id = service_request_id(root_referral_id)
+    resources = [service_request(chain, root_referral_id, case, organisations,
+                                 shows_content(first))]
     for parent, referral in zip([None, *chain[:-1]], chain, strict=True):
-        resources.append(task(referral, first.id, case, organisations,
+        resources.append(task(referral, request_id, case, organisations,
                               shows_content(referral), parent))
     named = []
     for referral in chain:

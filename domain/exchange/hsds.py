@@ -38,7 +38,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from domain.organisation import Organisation
+from domain.organisation import KEY, Organisation
 
 SCHEMAS = Path(__file__).parent / "hsds_3_0"
 KEY_IDENTIFIER = "fallnetz-key"
@@ -188,7 +188,9 @@ class Unreadable(Exception):
 
 
 def _terms(attributes: list[dict[str, Any]], link_type: str) -> list[dict[str, Any]]:
-    return [a for a in attributes if a.get("link_type") == link_type]
+    """Our attributes of one kind; another publisher's taxonomies are left alone."""
+    return [a for a in attributes if a.get("link_type") == link_type
+            and (a.get("taxonomy_term") or {}).get("taxonomy") == TAXONOMY[link_type]]
 
 
 def _code(attribute: dict[str, Any]) -> str:
@@ -225,6 +227,15 @@ def read_organisation(offer: dict[str, Any], pointer: str) -> OrganisationOffer:
             errors.append({"pointer": f"{pointer}/services/{j}/attributes",
                            "detail": "needs exactly one attribute of link_type 'service_key' "
                                      "with a value"})
+            continue
+        if not KEY.match(str(service_keys[0])):
+            errors.append({"pointer": f"{pointer}/services/{j}/attributes",
+                           "detail": "a service key is 2–40 lower-case letters, digits or "
+                                     "'-'"})
+            continue
+        if str(service_keys[0]) in ours:
+            errors.append({"pointer": f"{pointer}/services/{j}/attributes",
+                           "detail": f"the service key {service_keys[0]!r} appears twice"})
             continue
         capacities = [a.get("value") for a in _terms(attributes, "capacity")]
         capacity: int | None = None

@@ -1,8 +1,10 @@
 """Other systems of the network: API tokens (per organisation, scoped, revocable) and webhook
 subscriptions for referral status changes.
 
-An organisation's supervisors keep its own tokens and webhooks; admins (and operators on the
-command line, as the engine) may do so for any organisation."""
+An organisation's supervisors keep its own tokens and webhooks, and may give a token no more
+than their own role (caseworker or supervisor). Tokens in other roles (coordinator, admin)
+are issued by operators on the command line. Admins see no case content (DESIGN §8), so
+they neither mint tokens that could nor receive other organisations' webhooks."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from domain.organisation import Organisation, TOKEN_PRINCIPAL
 from domain.stamp import Role, Stamp
 
 TOKEN_PREFIX = "fnz"
+SUPERVISOR_GIVES = (Role.CASEWORKER, Role.SUPERVISOR)
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,10 @@ def token_text(organisation_id: UUID, token_id: str, secret: str) -> str:
 
 class IntegrationService(Engine):
     def require_keeper(self, by: Stamp, organisation_id: UUID) -> None:
-        keeper = self.verify(by, (Role.SUPERVISOR, Role.ADMIN))
-        if by.role == Role.SUPERVISOR and (keeper is None or keeper.id != organisation_id):
+        keeper = self.verify(by, (Role.SUPERVISOR,))
+        if by.is_engine:
+            return
+        if keeper is None or keeper.id != organisation_id:
             raise PermissionDenied(_("Supervisors keep only their own organisation's tokens "
                                      "and webhooks."))
 
@@ -54,6 +59,10 @@ class IntegrationService(Engine):
 
         def decide() -> Any:
             self.require_keeper(by, organisation_id)
+            if not by.is_engine and Role(role) not in SUPERVISOR_GIVES:
+                raise PermissionDenied(_("A supervisor gives a token the role caseworker or "
+                                         "supervisor; other roles are issued by the "
+                                         "operators."))
             organisation = self.load(Organisation, organisation_id, what="organisation")
             organisation.issue_token(token_id, name, role, list(scopes), secret, by=by)
             return [organisation], {"token_id": token_id, "name": name,

@@ -45,7 +45,17 @@ COMMON_PROBLEMS = {
     "400": "Not understood (e.g. not JSON, or a session call without its CSRF token)",
     "401": "No token, or an unknown, revoked or malformed one",
     "403": "The token's scopes or the caller's role do not allow this",
+    "422": "Unknown or invalid fields or query parameters; nothing was stored",
 }
+IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
+                   "schema": {"type": "string", "maxLength": 200},
+                   "description": "Your id for this command: a repeat returns the first "
+                                  "result and records nothing new"}
+WITHOUT_KEYS = ("/tokens", "/webhooks", "/directory/hsds")  # each call makes a new secret,
+# or repeats harmlessly
+IF_MATCH = {"in": "header", "name": "If-Match", "required": False,
+            "schema": {"type": "string"},
+            "description": "The ETag you saw: a stale one answers 412 and changes nothing"}
 
 
 def _document_common_problems() -> None:
@@ -72,6 +82,11 @@ def _document_common_problems() -> None:
                 if isinstance(p, dict) and p.get("in") == "query")
             for status, description in COMMON_PROBLEMS.items():
                 responses.setdefault(status, problem_response(description))
+            if method in ("post", "put", "delete") and not path.endswith(WITHOUT_KEYS):
+                parameters = operation.setdefault("parameters", [])
+                parameters.append(IDEMPOTENCY_KEY)
+                if "412" in responses:
+                    parameters.append(IF_MATCH)
 
 
 # Stateful clients (and schemathesis) follow these: a case or referral answered with its id

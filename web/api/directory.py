@@ -147,6 +147,7 @@ def export_hsds() -> Any:
                      "content": {"application/json": {"schema": HSDS_DOCUMENT}}})
 @bp.response(200, HsdsReportSchema)
 @bp.alt_response(400, schema=ProblemSchema, description="Not a JSON document")
+@bp.alt_response(422, schema=ProblemSchema, description="Not a list of objects")
 @bp.alt_response(403, schema=ProblemSchema, description="Coordinators and admins only")
 @requires("directory:write", (Role.COORDINATOR, Role.ADMIN))
 def import_hsds() -> Any:
@@ -156,6 +157,11 @@ def import_hsds() -> Any:
     document = request.get_json(silent=True)
     if document is None:
         raise Stop(problem(400, _("Send an HSDS document as JSON."), code="not_json"))
+    if not isinstance(document, list) or not all(isinstance(o, dict) for o in document):
+        raise Stop(problem(422, _("An HSDS import is a list of organization objects."),
+                           code="invalid_fields", errors=[{
+                               "pointer": "#", "detail": _("An HSDS import is a list of "
+                                                           "organization objects.")}]))
     report = engine().import_hsds(g.viewer, document).as_dict()
     for rejection in report["rejected"]:
         for error in rejection["errors"]:

@@ -1,23 +1,25 @@
-"""An organisation's API tokens and webhook subscriptions, kept by its supervisors (and
-admins). A token's or webhook's secret is shown once, when it is made."""
+"""An organisation's API tokens and webhook subscriptions, kept by its supervisors. A token's
+or webhook's secret is shown once, when it is made."""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
-from flask import g
+from flask import current_app, g
+from flask_babel import gettext as _
 from marshmallow import fields, validate
 
-from domain.organisation import MEMBER_ROLES, TOKEN_SCOPES
+from domain.organisation import TOKEN_SCOPES
+from domain.services.integrations import SUPERVISOR_GIVES
 from domain.stamp import Role
-from web.api.common import ApiSchema, api_blueprint, idempotency_key, requires
-from web.api.problems import ProblemSchema
+from web.api.common import ApiSchema, Stop, api_blueprint, idempotency_key, requires
+from web.api.problems import ProblemSchema, problem
 from web.engine import engine
 from web.objects import organisation
 
 bp = api_blueprint("integrations", "API tokens and webhooks of an organisation.")
-KEEPERS = (Role.SUPERVISOR, Role.ADMIN)
+KEEPERS = (Role.SUPERVISOR,)
 
 
 class TokenSchema(ApiSchema):
@@ -30,7 +32,8 @@ class TokenSchema(ApiSchema):
 
 class IssueTokenSchema(ApiSchema):
     name = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$"))
-    role = fields.String(required=True, validate=validate.OneOf([r.value for r in MEMBER_ROLES]))
+    role = fields.String(required=True, validate=validate.OneOf(
+        [r.value for r in SUPERVISOR_GIVES]))
     scopes = fields.List(fields.String(validate=validate.OneOf(TOKEN_SCOPES)), required=True,
                          validate=validate.Length(min=1))
 
@@ -59,7 +62,7 @@ class SubscribedSchema(ApiSchema):
                                                     "signing secret (whsec_...)"})
 
 
-PROBLEMS = ((403, "Not the organisation's supervisor or an admin"),
+PROBLEMS = ((403, "Not the organisation's supervisor"),
             (404, "No such organisation"), (422, "Refused by a rule; nothing was stored"))
 
 
@@ -127,6 +130,12 @@ def subscribe(body: dict[str, Any], organisation_id: UUID) -> Any:
     received). Each change is POSTed once, signed after Standard Webhooks, retried with
     backoff while the address does not answer 2xx."""
     organisation(organisation_id)
+    settings = current_app.extensions["fallnetz.settings"]
+    if body["url"].startswith("http://") and not settings.webhook_allow_http:
+        raise Stop(problem(422, _("Webhooks go to https addresses only."),
+                           code="insecure_webhook",
+                           errors=[{"pointer": "#/url",
+                                    "detail": _("Webhooks go to https addresses only.")}]))
     return engine().subscribe_webhook(g.viewer, organisation_id, body["url"])
 
 

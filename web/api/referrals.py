@@ -229,13 +229,20 @@ for _command in COMMANDS:
 
 
 # -- FHIR R4 ----------------------------------------------------------------------------------------
+class FhirQuery(ApiSchema):
+    format = fields.String(data_key="_format", validate=validate.OneOf(
+        ["json", "application/json", "application/fhir+json"]), metadata={
+        "description": "FHIR's format parameter; only JSON is served"})
+
+
 @bp.get("/referrals/<uuid:referral_id>/fhir")
+@bp.arguments(FhirQuery, location="query")
 @bp.response(200, description="A FHIR R4 Bundle (collection) of the ServiceRequest, its Task "
                               "and the sub-Tasks of forwarded referrals",
              content_type="application/fhir+json")
 @bp.alt_response(404, schema=ProblemSchema, description="No such referral, or not visible")
 @requires("referrals:read", CASEWORK)
-def referral_fhir(referral_id: UUID) -> Any:
+def referral_fhir(query: dict[str, Any], referral_id: UUID) -> Any:
     """The referral as FHIR R4 resources, after the HL7 SDOH Clinical Care closed-loop
     referral: a ServiceRequest and a Task whose status follows DESIGN §5."""
     from flask import Response, json
@@ -243,12 +250,23 @@ def referral_fhir(referral_id: UUID) -> Any:
     referral, case = visible_referral(referral_id)
     app = engine()
     today = app.today()
+    chain = _forward_chain(referral, case)
     bundle = referral_bundle(
-        _forward_chain(referral, case), case,
+        chain, _root_of(chain[0]), case,
         organisations={o.id: o for o in app.organisations()},
         shows_content=lambda r: access.sees_referral_content(g.viewer, r, case, today))
     return Response(json.dumps(bundle), mimetype="application/fhir+json",
                     headers={"ETag": etag(referral.version)})
+
+
+def _root_of(referral: Referral) -> UUID:
+    """The first referral of the forwarding chain (only its id is used)."""
+    while referral.parent_referral_id is not None:
+        parent = engine()._find(Referral, referral.parent_referral_id)
+        if parent is None:
+            break
+        referral = parent
+    return referral.id
 
 
 def _forward_chain(referral: Referral, case: Case) -> list[Referral]:

@@ -62,6 +62,8 @@ INDEXES = {
     "deadlines_due": "deadlines (next_escalation_at)",
     "notifications_sendable": "notifications (status, retry_at)",
     "webhook_deliveries_due": "webhook_deliveries (status, next_attempt_at)",
+    "webhook_deliveries_by_address": "webhook_deliveries (organisation_id, webhook_id, "
+                                     "position)",
 }
 
 
