@@ -44,7 +44,7 @@ def body(rule: str, values: dict[str, Any]) -> Any:
         "forward": {"to_organisation_id": str(values["elsewhere"]), "reason": "Grund"},
         "capacity": {"capacity": 3}, "hsds": [],
         "tokens": {"name": "t1", "role": "caseworker", "scopes": ["cases:read"]},
-        "webhooks": {"url": "http://127.0.0.1:9/x"},
+        "webhooks": {"url": "https://example.org/x"},
         "referrals": {"case_id": str(values["case_id"]), "need": "health.psychosocial",
                       "urgency": "urgent", "to_organisation_id": str(values["elsewhere"]),
                       "reason": "Grund"},

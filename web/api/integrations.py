@@ -130,6 +130,7 @@ def subscribe(body: dict[str, Any], organisation_id: UUID) -> Any:
     received). Each change is POSTed once, signed after Standard Webhooks, retried with
     backoff while the address does not answer 2xx."""
     organisation(organisation_id)
+    engine().require_keeper(g.viewer, organisation_id)
     settings = current_app.extensions["fallnetz.settings"]
     if body["url"].startswith("http://") and not settings.webhook_allow_http:
         raise Stop(problem(422, _("Webhooks go to https addresses only."),
