@@ -48,3 +48,13 @@ check-network: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis $(CATALOGS)
+
+## make bench: the engine against the bare libraries on the configured database
+## (BENCH_DATABASE_URL, default the local PostgreSQL), table in docs/benchmarks.md;
+## make bench-quick: the same code on small sizes, table in test-artifacts/bench-quick.md
+.PHONY: bench bench-quick
+bench: $(VENV)/.installed $(CATALOGS)
+	$(BIN)/python -m bench
+
+bench-quick: $(VENV)/.installed $(CATALOGS)
+	$(BIN)/python -m bench --quick

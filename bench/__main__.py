@@ -1,0 +1,64 @@
+"""``python -m bench [--quick] [--out FILE]``: every measurement in one run, then the table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import audit, commands, config, lag, projections, report, scan, web
+from domain.settings import PROJECT_ROOT
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes: proves the code works, its figures mean little")
+    parser.add_argument("--render", type=Path, metavar="RESULTS",
+                        help="only write the table again from a run's saved results.json")
+    parser.add_argument("--out", type=Path, help="where the table goes (default: "
+                        "docs/benchmarks.md, or test-artifacts/bench-quick.md with --quick)")
+    args = parser.parse_args()
+    sizes = config.QUICK if args.quick else config.FULL
+    out = args.out or PROJECT_ROOT / ("test-artifacts/bench-quick.md" if args.quick
+                                      else "docs/benchmarks.md")
+    logs = PROJECT_ROOT / "test-artifacts" / f"bench-{sizes.name}"
+    (logs / "instance").mkdir(parents=True, exist_ok=True)
+
+    if args.render:
+        saved = json.loads(args.render.read_text())
+        sizes = config.FULL if saved["sizes"] == "full" else config.QUICK
+        out.write_text(report.render(sizes, saved["results"], saved["seconds"],
+                                     saved["command"], saved["at"]))
+        print(f"table written to {out}")
+        return
+
+    started = time.perf_counter()
+    at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
+    results: dict[str, dict] = {}
+    steps = [("command path", lambda: commands.measure(sizes)),
+             ("web", lambda: web.measure(sizes, logs)),
+             ("lag", lambda: lag.measure(sizes, logs)),
+             ("escalation scan", lambda: scan.measure(sizes)),
+             ("audit", lambda: audit.measure(sizes)),
+             ("projections", lambda: projections.measure(sizes, logs))]
+    for name, step in steps:
+        step_started = time.perf_counter()
+        print(f"{name} …", flush=True)
+        results.update(step())
+        print(f"{name}: {time.perf_counter() - step_started:.0f} s", flush=True)
+    command = "make bench-quick" if args.quick else "make bench"
+    seconds = time.perf_counter() - started
+    # Kept beside the logs, so the table can be written again without measuring again.
+    (logs / "results.json").write_text(json.dumps(
+        {"sizes": sizes.name, "results": results, "seconds": seconds, "command": command,
+         "at": at}, indent=1))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report.render(sizes, results, seconds, command, at))
+    print(f"table written to {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Many events, fast: one unit of real traffic (a case, its consent and three referrals
+through their states) is recorded through the application's commands once, then its stored
+events are cloned under fresh aggregate ids and inserted in batches through the library's
+recorder. Clones share the unit's timestamps and texts, which the projections do not care
+about."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+
+from domain.application import ReferralNetwork
+from tests.world import World
+
+BATCH = 5_000
+
+
+def record_unit(world: World) -> tuple[list[StoredEvent], set[UUID]]:
+    """The stored events of one unit, and the ids of its aggregates."""
+    app = world.app
+    first = (app.recorder.max_notification_id() or 0) + 1
+    case = world.open_case()
+    world.consent(case)
+    completed = world.send(case, urgency="routine")
+    app.receive_referral(world.nadia, completed)
+    app.accept_referral(world.nadia, completed)
+    app.start_referral(world.nadia, completed)
+    app.complete_referral(world.nadia, completed, "Beratung abgeschlossen.")
+    rejected = world.send(case, urgency="urgent")
+    app.reject_referral(world.nadia, rejected, "Keine Kapazität.")
+    world.send(case, urgency="crisis", crisis_override_reason=None)
+    unit = {case, completed, rejected, *app.repository.get(case).referral_ids}
+    events = [n for n in app.notification_log.select(start=first, limit=1000)
+              if n.originator_id in unit]  # the shared case-number sequence stays out
+    stored = [StoredEvent(n.originator_id, n.originator_version, n.topic, n.state)
+              for n in events]
+    return stored, unit
+
+
+def clones(unit_events: list[StoredEvent], unit_ids: set[UUID]) -> Iterator[StoredEvent]:
+    """The unit's events again and again, each time under fresh aggregate ids."""
+    while True:
+        renamed = {old: uuid.uuid4() for old in unit_ids}
+        swaps = [(old.hex.encode(), new.hex.encode()) for old, new in renamed.items()]
+        swaps += [(str(old).encode(), str(new).encode()) for old, new in renamed.items()]
+        for e in unit_events:
+            state = e.state
+            for old, new in swaps:
+                state = state.replace(old, new)
+            yield StoredEvent(renamed[e.originator_id], e.originator_version, e.topic, state)
+
+
+def fill(app: ReferralNetwork, world: World, count: int,
+         progress: Callable[[int], None] | None = None) -> int:
+    """Records about ``count`` events (whole units); returns the last notification id."""
+    unit_events, unit_ids = record_unit(world)
+    produced = app.recorder.max_notification_id() or 0
+    source = clones(unit_events, unit_ids)
+    while produced < count:
+        batch = [next(source) for _ in range(min(BATCH, count - produced))]
+        # A batch may end in the middle of a unit: the projection handles a case whose
+        # referrals follow only in the next batch, as after any crash.
+        app.recorder.insert_events(batch)
+        produced += len(batch)
+        if progress is not None:
+            progress(produced)
+    return app.recorder.max_notification_id() or 0

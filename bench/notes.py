@@ -1,0 +1,128 @@
+"""What the table's figures mean, and for each target the reason it is missed and what would
+close it (from profiles of the engine taken with py-spy and pyinstrument)."""
+
+NOTES: dict[str, list[str]] = {
+    "method": [
+        "- Command path: `send_referral` then `accept_referral` through the application "
+        "services (membership check, consent, idempotency pipeline), each writer on its own "
+        "25 cases; the baseline is a plain `eventsourcing.Application` saving the same "
+        "events (referral created with the case's consent-use note in one transaction, then "
+        "loaded and accepted) in the same database; the two take turns in three rounds, so "
+        "load from elsewhere on the shared machine hits both alike. Four writers are four "
+        "threads sharing one application, as gunicorn's threads do.",
+        "- Web: `gunicorn -c deploy/gunicorn.conf.py` (3 workers × 4 threads on 2 cores), "
+        "driven by wrk (C, 2 threads, 16 connections, a warm-up of a fifth of the run first) "
+        "with a signed-in session. Form POSTs each carry a fresh idempotency key and take "
+        "turns over 200 cases (40 in the quick run), so no request conflicts with another; they answer with the "
+        "redirect to the new referral. The bare Flask app renders a template of the inbox "
+        "page's size and redirects a form POST, under the same configuration.",
+        "- Projections: the events are one unit of real traffic (case, consent, three "
+        "referrals through their states), recorded through the commands once and cloned "
+        "under fresh ids in batches through the library's recorder into a scratch schema. "
+        "The views are rebuilt by the workers' `ViewUpdater` (batches of 500) in a process "
+        "of its own; the baseline is the library's `ProjectionRunner` with a projection that "
+        "only records its tracking position, over the first events of the same log (its rate "
+        "is steady, so a prefix keeps the run short). Peak RSS is the process's maximum.",
+        "- Lag: a real Celery worker against Redis, nudged by the engine after each save as "
+        "in production; 50 commands/s (send, accept, …) for the whole run; an event is "
+        "visible when the views' position passes it (rows and position commit together), "
+        "observed every 2 ms. The library's runner follows the same commands meanwhile.",
+        "- Escalation scan: `workers.escalation.scan(..., dry_run=True)` — the indexed query "
+        "of the due deadlines and the parsing of their rows, 100 due among all. The rows "
+        "are written with COPY, shaped like a projected one; median of repeated scans.",
+        "- Audit: the supervisor's case history page through the Flask app in-process "
+        "(median of repeated requests); the case's events are needs recorded and resolved "
+        "in turn. With snapshots, the engine runs with `IS_SNAPSHOTTING_ENABLED` and a "
+        "snapshot of the case taken first.",
+        "- `make bench-quick` runs the same code on small sizes (its table goes to "
+        "test-artifacts/bench-quick.md); its figures prove the code runs, nothing more.",
+    ],
+    "commands_1": [
+        "Per referral sent and accepted the engine reads five aggregates where the bare "
+        "library reads two: `send_referral` loads the case, the receiving organisation "
+        "(`_receiver`) and the sender's organisation (`verify`), `accept_referral` the "
+        "referral and again the receiver's organisation (`verify`). Organisations carry "
+        "every member and service event, so each of those three loads replays a few dozen "
+        "events; in the profile (pyinstrument, 100 referrals) they are a quarter of the "
+        "command time, which is the gap. What would close it: the library's own aggregate "
+        "cache, `AGGREGATE_CACHE_MAXSIZE=1000` with `AGGREGATE_CACHE_FASTFORWARD=y` in "
+        "`Settings.persistence_env()` (domain/settings.py), so a cached organisation is only "
+        "fast-forwarded by its new events (usually none) before use.",
+    ],
+    "commands_4": [
+        "The same reads as with one writer (see above); with four threads the extra "
+        "organisation loads also hold the GIL and the connection pool longer, so the gap "
+        "stays. The same fix closes it.",
+    ],
+    "inbox": [
+        "The page's request spends about two thirds of its time rendering the template, "
+        "not in the database (pyinstrument, 30 requests of a 50-row inbox): every cell's "
+        "label is a lazy string translated again through Babel (`web/labels.py` `label`, "
+        "~30 %), every date is formatted by `flask_babel.format_datetime`, which parses its "
+        "pattern and converts the time zone each time (`when`, ~28 %), and the view read "
+        "builds each row's dict by asking psycopg for `cursor.description` again per row "
+        "(`workers/views/store.py` `Cursor._as_dict`, ~25 %). What would close it: "
+        "translate each label table once per locale (a dict of plain strings per language, "
+        "looked up per cell), format dates with one `babel.dates` pattern object per "
+        "request (or `zoneinfo` plus `strftime` for the fixed German pattern), and take the "
+        "column names once per query (or psycopg's `dict_row` row factory).",
+    ],
+    "post": [
+        "A form POST runs the whole command path (see the command path's note: five "
+        "aggregate loads instead of two) plus the form's own reads: `_active_organisations()` "
+        "loads every organisation of the directory from the event store to validate the "
+        "receiver choice, and on 2 cores three gunicorn workers with four threads each "
+        "queue behind the GIL, so 16 clients put the slowest requests well above the "
+        "median. What would close it: the aggregate cache of the command-path note, and the "
+        "receiver choices read from the `organisations` view (as the inbox does) instead of "
+        "replaying every organisation per request.",
+    ],
+    "projections": [
+        "The rebuild is bound by round trips, not by computing: the projector issues a "
+        "statement per table it touches for every event and waits for each answer (for a "
+        "referral event: read the referral row, update it, read the case's reference, read "
+        "and rewrite the deadline, look up webhooks, insert the timeline row, update the "
+        "load), about eight round trips per event; in the profile (pyinstrument, 20,000 "
+        "events) the process is busy only half of the wall time, the rest is waiting on "
+        "PostgreSQL, and `Cursor._as_dict` re-reads `cursor.description` per row. The "
+        "library's trivial projection is bound the same way (it commits one tracking row "
+        "per event), which is why the two rates are close; the engine's batches of 500 "
+        "save the commits but not the statements. What would close it: run each "
+        "batch in psycopg's pipeline mode (`conn.pipeline()`), so statements are sent "
+        "without waiting for each answer, keep the batch's referral rows in a dict instead "
+        "of reading them back after each write, and take the column names once per query; "
+        "memory stays small either way (batches of 500).",
+    ],
+    "lag": [
+        "The nudge goes through Redis to the worker, which then reads and applies the new "
+        "events; a miss here would mean the worker falls behind 50 commands/s (see the "
+        "projection rate).",
+    ],
+    "scan_large": [
+        "The due set is found by the index on `next_escalation_at`; if this is missed, "
+        "the time goes into parsing the rows (`json.loads` and `datetime.fromisoformat` of "
+        "each escalation time) rather than into the query, as the bare query's time shows.",
+    ],
+    "audit_plain": [
+        "The page is bound by rendering 1,000 rows, not by reading the events "
+        "(pyinstrument, 5 requests): about two thirds of the time is the template — each "
+        "row's labels are lazy strings translated again through Babel (`web/labels.py` "
+        "`label`, ~24 %), a Jinja macro call per row (`audit/_history.html`, ~20 %), and "
+        "`flask_babel.format_datetime` per date (`when`, ~15 %); the rest is replaying the "
+        "case twice — once to load it for the access check (`audited_case`, ~16 %), once in "
+        "`history_rows` (~15 %). The bare read of the same events takes a tenth of the "
+        "page. What would close it: label tables translated once per locale and dates "
+        "formatted with one pattern object (as for the inbox), the row markup inline instead "
+        "of a macro call per row, and `history_rows` reusing the replay it does anyway for "
+        "the access check; or pages of a few hundred rows with the CSV for the whole "
+        "history.",
+    ],
+    "audit_snapshot": [
+        "A snapshot only shortens loading the case for the access check (its replay "
+        "becomes one snapshot); the history itself still reads, replays and renders every "
+        "event, so the rendering described above remains. Snapshots every 100 events "
+        "(`snapshotting_intervals = {Case: 100, Referral: 100}` on the application) would "
+        "make that load cheap without a manual snapshot; the rendering fixes above are what "
+        "bring the page under the target.",
+    ],
+}

@@ -1,0 +1,148 @@
+"""The benchmark table in Markdown: each figure beside its baseline from the same run, the
+ratio, the target and whether it is met; the notes on missed targets; machine and versions."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+
+from bench import config
+from bench.notes import NOTES
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    measure: str
+    fallnetz: str
+    baseline: str
+    ratio: float
+    target: str
+    met: bool | None  # None: a reference figure for another row
+
+
+def rows(r: dict[str, dict[str, Any]]) -> list[Row]:
+    out = []
+    for writers in (1, 4):
+        c = r[f"commands_{writers}"]
+        ratio = c["engine"] / c["bare"]
+        out.append(Row(f"commands_{writers}",
+                       f"Command path, {writers} writer{'s' if writers > 1 else ''}: "
+                       "referrals sent, then accepted",
+                       f"{c['engine']:.0f} referrals/s", f"{c['bare']:.0f} referrals/s "
+                       "(bare eventsourcing, same events)", ratio, "≥ 0.8×", ratio >= 0.8))
+    inbox, post = r["inbox"], r["post"]
+    ratio = inbox["rps"] / inbox["bare"]
+    out.append(Row("inbox", "Inbox page `/eingang`, gunicorn, 16 clients",
+                   f"{inbox['rps']:.0f} req/s, p50 {inbox['p50_ms']:.0f} ms, "
+                   f"p99 {inbox['p99_ms']:.0f} ms",
+                   f"{inbox['bare']:.0f} req/s (bare Flask page, {inbox['bytes']:,} bytes)",
+                   ratio, "≥ 0.5×", ratio >= 0.5))
+    out.append(Row("post", "Referral form POST `/faelle/<id>/vermitteln`, 16 clients",
+                   f"{post['rps']:.0f} req/s, p50 {post['p50_ms']:.0f} ms, "
+                   f"p99 {post['p99_ms']:.0f} ms",
+                   f"{post['bare']:.0f} req/s (bare Flask form POST)",
+                   post["rps"] / post["bare"], "p99 < 100 ms", post["p99_ms"] < 100))
+    p = r["projections"]
+    ratio = p["engine"] / p["bare"]
+    out.append(Row("projections", f"Projections: rebuild every view from {p['events']:,} "
+                   "events",
+                   f"{p['engine']:,.0f} events/s, peak RSS {p['rss_mb']:.0f} MB "
+                   f"({p['seconds']:.0f} s)",
+                   f"{p['bare']:,.0f} events/s, peak RSS {p['bare_rss_mb']:.0f} MB "
+                   f"(ProjectionRunner, trivial projection, first {p['bare_events']:,} "
+                   "events)", ratio, "≥ 1×, ≥ 3,000 events/s, RSS < 300 MB",
+                   ratio >= 1 and p["engine"] >= 3000 and p["rss_mb"] < 300))
+    lag = r["lag"]
+    out.append(Row("lag", "Lag command committed → in the inbox view, 50 commands/s",
+                   f"p50 {lag['p50_ms']:.0f} ms, p99 {lag['p99_ms']:.0f} ms "
+                   f"({lag['commands']:,} commands)",
+                   f"p50 {lag['bare_p50_ms']:.0f} ms, p99 {lag['bare']:.0f} ms "
+                   "(ProjectionRunner, LISTEN/NOTIFY)", lag["p99_ms"] / lag["bare"],
+                   "p99 < 1 s", lag["p99_ms"] < 1000))
+    large, small = r["scan_large"], r["scan_small"]
+    growth = large["engine"] / small["engine"]
+    out.append(Row("scan_large", f"Escalation scan: find the due set among "
+                   f"{large['open']:,} open referrals",
+                   f"{large['engine']:.1f} ms", f"{large['bare']:.1f} ms (same SQL, bare "
+                   "psycopg)", large["engine"] / large["bare"],
+                   f"< 20 ms and ≤ 2× the row below (here {growth:.1f}×)",
+                   large["engine"] < 20 and growth <= 2))
+    out.append(Row("scan_small", f"Escalation scan: among {small['open']:,} open referrals",
+                   f"{small['engine']:.1f} ms", f"{small['bare']:.1f} ms (same SQL, bare "
+                   "psycopg)", small["engine"] / small["bare"], "reference for the row above",
+                   None))
+    for key, how in (("audit_plain", "without snapshots"), ("audit_snapshot",
+                                                           "with a snapshot of the case")):
+        a = r[key]
+        out.append(Row(key, f"Audit: case history page, {a['events']:,} events, {how}",
+                       f"{a['engine']:.0f} ms", f"{a['bare']:.1f} ms (library reads the "
+                       "case's events)", a["engine"] / a["bare"], "< 150 ms",
+                       a["engine"] < 150))
+    return out
+
+
+def _run(*command: str) -> str:
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=10)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def machine() -> list[str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text()
+                .splitlines() if line.startswith("model name")), platform.processor())
+    memory = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text()
+                   .splitlines() if line.startswith("MemTotal")), 0)
+    with psycopg.connect(config.base_url()) as conn:
+        postgres = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+    redis_version = redis.Redis.from_url(config.REDIS_URL).info()["redis_version"]
+    packages = ", ".join(f"{name} {version(name)}" for name in (
+        "eventsourcing", "flask", "flask-wtf", "gunicorn", "psycopg", "celery"))
+    return [f"- Machine: {cpu}, {os.cpu_count()} cores, {memory:,} MB RAM, "
+            f"{platform.system()} {platform.release()}",
+            f"- Python {platform.python_version()}; {packages}",
+            f"- PostgreSQL {postgres} at {config.base_url()}, Redis {redis_version}; load "
+            f"client {_run('wrk', '-v')}"]
+
+
+def render(sizes: config.Sizes, results: dict[str, dict[str, Any]], seconds: float,
+           command: str, at: str) -> str:
+    table = rows(results)
+    lines = [
+        "# Benchmarks",
+        "",
+        f"`{command}` ({sizes.name} sizes), "
+        f"{at} UTC, {seconds / 60:.1f} minutes in all "
+        "(generating the data included).",
+        "",
+        *machine(),
+        "",
+        "Every figure is set against a bare baseline measured in the same run on the same "
+        "database; absolute times on a shared machine do not hold. Ratio = Fallnetz ÷ "
+        "baseline: for rates (per second) higher is better, for times (ms) lower is better.",
+        "",
+        "| Measure | Fallnetz | Baseline | Ratio | Target | Result |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in table:
+        result = "reference" if row.met is None else "met" if row.met else "**missed**"
+        lines.append(f"| {row.measure} | {row.fallnetz} | {row.baseline} | "
+                     f"{row.ratio:.2f}× | {row.target} | {result} |")
+    lines += ["", "## How it is measured", "", *NOTES["method"]]
+    missed = [row for row in table if row.met is False]
+    if missed:
+        lines += ["", "## Missed targets: why, and what would close them", ""]
+        for row in missed:
+            lines += [f"**{row.measure}.** " + " ".join(NOTES.get(row.key, ["(no note)"])),
+                      ""]
+    return "\n".join(lines).rstrip() + "\n"
