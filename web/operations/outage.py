@@ -18,20 +18,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, current_app, g, json, render_template, request
-from flask_babel import get_locale
+from flask import Flask, current_app, render_template
+from flask_babel import gettext as _
+
+from web.api.problems import is_api_request, problem
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 PROBE_INTERVAL_SECONDS = 1.0
-# Kept here rather than in the web's catalog, which belongs to the UI's own pages.
-UNAVAILABLE = {
-    "de": "Die Datenbank ist im Moment nicht erreichbar. Bitte versuchen Sie es in einigen "
-          "Minuten noch einmal; ein erneut gesendetes Formular wird nur einmal erfasst.",
-    "en": "The database cannot be reached at the moment. Please try again in a few minutes; "
-          "a form sent again is recorded only once.",
-}
 
 
 def database_errors() -> tuple[type[BaseException], ...]:
@@ -88,16 +83,11 @@ class Outage:
 
 def unavailable_response() -> Any:
     """503 with a Retry-After: problem details under /api/, the error page otherwise."""
-    locale = get_locale()
-    detail = UNAVAILABLE.get(locale.language if locale else "de", UNAVAILABLE["de"])
+    detail = _("The database cannot be reached at the moment. Please try again in a few "
+               "minutes; a form sent again is recorded only once.")
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
-    if request.path == "/api" or request.path.startswith("/api/"):
-        body = {"type": "urn:fallnetz:problem:database_unavailable",
-                "title": "Service Unavailable", "status": 503, "detail": detail}
-        if g.get("correlation_id"):
-            body["instance"] = f"urn:fallnetz:request:{g.correlation_id}"
-        return Response(json.dumps(body), status=503, mimetype="application/problem+json",
-                        headers=headers)
+    if is_api_request():
+        return problem(503, detail, code="database_unavailable", headers=headers)
     return render_template("error.html", status=503, message=detail), 503, headers
 
 
