@@ -14,6 +14,7 @@ from flask import Flask
 
 from domain.application import ReferralNetwork
 from domain.settings import Settings
+from domain.stamp import Stamp
 from tests.processes import REDIS_URL
 from tests.test_operations_stack import metric
 from tests.web import hidden_fields, sign_in, submit, web_world
@@ -127,7 +128,9 @@ def test_metrics_label_route_rules_count_command_outcomes_and_read_the_store(
                    expected_version="1")
     invalid = submit(anna, page, f"/faelle/{case_id}/bedarfe", need="no.such.need")
     assert [r.status_code for r in (done, stale, invalid)] == [302, 409, 422]
-    overdue_escalation(world)
+    world.app.subscribe_webhook(Stamp.system("test"), world.org("psz"),
+                                "https://kis.example.org/fallnetz")
+    overdue_escalation(world)  # its referral's "requested" is owed to the PSZ's webhook
     updater.catch_up()
 
     exposed = app.test_client().get("/metrics")
@@ -146,6 +149,7 @@ def test_metrics_label_route_rules_count_command_outcomes_and_read_the_store(
     assert metric(text, "fallnetz_outbox_notifications", status="pending") == 1
     assert metric(text, "fallnetz_outbox_backlog") == 1
     assert metric(text, "fallnetz_mails_sent_total") == 0
+    assert metric(text, "fallnetz_webhook_deliveries", status="pending") == 1
     assert metric(text, "fallnetz_view_lag_events", view="handoff_views") == 0
     assert metric(text, "fallnetz_store_up") == 1
 

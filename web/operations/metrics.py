@@ -108,6 +108,8 @@ class StoreCollector:
                                    "GROUP BY status")
                 levels = cur.all("SELECT stage, level, COUNT(*) AS n FROM {p}notifications "
                                  "GROUP BY stage, level")
+                hooks = cur.all("SELECT status, COUNT(*) AS n FROM {p}webhook_deliveries "
+                                "GROUP BY status")
         finally:
             store.close()
         last = self.last_event()
@@ -135,7 +137,14 @@ class StoreCollector:
         mails = CounterMetricFamily("fallnetz_mails_sent",
                                     "Escalation mails whose delivery was recorded.")
         mails.add_metric([], counts.get("delivered", 0))
-        return [events, lag, outbox, backlog, escalations, mails]
+        webhooks = GaugeMetricFamily("fallnetz_webhook_deliveries",
+                                     "Referral status changes in the webhook outbox, by "
+                                     "status (pending and sending are still owed).",
+                                     labels=["status"])
+        hook_counts = {r["status"]: int(r["n"]) for r in hooks}
+        for status in ("pending", "sending", "delivered", "failed", "dropped"):
+            webhooks.add_metric([status], hook_counts.get(status, 0))
+        return [events, lag, outbox, backlog, escalations, mails, webhooks]
 
 
 class _ThisProcess:
