@@ -87,6 +87,7 @@ def measure(sizes: config.Sizes) -> dict[str, dict[str, float]]:
                 _fill(conn, template, count, now)
 
                 def engine_scan() -> None:
+                    # A dry run issues no commands, so it needs no engine.
                     found = scan(None, store, now, dry_run=True)  # type: ignore[arg-type]
                     assert len(found) == DUE, len(found)
 
