@@ -177,6 +177,15 @@ def init_app(app: Flask) -> None:
 
     assets = Path(swagger_ui_bundle.swagger_ui_path)
 
+    @app.after_request
+    def docs_icons(response: Any) -> Any:
+        # Swagger UI draws its arrows as inline SVG images; everything else stays 'self'.
+        if request.path == f"{PREFIX}/docs":
+            response.headers["Content-Security-Policy"] = (
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                "script-src 'self'; frame-ancestors 'none'")
+        return response
+
     @app.get(f"{PREFIX}/docs/assets/<path:filename>")
     def api_docs_assets(filename: str) -> Any:
         return send_from_directory(assets, filename, max_age=86400)
