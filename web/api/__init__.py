@@ -96,12 +96,18 @@ LINKED = {"Case": ("/api/v1/cases/{case_id}", "case_id"),
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
+def _link_name(method: str, rest: str) -> str:
+    """e.g. post_needs_need_resolve: letters, digits and _ only, as OpenAPI names go."""
+    return re.sub(r"[^A-Za-z0-9_]", "", f"{method}_{rest.strip('/').replace('/', '_')}") \
+        or method
+
+
 def _document_links() -> None:
     paths = api.spec._paths  # noqa: SLF001
     for schema_name, (prefix, parameter) in LINKED.items():
         targets = [(path, method) for path, operations in paths.items()
                    if path.startswith(prefix) for method in operations if method in METHODS]
-        links = {re.sub(r"[^A-Za-z0-9_]", "", f"{method}_{path[len(prefix):].strip('/').replace('/', '_')}") or method: {
+        links = {_link_name(method, path[len(prefix):]): {
             "operationRef": "#/paths/" + path.replace("~", "~0").replace("/", "~1") +
                             f"/{method}",
             "parameters": {parameter: "$response.body#/id"}} for path, method in targets}

@@ -10,8 +10,8 @@ from marshmallow import fields, validate
 
 from domain.case import Case
 from domain.vocabulary import HOUSING_STAGES, LEGAL_SPHERES, RESIDENCE_STATUSES, SECTORS
-from web.api.common import ApiSchema, CASEWORK, ViewTime, api_blueprint, etag, idempotency_key, \
-    page_of, requires, run_versioned
+from web.api.common import ApiSchema, CASEWORK, ViewTime, api_blueprint, command_problems, \
+    etag, idempotency_key, page_of, problems, requires, run_versioned
 from web.api.problems import ProblemSchema
 from web.engine import engine
 from web.objects import views, visible_case
@@ -111,7 +111,7 @@ def case_response(case_id: UUID, status: int = 200) -> Any:
     return case_body(case), status, headers
 
 
-# -- commands' bodies -------------------------------------------------------------------------------
+# -- commands' bodies ----------------------------------------------------------------------
 class OpenCaseSchema(ApiSchema):
     person = fields.Nested(PersonSchema, required=True)
     housing_stage = fields.String(required=True, validate=validate.OneOf(HOUSING_STAGES))
@@ -204,14 +204,7 @@ def _command_route(path: str, schema: type[ApiSchema], summary: str, run: Any) -
     view.__name__ = path.strip("/").replace("-", "_")
     view.__doc__ = summary
     decorated = requires("cases:write", CASEWORK)(view)
-    decorated = bp.alt_response(422, schema=ProblemSchema,
-                                description="Refused by a rule; nothing was stored")(decorated)
-    decorated = bp.alt_response(412, schema=ProblemSchema,
-                                description="If-Match names a stale version")(decorated)
-    decorated = bp.alt_response(409, schema=ProblemSchema,
-                                description="Changed concurrently; nothing was stored")(decorated)
-    decorated = bp.alt_response(404, schema=ProblemSchema,
-                                description="No such case, or not visible")(decorated)
+    decorated = problems(bp, *command_problems("case"))(decorated)
     decorated = bp.response(200, CaseSchema, headers={
         "ETag": {"schema": {"type": "string"}}})(decorated)
     decorated = bp.arguments(schema)(decorated)
@@ -243,10 +236,7 @@ _command_route("/reopen", ReasonSchema, "Reopens a closed case.",
 @bp.post("/cases/<uuid:case_id>/needs/<string:need>/resolve")
 @bp.arguments(NoteSchema)
 @bp.response(200, CaseSchema, headers={"ETag": {"schema": {"type": "string"}}})
-@bp.alt_response(404, schema=ProblemSchema, description="No such case, or not visible")
-@bp.alt_response(409, schema=ProblemSchema, description="Changed concurrently")
-@bp.alt_response(412, schema=ProblemSchema, description="If-Match names a stale version")
-@bp.alt_response(422, schema=ProblemSchema, description="Refused by a rule")
+@problems(bp, *command_problems("case"))
 @requires("cases:write", CASEWORK)
 def resolve_need(body: dict[str, Any], case_id: UUID, need: str) -> Any:
     """Marks a need as resolved."""
@@ -258,10 +248,7 @@ def resolve_need(body: dict[str, Any], case_id: UUID, need: str) -> Any:
 @bp.post("/cases/<uuid:case_id>/consents/<string:consent_id>/revoke")
 @bp.arguments(ReasonSchema)
 @bp.response(200, CaseSchema, headers={"ETag": {"schema": {"type": "string"}}})
-@bp.alt_response(404, schema=ProblemSchema, description="No such case, or not visible")
-@bp.alt_response(409, schema=ProblemSchema, description="Changed concurrently")
-@bp.alt_response(412, schema=ProblemSchema, description="If-Match names a stale version")
-@bp.alt_response(422, schema=ProblemSchema, description="Refused by a rule")
+@problems(bp, *command_problems("case"))
 @requires("cases:write", CASEWORK)
 def revoke_consent(body: dict[str, Any], case_id: UUID, consent_id: str) -> Any:
     """Revokes a consent: receivers lose the case data of referrals it covered."""

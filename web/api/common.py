@@ -113,6 +113,26 @@ def requires(scope: str, roles: Sequence[Role] = EVERY_ROLE) -> Callable[[F], F]
     return decorate
 
 
+def problems(blueprint: Blueprint, *documented: tuple[int, str]) -> Callable[[F], F]:
+    """Documents the problem responses (RFC 9457) an operation can give."""
+    from web.api.problems import ProblemSchema
+
+    def decorate(view: F) -> F:
+        for status, description in documented:
+            view = blueprint.alt_response(status, schema=ProblemSchema,
+                                          description=description)(view)
+        return view
+    return decorate
+
+
+def command_problems(what: str) -> tuple[tuple[int, str], ...]:
+    """What a command on an existing case, referral or organisation can answer."""
+    return ((404, f"No such {what}, or not visible"),
+            (409, "Changed concurrently; nothing was stored"),
+            (412, "If-Match names a stale version; nothing was stored"),
+            (422, "Refused by a rule; nothing was stored"))
+
+
 def etag(version: int) -> str:
     return f'"{version}"'
 

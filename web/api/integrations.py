@@ -13,8 +13,9 @@ from marshmallow import fields, validate
 from domain.organisation import TOKEN_SCOPES
 from domain.services.integrations import SUPERVISOR_GIVES
 from domain.stamp import Role
-from web.api.common import ApiSchema, Stop, api_blueprint, idempotency_key, requires
-from web.api.problems import ProblemSchema, problem
+from web.api.common import ApiSchema, Stop, api_blueprint, idempotency_key, problems, \
+    requires
+from web.api.problems import problem
 from web.engine import engine
 from web.objects import organisation
 
@@ -66,10 +67,7 @@ PROBLEMS = ((403, "Not the organisation's supervisor"),
             (404, "No such organisation"), (422, "Refused by a rule; nothing was stored"))
 
 
-def _problems(view: Any) -> Any:
-    for status, description in PROBLEMS:
-        view = bp.alt_response(status, schema=ProblemSchema, description=description)(view)
-    return view
+_problems = problems(bp, *PROBLEMS)
 
 
 @bp.get("/organisations/<uuid:organisation_id>/tokens")

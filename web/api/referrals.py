@@ -17,8 +17,8 @@ from domain.exchange.fhir import referral_bundle
 from domain.referral import TRANSITIONS, Referral, running_stage
 from domain.vocabulary import REFERRAL_KINDS, URGENCIES
 from web.api.cases import PersonSchema, ReasonSchema
-from web.api.common import ApiSchema, CASEWORK, api_blueprint, etag, idempotency_key, \
-    requires, run_versioned
+from web.api.common import ApiSchema, CASEWORK, api_blueprint, command_problems, etag, \
+    idempotency_key, problems, requires, run_versioned
 from web.api.problems import ProblemSchema
 from web.engine import engine
 from web.objects import visible_referral
@@ -217,18 +217,13 @@ def _command_view(command: Command) -> Callable[..., Any]:
 
 for _command in COMMANDS:
     _view = requires("referrals:write", CASEWORK)(_command_view(_command))
-    for _status, _description in (
-            (404, "No such referral, or not visible"),
-            (409, "Changed concurrently; nothing was stored"),
-            (412, "If-Match names a stale version; nothing was stored"),
-            (422, "Not allowed in this state or by this side; nothing was stored")):
-        _view = bp.alt_response(_status, schema=ProblemSchema, description=_description)(_view)
+    _view = problems(bp, *command_problems("referral"))(_view)
     _view = bp.response(200, ReferralSchema, headers=ETAG_HEADER)(_view)
     _view = bp.arguments(_command.schema)(_view)
     bp.post(f"/referrals/<uuid:referral_id>/{_command.name}")(_view)
 
 
-# -- FHIR R4 ----------------------------------------------------------------------------------------
+# -- FHIR R4 -------------------------------------------------------------------------------
 class FhirQuery(ApiSchema):
     format = fields.String(data_key="_format", validate=validate.OneOf(
         ["json", "application/json", "application/fhir+json"]), metadata={
