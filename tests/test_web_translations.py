@@ -33,3 +33,36 @@ def test_every_web_string_has_a_german_translation_with_the_same_placeholders() 
                      if sorted(PLACEHOLDER.findall(m))
                      != sorted(PLACEHOLDER.findall(catalog.get(m).string)))
     assert not changed, f"placeholders differ in: {changed}"
+
+
+def test_labels_and_dates_read_as_babel_writes_them_in_both_languages(app) -> None:  # type: ignore[no-untyped-def]
+    # The label tables and date filters skip Babel per call; what they show must not change.
+    from datetime import date, datetime, timedelta, timezone
+
+    from flask_babel import force_locale, format_date, format_datetime
+
+    from web import labels
+
+    tables = [labels.STATUS, labels.URGENCY, labels.KIND, labels.RESIDENCE_STATUS,
+              labels.HOUSING_STAGE, labels.SECTOR, labels.ROLE, labels.STAGE,
+              labels.CONSENT_STATE, labels.NEED_STATE, labels.CASE_STATUS, labels.EVENT]
+    # A year of hours in steps that cross both daylight-saving changes and every weekday.
+    moments = [datetime(2026, 1, 1, 0, 7) + timedelta(hours=7 * i) for i in range(1300)]
+    moments += [datetime(2026, 3, 29, 0, 30, tzinfo=timezone.utc),
+                datetime(2026, 10, 25, 0, 59, tzinfo=timezone.utc)]
+    with app.test_request_context():
+        for locale in ("de", "en"):
+            with force_locale(locale):
+                for table in tables:
+                    for code, text in table.items():
+                        assert labels.label(table, code) == str(text)
+                assert labels.label(labels.STATUS, "unknown-code") == "unknown-code"
+                assert labels.label(labels.STATUS, None) == ""
+                for moment in moments:
+                    assert labels.when(moment) == format_datetime(moment, "dd.MM.yyyy HH:mm")
+                    assert labels.when(moment.isoformat(), True) == format_datetime(
+                        moment, "EEE dd.MM.yyyy HH:mm")
+                    assert labels.day(moment) == format_date(moment, "dd.MM.yyyy")
+                assert labels.day(date(2026, 2, 3)) == format_date(date(2026, 2, 3),
+                                                                   "dd.MM.yyyy")
+                assert labels.when(None) == labels.when("") == labels.day(None) == ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
 from web.i18n import language
@@ -72,7 +72,23 @@ EVENT = {
 
 
 def label(table: dict[str, Any], code: Any) -> str:
-    return str(table.get(code, code)) if code is not None else ""
+    if code is None:
+        return ""
+    return str(_translated(table).get(code, code))
+
+
+def _translated(table: dict[str, Any]) -> dict[Any, str]:
+    """The table as plain strings in the request's language, translated once per app and
+    language: a lazy string goes through Babel's catalog lookup on every ``str()``, which
+    was a third of an inbox page's time with one lookup per cell."""
+    cache = current_app.extensions.setdefault("fallnetz.labels", {})
+    key = (id(table), language())
+    entry = cache.get(key)
+    # The table itself is kept with its strings, so a table that is gone and whose id is
+    # reused by another dict does not get the old one's labels.
+    if entry is None or entry[0] is not table:
+        entry = cache[key] = (table, {code: str(text) for code, text in table.items()})
+    return entry[1]
 
 
 def need_label(network: Any, code: str) -> str:
@@ -98,23 +114,51 @@ def init_app(app: Flask) -> None:
     register_filters(app)
 
 
+# The date patterns are fixed and numeric ("dd.MM.yyyy HH:mm", with "EEE " in front for a
+# weekday), so they are written out here instead of being handed to Babel per date: Babel
+# parses the locale and builds a formatter object for every call, which was a quarter of a
+# page's time. Only the weekday's abbreviation depends on the language; it comes from
+# Babel's data once per language. tests/test_web_translations.py compares both with Babel.
+_WEEKDAYS: dict[str, list[str]] = {}
+
+
+def _weekdays(locale: str) -> list[str]:
+    names = _WEEKDAYS.get(locale)
+    if names is None:
+        from babel.dates import get_day_names
+
+        names = _WEEKDAYS[locale] = [get_day_names("abbreviated", "format", locale)[i]
+                                     for i in range(7)]
+    return names
+
+
 def when(value: Any, with_weekday: bool = False) -> str:
     """A moment in Berlin time, as an office reads it; views store ISO text in UTC."""
     from datetime import datetime
 
-    from flask_babel import format_datetime
+    from flask_babel import to_user_timezone
 
     if value in (None, ""):
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    pattern = "EEE dd.MM.yyyy HH:mm" if with_weekday else "dd.MM.yyyy HH:mm"
-    return format_datetime(moment, pattern)
+    local = to_user_timezone(moment)
+    text = (f"{local.day:02d}.{local.month:02d}.{local.year:04d} "
+            f"{local.hour:02d}:{local.minute:02d}")
+    if with_weekday:
+        text = f"{_weekdays(language())[local.weekday()]} {text}"
+    return text
 
 
 def day(value: Any) -> str:
-    from flask_babel import format_date
+    from datetime import datetime
 
-    return format_date(value, "dd.MM.yyyy") if value else ""
+    from flask_babel import to_user_timezone
+
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        value = to_user_timezone(value)
+    return f"{value.day:02d}.{value.month:02d}.{value.year:04d}"
 
 
 def register_filters(app: Flask) -> None:
