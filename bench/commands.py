@@ -123,7 +123,9 @@ def measure(sizes: config.Sizes) -> dict[str, dict[str, float]]:
         url = config.schema_url(schema)
         engine = bootstrap(Settings(database_url=url))
         world = World.build(engine)
-        bare = BareNetwork(env=Settings(database_url=url).persistence_env())
+        # The library's defaults: no aggregate cache, which the engine has.
+        bare = BareNetwork(env=Settings(database_url=url, aggregate_cache_size=0)
+                           .persistence_env())
         sender, receiver = world.org("fsa-sachsendorf"), world.org("psz")
         try:
             for writers in (1, 4):

@@ -9,13 +9,14 @@ before returns the earlier result and records nothing new.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import datetime_now_with_tzinfo
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import get_topic
@@ -72,6 +73,17 @@ class Engine(Application):
             for hook in self.after_save:
                 hook(last)
         return recordings
+
+    def construct_repository(self) -> Repository[UUID]:
+        repository = super().construct_repository()
+        if repository.cache is None:
+            return repository
+        return SerialisedRepository(
+            event_store=self.events, snapshot_store=self.snapshots,
+            cache_maxsize=int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 0),
+            fastforward=repository.fastforward,
+            fastforward_skipping=repository.fastforward_skipping,
+            deepcopy_from_cache=repository.deepcopy_from_cache)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -190,6 +202,31 @@ class Engine(Application):
     def ensure_case_open(self, case: Case) -> None:
         if not case.is_open:
             raise CaseClosed(_("Case {reference} is closed.", reference=case.reference))
+
+
+class SerialisedRepository(Repository[UUID]):
+    """The library's repository, with the loads of one aggregate taken in turn.
+
+    The library fast-forwards a cached aggregate in place under a lock per aggregate but
+    deep-copies it for the caller after releasing that lock, so one thread's copy can be
+    taken while another thread applies newer events to the same object: a copy with the
+    new version but not all of its changes, which optimistic concurrency would not catch,
+    or "dictionary changed size during iteration". Gunicorn's threads load the same
+    organisations all the time, so every load of an aggregate holds one of a fixed set of
+    locks (chosen by its id) around fast-forward and copy alike."""
+
+    STRIPES = 64
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stripes = [threading.Lock() for _ in range(self.STRIPES)]
+
+    def get(self, aggregate_id: UUID, *, version: int | None = None,
+            **kwargs: Any) -> Any:
+        if version is not None:
+            return super().get(aggregate_id, version=version, **kwargs)
+        with self._stripes[hash(aggregate_id) % self.STRIPES]:
+            return super().get(aggregate_id, **kwargs)
 
 
 def _not_found(what: str) -> Message:

@@ -40,6 +40,9 @@ class Settings:
     webhook_allow_http: bool = False
     webhook_allow_private: bool = False
     view_batch_size: int = 500
+    # Aggregates each process keeps in memory between commands (0: none); see
+    # persistence_env.
+    aggregate_cache_size: int = 1000
     instance_dir: str = "instance"
     # "json" in production (one object per line, for the log collector), "text" otherwise.
     log_format: str = "text"
@@ -77,6 +80,7 @@ class Settings:
             webhook_allow_http=environ.get("WEBHOOK_ALLOW_HTTP", "").lower() in TRUE,
             webhook_allow_private=environ.get("WEBHOOK_ALLOW_PRIVATE", "").lower() in TRUE,
             view_batch_size=int(number("VIEW_BATCH_SIZE", 500)),
+            aggregate_cache_size=int(number("AGGREGATE_CACHE_SIZE", 1000)),
             instance_dir=environ.get("INSTANCE_DIR") or "instance",
             log_format=(environ.get("LOG_FORMAT") or "text").lower(),
             log_level=(environ.get("LOG_LEVEL") or "INFO").upper(),
@@ -95,6 +99,23 @@ class Settings:
 
     def persistence_env(self) -> dict[str, str]:
         """The ``eventsourcing`` library's settings for :attr:`database_url`."""
+        env = self._store_env()
+        if self.aggregate_cache_size < 0:
+            raise SettingsError("AGGREGATE_CACHE_SIZE: must be 0 (no cache) or more")
+        # The library's LRU cache of loaded aggregates. Several gunicorn workers and Celery
+        # processes write the same store, so a cached aggregate is fast-forwarded by its newer
+        # events from the database on every load (one indexed query, usually no rows) and
+        # never skips that (a decision must not see an old state); commands get a deep copy,
+        # so a command that fails halfway leaves the cached one as it was. A size of 0 must
+        # leave the setting out: the library reads 0 as "cache without limit".
+        if self.aggregate_cache_size:
+            env.update({"AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size),
+                        "AGGREGATE_CACHE_FASTFORWARD": "y",
+                        "AGGREGATE_CACHE_FASTFORWARD_SKIPPING": "n",
+                        "DEEPCOPY_FROM_AGGREGATE_CACHE": "y"})
+        return env
+
+    def _store_env(self) -> dict[str, str]:
         url = urlsplit(self.database_url)
         if url.scheme == "sqlite":
             # sqlite:///relative/path, sqlite:////absolute/path, sqlite:///:memory:

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from domain.base import ConflictError
+from domain.base import ConflictError, MembershipRequired
 from domain.bootstrap import bootstrap
 from domain.network import NetworkConfig
 from domain.settings import Settings
+from domain.stamp import Stamp
 from tests.conftest import database_url
 from tests.world import World
 
@@ -79,3 +80,26 @@ def test_fifty_concurrent_commands_on_one_referral(tmp_path: Path,
         assert sorted(reasons) == sorted(f"Pause {i}" for i in range(THREADS))
     finally:
         app.close()
+
+
+def test_what_another_process_changed_is_never_decided_on_from_the_cache(
+        world: World, settings: Settings, network: NetworkConfig) -> None:
+    # A second engine on the same store stands for another gunicorn worker or Celery
+    # process; each has its own aggregate cache, and a decision must see the other's writes.
+    engine = world.app
+    assert engine.repository.cache is not None
+    case_id = world.open_case()
+    world.consent(case_id)
+    referral_id = world.send(case_id)
+    seen = world.referral(referral_id).version  # the organisations and the referral are cached
+    other = bootstrap(settings, network=network)
+    try:
+        other.accept_referral(world.nadia, referral_id)
+        other.remove_member(Stamp.system("test"), world.org("fsa-sachsendorf"), "anna")
+    finally:
+        other.close()
+    assert world.referral(referral_id).version == seen + 1
+    with pytest.raises(ConflictError):
+        engine.hold_referral(world.nadia, referral_id, "Pause", expected_version=seen)
+    with pytest.raises(MembershipRequired):
+        world.send(case_id)

@@ -120,3 +120,21 @@ def test_database_urls_become_event_store_settings(url: str, expected: dict) -> 
 def test_an_unknown_database_scheme_is_named() -> None:
     with pytest.raises(SettingsError, match="DATABASE_URL: unsupported scheme 'mysql'"):
         Settings(database_url="mysql://x/y").persistence_env()
+
+
+def test_the_aggregate_cache_is_fast_forwarded_and_zero_turns_it_off() -> None:
+    url = "postgresql://fz@db.example/fallnetz"
+    for env in (Settings(database_url=url).persistence_env(),
+                Settings(database_url="sqlite:///:memory:").persistence_env(),
+                Settings.from_env({"DATABASE_URL": url}).persistence_env()):
+        assert env["AGGREGATE_CACHE_MAXSIZE"] == "1000"
+        assert env["AGGREGATE_CACHE_FASTFORWARD"] == "y"
+        assert env["AGGREGATE_CACHE_FASTFORWARD_SKIPPING"] == "n"
+        assert env["DEEPCOPY_FROM_AGGREGATE_CACHE"] == "y"
+    assert Settings.from_env({"AGGREGATE_CACHE_SIZE": "50"}).persistence_env()[
+        "AGGREGATE_CACHE_MAXSIZE"] == "50"
+    # The library reads a size of 0 as "no limit", so 0 must leave the setting out.
+    assert "AGGREGATE_CACHE_MAXSIZE" not in Settings.from_env(
+        {"AGGREGATE_CACHE_SIZE": "0"}).persistence_env()
+    with pytest.raises(SettingsError, match="AGGREGATE_CACHE_SIZE"):
+        Settings(aggregate_cache_size=-1).persistence_env()
