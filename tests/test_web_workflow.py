@@ -276,3 +276,39 @@ def test_a_double_submitted_referral_is_sent_once(web_app: Flask, world: World) 
     assert first.status_code == second.status_code == 302
     assert first.headers["Location"] == second.headers["Location"]
     assert len(world.case(UUID(case_id)).referral_ids) == 1
+
+
+def test_the_referral_form_takes_exactly_the_receivers_it_offers(web_app: Flask,
+                                                                 world: World) -> None:
+    # The POST checks the chosen receiver against that one organisation in the event store,
+    # not against the views, which may not show a just registered or deactivated one yet.
+    from uuid import uuid4
+
+    from domain.stamp import Stamp
+    from tests.web import hidden_fields
+
+    system = Stamp.system("test")
+    anna = sign_in(web_app, "anna")
+    case_id = open_case(anna)
+    world.consent(UUID(case_id))
+    form_url = f"/faelle/{case_id}/vermitteln?need=health.psychosocial&urgency=urgent"
+    form = {**hidden_fields(text(anna.get(form_url)), f"/faelle/{case_id}/vermitteln"),
+            "reason": "Bitte Erstgespräch."}
+    psz = world.org("psz")
+    fresh = world.app.register_organisation(system, "neu", "Neue Beratung", "health",
+                                            "neu@test.invalid")["organisation_id"]
+    world.app.add_service(system, fresh, "beratung", {
+        "name": "Beratung", "needs": ["health.psychosocial"], "capacity": 5})
+    world.app.deactivate_organisation(system, world.org("gesundheitsamt"), "aufgelöst")
+
+    def post(receiver: str):  # type: ignore[no-untyped-def]
+        return anna.post(f"/faelle/{case_id}/vermitteln",
+                         data={**form, "receiver": receiver, "idempotency_key": receiver})
+
+    for refused in (f"{uuid4()}:", f"{psz}:nope", f"{psz}", "nonsense", f"{case_id}:",
+                    f"{str(psz).upper()}:beratung", f"{world.org('gesundheitsamt')}:"):
+        response = post(refused)
+        assert response.status_code == 422, refused
+        assert "Bitte wählen Sie eine der Optionen." in text(response), refused
+    assert post(f"{fresh}:beratung").status_code == 302
+    assert len(world.case(UUID(case_id)).referral_ids) == 1

@@ -9,6 +9,7 @@ from uuid import UUID
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from domain.base import NotFound
 from domain.case import Case
 from domain.organisation import Organisation
 from domain.referral import Referral, running_stage
@@ -256,6 +257,23 @@ def _receiver_values(organisations: list[Organisation]) -> list[str]:
     return values
 
 
+def _posted_receiver() -> list[str]:
+    """The receiver choices the posted form may name: the posted one if it is among those
+    the form offers (an active organisation, or one of its services), else none. Only that
+    organisation is loaded, from the event store (the views may not show one just
+    registered or deactivated yet), instead of replaying the whole directory per POST."""
+    posted = request.form.getlist("receiver")
+    value = posted[-1] if posted else ""  # the one load_form validates
+    organisation_id, _sep, _service_id = value.partition(":")
+    try:
+        organisation = engine().load(Organisation, UUID(organisation_id), what="organisation")
+    except (ValueError, NotFound):
+        return []
+    if organisation.active and value in _receiver_values([organisation]):
+        return [value]
+    return []
+
+
 def _load() -> dict[tuple[UUID, str], int]:
     return {(UUID(r["organisation_id"]), r["service_id"]): int(r["active_referrals"])
             for r in queries.service_load(views())}
@@ -308,7 +326,7 @@ def refer(case_id: UUID) -> Any:
 @roles(*CASEWORK)
 def send_referral(case_id: UUID) -> Any:
     visible_case(case_id)
-    form = referral_form(engine().network, _receiver_values(_active_organisations()))
+    form = referral_form(engine().network, _posted_receiver())
 
     def command(d: dict[str, Any]) -> Any:
         organisation_id, _sep, service_id = d["receiver"].partition(":")
