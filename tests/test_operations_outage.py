@@ -202,7 +202,10 @@ def test_a_postgresql_restart_answers_503_writes_nothing_by_half_and_recovers(
         elif a.status == 503:
             assert OUTAGE_PAGE in a.body and "Traceback" not in a.body
     assert "WORKER TIMEOUT" not in log
-    assert log.count("Booting worker") == 2, "a gunicorn worker was replaced"
+    # Fast 503s during the outage can bring a worker to its max_requests, a planned
+    # restart; any other replacement means the outage killed one.
+    assert log.count("Booting worker") - log.count("Autorestarting worker") == 2, \
+        "a gunicorn worker was replaced"
 
     # Nothing half-written: each referral recorded is on its case and vice versa, each form
     # key recorded once; the views equal a rebuild from the events.
