@@ -9,7 +9,9 @@ NOTES: dict[str, list[str]] = {
         "events (referral created with the case's consent-use note in one transaction, then "
         "loaded and accepted) in the same database; the two take turns in three rounds, so "
         "load from elsewhere on the shared machine hits both alike. Four writers are four "
-        "threads sharing one application, as gunicorn's threads do.",
+        "threads sharing one application, as gunicorn's threads do. The engine runs with "
+        "its aggregate cache (`AGGREGATE_CACHE_SIZE`, default 1000), the baseline with "
+        "the library's defaults (no cache).",
         "- Web: `gunicorn -c deploy/gunicorn.conf.py` (3 workers × 4 threads on 2 cores), "
         "driven by wrk (C, 2 threads, 16 connections, a warm-up of a fifth of the run first) "
         "with a signed-in session. Form POSTs each carry a fresh idempotency key and take "
@@ -41,41 +43,42 @@ NOTES: dict[str, list[str]] = {
         "Per referral sent and accepted the engine reads five aggregates where the bare "
         "library reads two: `send_referral` loads the case, the receiving organisation "
         "(`_receiver`) and the sender's organisation (`verify`), `accept_referral` the "
-        "referral and again the receiver's organisation (`verify`). Organisations carry "
-        "every member and service event, so each of those three loads replays a few dozen "
-        "events; in the profile (pyinstrument, 100 referrals) they are a quarter of the "
-        "command time, which is the gap. What would close it: the library's own aggregate "
-        "cache, `AGGREGATE_CACHE_MAXSIZE=1000` with `AGGREGATE_CACHE_FASTFORWARD=y` in "
-        "`Settings.persistence_env()` (domain/settings.py), so a cached organisation is only "
-        "fast-forwarded by its new events (usually none) before use.",
+        "referral and again the receiver's organisation (`verify`). The aggregate cache "
+        "(`AGGREGATE_CACHE_SIZE`, default 1000) took the replay of the organisations' "
+        "member and service events out of these loads (0.60× before it); each load is "
+        "still a fast-forward query (usually no rows) plus a deep copy of the cached "
+        "aggregate, and the loads of one aggregate take turns (`SerialisedRepository` in "
+        "domain/engine.py, so no copy is taken mid fast-forward). Not profiled again "
+        "since the cache. What would close the rest: take the organisations that are only "
+        "read (the membership check, the receiver check) from the cache without the deep "
+        "copy (`repository.get(..., deepcopy_from_cache=False)`, safe only while nothing "
+        "mutates them), leaving one indexed query per load.",
     ],
     "commands_4": [
-        "The same reads as with one writer (see above); with four threads the extra "
-        "organisation loads also hold the GIL and the connection pool longer, so the gap "
-        "stays. The same fix closes it.",
+        "The same loads as with one writer (see above); the four threads share one "
+        "process's cache, and their loads of the same organisation take turns, so the gap "
+        "stays about as with one writer. The same fix would close it.",
     ],
     "inbox": [
-        "The page's request spends about two thirds of its time rendering the template, "
-        "not in the database (pyinstrument, 30 requests of a 50-row inbox): every cell's "
-        "label is a lazy string translated again through Babel (`web/labels.py` `label`, "
-        "~30 %), every date is formatted by `flask_babel.format_datetime`, which parses its "
-        "pattern and converts the time zone each time (`when`, ~28 %), and the view read "
-        "builds each row's dict by asking psycopg for `cursor.description` again per row "
-        "(`workers/views/store.py` `Cursor._as_dict`, ~25 %). What would close it: "
-        "translate each label table once per locale (a dict of plain strings per language, "
-        "looked up per cell), format dates with one `babel.dates` pattern object per "
-        "request (or `zoneinfo` plus `strftime` for the fixed German pattern), and take the "
-        "column names once per query (or psycopg's `dict_row` row factory).",
+        "The labels (translated once per table and language now), the dates (written from "
+        "their fixed patterns instead of through Babel per call) and the row dicts "
+        "(column names once per query) were about four fifths of the page's time in the "
+        "last profile; with them fixed the page went from 0.13× to about a third of the "
+        "bare page's rate. Not profiled again since. What would close the rest: a new "
+        "profile of the page (pyinstrument, 30 requests of a 50-row inbox) to see whether "
+        "the template's remaining per-row filters or the inbox's view reads now dominate; "
+        "the bare page renders a template of the same size without any reads.",
     ],
     "post": [
-        "A form POST runs the whole command path (see the command path's note: five "
-        "aggregate loads instead of two) plus the form's own reads: `_active_organisations()` "
-        "loads every organisation of the directory from the event store to validate the "
-        "receiver choice, and on 2 cores three gunicorn workers with four threads each "
-        "queue behind the GIL, so 16 clients put the slowest requests well above the "
-        "median. What would close it: the aggregate cache of the command-path note, and the "
-        "receiver choices read from the `organisations` view (as the inbox does) instead of "
-        "replaying every organisation per request.",
+        "A form POST runs the whole command path (see the command path's note) plus the "
+        "form's own reads; the receiver choice is now checked against that one "
+        "organisation (from the aggregate cache) instead of replaying the whole "
+        "directory, and the command path's organisation loads come from the cache too, "
+        "which took p99 from 321 ms to under 200 ms. On 2 cores three gunicorn workers "
+        "with four threads each queue behind the GIL, so with 16 clients the slowest "
+        "requests wait for others: the p99 stays well above the p50. Not profiled "
+        "again since. What would close it: the command path's remaining fix, and then a "
+        "profile of where the slowest requests wait.",
     ],
     "projections": [
         "The rebuild is bound by round trips, not by computing: the projector issues a "
@@ -84,13 +87,13 @@ NOTES: dict[str, list[str]] = {
         "and rewrite the deadline, look up webhooks, insert the timeline row, update the "
         "load), about eight round trips per event; in the profile (pyinstrument, 20,000 "
         "events) the process is busy only half of the wall time, the rest is waiting on "
-        "PostgreSQL, and `Cursor._as_dict` re-reads `cursor.description` per row. The "
+        "PostgreSQL. The "
         "library's trivial projection commits a tracking row per event, one statement "
         "each; the engine's batches of 500 save the commits but send about eight "
         "statements per event, hence the lower rate. What would close it: run each "
         "batch in psycopg's pipeline mode (`conn.pipeline()`), so statements are sent "
-        "without waiting for each answer, keep the batch's referral rows in a dict instead "
-        "of reading them back after each write, and take the column names once per query; "
+        "without waiting for each answer, and keep the batch's referral rows in a dict instead "
+        "of reading them back after each write; "
         "memory stays small either way (batches of 500).",
     ],
     "lag": [
@@ -111,8 +114,9 @@ NOTES: dict[str, list[str]] = {
         "`flask_babel.format_datetime` per date (`when`, ~15 %); the rest is replaying the "
         "case twice — once to load it for the access check (`audited_case`, ~16 %), once in "
         "`history_rows` (~15 %). The bare read of the same events takes a tenth of the "
-        "page. What would close it: label tables translated once per locale and dates "
-        "formatted with one pattern object (as for the inbox), the row markup inline instead "
+        "page. Label tables translated once per language and dates written from their fixed "
+        "patterns took this page from 229 ms to about 90 ms. What would close the rest, if "
+        "it is missed again: the row markup inline instead "
         "of a macro call per row, and `history_rows` reusing the replay it does anyway for "
         "the access check; or pages of a few hundred rows with the CSV for the whole "
         "history.",
