@@ -38,6 +38,11 @@ class ConflictError(DomainError):
     code = "conflict"
 
 
+class ConcurrentSave(ConflictError):
+    """Another command saved one of the same aggregates first: nothing of this one was
+    stored. A command that decided on no version the user saw may simply decide again."""
+
+
 class PermissionDenied(DomainError):
     code = "permission_denied"
 

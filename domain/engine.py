@@ -23,6 +23,7 @@ from eventsourcing.utils import get_topic
 
 from domain.base import (
     CLOCK,
+    ConcurrentSave,
     ConflictError,
     DateAsISO,
     DomainError,
@@ -118,11 +119,25 @@ class Engine(Application):
                     earlier = self._find(CommandReceipt, receipt_id)
                     if earlier is not None:
                         return earlier.result_for(command, digest)
-                raise ConflictError(_("Someone changed this meanwhile. Please reload and "
-                                      "try again.")) from None
+                raise ConcurrentSave(_("Someone changed this meanwhile. Please reload and "
+                                       "try again.")) from None
             return result
         finally:
             CLOCK.reset(token)
+
+    def execute_again_on_race(self, command: str, by: Stamp, decide: Callable[[], Decision],
+                              *, idempotency_key: str | None, arguments: dict[str, Any],
+                              exhausted: Message, attempts: int = 20) -> dict[str, Any]:
+        """For commands that add something rather than change what the user saw (a new
+        case, a new referral): losing a race to another save only means deciding again on
+        the fresh state."""
+        for _attempt in range(attempts):
+            try:
+                return self.execute(command, by, decide, idempotency_key=idempotency_key,
+                                    arguments=arguments)
+            except ConcurrentSave:
+                continue
+        raise ConflictError(exhausted)
 
     def _find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         try:

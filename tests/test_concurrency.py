@@ -103,3 +103,41 @@ def test_what_another_process_changed_is_never_decided_on_from_the_cache(
         engine.hold_referral(world.nadia, referral_id, "Pause", expected_version=seen)
     with pytest.raises(MembershipRequired):
         world.send(case_id)
+
+
+@pytest.mark.postgres
+def test_referrals_of_one_case_sent_at_once_are_all_recorded(
+        tmp_path: Path, request: pytest.FixtureRequest, network: NetworkConfig) -> None:
+    """Sending decides on no version the user saw: two caseworkers sending referrals of the
+    same case at the same moment both succeed, each noted once on the case."""
+    url = database_url("postgres", tmp_path, request, pool_size="10", max_overflow="20")
+    app = bootstrap(Settings(database_url=url), network=network)
+    try:
+        world = World.build(app)
+        case_id = world.open_case()
+        world.consent(case_id)
+        senders = 8
+        barrier = threading.Barrier(senders)
+        sent: list[object] = []
+        errors: list[BaseException] = []
+
+        def send(i: int) -> None:
+            try:
+                by = world.anna
+                barrier.wait()
+                sent.append(app.send_referral(by, case_id, "health.psychosocial", "routine",
+                                              world.org("psz"), f"Anliegen {i}",
+                                              idempotency_key=f"send-{i}")["referral_id"])
+            except BaseException as e:  # surfaced below, with the thread's context
+                errors.append(e)
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(senders)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert not errors, errors[:3]
+        assert len(set(sent)) == senders
+        assert sorted(world.case(case_id).referral_ids) == sorted(sent)
+    finally:
+        app.close()

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
-from domain.base import ConflictError, DomainError, PermissionDenied
+from domain.base import DomainError, PermissionDenied
 from domain.case import Case
 from domain.engine import arguments, CASEWORK_ROLES, Engine
 from domain.messages import _
@@ -59,13 +59,10 @@ class CaseService(Engine):
                                       "version": case.version}
 
         # Two cases opened at once race for the next number; the loser simply draws again.
-        for _attempt in range(20):
-            try:
-                return self.execute("open_case", by, decide, idempotency_key=idempotency_key,
-                            arguments=arguments(locals()))
-            except ConflictError:
-                continue
-        raise ConflictError(_("Too many cases are being opened at once. Please try again."))
+        return self.execute_again_on_race(
+            "open_case", by, decide, idempotency_key=idempotency_key,
+            arguments=arguments(locals()),
+            exhausted=_("Too many cases are being opened at once. Please try again."))
 
     def case_for(self, by: Stamp, case_id: UUID, expected_version: int | None = None) -> Case:
         """The case, if the acting user works for its lead organisation."""
