@@ -39,7 +39,7 @@ class Watch:
         self.committed: list[tuple[int, float]] = []
         self.lags: dict[str, list[float]] = {name: [] for name in observers}
         self._seen = {name: 0 for name in observers}
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -57,18 +57,17 @@ class Watch:
                             break
                         self.lags[name].append(now - at)
                         self._seen[name] += 1
-            time.sleep(POLL)
+                    self._lock.notify_all()
+            self._stop.wait(POLL)  # the positions are only known by asking again
 
-    def all_seen(self) -> bool:
-        with self._lock:
-            return all(seen == len(self.committed) for seen in self._seen.values())
+    def _all_seen(self) -> bool:
+        return all(seen == len(self.committed) for seen in self._seen.values())
 
     def wait_all_seen(self, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.all_seen():
-            if time.monotonic() > deadline:
+        """Until every committed event is visible to every observer (told by _run)."""
+        with self._lock:
+            if not self._lock.wait_for(self._all_seen, timeout):
                 raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
-            time.sleep(0.05)
 
     def reset(self) -> None:
         with self._lock:

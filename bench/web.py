@@ -8,13 +8,11 @@ import http.cookiejar
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -24,6 +22,8 @@ from pathlib import Path
 from bench import config
 from domain.bootstrap import bootstrap
 from domain.settings import PROJECT_ROOT, Settings
+from tests.processes import debian_program, wait_until
+from tests.test_make_run import free_port
 from tests.web import PASSWORD, give_passwords, hidden_fields
 from tests.world import World
 from workers.views.runner import ViewUpdater
@@ -38,29 +38,20 @@ INBOX_REFERRALS = 50  # open referrals in the measured inbox
 
 def wrk_path() -> str:
     """Debian's wrk, installed when it is missing (as the browser test installs chromium)."""
-    found = shutil.which("wrk")
-    if found:
-        return found
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "wrk"]
-    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update"], env=env, check=True, capture_output=True)
-        subprocess.run(install, env=env, check=True, capture_output=True)
-    found = shutil.which("wrk")
-    if not found:
-        raise RuntimeError("wrk could not be installed: apt-get install wrk")
-    return found
+    return debian_program("wrk")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 @contextmanager
 def gunicorn(app: str, env: dict[str, str], log: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port(0)
     env = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}",
            "GUNICORN_LOGLEVEL": "warning", "PYTHONPATH": str(PROJECT_ROOT)}
     process = subprocess.Popen([GUNICORN, "-c", "deploy/gunicorn.conf.py", app],
@@ -68,15 +59,10 @@ def gunicorn(app: str, env: dict[str, str], log: Path) -> Iterator[str]:
                                stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn did not start; see {log}") from None
-                time.sleep(0.1)
+        wait_until(lambda: process.poll() is not None or _accepts(port), 60,
+                   f"gunicorn to listen; see {log}")
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn did not start; see {log}")
         yield base
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -4,6 +4,7 @@ with the project's own command line, against the real Redis and the test's datab
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,6 +50,24 @@ class Worker:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def debian_program(program: str, package: str | None = None) -> str:
+    """A program from Debian's packages, installed on the spot when it is missing (the CI
+    machine may come without it); the package list is refreshed only if needed."""
+    found = shutil.which(program)
+    if found:
+        return found
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "--no-install-recommends", package or program]
+    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update"], env=env, check=True, capture_output=True)
+        subprocess.run(install, env=env, check=True, capture_output=True)
+    found = shutil.which(program)
+    if not found:
+        raise RuntimeError(f"{program} could not be installed: apt-get install "
+                           f"{package or program}")
+    return found
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str,

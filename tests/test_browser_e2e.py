@@ -8,9 +8,7 @@ each step is kept in ``test-artifacts/e2e/``."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,7 +19,7 @@ import pytest
 
 from domain.bootstrap import bootstrap
 from domain.settings import PROJECT_ROOT, Settings
-from tests.processes import Worker, wait_until, worker_env
+from tests.processes import Worker, debian_program, wait_until, worker_env
 from tests.test_make_run import free_port, read_page
 from tests.web import PASSWORD, give_passwords
 from tests.world import World
@@ -31,18 +29,7 @@ GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 
 
 def debian_chromium() -> str:
-    """Debian's chromium, installed by the test set-up itself when it is missing."""
-    found = shutil.which("chromium")
-    if found:
-        return found
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update"], env=env, check=True, capture_output=True)
-        subprocess.run(install, env=env, check=True, capture_output=True)
-    found = shutil.which("chromium")
-    assert found, "Debian's chromium could not be installed"
-    return found
+    return debian_program("chromium")
 
 
 @pytest.fixture
