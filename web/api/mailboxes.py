@@ -9,13 +9,12 @@ from typing import Any
 from flask import g
 from marshmallow import fields
 
-from web.api.common import ApiSchema, CASEWORK, ViewTime, api_blueprint, page_of, requires
+from web.api.common import ApiSchema, CASEWORK, ViewTime, api_blueprint, requires
 from web.api.problems import ProblemSchema
 from web.objects import views, views_behind
 from workers.views import queries
 
 bp = api_blueprint("mailboxes", "The caller's organisation's inbox and outbox.")
-LIMIT = 5000  # the views keep every referral; a page is cut from the first LIMIT
 BEHIND = {"X-Views-Behind": {"schema": {"type": "integer"},
                              "description": "Events not yet in the views"}}
 
@@ -40,9 +39,14 @@ class MailboxEntrySchema(ApiSchema):
     escalation_level = fields.Integer()
 
 
-def _mailbox(read: Callable[..., list[dict[str, Any]]], pagination_parameters: Any) -> Any:
-    rows = read(views(), str(g.viewer.organisation_id), LIMIT)
-    return page_of(rows, pagination_parameters), {"X-Views-Behind": str(views_behind())}
+def _mailbox(read: Callable[..., list[dict[str, Any]]], size: Callable[..., int],
+             pagination_parameters: Any) -> Any:
+    """One page, read by LIMIT and OFFSET in the database."""
+    store, organisation_id = views(), str(g.viewer.organisation_id)
+    pagination_parameters.item_count = size(store, organisation_id)
+    rows = read(store, organisation_id, pagination_parameters.page_size,
+                pagination_parameters.first_item)
+    return rows, {"X-Views-Behind": str(views_behind())}
 
 
 @bp.get("/inbox")
@@ -53,7 +57,7 @@ def _mailbox(read: Callable[..., list[dict[str, Any]]], pagination_parameters: A
 @bp.paginate()
 def inbox(pagination_parameters: Any) -> Any:
     """Open referrals to the caller's organisation, the nearest deadline first."""
-    return _mailbox(queries.inbox, pagination_parameters)
+    return _mailbox(queries.inbox, queries.inbox_size, pagination_parameters)
 
 
 @bp.get("/outbox")
@@ -64,4 +68,4 @@ def inbox(pagination_parameters: Any) -> Any:
 @bp.paginate()
 def outbox(pagination_parameters: Any) -> Any:
     """Referrals the caller's organisation sent, the latest change first."""
-    return _mailbox(queries.outbox, pagination_parameters)
+    return _mailbox(queries.outbox, queries.outbox_size, pagination_parameters)

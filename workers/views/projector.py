@@ -208,21 +208,23 @@ class HandoffViews:
         organisations = [referral["from_organisation_id"]]
         if status != "draft":
             organisations.append(referral["to_organisation_id"])
+        marks = ", ".join("?" * len(organisations))
+        hooks = cur.all(f"SELECT organisation_id, webhook_id FROM {{p}}webhooks "
+                        f"WHERE organisation_id IN ({marks})", organisations)
+        if not hooks:  # most organisations subscribe nothing
+            return
         message_id = f"msg_{position}"
         payload = as_json({
             "type": "referral.status_changed", "timestamp": ts(e.timestamp),
             "data": {"referral_id": str(e.originator_id), "status": status,
                      "previous_status": previous, "version": e.originator_version,
                      **referral}})
-        for organisation_id in organisations:
-            for hook in cur.all("SELECT webhook_id FROM {p}webhooks WHERE organisation_id = ?",
-                                (organisation_id,)):
-                cur.execute(
-                    "INSERT INTO {p}webhook_deliveries VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, "
-                    "?, NULL, NULL, ?, NULL) ON CONFLICT (delivery_id) DO NOTHING",
-                    (f"{position}:{hook['webhook_id']}", position, organisation_id,
-                     hook["webhook_id"], message_id, payload, ts(e.timestamp),
-                     ts(e.timestamp)))
+        for hook in hooks:
+            cur.execute(
+                "INSERT INTO {p}webhook_deliveries VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, "
+                "?, NULL, NULL, ?, NULL) ON CONFLICT (delivery_id) DO NOTHING",
+                (f"{position}:{hook['webhook_id']}", position, hook["organisation_id"],
+                 hook["webhook_id"], message_id, payload, ts(e.timestamp), ts(e.timestamp)))
 
     def _load_service(self, cur: Cursor, e: Any) -> str | None:
         """The service a referral counts against: the one named, else the receiver's first

@@ -35,19 +35,40 @@ def stuck_notifications(store: ViewStore, claimed_before: datetime) -> list[dict
                        "AND updated_at <= ? ORDER BY updated_at", (ts(claimed_before),))
 
 
-def inbox(store: ViewStore, organisation_id: str, limit: int = 200) -> list[dict[str, Any]]:
+INBOX = "to_organisation_id = ? AND status IN (?, ?, ?, ?, ?)"
+OUTBOX = "from_organisation_id = ?"
+
+
+def inbox(store: ViewStore, organisation_id: str, limit: int = 200,
+          offset: int = 0) -> list[dict[str, Any]]:
     """What the organisation must act on, the nearest deadline first."""
     with store.reading() as cur:
         return cur.all(
-            "SELECT * FROM {p}referrals WHERE to_organisation_id = ? AND status IN "
-            "(?, ?, ?, ?, ?) ORDER BY next_due_at IS NULL, next_due_at, updated_at LIMIT ?",
-            (organisation_id, *OPEN_FOR_RECEIVER, limit))
+            f"SELECT * FROM {{p}}referrals WHERE {INBOX} "
+            "ORDER BY next_due_at IS NULL, next_due_at, updated_at, referral_id LIMIT ? OFFSET ?",
+            (organisation_id, *OPEN_FOR_RECEIVER, limit, offset))
 
 
-def outbox(store: ViewStore, organisation_id: str, limit: int = 200) -> list[dict[str, Any]]:
+def outbox(store: ViewStore, organisation_id: str, limit: int = 200,
+           offset: int = 0) -> list[dict[str, Any]]:
     with store.reading() as cur:
-        return cur.all("SELECT * FROM {p}referrals WHERE from_organisation_id = ? "
-                       "ORDER BY updated_at DESC LIMIT ?", (organisation_id, limit))
+        return cur.all(f"SELECT * FROM {{p}}referrals WHERE {OUTBOX} "
+                       "ORDER BY updated_at DESC, referral_id LIMIT ? OFFSET ?",
+                       (organisation_id, limit, offset))
+
+
+def inbox_size(store: ViewStore, organisation_id: str) -> int:
+    return _count(store, INBOX, (organisation_id, *OPEN_FOR_RECEIVER))
+
+
+def outbox_size(store: ViewStore, organisation_id: str) -> int:
+    return _count(store, OUTBOX, (organisation_id,))
+
+
+def _count(store: ViewStore, where: str, params: tuple[Any, ...]) -> int:
+    with store.reading() as cur:
+        row = cur.one(f"SELECT COUNT(*) AS n FROM {{p}}referrals WHERE {where}", params)
+    return int(row["n"]) if row else 0
 
 
 def timeline(store: ViewStore, case_id: str) -> list[dict[str, Any]]:
