@@ -119,7 +119,9 @@ def _prepare(url: str, post_cases: int) -> tuple[World, list[str]]:
     engine = bootstrap(settings)
     world = World.build(engine)
     give_passwords(engine)
-    cases = [world.open_case() for _ in range(max(post_cases, INBOX_REFERRALS))]
+    # Enough cases that a slow request is long answered before wrk comes round to its
+    # case again: two sends of one case at once rightly conflict (409).
+    cases = [world.open_case() for _ in range(max(post_cases, INBOX_REFERRALS, 8 * CLIENTS))]
     for case in cases:
         world.consent(case)
     for i in range(INBOX_REFERRALS):

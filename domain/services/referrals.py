@@ -41,13 +41,10 @@ class ReferralService(Engine):
                 policy_version=self.network.deadlines.version)
             self._record_sharing(case, referral, by)
             return [referral, case], {"referral_id": referral.id, "version": referral.version}
-        # Two referrals of one case sent at once both note their sharing on the case; the
-        # one that loses the race records its note on the fresh case.
-        return self.execute_again_on_race(
-            "send_referral", by, decide, idempotency_key=idempotency_key,
-            arguments=arguments(locals()),
-            exhausted=_("Too many referrals of this case are being sent at once. Please "
-                        "try again."))
+        # Not retried on a lost race: what was decided (the consent used) may no longer
+        # hold, e.g. a revocation saved meanwhile, and the sender must see that.
+        return self.execute("send_referral", by, decide, idempotency_key=idempotency_key,
+                            arguments=arguments(locals()))
 
     def send_draft(self, by: Stamp, referral_id: UUID,
                    crisis_override_reason: str | None = None,
