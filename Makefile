@@ -6,8 +6,10 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 SMTP_PORT ?= 1025
+INSTANCE_DIR ?= instance
+export INSTANCE_DIR
 
-.PHONY: run test demo check-network translations clean
+.PHONY: run test soak demo check-network translations clean
 
 # Compiled message catalogs (German; English is the source language of the web's strings).
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po domain/translations/*/LC_MESSAGES/messages.po))
@@ -28,20 +30,25 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o web/translations/messages.pot .
 	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations -l de --no-fuzzy-matching
 
-## make run: web + worker + beat on the embedded default (SQLite file, a broker in files),
-## with the demo network loaded and a local mail catcher writing to instance/mail.log
+## make run: web, embedded worker and a local mail catcher on the embedded default (one SQLite
+## file, no broker), under supervisord, with the demo network loaded; logs in $(INSTANCE_DIR)/
 run: $(VENV)/.installed $(CATALOGS)
 	$(BIN)/flask --app web load-demo
-	@mkdir -p instance
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(SMTP_PORT) > instance/mail.log 2>&1 & \
-	SMTP_PORT=$(SMTP_PORT) $(BIN)/celery -A workers worker --beat --pool solo --loglevel INFO \
-		--without-gossip --without-mingle > instance/worker.log 2>&1 & \
-	$(BIN)/flask --app web run --host $(HOST) --port $(PORT)
+	@mkdir -p $(INSTANCE_DIR)
+	@echo "Fallnetz: http://$(HOST):$(PORT) – logs in $(INSTANCE_DIR)/ (web.log, worker.log," \
+		"mail.log, supervisord.log); Ctrl-C stops everything."
+	@FALLNETZ_INSTANCE=$(abspath $(INSTANCE_DIR)) FALLNETZ_BIN=$(abspath $(BIN)) \
+		HOST=$(HOST) PORT=$(PORT) SMTP_PORT=$(SMTP_PORT) \
+		exec $(BIN)/supervisord -c deploy/supervisord.conf
 
 ## make test: the whole suite, against SQLite and the PostgreSQL server at 127.0.0.1:5432
 test: $(VENV)/.installed $(CATALOGS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make soak MINUTES=30: the soak test of `make run` for longer (figures in test-artifacts/soak.md)
+MINUTES ?= 30
+soak: $(VENV)/.installed $(CATALOGS)
+	SOAK_SECONDS=$$(( $(MINUTES) * 60 )) $(BIN)/python -m pytest -s tests/test_soak.py
 
 check-network: $(VENV)/.installed
 	$(BIN)/flask --app web check-network

@@ -25,8 +25,8 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     network_dir: str = DEFAULT_NETWORK_DIR
     secret_key: str | None = None
-    # Celery's broker; empty means the embedded one (files under instance/broker), which
-    # needs no server.
+    # Celery's broker; empty means none: the embedded worker (workers/embedded.py) runs the
+    # jobs without one.
     broker_url: str = ""
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
@@ -90,7 +90,7 @@ class Settings:
 
     @property
     def instance_path(self) -> Path:
-        """Where the embedded broker's files and the beat's schedule live."""
+        """Where a run writes its files: the SQLite file, secret key, logs, counters."""
         return _from_root(self.instance_dir)
 
     @property

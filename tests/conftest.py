@@ -109,3 +109,45 @@ def settings(engine: ReferralNetwork) -> Settings:
 @pytest.fixture
 def updater(engine: ReferralNetwork, settings: Settings) -> ViewUpdater:
     return ViewUpdater(engine, ViewStore(settings), batch_size=50)
+
+
+# -- the checkout stays clean ----------------------------------------------------------------
+# Every file a run makes belongs under instance/ (or a test's tmp_path); `make test` fails when
+# the suite left anything that `git status` would show.
+
+def _git_status() -> set[str] | None:
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
+                              cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return set(done.stdout.splitlines()) if done.returncode == 0 else None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_STATUS_BEFORE] = _git_status()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    before = session.config.stash.get(_STATUS_BEFORE, None)
+    after = _git_status()
+    if before is None or after is None or getattr(session.config, "workerinput", None):
+        return  # not a git checkout
+    left = sorted(after - before)
+    if left:
+        session.config.stash[_LEFT_BEHIND] = left
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+    left = config.stash.get(_LEFT_BEHIND, None)
+    if left:
+        terminalreporter.section("the suite left files in the checkout", red=True)
+        for line in left:
+            terminalreporter.line(line)
+
+
+_STATUS_BEFORE = pytest.StashKey[set[str] | None]()
+_LEFT_BEHIND = pytest.StashKey[list[str]]()

@@ -73,7 +73,8 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
     app.config.update(config or {})
     app.extensions["fallnetz.settings"] = settings
     app.extensions["fallnetz.engine"] = engine or bootstrap(settings)
-    if app.config["NUDGE_WORKERS"]:
+    # Only Celery's workers wait for a nudge; the embedded worker looks at the log itself.
+    if app.config["NUDGE_WORKERS"] and settings.broker_url:
         from workers.nudge import nudge_views
 
         app.extensions["fallnetz.engine"].after_save.append(nudge_views)

@@ -44,6 +44,9 @@ STAGE = {"receive": _l("acknowledge receipt"), "decide": _l("accept or reject"),
 CONSENT_STATE = {"active": _l("valid"), "revoked": _l("revoked"), "expired": _l("expired")}
 NEED_STATE = {"open": _l("open"), "resolved": _l("resolved")}
 CASE_STATUS = {"open": _l("open"), "closed": _l("closed")}
+# The background processing's jobs (workers/views/runs.py), for the operators' pages.
+JOB = {"views": _l("overviews brought up to date"), "escalation_scan": _l("deadline scan"),
+       "mail": _l("mail sent"), "webhooks": _l("webhooks delivered")}
 # What each recorded event means, for histories and audits.
 EVENT = {
     "Case.Opened": _l("case opened"), "Case.PersonDataCorrected": _l("person data corrected"),
@@ -108,7 +111,8 @@ def init_app(app: Flask) -> None:
     tables = {"status": STATUS, "urgency": URGENCY, "kind": KIND,
               "residence_status": RESIDENCE_STATUS, "housing_stage": HOUSING_STAGE,
               "sector": SECTOR, "role": ROLE, "stage": STAGE, "consent_state": CONSENT_STATE,
-              "need_state": NEED_STATE, "case_status": CASE_STATUS, "event": EVENT}
+              "need_state": NEED_STATE, "case_status": CASE_STATUS, "event": EVENT,
+              "job": JOB}
     for name, table in tables.items():
         app.jinja_env.filters[f"{name}_label"] = (lambda t: lambda code: label(t, code))(table)
     register_filters(app)

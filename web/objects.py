@@ -16,6 +16,8 @@ from domain.referral import Referral
 from web.auth import viewer
 from web.engine import engine
 from workers.views import queries
+from workers.views import runs
+from workers.views.runs import Freshness, Run, freshness
 from workers.views.store import ViewStore
 
 
@@ -77,6 +79,17 @@ def views() -> ViewStore:
     return store
 
 
-def views_behind() -> int:
-    """How many events the views have still to take in (0: they show everything)."""
-    return max(0, (engine().recorder.max_notification_id() or 0) - queries.position(views()))
+def views_freshness() -> Freshness:
+    """How many events the views have still to take in, and since when they are stale when
+    the background processing has stopped following the events."""
+    settings = current_app.extensions["fallnetz.settings"]
+    return freshness(views(), engine().recorder.max_notification_id() or 0,
+                     settings.catch_up_seconds)
+
+
+def background_runs() -> list[tuple[str, Run, bool]]:
+    """Each worker job's last success and failure, and whether it is overdue (three of its
+    intervals without success), for the operators' pages."""
+    intervals = runs.intervals(current_app.extensions["fallnetz.settings"])
+    found = runs.last_runs(views())
+    return [(job, found[job], runs.overdue(found[job], intervals[job])) for job in runs.JOBS]

@@ -14,17 +14,12 @@ VISIBILITY_TIMEOUT = 3600  # seconds; no task is scheduled further ahead than th
 
 
 def broker_options(settings: Settings) -> tuple[str, dict]:
-    if settings.broker_url:
-        return settings.broker_url, {"visibility_timeout": VISIBILITY_TIMEOUT}
-    # Embedded default: a folder as the queue, so `make run` needs no broker server.
-    folder = settings.instance_path / "broker"
-    for sub in ("queue", "processed"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-    return "filesystem://", {"data_folder_in": str(folder / "queue"),
-                             "data_folder_out": str(folder / "queue"),
-                             "processed_folder": str(folder / "processed"),
-                             "store_processed": False,
-                             "visibility_timeout": VISIBILITY_TIMEOUT}
+    """The broker and its transport options. Celery runs only with a broker server
+    (``CELERY_BROKER_URL``); the embedded default runs the same jobs without one
+    (:mod:`workers.embedded`), so without a URL nothing here connects anywhere."""
+    if not settings.broker_url:
+        return "memory://", {}
+    return settings.broker_url, {"visibility_timeout": VISIBILITY_TIMEOUT}
 
 
 def create_celery(settings: Settings | None = None) -> Celery:
@@ -33,6 +28,9 @@ def create_celery(settings: Settings | None = None) -> Celery:
     celery = Celery("fallnetz", include=["workers.tasks"])
     if settings.log_format == "json":
         _log_as_json(settings)
+    if not settings.broker_url:
+        signals.worker_init.connect(_refuse_without_broker, weak=False)
+        signals.beat_init.connect(_refuse_without_broker, weak=False)
     celery.conf.update(
         broker_url=broker,
         broker_transport_options=transport_options,
@@ -46,7 +44,9 @@ def create_celery(settings: Settings | None = None) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         timezone="UTC",
-        beat_schedule_filename=str(settings.instance_path / "celerybeat-schedule"),
+        # The schedule is a few intervals of seconds: nothing worth a file that a killed
+        # beat could leave half-written.
+        beat_scheduler="celery.beat:Scheduler",
         beat_schedule={
             "catch-up-views": {"task": "fallnetz.catch_up_views",
                                "schedule": settings.catch_up_seconds},
@@ -59,6 +59,12 @@ def create_celery(settings: Settings | None = None) -> Celery:
         },
     )
     return celery
+
+
+def _refuse_without_broker(**_kwargs: Any) -> None:
+    raise SystemExit("CELERY_BROKER_URL is not set. Celery needs a broker server (e.g. "
+                     "redis://127.0.0.1:6379/0); without one, run the embedded worker: "
+                     "python -m workers.embedded")
 
 
 def _log_as_json(settings: Settings) -> None:

@@ -1,5 +1,6 @@
 """The organisation's inbox (what to act on, nearest deadline first) and outbox, read from
-the projected views; ``X-Views-Behind`` says how many events they have still to take in."""
+the projected views; ``X-Views-Behind`` says how many events they have still to take in,
+``X-Views-Stale-Since`` since when they have stopped following the events."""
 
 from __future__ import annotations
 
@@ -11,12 +12,17 @@ from marshmallow import fields
 
 from web.api.common import ApiSchema, CASEWORK, ViewTime, api_blueprint, requires
 from web.api.problems import ProblemSchema
-from web.objects import views, views_behind
+from web.objects import views, views_freshness
 from workers.views import queries
 
 bp = api_blueprint("mailboxes", "The caller's organisation's inbox and outbox.")
 BEHIND = {"X-Views-Behind": {"schema": {"type": "integer"},
-                             "description": "Events not yet in the views"}}
+                             "description": "Events not yet in the views"},
+          "X-Views-Stale-Since": {"schema": {"type": "string", "format": "date-time"},
+                                  "description": "Only when the views have stopped "
+                                                 "following the events: their last "
+                                                 "catch-up (the background processing "
+                                                 "is not running)"}}
 
 
 class MailboxEntrySchema(ApiSchema):
@@ -46,7 +52,11 @@ def _mailbox(read: Callable[..., list[dict[str, Any]]], size: Callable[..., int]
     pagination_parameters.item_count = size(store, organisation_id)
     rows = read(store, organisation_id, pagination_parameters.page_size,
                 pagination_parameters.first_item)
-    return rows, {"X-Views-Behind": str(views_behind())}
+    state = views_freshness()
+    headers = {"X-Views-Behind": str(state.behind)}
+    if state.stale_since is not None:
+        headers["X-Views-Stale-Since"] = state.stale_since.isoformat(timespec="seconds")
+    return rows, headers
 
 
 @bp.get("/inbox")

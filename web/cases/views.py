@@ -25,7 +25,7 @@ from web.commands import submit
 from web.engine import engine
 from web.forms import new_key
 from workers.views import queries
-from web.objects import organisation_names, views, views_behind, visible_case, \
+from web.objects import organisation_names, views, views_freshness, visible_case, \
     visible_referral
 
 
@@ -60,7 +60,7 @@ def index() -> Any:
         case = engine()._find(Case, UUID(row["case_id"]))
         names[row["case_id"]] = case.person["display_name"] if case else ""
     return render_template("cases/index.html", rows=rows, names=names, show_all=show_all,
-                           behind=views_behind())
+                           freshness=views_freshness())
 
 
 # -- opening a case -----------------------------------------------------------------------------

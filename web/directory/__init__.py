@@ -16,7 +16,8 @@ from web.auth import login_required, roles, viewer
 from web.commands import submit
 from web.engine import engine
 from web.forms import VersionedForm, integer, new_key, text
-from web.objects import organisation, organisation_names, views, views_behind
+from web.objects import background_runs, organisation, organisation_names, views, \
+    views_freshness
 from workers.views import queries
 
 bp = Blueprint("directory", __name__)
@@ -48,7 +49,8 @@ def render_directory(failed: str | None = None, errors: dict[str, list[str]] | N
     return render_template("directory/index.html", organisations=organisations,
                            services=by_organisation, keeps=keeps, versions=versions,
                            failed=failed, errors=errors or {}, values=values or {},
-                           new_key=new_key, behind=views_behind()), status
+                           new_key=new_key, freshness=views_freshness(),
+                           background=_operators_view()), status
 
 
 @bp.get("/verzeichnis")
@@ -84,4 +86,12 @@ def escalations() -> Any:
     no names, reasons or other content."""
     return render_template("directory/escalations.html",
                            rows=queries.escalated_referrals(views()),
-                           names=organisation_names(), behind=views_behind())
+                           names=organisation_names(), freshness=views_freshness(),
+                           background=_operators_view())
+
+
+def _operators_view() -> list[Any] | None:
+    """The background jobs' last runs, for the coordination office and the admins."""
+    if viewer().role in (Role.COORDINATOR, Role.ADMIN):
+        return background_runs()
+    return None

@@ -10,7 +10,7 @@ from flask import Blueprint, g, render_template
 from domain.stamp import Role
 from web.auth import CASEWORK, roles, viewer
 from web.engine import engine
-from web.objects import organisation_names, views, views_behind
+from web.objects import organisation_names, views, views_freshness
 from workers.views import queries
 
 bp = Blueprint("inbox", __name__)
@@ -21,7 +21,7 @@ bp = Blueprint("inbox", __name__)
 def index() -> Any:
     rows = queries.inbox(views(), str(viewer().organisation_id))
     return render_template("inbox/index.html", rows=rows, names=organisation_names(),
-                           behind=views_behind(), now=_utc_text(engine().clock()))
+                           freshness=views_freshness(), now=_utc_text(engine().clock()))
 
 
 @bp.get("/ausgang")
@@ -29,7 +29,7 @@ def index() -> Any:
 def outbox() -> Any:
     rows = queries.outbox(views(), str(viewer().organisation_id))
     return render_template("inbox/outbox.html", rows=rows, names=organisation_names(),
-                           behind=views_behind())
+                           freshness=views_freshness())
 
 
 @bp.get("/benachrichtigungen")
@@ -42,7 +42,7 @@ def notifications() -> Any:
                   key=lambda row: row["created_at"], reverse=True)
     referrals = queries.referrals_noted_for(views(), recipients)
     return render_template("inbox/notifications.html", rows=rows, referrals=referrals,
-                           names=organisation_names(), behind=views_behind(),
+                           names=organisation_names(), freshness=views_freshness(),
                            links=g.viewer.role == Role.SUPERVISOR)
 
 

@@ -2,9 +2,12 @@
 
 - ``/health/live``: the process answers (200); restart it when this fails.
 - ``/health/ready``: the database answers (200, else 503); send it requests only then.
-- ``/health``: every check (database, broker, view lag, mail outbox backlog): 200 when all
-  hold, 503 naming the failing ones. For monitoring; a web process stays ready while the
-  workers lag, because it can still save commands.
+- ``/health``: every check (database, broker, view lag and staleness, mail outbox backlog,
+  the workers' jobs): 200 when all hold, 503 naming the failing ones with the reason. For
+  monitoring; a web process stays ready while the workers lag, because it can still save
+  commands. A stopped worker is found by time without progress: the views are stale when
+  events wait and no catch-up succeeded for three intervals, a job is overdue when it has
+  not succeeded for three of its intervals.
 
 Each check opens its own short-lived connection with a short timeout, so a probe never
 waits for the application's connection pool during an outage. The bodies hold counts and
@@ -22,7 +25,8 @@ from werkzeug.wrappers import Request, Response
 
 from domain.settings import Settings
 from workers.celery_app import broker_options
-from workers.views.queries import notifications_by_status, position
+from workers.views import runs
+from workers.views.queries import notifications_by_status
 from workers.views.schema import create_tables
 from workers.views.store import ViewStore
 
@@ -68,6 +72,8 @@ def view_store(settings: Settings) -> ViewStore:
 
 
 def broker_reachable(settings: Settings, timeout: int = PROBE_TIMEOUT_SECONDS) -> bool:
+    if not settings.broker_url:
+        return True  # the embedded worker needs no broker
     from kombu import Connection
     from kombu.exceptions import OperationalError
 
@@ -89,20 +95,47 @@ def check(settings: Settings, last_event: Callable[[], int]) -> tuple[bool, dict
     if database:
         store = view_store(settings)
         try:
-            behind = max(0, last_event() - position(store))
+            views = runs.freshness(store, last_event(), settings.catch_up_seconds)
+            last_runs = runs.last_runs(store)
             statuses = notifications_by_status(store)
         finally:
             store.close()
         backlog = sum(statuses.get(s, 0) for s in BACKLOG_STATUSES)
-        report["views"] = {"ok": behind <= settings.health_max_view_lag,
-                           "behind": behind, "limit": settings.health_max_view_lag}
+        report["views"] = {"ok": views.behind <= settings.health_max_view_lag
+                           and not views.stale,
+                           "behind": views.behind, "limit": settings.health_max_view_lag}
+        if views.stale:
+            report["views"].update(
+                stale_since=_time(views.stale_since),
+                reason="the views have not been caught up since stale_since although events "
+                       "are waiting: the background processing is not running")
         report["outbox"] = {"ok": backlog <= settings.health_max_outbox_backlog,
                             "backlog": backlog, "limit": settings.health_max_outbox_backlog,
                             **{s: statuses.get(s, 0) for s in BACKLOG_STATUSES}}
+        report["jobs"] = _jobs(settings, last_runs)
     else:  # nothing to count without the database
         report["views"] = {"ok": False, "behind": None}
         report["outbox"] = {"ok": False, "backlog": None}
     return all(part["ok"] for part in report.values()), report
+
+
+def _jobs(settings: Settings, last_runs: dict[str, runs.Run]) -> dict[str, Any]:
+    """Each worker job's last success and failure; a job overdue fails the check."""
+    report: dict[str, Any] = {}
+    for job, interval in runs.intervals(settings).items():
+        run = last_runs[job]
+        overdue = runs.overdue(run, interval)
+        report[job] = {"last_success": _time(run.succeeded_at),
+                       "last_failure": _time(run.failed_at), "failure": run.failure,
+                       "overdue": overdue}
+        if overdue:
+            report[job]["reason"] = (f"no success for more than {runs.STALE_AFTER_INTERVALS} "
+                                     f"intervals of {interval:g} s")
+    return {"ok": not any(job["overdue"] for job in report.values()), **report}
+
+
+def _time(moment: Any) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment is not None else None
 
 
 class HealthApp:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from domain.application import ReferralNetwork
 from workers.views.projector import HandoffViews
+from workers.views.runs import VIEWS, record_success
 from workers.views.schema import PROJECTIONS, create_tables, drop_tables
 from workers.views.store import Cursor, ViewStore
 
@@ -60,6 +61,8 @@ class ViewUpdater:
             batches += 1
             if progress is not None:
                 progress(count)
+        # Caught up, even if there was nothing to apply: the lists judge staleness by this.
+        record_success(self.store, VIEWS)
         return applied
 
     def _apply_batch(self) -> int:

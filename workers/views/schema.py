@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from workers.views.store import Cursor, ViewStore
 
 PROJECTIONS = ("handoff_views",)
@@ -55,6 +57,12 @@ OUTBOX_TABLES = {
                           "next_attempt_at TEXT NOT NULL, lease_until TEXT, last_error TEXT, "
                           "created_at TEXT NOT NULL, delivered_at TEXT",
 }
+# When each worker job last succeeded and last failed (operational facts, not projections of
+# events): a rebuild keeps them, and they tell how fresh the views are (DESIGN §10: staleness
+# is said, never hidden).
+RUN_TABLES = {
+    "runs": "job TEXT PRIMARY KEY, succeeded_at TEXT, failed_at TEXT, failure TEXT",
+}
 INDEXES = {
     "inbox": "referrals (to_organisation_id, next_due_at)",
     "outbox": "referrals (from_organisation_id, updated_at)",
@@ -70,13 +78,18 @@ INDEXES = {
 def create_tables(store: ViewStore) -> None:
     with store.transaction() as cur:
         _serialise_ddl(store, cur)
-        for name, columns in {**TABLES, **OUTBOX_TABLES}.items():
+        for name, columns in {**TABLES, **OUTBOX_TABLES, **RUN_TABLES}.items():
             cur.execute(f"CREATE TABLE IF NOT EXISTS {{p}}{name} ({columns})")
         for name, definition in INDEXES.items():
             cur.execute(f"CREATE INDEX IF NOT EXISTS {{p}}ix_{name} ON {{p}}{definition}")
         for projection in PROJECTIONS:
             cur.execute("INSERT INTO {p}positions VALUES (?, 0) "
                         "ON CONFLICT (projection) DO NOTHING", (projection,))
+        # The views count as fresh from the moment they exist: a worker that never ran
+        # shows as stale three catch-up intervals later, like one that stopped.
+        cur.execute("INSERT INTO {p}runs (job, succeeded_at) VALUES ('views', ?) "
+                    "ON CONFLICT (job) DO NOTHING",
+                    (datetime.now(timezone.utc).isoformat(timespec="microseconds"),))
 
 
 def drop_tables(store: ViewStore) -> None:
