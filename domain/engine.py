@@ -65,6 +65,10 @@ class Engine(Application):
         self.clock = clock
         # Called after every successful save, e.g. to nudge the workers (ids only).
         self.after_save: list[Callable[[int], None]] = []
+        # (organisation id, service id) → places in use, read from the projected load per
+        # service; given by the composition (the web), so that accepting into a full service
+        # asks for a reason. None: no capacity check (a process without views).
+        self.places_taken: Callable[[UUID, str], int] | None = None
         super().__init__(env)
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:

@@ -43,9 +43,10 @@ SENDER, RECEIVER, SENDERS_SUPERVISOR = "sender", "receiver", "sender's superviso
 TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
     "send": (frozenset({DRAFT}), REQUESTED, SENDER),
     "receive": (frozenset({REQUESTED}), RECEIVED, RECEIVER),
-    "accept": (frozenset({REQUESTED, RECEIVED}), ACCEPTED, RECEIVER),
-    "reject": (frozenset({REQUESTED, RECEIVED}), REJECTED, RECEIVER),
-    "forward": (frozenset({REQUESTED, RECEIVED, ACCEPTED}), FORWARDED, RECEIVER),
+    "accept": (frozenset({REQUESTED, RECEIVED, ON_HOLD}), ACCEPTED, RECEIVER),
+    "reject": (frozenset({REQUESTED, RECEIVED, ON_HOLD}), REJECTED, RECEIVER),
+    "forward": (frozenset({REQUESTED, RECEIVED, ACCEPTED, ON_HOLD}), FORWARDED, RECEIVER),
+    "waitlist": (frozenset({REQUESTED, RECEIVED}), ON_HOLD, RECEIVER),
     "start": (frozenset({ACCEPTED}), IN_PROGRESS, RECEIVER),
     "hold": (frozenset({ACCEPTED, IN_PROGRESS, ON_HOLD}), ON_HOLD, RECEIVER),
     "resume": (frozenset({ON_HOLD}), IN_PROGRESS, RECEIVER),
@@ -55,6 +56,12 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
     "mark_entered_in_error": (ALL_STATES - {ENTERED_IN_ERROR}, ENTERED_IN_ERROR,
                               SENDERS_SUPERVISOR),
 }
+
+# On hold from the waiting list, a referral was never accepted: it leaves the list by being
+# accepted, rejected or forwarded (FHIR allows on-hold from received; DESIGN §5 pauses the
+# clock as any hold does). A pause of accepted work ends by resume, complete or fail.
+WAITING_LIST_EXITS = frozenset({"accept", "reject", "forward"})
+PAUSE_EXITS = frozenset({"hold", "resume", "complete", "fail"})
 
 STATE_LABELS = {
     DRAFT: "Entwurf", REQUESTED: "gesendet", RECEIVED: "eingegangen", ACCEPTED: "angenommen",
@@ -66,6 +73,10 @@ STATE_LABELS = {
 
 class IllegalTransition(DomainError):
     code = "illegal_transition"
+
+
+class CapacityReached(DomainError):
+    code = "capacity_reached"
 
 
 class ConsentRequired(DomainError):
@@ -110,6 +121,8 @@ class Referral(StampedAggregate):
         self.holds: list[list[datetime | None]] = []
         self.escalations: list[str] = []  # "stage:level", each at most once
         self.first_contact_made = False
+        self.waitlisted = False  # on hold on the receiver's waiting list, not yet accepted
+        self.over_capacity_reason = ""  # why it was accepted although the service was full
 
     @classmethod
     def create(cls, *, id: UUID, case_id: UUID, need: str, urgency: str, kind: str,
@@ -157,11 +170,18 @@ class Referral(StampedAggregate):
         if party == SENDERS_SUPERVISOR and by.role != Role.SUPERVISOR:
             raise NotSendersSide(_("Only a supervisor of the sending organisation can mark a "
                                    "referral as entered in error."))
-        if self.status not in sources:
+        if self.status not in sources or not self._leaves_hold_by(command):
             raise IllegalTransition(_(
                 "A referral that is {status} cannot be changed to {target} ({command}).",
                 status=self.status, target=target, command=command))
         return target
+
+    def _leaves_hold_by(self, command: str) -> bool:
+        if self.status != ON_HOLD:
+            return True
+        if self.waitlisted:
+            return command not in PAUSE_EXITS
+        return command not in WAITING_LIST_EXITS
 
     def may(self, command: str, by: Stamp) -> bool:
         """Whether ``by`` may issue ``command`` now: what a user interface offers. Recording
@@ -219,13 +239,36 @@ class Referral(StampedAggregate):
     def _received(self, by: Stamp) -> None:
         self.status = RECEIVED
 
-    def accept(self, by: Stamp) -> None:
+    def accept(self, by: Stamp, *, service_full: bool = False,
+               over_capacity_reason: str | None = None) -> None:
+        """Accepting into a service that has no place left needs the receiver's reason, so
+        a full service is never overfilled silently (the Cottbus spreading practice)."""
         self.check("accept", by)
-        self._accepted(by=by)
+        reason = (over_capacity_reason or "").strip()
+        if service_full and not reason:
+            raise CapacityReached(_(
+                "The service has no free place left. Accept anyway only with a reason (it is "
+                "recorded), or put the referral on the waiting list."),
+                field="over_capacity_reason")
+        self._accepted(over_capacity_reason=reason if service_full else "", by=by)
 
     @event("Accepted")
-    def _accepted(self, by: Stamp) -> None:
-        self.status = ACCEPTED
+    def _accepted(self, by: Stamp, over_capacity_reason: str = "") -> None:
+        self._end_hold()
+        self.status, self.status_reason = ACCEPTED, ""
+        self.waitlisted = False
+        self.over_capacity_reason = over_capacity_reason
+
+    def waitlist(self, reason: str, by: Stamp) -> None:
+        self.check("waitlist", by)
+        self._put_on_waiting_list(
+            reason=require_text(reason, "reason", _("A reason for the waiting list")), by=by)
+
+    @event("PutOnWaitingList")
+    def _put_on_waiting_list(self, reason: str, by: Stamp) -> None:
+        self.holds.append([self.modified_on, None])
+        self.status, self.status_reason = ON_HOLD, reason
+        self.waitlisted = True
 
     def reject(self, reason: str, by: Stamp) -> None:
         self.check("reject", by)
@@ -234,7 +277,9 @@ class Referral(StampedAggregate):
 
     @event("Rejected")
     def _rejected(self, reason: str, by: Stamp) -> None:
+        self._end_hold()
         self.status, self.status_reason = REJECTED, reason
+        self.waitlisted = False
 
     def forward(self, child_referral_id: UUID, to_organisation_id: UUID, reason: str,
                 by: Stamp) -> None:
@@ -249,8 +294,10 @@ class Referral(StampedAggregate):
     @event("Forwarded")
     def _forwarded(self, child_referral_id: UUID, to_organisation_id: UUID, reason: str,
                    by: Stamp) -> None:
+        self._end_hold()
         self.status, self.status_reason = FORWARDED, reason
         self.child_referral_id = child_referral_id
+        self.waitlisted = False
 
     def start(self, by: Stamp) -> None:
         """Records the first contact: accepted → in-progress. A referral put on hold before

@@ -9,7 +9,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from domain.settings import PROJECT_ROOT
@@ -134,6 +135,36 @@ class PrivatePostgres:
         except subprocess.CalledProcessError:
             pass  # already stopped
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], log: Path) -> Iterator[str]:
+    """The web under gunicorn with the production configuration on a free port of its own;
+    yields its base URL once it serves, and stops it afterwards."""
+    import urllib.request
+
+    port = free_port()
+    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
+    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c",
+                               "deploy/gunicorn.conf.py", "web.wsgi:app"], cwd=PROJECT_ROOT,
+                              env=env, start_new_session=True, stdout=log.open("w"),
+                              stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+
+    def serving() -> bool:
+        assert server.poll() is None, log.read_text()
+        try:
+            with urllib.request.urlopen(base + "/health/live", timeout=5):
+                return True
+        except OSError:
+            return False
+    try:
+        wait_until(serving, 60, "gunicorn to serve", interval=0.2)
+        yield base
+    finally:
+        if server.poll() is None:
+            server.terminate()
+        server.wait(timeout=30)
 
 
 class ProductionStack:

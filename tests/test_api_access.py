@@ -38,6 +38,7 @@ def body(rule: str, values: dict[str, Any]) -> Any:
         "residence-status": {"residence_status": "duldung"},
         "housing-stage": {"housing_stage": "own_flat"}, "person": {"display_name": "X"},
         "close": reason, "reopen": reason, "revoke": reason, "reject": reason, "hold": reason,
+        "waitlist": reason,
         "cancel": reason, "mark-entered-in-error": reason, "complete": outcome,
         "fail": outcome, "send": {}, "receive": {}, "accept": {}, "start": {},
         "resume": {},

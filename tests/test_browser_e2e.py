@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,17 +18,22 @@ import pytest
 
 from domain.bootstrap import bootstrap
 from domain.settings import PROJECT_ROOT, Settings
-from tests.processes import Worker, debian_program, wait_until, worker_env
-from tests.test_make_run import free_port, read_page
+from tests.processes import Worker, debian_program, gunicorn, wait_until, worker_env
 from tests.web import PASSWORD, give_passwords
 from tests.world import World
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "e2e"
-GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 
 
 def debian_chromium() -> str:
     return debian_program("chromium")
+
+
+def launch(playwright):  # type: ignore[no-untyped-def]
+    """Debian's chromium, headless, as the tests drive it."""
+    return playwright.chromium.launch(
+        executable_path=debian_chromium(), headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
 
 
 @pytest.fixture
@@ -49,24 +53,12 @@ def served(tmp_path: Path) -> Iterator[tuple[str, World]]:
 
     env = worker_env(database_url, tmp_path / "instance", SECRET_KEY="e2e-secret",
                      GUNICORN_WORKERS="2")
-    port = free_port(0)
-    env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
     worker = Worker(env, tmp_path / "worker.log", beat=True)
-    server = subprocess.Popen([GUNICORN, "-c", "deploy/gunicorn.conf.py", "web.wsgi:app"],
-                              cwd=PROJECT_ROOT, env=env, start_new_session=True,
-                              stdout=(tmp_path / "gunicorn.log").open("w"),
-                              stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: server.poll() is not None or read_page(base) is not None, 60,
-                   "gunicorn to serve")
-        assert server.poll() is None, (tmp_path / "gunicorn.log").read_text()
-        yield base, world
+        with gunicorn(env, tmp_path / "gunicorn.log") as base:
+            yield base, world
     finally:
         worker.stop()
-        if server.poll() is None:
-            server.terminate()
-        server.wait(timeout=30)
 
 
 def test_caseworker_receiver_and_supervisor_close_the_loop(served: tuple[str, World]) -> None:
@@ -82,9 +74,7 @@ def test_caseworker_receiver_and_supervisor_close_the_loop(served: tuple[str, Wo
         page.screenshot(path=ARTIFACTS / f"{next(shots):02d}-{name}.png", full_page=True)
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=debian_chromium(), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        browser = launch(playwright)
 
         def sign_in(user: str):  # type: ignore[no-untyped-def]
             page = browser.new_context(locale="de-DE").new_page()

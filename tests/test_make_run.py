@@ -106,7 +106,7 @@ def test_make_run_lets_every_demo_login_reach_its_pages(tmp_path: Path) -> None:
         settings = Settings(database_url=f"sqlite:///{database}")
         engine = bootstrap(settings)
         updater = ViewUpdater(engine, ViewStore(settings))
-        wait_until(lambda: updater.lag().behind == 0 and updater.position() > 0, 60,
+        wait_until(lambda: updater.lag().behind == 0 and updater.position() > 0, 180,
                    "the embedded worker to catch the views up", interval=0.3)
         cases = read_page(base + "/faelle", sign_in(base, logins[0], password.group(1))[0])
         assert "CB-" in (cases or "")

@@ -58,6 +58,13 @@ def test_the_demo_network_is_valid() -> None:
      'housing_stages = ["tent"]', "rule[5].housing_stages[0]", "Must be one of"),
     ("network.toml", 'permit_24 = "SGB II"', "", "legal_sphere_by_residence_status",
      "'permit_24'"),
+    ("network.toml", '"Sachsendorf" = ["Spremberger Vorstadt", "Sandow"]',
+     '"Sachsendorf" = ["Spremberger Vorstadt", "Atlantis"]', "neighbours.Sachsendorf.1",
+     "'Atlantis' is not one of the districts"),
+    ("network.toml", '"Sachsendorf" = ["Spremberger Vorstadt", "Sandow"]',
+     '"Sachsendorf" = ["Sachsendorf"]', "neighbours.Sachsendorf.0", "not its own neighbour"),
+    ("network.toml", '"Sachsendorf" = ["Spremberger Vorstadt", "Sandow"]',
+     '"Madlow" = ["Sandow"]', "neighbours.Madlow", "'Madlow' is not one of the districts"),
 ])
 def test_a_malformed_file_is_rejected_naming_file_and_field(
         folder: Path, file: str, old: str, new: str, field: str, words: str) -> None:

@@ -26,18 +26,25 @@ EVERY = OPEN | {"rejected", "forwarded", "completed", "failed", "cancelled", "en
 DESIGN_TABLE = {
     "send": ({"draft"}, "requested", "sender", False),
     "receive": ({"requested"}, "received", "receiver", False),
-    "accept": ({"requested", "received"}, "accepted", "receiver", False),
-    "reject": ({"requested", "received"}, "rejected", "receiver", True),
-    "forward": ({"requested", "received", "accepted"}, "forwarded", "receiver", True),
+    "accept": ({"requested", "received", "on-hold"}, "accepted", "receiver", False),
+    "reject": ({"requested", "received", "on-hold"}, "rejected", "receiver", True),
+    "forward": ({"requested", "received", "accepted", "on-hold"}, "forwarded", "receiver",
+                True),
     "start": ({"accepted"}, "in-progress", "receiver", False),
     "hold": ({"accepted", "in-progress", "on-hold"}, "on-hold", "receiver", True),
     "resume": ({"on-hold"}, "in-progress", "receiver", False),
     "complete": ({"accepted", "in-progress", "on-hold"}, "completed", "receiver", True),
     "fail": ({"accepted", "in-progress", "on-hold"}, "failed", "receiver", True),
+    "waitlist": ({"requested", "received"}, "on-hold", "receiver", True),
     "cancel": (OPEN, "cancelled", "sender", True),
     "mark_entered_in_error": (EVERY - {"entered-in-error"}, "entered-in-error",
                               "sender's supervisor", True),
 }
+
+# On hold, what may follow depends on why: a referral on the waiting list was never
+# accepted, so it leaves the list by accept, reject or forward; paused work by the others.
+ONLY_FROM_WAITING_LIST = {"accept", "reject", "forward"}
+ONLY_FROM_PAUSE = {"hold", "resume", "complete", "fail"}
 
 SENDER_ORG, RECEIVER_ORG, OTHER_ORG = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 ACTORS = {
@@ -66,6 +73,7 @@ class ReferralLifecycle(RuleBasedStateMachine):
         self.referral: Referral | None = None
         self.urgency = "routine"
         self.first_contact_made = False
+        self.waitlisted = False
 
     @initialize(draft=st.booleans(), urgency=st.sampled_from(["crisis", "urgent", "routine"]))
     def create(self, draft: bool, urgency: str) -> None:
@@ -87,6 +95,9 @@ class ReferralLifecycle(RuleBasedStateMachine):
         sources, target, party, needs_text = DESIGN_TABLE[command]
         allowed = before in sources and is_party(party, by) and (
             not needs_text or text.strip())
+        if before == "on-hold":
+            allowed = allowed and command not in (
+                ONLY_FROM_PAUSE if self.waitlisted else ONLY_FROM_WAITING_LIST)
         if command == "send":
             allowed = allowed and (with_consent or (self.urgency == "crisis" and text.strip()))
         if command == "start" and before == "in-progress" and not self.first_contact_made:
@@ -117,6 +128,7 @@ class ReferralLifecycle(RuleBasedStateMachine):
         assert referral.status == target
         assert referral.version == version + 1
         self.first_contact_made = self.first_contact_made or command == "start"
+        self.waitlisted = command == "waitlist" or (self.waitlisted and target == "on-hold")
         self.app.save(referral, child)
 
     @invariant()

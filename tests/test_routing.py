@@ -9,7 +9,7 @@ from uuid import UUID
 
 from domain.application import ReferralNetwork
 from domain.deadlines import calendar_for, stage_deadline
-from domain.routing import suggest_receivers
+from domain.routing import ServiceLoad, suggest_receivers
 from domain.stamp import Stamp
 from tests.world import World
 
@@ -30,8 +30,9 @@ def practice(app: ReferralNetwork, key: str, district: str, languages: list[str]
 def ranked(world: World, case_id: UUID, load: dict[tuple[UUID, str], int],
            need: str = "health.paediatric", urgency: str = "urgent") -> list:  # type: ignore[type-arg]
     app = world.app
+    loads = {key: ServiceLoad(taken=taken) for key, taken in load.items()}
     return suggest_receivers(app.network, app.organisations(), app.repository.get(case_id),
-                             need, urgency, load, NOW)
+                             need, urgency, loads, NOW)
 
 
 def test_the_closest_match_comes_before_the_least_loaded(world: World) -> None:

@@ -97,3 +97,30 @@ def test_rebuild_prefix_keeps_tables_apart(engine: ReferralNetwork, settings: Se
     World.build(engine)
     a.catch_up()
     assert b.position() == 0 and a.position() > 0
+
+
+def test_views_of_an_older_schema_are_rebuilt_on_first_use(
+        world: World, engine: ReferralNetwork, settings: Settings) -> None:
+    """An upgrade that changes a view table's columns: the first process to open the views
+    drops the old tables and projects every event again; kept tables stay."""
+    from workers.views import runs
+    from workers.views.schema import SCHEMA_VERSION, create_tables
+
+    updater = ViewUpdater(engine, ViewStore(settings))
+    random_commands(world, 60)
+    updater.catch_up()
+    before = queries.dump(updater.store)
+    with updater.store.transaction() as cur:  # as the previous version left them
+        cur.execute("DELETE FROM {p}positions WHERE projection = 'schema'")
+        cur.execute("DROP TABLE {p}service_load")
+        cur.execute("CREATE TABLE {p}service_load (organisation_id TEXT, service_id TEXT, "
+                    "name TEXT, needs TEXT, capacity INTEGER, active_referrals INTEGER)")
+    runs.record_success(updater.store, runs.MAIL)
+    create_tables(updater.store)
+    assert queries.position(updater.store, "schema") == SCHEMA_VERSION
+    assert updater.position() == 0, "the views start again from the first event"
+    assert runs.last_runs(updater.store)[runs.MAIL].succeeded_at is not None
+    updater.catch_up()
+    assert queries.dump(updater.store) == before
+    create_tables(updater.store)  # the current schema: nothing is dropped again
+    assert updater.position() > 0

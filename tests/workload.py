@@ -10,7 +10,7 @@ from domain.base import DomainError
 from tests.world import World
 
 RECEIVER_STEPS = ["receive", "accept", "reject", "forward", "start", "hold", "resume",
-                  "complete", "fail"]
+                  "complete", "fail", "waitlist"]
 
 
 def random_commands(world: World, count: int, seed: int = 7) -> int:
@@ -46,7 +46,7 @@ def random_commands(world: World, count: int, seed: int = 7) -> int:
                 if step == "forward":
                     app.forward_referral(nadia, referral_id, world.org("gesundheitsamt"),
                                          "weiter")
-                elif step in ("reject", "hold"):
+                elif step in ("reject", "hold", "waitlist"):
                     getattr(app, f"{step}_referral")(nadia, referral_id, "Grund")
                 elif step in ("complete", "fail"):
                     getattr(app, f"{step}_referral")(nadia, referral_id, "Ergebnis")

@@ -9,7 +9,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, g, redirect, url_for
+from flask import Flask, g, has_app_context, redirect, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFProtect
 
@@ -73,6 +73,16 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
     app.config.update(config or {})
     app.extensions["fallnetz.settings"] = settings
     app.extensions["fallnetz.engine"] = engine or bootstrap(settings)
+    from web.objects import places_taken
+
+    def taken(organisation_id: Any, service_id: str) -> int:
+        # Commands run in requests, and in tests and the CLI outside of one.
+        if has_app_context():
+            return places_taken(organisation_id, service_id)
+        with app.app_context():
+            return places_taken(organisation_id, service_id)
+
+    app.extensions["fallnetz.engine"].places_taken = taken
     # Only Celery's workers wait for a nudge; the embedded worker looks at the log itself.
     if app.config["NUDGE_WORKERS"] and settings.broker_url:
         from workers.nudge import nudge_views

@@ -13,6 +13,7 @@ from domain import access
 from domain.case import Case
 from domain.organisation import Organisation
 from domain.referral import Referral
+from domain.routing import ServiceLoad
 from web.auth import viewer
 from web.engine import engine
 from workers.views import queries
@@ -93,3 +94,16 @@ def background_runs() -> list[tuple[str, Run, bool]]:
     intervals = runs.intervals(current_app.extensions["fallnetz.settings"])
     found = runs.last_runs(views())
     return [(job, found[job], runs.overdue(found[job], intervals[job])) for job in runs.JOBS]
+
+
+def places_taken(organisation_id: UUID, service_id: str) -> int:
+    """Places in use of a service, from the projected load (the engine asks this when a
+    referral is accepted, so a full service is never overfilled silently)."""
+    return queries.places_taken(views(), str(organisation_id), service_id)
+
+
+def service_loads() -> dict[tuple[UUID, str], ServiceLoad]:
+    """What weighs on each service now, from the projected load per service."""
+    return {(UUID(r["organisation_id"]), r["service_id"]): ServiceLoad(
+        taken=int(r["active_referrals"]), requested=int(r["requested_referrals"]),
+        waiting=int(r["waiting_referrals"])) for r in queries.service_load(views())}

@@ -92,6 +92,12 @@ class NetworkConfig:
     deadlines: DeadlinePolicy
     coordination_office: str = ""
     languages: tuple[str, ...] = field(default=())
+    # district → its neighbours, symmetric (see :func:`symmetric_neighbours`)
+    neighbours: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def next_to(self, district: str) -> frozenset[str]:
+        """The districts that border ``district`` (none when the network names none)."""
+        return self.neighbours.get(district, frozenset())
 
     def responsible(self, need: str, legal_sphere: str, district: str,
                     housing_stage: str) -> list[str]:
@@ -117,3 +123,13 @@ class NetworkConfig:
 
     def is_need(self, code: str) -> bool:
         return code in self.needs
+
+
+def symmetric_neighbours(named: dict[str, list[str]]) -> dict[str, frozenset[str]]:
+    """Each pair in both directions: a network file may name it on either side."""
+    pairs: dict[str, set[str]] = {}
+    for district, others in named.items():
+        for other in others:
+            pairs.setdefault(district, set()).add(other)
+            pairs.setdefault(other, set()).add(district)
+    return {district: frozenset(others) for district, others in pairs.items()}

@@ -9,7 +9,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
-from domain.network.config import DeadlinePolicy, NetworkConfig
+from domain.network.config import DeadlinePolicy, NetworkConfig, symmetric_neighbours
 from domain.network.schemas import (
     DeadlinePolicySchema,
     NeedCatalogueSchema,
@@ -44,6 +44,7 @@ def load_network(folder: str | Path) -> NetworkConfig:
         case_reference_prefix=network["case_reference_prefix"],
         coordination_office=network["coordination_office"],
         districts=tuple(network["districts"]), languages=tuple(network["languages"]),
+        neighbours=symmetric_neighbours(network["neighbours"]),
         needs=needs,
         legal_sphere_by_residence_status=dict(network["legal_sphere_by_residence_status"]),
         responsibility_version=responsibility["version"],

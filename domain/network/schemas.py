@@ -42,9 +42,29 @@ class NetworkSchema(Strict):
     coordination_office = fields.String(required=True, validate=validate.Regexp(KEY))
     languages = fields.List(fields.String(validate=validate.Length(min=1)),
                             load_default=list)
+    # district → the districts next to it (wohnortnahe Verteilung); either side may name
+    # a pair, the relation is symmetric.
+    neighbours = fields.Dict(keys=fields.String(validate=validate.Length(min=1)),
+                             values=fields.List(fields.String(validate=validate.Length(min=1))),
+                             load_default=dict)
     legal_sphere_by_residence_status = fields.Dict(
         keys=fields.String(validate=validate.OneOf(RESIDENCE_STATUSES)),
         values=fields.String(validate=validate.OneOf(LEGAL_SPHERES)), required=True)
+
+    @validates_schema
+    def neighbours_are_districts(self, data: dict[str, Any], **_: Any) -> None:
+        districts = set(data.get("districts", []))
+        for district, next_to in data.get("neighbours", {}).items():
+            if district not in districts:
+                raise ValidationError(f"{district!r} is not one of the districts.",
+                                      f"neighbours.{district}")
+            for index, other in enumerate(next_to):
+                if other not in districts:
+                    raise ValidationError(f"{other!r} is not one of the districts.",
+                                          f"neighbours.{district}.{index}")
+                if other == district:
+                    raise ValidationError("A district is not its own neighbour.",
+                                          f"neighbours.{district}.{index}")
 
     @validates_schema
     def every_status_mapped(self, data: dict[str, Any], **_: Any) -> None:

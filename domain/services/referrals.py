@@ -13,6 +13,7 @@ from domain.engine import arguments, CASEWORK_ROLES, Engine
 from domain.messages import _
 from domain.organisation import Organisation, OrganisationInactive
 from domain.referral import Referral
+from domain.routing import counted_service, service_full
 from domain.stamp import Stamp
 
 
@@ -114,25 +115,55 @@ class ReferralService(Engine):
             args=arguments(locals()))
 
     def accept_referral(self, by: Stamp, referral_id: UUID,
+                        over_capacity_reason: str | None = None,
                         expected_version: int | None = None,
                         idempotency_key: str | None = None) -> dict[str, Any]:
-        """Accepting a lead handoff moves the case's lead to the accepting organisation, in
-        the same save."""
+        """Accepting into a service with no free place needs a reason (recorded); accepting
+        a lead handoff moves the case's lead to the accepting organisation, in the same
+        save."""
         def change(referral: Referral) -> list[Any]:
             referral.check("accept", by)
+            full = self._service_full(referral)
             if not referral.is_lead_handoff:
-                referral.accept(by=by)
+                referral.accept(by=by, service_full=full,
+                                over_capacity_reason=over_capacity_reason)
                 return []
             case = self.load(Case, referral.case_id, what="case")
             if case.lead_organisation_id != referral.from_organisation_id:
                 raise LeadMovedMeanwhile(_("The case's lead has moved since this handoff was "
                                            "sent; it no longer applies."))
-            referral.accept(by=by)
+            referral.accept(by=by, service_full=full, over_capacity_reason=over_capacity_reason)
             case.move_lead(referral.to_organisation_id, by.user, referral.id, by=by)
             return [case]
         return self._referral_command("accept_referral", by, referral_id, expected_version,
                                       change, idempotency_key,
             args=arguments(locals()))
+
+    def capacity_of(self, referral: Referral) -> tuple[str | None, int | None, int]:
+        """The service the referral counts against, its capacity and the places in use
+        (0 where no load is known)."""
+        receiver = self._find(Organisation, referral.to_organisation_id)
+        service_id = counted_service(receiver, referral) if receiver else None
+        if receiver is None or service_id is None:
+            return None, None, 0
+        capacity = receiver.services[service_id].get("capacity")
+        taken = self.places_taken(receiver.id, service_id) if self.places_taken else 0
+        return service_id, capacity, taken
+
+    def _service_full(self, referral: Referral) -> bool:
+        if self.places_taken is None:
+            return False
+        _service, capacity, taken = self.capacity_of(referral)
+        return service_full(capacity, taken)
+
+    def waitlist_referral(self, by: Stamp, referral_id: UUID, reason: str,
+                          expected_version: int | None = None,
+                          idempotency_key: str | None = None) -> dict[str, Any]:
+        """Puts the referral on the receiver's waiting list: on hold, its clock paused,
+        until a place is free to accept it (or it is rejected or forwarded)."""
+        return self._referral_command("waitlist_referral", by, referral_id, expected_version,
+                                      lambda r: r.waitlist(reason, by=by) or [],
+                                      idempotency_key, args=arguments(locals()))
 
     def reject_referral(self, by: Stamp, referral_id: UUID, reason: str,
                         expected_version: int | None = None,

@@ -8,13 +8,17 @@ from uuid import UUID
 from flask import g, url_for
 from marshmallow import fields, validate
 
+from domain.base import require_text
 from domain.case import Case
-from domain.vocabulary import HOUSING_STAGES, LEGAL_SPHERES, RESIDENCE_STATUSES, SECTORS
+from domain.messages import _
+from domain.routing import suggest_receivers
+from domain.vocabulary import HOUSING_STAGES, LEGAL_SPHERES, REFERRAL_KINDS, RESIDENCE_STATUSES, \
+    SECTORS, URGENCIES
 from web.api.common import ApiSchema, CASEWORK, ViewTime, api_blueprint, command_problems, \
     etag, idempotency_key, page_of, problems, requires, run_versioned
 from web.api.problems import ProblemSchema
 from web.engine import engine
-from web.objects import views, visible_case
+from web.objects import service_loads, views, visible_case
 from workers.views import queries
 
 bp = api_blueprint("cases", "Cases led by the caller's organisation, and their commands.")
@@ -256,3 +260,73 @@ def revoke_consent(body: dict[str, Any], case_id: UUID, consent_id: str) -> Any:
         g.viewer, case.id, consent_id, body["reason"], expected_version=version,
         idempotency_key=idempotency_key()))
 
+
+
+# -- suggested receivers -----------------------------------------------------------------------
+class SuggestionQuery(ApiSchema):
+    # Required, but checked after the case's visibility: an invisible case answers 404
+    # whatever the query says.
+    need = fields.String(validate=validate.Length(min=1, max=80),
+                         metadata={"description": "The need (required)"})
+    urgency = fields.String(validate=validate.OneOf(URGENCIES),
+                            metadata={"description": "The urgency (required)"})
+    kind = fields.String(load_default="service", validate=validate.OneOf(REFERRAL_KINDS))
+
+
+class SuggestedDeadlineSchema(ApiSchema):
+    stage = fields.String()
+    due_at = fields.DateTime()
+
+
+class SuggestionSchema(ApiSchema):
+    rank = fields.Integer(metadata={"description": "1 is the best suggestion"})
+    organisation_id = fields.UUID()
+    organisation_name = fields.String()
+    service_id = fields.String(allow_none=True)
+    service_name = fields.String(allow_none=True)
+    place = fields.String(metadata={"description": "district (serves the person's district), "
+                                                   "neighbour (a neighbouring one) or "
+                                                   "elsewhere"})
+    full = fields.Boolean(metadata={"description": "No free place: offered last, only after "
+                                                   "talking it over"})
+    named_by_map = fields.Boolean()
+    speaks_language = fields.Boolean()
+    serves_legal_sphere = fields.Boolean()
+    capacity = fields.Integer(allow_none=True)
+    taken = fields.Integer(metadata={"description": "Places in use"})
+    requested = fields.Integer(metadata={"description": "Sent or received, not yet decided"})
+    waiting = fields.Integer(metadata={"description": "On the waiting list"})
+    why = fields.List(fields.String(), metadata={
+        "description": "Why it stands where it stands: room_district, room_neighbour, "
+                       "room_elsewhere or full, then named_by_map, speaks_language or "
+                       "no_common_language, serves_legal_sphere or other_legal_sphere"})
+    deadlines = fields.List(fields.Nested(SuggestedDeadlineSchema))
+
+
+@bp.get("/cases/<uuid:case_id>/suggestions")
+@bp.arguments(SuggestionQuery, location="query")
+@bp.response(200, SuggestionSchema(many=True))
+@bp.alt_response(404, schema=ProblemSchema, description="No such case, or not visible")
+@bp.alt_response(422, schema=ProblemSchema, description="Unknown need or urgency")
+@requires("cases:read", CASEWORK)
+def suggestions(query: dict[str, Any], case_id: UUID) -> Any:
+    """The receivers the referral form suggests for a need of the case, best first, with
+    why each stands where it stands (wohnortnahe Verteilung: free places in the person's
+    district, then next door, then elsewhere; full services last)."""
+    case = visible_case(case_id)
+    app = engine()
+    require_text(query.get("need"), "need", _("A need"))
+    require_text(query.get("urgency"), "urgency", _("An urgency"))
+    app.check_need(query["need"])
+    found = suggest_receivers(app.network, [o for o in app.organisations() if o.active], case,
+                              query["need"], query["urgency"], service_loads(), app.clock(),
+                              lead_handoff=query["kind"] == "lead_handoff")
+    return [{"rank": rank, "organisation_id": s.organisation_id,
+             "organisation_name": s.organisation_name, "service_id": s.service_id,
+             "service_name": s.service_name, "place": s.place, "full": s.full,
+             "named_by_map": s.named_by_map, "speaks_language": s.speaks_language,
+             "serves_legal_sphere": s.serves_legal_sphere, "capacity": s.capacity,
+             "taken": s.load.taken, "requested": s.load.requested, "waiting": s.load.waiting,
+             "why": list(s.why()),
+             "deadlines": [{"stage": d.stage, "due_at": d.due_at} for d in s.deadlines]}
+            for rank, s in enumerate(found, start=1)]

@@ -33,8 +33,12 @@ class ServiceSchema(ApiSchema):
     districts = fields.List(fields.String())
     languages = fields.List(fields.String())
     capacity = fields.Integer(allow_none=True)
-    active_referrals = fields.Integer(metadata={"description": "Accepted, in progress or on "
-                                                               "hold (from the views)"})
+    active_referrals = fields.Integer(metadata={"description": "Places taken: accepted, in "
+                                                               "progress or paused (from the "
+                                                               "views)"})
+    requested_referrals = fields.Integer(metadata={"description": "Sent or received and not "
+                                                                  "yet decided"})
+    waiting_referrals = fields.Integer(metadata={"description": "On the waiting list"})
 
 
 class OrganisationSchema(ApiSchema):
@@ -48,16 +52,20 @@ class OrganisationSchema(ApiSchema):
     services = fields.List(fields.Nested(ServiceSchema))
 
 
-def organisation_body(o: Organisation, load: dict[tuple[str, str], int]) -> dict[str, Any]:
+LOAD_FIELDS = ("active_referrals", "requested_referrals", "waiting_referrals")
+
+
+def organisation_body(o: Organisation, load: dict[tuple[str, str], dict[str, int]]
+                      ) -> dict[str, Any]:
     return {"id": o.id, "key": o.key, "name": o.name, "sector": o.sector,
             "inbox_address": o.inbox_address, "active": o.active, "version": o.version,
             "services": [{"service_id": key, **service,
-                          "active_referrals": load.get((str(o.id), key), 0)}
+                          **load.get((str(o.id), key), dict.fromkeys(LOAD_FIELDS, 0))}
                          for key, service in sorted(o.services.items())]}
 
 
-def _load() -> dict[tuple[str, str], int]:
-    return {(row["organisation_id"], row["service_id"]): int(row["active_referrals"])
+def _load() -> dict[tuple[str, str], dict[str, int]]:
+    return {(row["organisation_id"], row["service_id"]): {f: int(row[f]) for f in LOAD_FIELDS}
             for row in queries.service_load(views())}
 
 

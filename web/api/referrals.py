@@ -162,6 +162,12 @@ class ForwardSchema(ApiSchema):
     crisis_override_reason = fields.String(validate=validate.Length(min=1, max=1000))
 
 
+class AcceptSchema(ApiSchema):
+    over_capacity_reason = fields.String(validate=validate.Length(min=1, max=1000), metadata={
+        "description": "Why the referral is accepted although the service has no free "
+                       "place left; required exactly then"})
+
+
 class SendDraftSchema(ApiSchema):
     crisis_override_reason = fields.String(validate=validate.Length(min=1, max=1000))
 
@@ -185,8 +191,14 @@ class Command:
 COMMANDS = (
     Command("send", "send", SendDraftSchema, "Sends a draft (e.g. a proposed lead handoff)."),
     Command("receive", "receive", EmptySchema, "Acknowledges receipt (receiver)."),
-    Command("accept", "accept", EmptySchema, "Accepts the referral (receiver); accepting a "
-                                             "lead handoff moves the case's lead."),
+    Command("accept", "accept", AcceptSchema, "Accepts the referral (receiver); accepting a "
+                                              "lead handoff moves the case's lead. Into a "
+                                              "service with no free place only with "
+                                              "`over_capacity_reason` (else 422 "
+                                              "capacity_reached)."),
+    Command("waitlist", "waitlist", ReasonSchema, "Puts the referral on the receiver's waiting "
+                                                  "list (on hold, deadlines paused) until a "
+                                                  "place is free."),
     Command("reject", "reject", ReasonSchema, "Rejects the referral with a reason (receiver)."),
     Command("forward", "forward", ForwardSchema, "Forwards to another organisation as a "
                                                  "child referral (receiver)."),

@@ -25,7 +25,7 @@ from web.commands import submit
 from web.engine import engine
 from web.forms import new_key
 from workers.views import queries
-from web.objects import organisation_names, views, views_freshness, visible_case, \
+from web.objects import organisation_names, service_loads, views, views_freshness, visible_case, \
     visible_referral
 
 
@@ -274,11 +274,6 @@ def _posted_receiver() -> list[str]:
     return []
 
 
-def _load() -> dict[tuple[UUID, str], int]:
-    return {(UUID(r["organisation_id"]), r["service_id"]): int(r["active_referrals"])
-            for r in queries.service_load(views())}
-
-
 def render_referral_form(case: Case, errors: dict[str, list[str]], values: dict[str, Any],
                          status: int) -> Any:
     app = engine()
@@ -290,7 +285,8 @@ def render_referral_form(case: Case, errors: dict[str, list[str]], values: dict[
     organisations = _active_organisations()
     suggestions, consent_for = [], {}
     if need and urgency:
-        suggestions = suggest_receivers(network, organisations, case, need, urgency, _load(),
+        suggestions = suggest_receivers(network, organisations, case, need, urgency,
+                                        service_loads(),
                                         app.clock(),
                                         lead_handoff=values.get("kind") == "lead_handoff")
         sectors = {o.id: o.sector for o in organisations}

@@ -21,6 +21,7 @@ bp = Blueprint("inbox", __name__)
 def index() -> Any:
     rows = queries.inbox(views(), str(viewer().organisation_id))
     return render_template("inbox/index.html", rows=rows, names=organisation_names(),
+                           waiting=queries.waiting_list(views(), str(viewer().organisation_id)),
                            freshness=views_freshness(), now=_utc_text(engine().clock()))
 
 

@@ -19,6 +19,11 @@ class ReasonForm(VersionedForm):
     reason = text(max_length=1000)
 
 
+class AcceptForm(VersionedForm):
+    # Only asked for when the service has no free place left (domain.referral.accept).
+    over_capacity_reason = text(required=False, max_length=1000)
+
+
 class OutcomeForm(VersionedForm):
     outcome = text(max_length=2000)
 
@@ -49,8 +54,10 @@ class Action:
 ACTIONS = {a.slug: a for a in (
     Action("eingang-bestaetigen", "receive", PlainForm, _l("Acknowledge receipt"),
            _l("Receipt is acknowledged."), "receiver"),
-    Action("annehmen", "accept", PlainForm, _l("Accept"), _l("The referral is accepted."),
+    Action("annehmen", "accept", AcceptForm, _l("Accept"), _l("The referral is accepted."),
            "receiver"),
+    Action("warteliste", "waitlist", ReasonForm, _l("Put on the waiting list"),
+           _l("The referral is on the waiting list; its deadlines pause."), "receiver"),
     Action("ablehnen", "reject", ReasonForm, _l("Reject"), _l("The referral is rejected."),
            "receiver"),
     Action("weiterleiten", "forward", ForwardForm, _l("Forward"),

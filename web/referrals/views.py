@@ -6,11 +6,13 @@ from typing import Any
 from uuid import UUID
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from domain import access
 from domain.case import Case
 from domain.organisation import Organisation
 from domain.referral import Referral, running_stage
+from domain.routing import service_full
 from web.auth import CASEWORK, roles, viewer
 from web.cases.views import FormState, _names, _receiver_values
 from web.commands import submit
@@ -31,6 +33,8 @@ def render_referral(referral: Referral, failed: str | None = None,
     deadline = app.deadline_of(referral, stage) if stage and referral.sent_at else None
     actions = [a for a in ACTIONS.values() if referral.may(a.command, me)]
     forms = {a.slug: FormState() for a in actions}
+    if "warteliste" in forms:
+        forms["warteliste"].values["reason"] = _("Waiting list")
     if failed is not None:
         forms[failed] = FormState(dict(values or {}), errors or {})
     directory = app.organisations()
@@ -41,8 +45,15 @@ def render_referral(referral: Referral, failed: str | None = None,
     organisations = sorted((o for o in directory
                             if o.active and o.id != referral.to_organisation_id),
                            key=lambda o: o.name)
+    capacity = None
+    if referral.may("accept", me) or referral.waitlisted:
+        service_id, places, taken = app.capacity_of(referral)
+        if places is not None:
+            capacity = {"service": service_id, "places": places, "taken": taken,
+                        "full": service_full(places, taken)}
     return render_template(
         "referrals/show.html", referral=referral, case=case, deadline=deadline,
+        capacity=capacity,
         actions=actions, forms=forms, failed=failed, history=history, child=child,
         side=access.referral_side(me, referral),
         shows_case_data=access.sees_case_data_of(me, referral, case, app.today()),
@@ -79,7 +90,7 @@ def act(referral_id: UUID, action: str) -> Any:
     def command(d: dict[str, Any]) -> Any:
         kwargs = {k: v for k, v in d.items()
                   if k in ("reason", "outcome", "crisis_override_reason", "expected_version",
-                           "idempotency_key")}
+                           "idempotency_key", "over_capacity_reason")}
         if chosen.command == "forward":
             organisation_id, _sep, service_id = d["receiver"].partition(":")
             try:

@@ -13,13 +13,16 @@ from typing import Any
 from domain.deadlines import calendar_for, stage_deadline
 from domain.network import NetworkConfig
 from domain.referral import running_stage
+from domain.routing import REQUESTED, TAKEN, WAITING, load_kind, offers_need
 from workers.views.store import Cursor
 
-ACTIVE = ("accepted", "in-progress", "on-hold")  # count against a service's capacity
+# The service_load column each kind of load (domain.routing.load_kind) is counted in.
+LOAD_COLUMNS = {TAKEN: "active_referrals", REQUESTED: "requested_referrals",
+                WAITING: "waiting_referrals"}
 STATUS_BY_EVENT = {
     "Sent": "requested", "Received": "received", "Accepted": "accepted",
     "Rejected": "rejected", "Forwarded": "forwarded", "FirstContactMade": "in-progress",
-    "PutOnHold": "on-hold", "Resumed": "in-progress", "Completed": "completed",
+    "PutOnHold": "on-hold", "PutOnWaitingList": "on-hold", "Resumed": "in-progress", "Completed": "completed",
     "Failed": "failed", "Cancelled": "cancelled", "MarkedEnteredInError": "entered-in-error",
 }
 STANDARD_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
@@ -64,9 +67,10 @@ class HandoffViews:
                 "WHERE organisation_id = ? AND service_id = ?",
                 (s["name"], as_json(s["needs"]), s["capacity"], oid, e.service_id)).rowcount
             if not updated:
-                cur.execute("INSERT INTO {p}service_load VALUES (?, ?, ?, ?, ?, ?)",
+                counts = self._load_counts(cur, oid, e.service_id)
+                cur.execute("INSERT INTO {p}service_load VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             (oid, e.service_id, s["name"], as_json(s["needs"]), s["capacity"],
-                             self._active_count(cur, oid, e.service_id)))
+                             counts[TAKEN], counts[REQUESTED], counts[WAITING]))
         elif name == "CapacityChanged":
             cur.execute("UPDATE {p}service_load SET capacity = ? WHERE organisation_id = ? "
                         "AND service_id = ?", (e.capacity, oid, e.service_id))
@@ -89,11 +93,16 @@ class HandoffViews:
             cur.execute("DELETE FROM {p}webhooks WHERE organisation_id = ? AND webhook_id = ?",
                         (oid, e.webhook_id))
 
-    def _active_count(self, cur: Cursor, organisation_id: str, service_id: str) -> int:
-        row = cur.one("SELECT COUNT(*) AS n FROM {p}referrals WHERE to_organisation_id = ? "
-                      "AND load_service_id = ? AND status IN (?, ?, ?)",
-                      (organisation_id, service_id, *ACTIVE))
-        return int(row["n"]) if row else 0
+    def _load_counts(self, cur: Cursor, organisation_id: str, service_id: str
+                     ) -> dict[str, int]:
+        counts = {TAKEN: 0, REQUESTED: 0, WAITING: 0}
+        for row in cur.all("SELECT status, waitlisted_at FROM {p}referrals "
+                           "WHERE to_organisation_id = ? AND load_service_id = ?",
+                           (organisation_id, service_id)):
+            kind = load_kind(row["status"], row["waitlisted_at"] is not None)
+            if kind is not None:
+                counts[kind] += 1
+        return counts
 
     # -- cases --------------------------------------------------------------------------------
     def on_Case(self, cur: Cursor, e: Any, name: str, position: int) -> None:
@@ -158,15 +167,19 @@ class HandoffViews:
                 else None})
             case = cur.one("SELECT reference FROM {p}cases WHERE case_id = ?",
                            (str(e.case_id),))
+            load_service = self._load_service(cur, e)
             cur.execute(
                 "INSERT INTO {p}referrals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, NULL, NULL, 0, '[]', '[]', NULL)",
+                "?, NULL, NULL, 0, '[]', '[]', NULL, NULL)",
                 (rid, str(e.case_id), case["reference"] if case else None, e.need, e.urgency,
                  e.kind, str(e.from_organisation_id), e.from_user, str(e.to_organisation_id),
-                 e.to_service_id, self._load_service(cur, e), e.status,
+                 e.to_service_id, load_service, e.status,
                  str(e.parent_referral_id) if e.parent_referral_id else None,
                  ts(e.timestamp) if e.status == "requested" else None, ts(e.timestamp),
                  e.originator_version))
+            self._count_load(cur, {"load_service_id": load_service,
+                                   "to_organisation_id": str(e.to_organisation_id)},
+                             None, load_kind(e.status, False))
             case_id = str(e.case_id)
         else:
             row = cur.one("SELECT * FROM {p}referrals WHERE referral_id = ?", (rid,))
@@ -178,7 +191,7 @@ class HandoffViews:
             status = STATUS_BY_EVENT.get(name, old_status)
             sent_at = ts(e.timestamp) if name == "Sent" else row["sent_at"]
             from_user = e.by.user if name == "Sent" else row["from_user"]
-            if name == "PutOnHold" and old_status != "on-hold":
+            if name in ("PutOnHold", "PutOnWaitingList") and old_status != "on-hold":
                 holds.append([ts(e.timestamp), None])
             elif name in STATUS_BY_EVENT and old_status == "on-hold" and holds:
                 holds[-1][1] = ts(e.timestamp) if status != "on-hold" else holds[-1][1]
@@ -186,13 +199,19 @@ class HandoffViews:
                 escalations.append(f"{e.stage}:{e.level}")
             first_contact_at = ts(e.timestamp) if name == "FirstContactMade" \
                 else row["first_contact_at"]
+            waitlisted_at = row["waitlisted_at"]
+            if name == "PutOnWaitingList":
+                waitlisted_at = ts(e.timestamp)
+            elif name in STATUS_BY_EVENT:  # any other change of state leaves the list
+                waitlisted_at = None
             cur.execute(
                 "UPDATE {p}referrals SET status = ?, sent_at = ?, from_user = ?, "
                 "updated_at = ?, version = ?, holds = ?, escalations = ?, "
-                "first_contact_at = ? WHERE referral_id = ?",
+                "first_contact_at = ?, waitlisted_at = ? WHERE referral_id = ?",
                 (status, sent_at, from_user, ts(e.timestamp), e.originator_version,
-                 as_json(holds), as_json(escalations), first_contact_at, rid))
-            self._count_load(cur, row, old_status, status)
+                 as_json(holds), as_json(escalations), first_contact_at, waitlisted_at, rid))
+            self._count_load(cur, row, load_kind(old_status, row["waitlisted_at"] is not None),
+                             load_kind(status, waitlisted_at is not None))
             if name in STATUS_BY_EVENT:
                 self._webhook_message(cur, e, position, status, old_status, {
                     k: row[k] for k in ("case_id", "need", "urgency", "kind",
@@ -234,16 +253,20 @@ class HandoffViews:
         for row in cur.all("SELECT service_id, needs FROM {p}service_load "
                            "WHERE organisation_id = ? ORDER BY service_id",
                            (str(e.to_organisation_id),)):
-            if e.need in json.loads(row["needs"]):
+            if offers_need({"needs": json.loads(row["needs"])}, e.need):
                 return row["service_id"]
         return None
 
-    def _count_load(self, cur: Cursor, row: dict[str, Any], old: str, new: str) -> None:
-        delta = (new in ACTIVE) - (old in ACTIVE)
-        if delta and row["load_service_id"]:
-            cur.execute("UPDATE {p}service_load SET active_referrals = active_referrals + ? "
-                        "WHERE organisation_id = ? AND service_id = ?",
-                        (delta, row["to_organisation_id"], row["load_service_id"]))
+    def _count_load(self, cur: Cursor, row: dict[str, Any], old: str | None,
+                    new: str | None) -> None:
+        if old == new or not row["load_service_id"]:
+            return
+        for kind, delta in ((old, -1), (new, 1)):
+            if kind is not None:
+                column = LOAD_COLUMNS[kind]
+                cur.execute(f"UPDATE {{p}}service_load SET {column} = {column} + ? "
+                            "WHERE organisation_id = ? AND service_id = ?",
+                            (delta, row["to_organisation_id"], row["load_service_id"]))
 
     def _deadline(self, cur: Cursor, referral_id: str) -> None:
         """Recomputes the referral's next due stage, its deadline and escalation times."""

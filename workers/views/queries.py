@@ -149,3 +149,19 @@ def referrals_noted_for(store: ViewStore, recipients: tuple[str, ...],
             "to_organisation_id, escalation_level FROM {p}referrals WHERE referral_id IN "
             f"(SELECT referral_id FROM {{p}}inapp WHERE recipient IN ({marks}))", recipients)
     return {row["referral_id"]: row for row in rows}
+
+
+def places_taken(store: ViewStore, organisation_id: str, service_id: str) -> int:
+    with store.reading() as cur:
+        row = cur.one("SELECT active_referrals FROM {p}service_load "
+                      "WHERE organisation_id = ? AND service_id = ?",
+                      (organisation_id, service_id))
+    return int(row["active_referrals"]) if row else 0
+
+
+def waiting_list(store: ViewStore, organisation_id: str) -> list[dict[str, Any]]:
+    """The organisation's referrals on its waiting list, longest waiting first."""
+    with store.reading() as cur:
+        return cur.all("SELECT * FROM {p}referrals WHERE to_organisation_id = ? "
+                       "AND status = 'on-hold' AND waitlisted_at IS NOT NULL "
+                       "ORDER BY waitlisted_at, referral_id", (organisation_id,))

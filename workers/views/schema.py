@@ -7,6 +7,9 @@ from datetime import datetime, timezone
 from workers.views.store import Cursor, ViewStore
 
 PROJECTIONS = ("handoff_views",)
+# Raise it when a view table's columns change: the views of an older version are then dropped
+# and projected again from the events on first use (kept in positions as "schema").
+SCHEMA_VERSION = 2
 TABLES = {
     "positions": "projection TEXT PRIMARY KEY, position BIGINT NOT NULL",
     "organisations": "organisation_id TEXT PRIMARY KEY, key TEXT NOT NULL, name TEXT NOT NULL, "
@@ -15,6 +18,7 @@ TABLES = {
     "service_load": "organisation_id TEXT NOT NULL, service_id TEXT NOT NULL, name TEXT NOT "
                     "NULL, needs TEXT NOT NULL, capacity INTEGER, "
                     "active_referrals INTEGER NOT NULL, "
+                    "requested_referrals INTEGER NOT NULL, waiting_referrals INTEGER NOT NULL, "
                     "PRIMARY KEY (organisation_id, service_id)",
     "cases": "case_id TEXT PRIMARY KEY, reference TEXT NOT NULL, "
              "lead_organisation_id TEXT NOT NULL, lead_caseworker TEXT NOT NULL, "
@@ -28,7 +32,7 @@ TABLES = {
                  "parent_referral_id TEXT, sent_at TEXT, updated_at TEXT NOT NULL, "
                  "version INTEGER NOT NULL, next_stage TEXT, next_due_at TEXT, "
                  "escalation_level INTEGER NOT NULL, holds TEXT NOT NULL, "
-                 "escalations TEXT NOT NULL, first_contact_at TEXT",
+                 "escalations TEXT NOT NULL, first_contact_at TEXT, waitlisted_at TEXT",
     "timeline": "case_id TEXT NOT NULL, position BIGINT NOT NULL, occurred_at TEXT NOT NULL, "
                 "subject_id TEXT NOT NULL, event TEXT NOT NULL, actor_user TEXT NOT NULL, "
                 "actor_organisation_id TEXT, actor_role TEXT NOT NULL, detail TEXT NOT NULL, "
@@ -78,6 +82,9 @@ INDEXES = {
 def create_tables(store: ViewStore) -> None:
     with store.transaction() as cur:
         _serialise_ddl(store, cur)
+        if _older_schema(cur):
+            for name in TABLES:
+                cur.execute(f"DROP TABLE IF EXISTS {{p}}{name}")
         for name, columns in {**TABLES, **OUTBOX_TABLES, **RUN_TABLES}.items():
             cur.execute(f"CREATE TABLE IF NOT EXISTS {{p}}{name} ({columns})")
         for name, definition in INDEXES.items():
@@ -85,11 +92,25 @@ def create_tables(store: ViewStore) -> None:
         for projection in PROJECTIONS:
             cur.execute("INSERT INTO {p}positions VALUES (?, 0) "
                         "ON CONFLICT (projection) DO NOTHING", (projection,))
+        cur.execute("INSERT INTO {p}positions VALUES ('schema', ?) ON CONFLICT (projection) "
+                    "DO UPDATE SET position = excluded.position", (SCHEMA_VERSION,))
         # The views count as fresh from the moment they exist: a worker that never ran
         # shows as stale three catch-up intervals later, like one that stopped.
         cur.execute("INSERT INTO {p}runs (job, succeeded_at) VALUES ('views', ?) "
                     "ON CONFLICT (job) DO NOTHING",
                     (datetime.now(timezone.utc).isoformat(timespec="microseconds"),))
+
+
+def _older_schema(cur: Cursor) -> bool:
+    """Views written by a version whose tables had other columns (none: a new database)."""
+    try:
+        rows = cur.all("SELECT projection, position FROM {p}positions")
+    except Exception:  # no views yet; PostgreSQL needs the failed statement undone
+        if cur.store.dialect == "postgres":
+            cur.execute("ROLLBACK TO SAVEPOINT before_views")
+        return False
+    found = {row["projection"]: int(row["position"]) for row in rows}
+    return bool(found) and found.get("schema", 1) < SCHEMA_VERSION
 
 
 def drop_tables(store: ViewStore) -> None:
@@ -103,6 +124,7 @@ def _serialise_ddl(store: ViewStore, cur: Cursor) -> None:
     # Concurrent CREATE ... IF NOT EXISTS can still collide in PostgreSQL's catalogue.
     if store.dialect == "postgres":
         cur.execute("SELECT pg_advisory_xact_lock(4242001)")
+        cur.execute("SAVEPOINT before_views")
 
 
 VIEW_TABLES = [name for name in TABLES if name != "positions"]
