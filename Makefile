@@ -9,7 +9,7 @@ SMTP_PORT ?= 1025
 INSTANCE_DIR ?= instance
 export INSTANCE_DIR
 
-.PHONY: run test soak demo check-network translations clean
+.PHONY: run test test-unit soak demo check-network translations clean
 
 # Compiled message catalogs (German; English is the source language of the web's strings).
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po domain/translations/*/LC_MESSAGES/messages.po))
@@ -21,6 +21,16 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[postgres,dev]'
 	touch $@
+
+# Debian programs the suite and the benchmarks drive: chromium for the browser tests, wrk for
+# the web benchmark (also run by the suite's bench-quick). Installed here, never by a test.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBIAN_PROGRAMS := /usr/bin/chromium /usr/bin/wrk
+/usr/bin/chromium /usr/bin/wrk:
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		$(notdir $@) >/dev/null || ($(SUDO) apt-get update -q >/dev/null && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends $(notdir $@) >/dev/null)
 
 %.mo: %.po $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy --statistics -i $< -o $@ 2>&1 | sed 's/^/  /'
@@ -41,14 +51,18 @@ run: $(VENV)/.installed $(CATALOGS)
 		HOST=$(HOST) PORT=$(PORT) SMTP_PORT=$(SMTP_PORT) \
 		exec $(BIN)/supervisord -c deploy/supervisord.conf
 
+## make test-unit: the fast loop: tests/unit on SQLite (no servers, no processes)
+test-unit: $(VENV)/.installed $(CATALOGS)
+	$(BIN)/python -m pytest -m "not postgres" tests/unit $(PYTEST_ARGS)
+
 ## make test: the whole suite, against SQLite and the PostgreSQL server at 127.0.0.1:5432
-test: $(VENV)/.installed $(CATALOGS)
+test: $(VENV)/.installed $(CATALOGS) $(DEBIAN_PROGRAMS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make soak MINUTES=30: the soak test of `make run` for longer (figures in test-artifacts/soak.md)
 MINUTES ?= 30
-soak: $(VENV)/.installed $(CATALOGS)
-	SOAK_SECONDS=$$(( $(MINUTES) * 60 )) $(BIN)/python -m pytest -s tests/test_soak.py
+soak: $(VENV)/.installed $(CATALOGS) $(DEBIAN_PROGRAMS)
+	SOAK_SECONDS=$$(( $(MINUTES) * 60 )) $(BIN)/python -m pytest -s tests/e2e/test_soak.py
 
 check-network: $(VENV)/.installed
 	$(BIN)/flask --app web check-network
@@ -60,8 +74,8 @@ clean:
 ## (BENCH_DATABASE_URL, default the local PostgreSQL), table in docs/benchmarks.md;
 ## make bench-quick: the same code on small sizes, table in test-artifacts/bench-quick.md
 .PHONY: bench bench-quick
-bench: $(VENV)/.installed $(CATALOGS)
+bench: $(VENV)/.installed $(CATALOGS) /usr/bin/wrk
 	$(BIN)/python -m bench
 
-bench-quick: $(VENV)/.installed $(CATALOGS)
+bench-quick: $(VENV)/.installed $(CATALOGS) /usr/bin/wrk
 	$(BIN)/python -m bench --quick

@@ -14,8 +14,8 @@ from domain.application import ReferralNetwork
 from domain.bootstrap import bootstrap
 from domain.case import Case
 from domain.settings import Settings
-from tests.web import give_passwords, sign_in
-from tests.world import World
+from testbed.web import give_passwords, sign_in
+from testbed.world import World
 from web import create_app
 
 CHUNK = 100  # changes saved per command while the history is written

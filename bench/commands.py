@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate, event
 from bench import config
 from domain.bootstrap import bootstrap
 from domain.settings import Settings
-from tests.world import World
+from testbed.world import World
 
 CASES_PER_WRITER = 25  # referrals spread over cases, as in an office; none grows very long
 ROUNDS = 3

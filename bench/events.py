@@ -13,7 +13,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from domain.application import ReferralNetwork
-from tests.world import World
+from testbed.world import World
 
 BATCH = 5_000
 

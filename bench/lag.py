@@ -22,10 +22,10 @@ from bench import config
 from bench.rebuild import CountEvents, RecordedNetwork
 from domain.bootstrap import bootstrap
 from domain.settings import Settings
-from tests.processes import Worker, worker_env
-from tests.world import World
-from workers.views.runner import ViewUpdater
-from workers.views.store import ViewStore
+from testbed.processes import Worker, worker_env
+from testbed.world import World
+from readmodel.runner import ViewUpdater
+from readmodel.store import ViewStore
 
 RATE = 50.0  # commands per second
 POLL = 0.002  # seconds between looks at the positions
@@ -108,9 +108,9 @@ def measure(sizes: config.Sizes, logs: Path) -> dict[str, dict[str, float]]:
     with config.scratch_schema("lag") as schema:
         url = config.schema_url(schema)
         settings = Settings(database_url=url)
-        # The engine's nudges go to the broker named by the environment, as in the web.
+        # The engine's nudges go to Redis, as in the web.
         os.environ["CELERY_BROKER_URL"] = config.REDIS_URL
-        from workers.nudge import nudge_views
+        from runtime.nudge import Nudger
 
         engine = bootstrap(settings)
         world = World.build(engine)
@@ -130,7 +130,7 @@ def measure(sizes: config.Sizes, logs: Path) -> dict[str, dict[str, float]]:
                 watch = Watch({"engine": updater.position,
                                "library": lambda: runner.view.max_tracking_id(engine.name)
                                or 0})
-                engine.after_save.extend([watch.commit, nudge_views])
+                engine.after_save.extend([watch.commit, Nudger(config.REDIS_URL)])
                 with watch:
                     _drive(world, cases, 2)  # warm-up: the worker has started and connected
                     watch.wait_all_seen(120, f"the worker to start; see {logs}/lag-worker.log")

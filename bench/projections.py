@@ -15,7 +15,7 @@ from bench import config
 from bench.events import fill
 from domain.bootstrap import bootstrap
 from domain.settings import PROJECT_ROOT, Settings
-from tests.world import World
+from testbed.world import World
 
 
 def _child(kind: str, url: str, events: int, log: Path) -> dict[str, float]:

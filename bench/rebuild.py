@@ -21,8 +21,8 @@ from eventsourcing.projection import Projection, ProjectionRunner
 from domain.application import ReferralNetwork
 from domain.network import load_network
 from domain.settings import Settings
-from workers.views.runner import ViewUpdater
-from workers.views.store import ViewStore
+from readmodel.runner import ViewUpdater
+from readmodel.store import ViewStore
 
 
 class RecordedNetwork(ReferralNetwork):

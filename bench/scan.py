@@ -18,11 +18,11 @@ import psycopg
 from bench import config
 from domain.bootstrap import bootstrap
 from domain.settings import Settings
-from tests.world import World
+from testbed.world import World
 from workers.escalation import scan
-from workers.views.projector import as_json, parse, ts
-from workers.views.runner import ViewUpdater
-from workers.views.store import ViewStore
+from readmodel.store import as_json, parse, ts
+from readmodel.runner import ViewUpdater
+from readmodel.store import ViewStore
 
 DUE = 100  # referrals due at the scan; the rest fall due over the next 30 days
 SQL = ("SELECT * FROM view_deadlines WHERE next_escalation_at <= %s "

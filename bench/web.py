@@ -22,12 +22,11 @@ from pathlib import Path
 from bench import config
 from domain.bootstrap import bootstrap
 from domain.settings import PROJECT_ROOT, Settings
-from tests.processes import debian_program, wait_until
-from tests.test_make_run import free_port
-from tests.web import PASSWORD, give_passwords, hidden_fields
-from tests.world import World
-from workers.views.runner import ViewUpdater
-from workers.views.store import ViewStore
+from testbed.processes import debian_program, free_port, wait_until
+from testbed.web import PASSWORD, give_passwords, hidden_fields
+from testbed.world import World
+from readmodel.runner import ViewUpdater
+from readmodel.store import ViewStore
 
 CLIENTS = 16
 WRK_THREADS = 2
@@ -51,7 +50,7 @@ def _accepts(port: int) -> bool:
 
 @contextmanager
 def gunicorn(app: str, env: dict[str, str], log: Path) -> Iterator[str]:
-    port = free_port(0)
+    port = free_port()
     env = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}",
            "GUNICORN_LOGLEVEL": "warning", "PYTHONPATH": str(PROJECT_ROOT)}
     process = subprocess.Popen([GUNICORN, "-c", "deploy/gunicorn.conf.py", app],

@@ -40,7 +40,7 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 if os.environ.get("LOG_FORMAT", "text").lower() == "json":
     import logging
 
-    from workers.logs import logging_config
+    from runtime.logs import logging_config
 
     logging.captureWarnings(True)
     accesslog = None

@@ -44,7 +44,6 @@ A = TypeVar("A", bound=StampedAggregate)
 Decision = tuple[Sequence[StampedAggregate], dict[str, Any]]
 
 BERLIN = ZoneInfo("Europe/Berlin")
-CASEWORK_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
 DIRECTORY_ROLES = (Role.ADMIN, Role.COORDINATOR)
 
 

@@ -6,13 +6,14 @@ The states and who may move between them are exactly DESIGN §5 (FHIR Task codes
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from eventsourcing.domain import event
 
 from domain.base import DomainError, PermissionDenied, StampedAggregate, require_text
-from domain.messages import _
+from domain.messages import Message, _
 from domain.stamp import Role, Stamp
 from domain.vocabulary import REFERRAL_KINDS, URGENCIES
 
@@ -39,37 +40,112 @@ def running_stage(status: str, first_contact_made: bool) -> str | None:
 
 SENDER, RECEIVER, SENDERS_SUPERVISOR = "sender", "receiver", "sender's supervisor"
 
+
+@dataclass(frozen=True)
+class ReferralCommand:
+    """One thing that can be done to a referral (DESIGN §5) and everything that names it:
+    the Referral's method of the same name, the application's method, the web's form on
+    the referral page, the API's route, the event it records and what the audit calls it.
+    Adding an action is a row here and its method on :class:`Referral`."""
+
+    name: str  # the Referral's method; the API's path is this with "-" for "_"
+    sources: frozenset[str]  # the states it may start from
+    target: str  # the state it leads to
+    party: str  # who may issue it
+    event: str  # the event it records
+    button: Message  # the web's button
+    done: Message  # what the page says once it is recorded
+    recorded: Message  # what the audit calls the event
+    summary: str  # the API's description of the route (English)
+    text: str | None = None  # the free text it requires: "reason" or "outcome"
+    slug: str | None = None  # the web's address of its form (German); None: not offered there
+    method: str = ""  # the application's method when it is not "<name>_referral"
+
+    @property
+    def application_method(self) -> str:
+        return self.method or f"{self.name}_referral"
+
+    @property
+    def route(self) -> str:
+        return self.name.replace("_", "-")
+
+
+COMMANDS: dict[str, ReferralCommand] = {c.name: c for c in (
+    ReferralCommand(
+        "send", frozenset({DRAFT}), REQUESTED, SENDER, "Sent", _("Send"),
+        _("The referral is sent."), _("referral sent"),
+        "Sends a draft (e.g. a proposed lead handoff).", method="send_draft"),
+    ReferralCommand(
+        "receive", frozenset({REQUESTED}), RECEIVED, RECEIVER, "Received",
+        _("Acknowledge receipt"), _("Receipt is acknowledged."), _("receipt acknowledged"),
+        "Acknowledges receipt (receiver).", slug="eingang-bestaetigen"),
+    ReferralCommand(
+        "accept", frozenset({REQUESTED, RECEIVED, ON_HOLD}), ACCEPTED, RECEIVER, "Accepted",
+        _("Accept"), _("The referral is accepted."), _("accepted"),
+        "Accepts the referral (receiver); accepting a lead handoff moves the case's lead. "
+        "Into a service with no free place only with `over_capacity_reason` (else 422 "
+        "capacity_reached).", slug="annehmen"),
+    ReferralCommand(
+        "waitlist", frozenset({REQUESTED, RECEIVED}), ON_HOLD, RECEIVER, "PutOnWaitingList",
+        _("Put on the waiting list"),
+        _("The referral is on the waiting list; its deadlines pause."),
+        _("put on the waiting list"),
+        "Puts the referral on the receiver's waiting list (on hold, deadlines paused) until "
+        "a place is free.", text="reason", slug="warteliste"),
+    ReferralCommand(
+        "reject", frozenset({REQUESTED, RECEIVED, ON_HOLD}), REJECTED, RECEIVER, "Rejected",
+        _("Reject"), _("The referral is rejected."), _("rejected"),
+        "Rejects the referral with a reason (receiver).", text="reason", slug="ablehnen"),
+    ReferralCommand(
+        "forward", frozenset({REQUESTED, RECEIVED, ACCEPTED, ON_HOLD}), FORWARDED, RECEIVER,
+        "Forwarded", _("Forward"), _("The referral is forwarded."), _("forwarded"),
+        "Forwards to another organisation as a child referral (receiver).",
+        text="reason", slug="weiterleiten"),
+    ReferralCommand(
+        "start", frozenset({ACCEPTED}), IN_PROGRESS, RECEIVER, "FirstContactMade",
+        _("Record first contact"), _("The first contact is recorded."),
+        _("first contact made"), "Records the first contact (receiver).",
+        slug="erstkontakt"),
+    ReferralCommand(
+        "hold", frozenset({ACCEPTED, IN_PROGRESS, ON_HOLD}), ON_HOLD, RECEIVER, "PutOnHold",
+        _("Put on hold"), _("The referral is on hold; its deadlines pause."),
+        _("put on hold"), "Puts the referral on hold; its deadlines pause.", text="reason",
+        slug="pausieren"),
+    ReferralCommand(
+        "resume", frozenset({ON_HOLD}), IN_PROGRESS, RECEIVER, "Resumed", _("Resume"),
+        _("The referral is resumed."), _("resumed"), "Resumes a referral on hold.",
+        slug="fortsetzen"),
+    ReferralCommand(
+        "complete", frozenset({ACCEPTED, IN_PROGRESS, ON_HOLD}), COMPLETED, RECEIVER,
+        "Completed", _("Complete"), _("The referral is completed."), _("completed"),
+        "Completes with an outcome (receiver).", text="outcome", slug="abschliessen"),
+    ReferralCommand(
+        "fail", frozenset({ACCEPTED, IN_PROGRESS, ON_HOLD}), FAILED, RECEIVER, "Failed",
+        _("Close as failed"), _("The referral is closed as failed."), _("failed"),
+        "Closes as failed with an outcome (receiver).", text="outcome", slug="scheitern"),
+    ReferralCommand(
+        "cancel", OPEN_STATES, CANCELLED, SENDER, "Cancelled", _("Cancel the referral"),
+        _("The referral is cancelled."), _("cancelled"),
+        "Cancels an open referral (sender).", text="reason", slug="stornieren"),
+    ReferralCommand(
+        "mark_entered_in_error", ALL_STATES - {ENTERED_IN_ERROR}, ENTERED_IN_ERROR,
+        SENDERS_SUPERVISOR, "MarkedEnteredInError", _("Mark as entered in error"),
+        _("The referral is marked as entered in error."), _("marked as entered in error"),
+        "Marks as entered in error (the sending organisation's supervisor).",
+        text="reason", slug="irrtuemlich", method="mark_referral_entered_in_error"),
+)}
+
 # command → (states it may start from, state it leads to, who may issue it)
 TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
-    "send": (frozenset({DRAFT}), REQUESTED, SENDER),
-    "receive": (frozenset({REQUESTED}), RECEIVED, RECEIVER),
-    "accept": (frozenset({REQUESTED, RECEIVED, ON_HOLD}), ACCEPTED, RECEIVER),
-    "reject": (frozenset({REQUESTED, RECEIVED, ON_HOLD}), REJECTED, RECEIVER),
-    "forward": (frozenset({REQUESTED, RECEIVED, ACCEPTED, ON_HOLD}), FORWARDED, RECEIVER),
-    "waitlist": (frozenset({REQUESTED, RECEIVED}), ON_HOLD, RECEIVER),
-    "start": (frozenset({ACCEPTED}), IN_PROGRESS, RECEIVER),
-    "hold": (frozenset({ACCEPTED, IN_PROGRESS, ON_HOLD}), ON_HOLD, RECEIVER),
-    "resume": (frozenset({ON_HOLD}), IN_PROGRESS, RECEIVER),
-    "complete": (frozenset({ACCEPTED, IN_PROGRESS, ON_HOLD}), COMPLETED, RECEIVER),
-    "fail": (frozenset({ACCEPTED, IN_PROGRESS, ON_HOLD}), FAILED, RECEIVER),
-    "cancel": (OPEN_STATES, CANCELLED, SENDER),
-    "mark_entered_in_error": (ALL_STATES - {ENTERED_IN_ERROR}, ENTERED_IN_ERROR,
-                              SENDERS_SUPERVISOR),
-}
+    c.name: (c.sources, c.target, c.party) for c in COMMANDS.values()}
+# the state each command's event leads to, for the views
+STATUS_AFTER_EVENT = {c.event: c.target for c in COMMANDS.values()}
 
 # On hold from the waiting list, a referral was never accepted: it leaves the list by being
 # accepted, rejected or forwarded (FHIR allows on-hold from received; DESIGN §5 pauses the
 # clock as any hold does). A pause of accepted work ends by resume, complete or fail.
 WAITING_LIST_EXITS = frozenset({"accept", "reject", "forward"})
 PAUSE_EXITS = frozenset({"hold", "resume", "complete", "fail"})
-
-STATE_LABELS = {
-    DRAFT: "Entwurf", REQUESTED: "gesendet", RECEIVED: "eingegangen", ACCEPTED: "angenommen",
-    REJECTED: "abgelehnt", FORWARDED: "weitergeleitet", IN_PROGRESS: "in Bearbeitung",
-    ON_HOLD: "pausiert", COMPLETED: "abgeschlossen", FAILED: "gescheitert",
-    CANCELLED: "storniert", ENTERED_IN_ERROR: "irrtümlich erfasst",
-}
-
 
 class IllegalTransition(DomainError):
     code = "illegal_transition"

@@ -22,6 +22,10 @@ class Role(StrEnum):
     SYSTEM = "system"
 
 
+# The roles that work on cases and referrals (DESIGN §2, §8).
+CASEWORK = (Role.CASEWORKER, Role.SUPERVISOR)
+
+
 @dataclass(frozen=True)
 class Stamp:
     user: str

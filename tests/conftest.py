@@ -15,9 +15,9 @@ from domain.application import ReferralNetwork
 from domain.bootstrap import bootstrap
 from domain.network import NetworkConfig, load_network
 from domain.settings import PROJECT_ROOT, Settings
-from tests.world import World
-from workers.views.runner import ViewUpdater
-from workers.views.store import ViewStore
+from testbed.world import World
+from readmodel.runner import ViewUpdater
+from readmodel.store import ViewStore
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -11,8 +11,8 @@ from domain.bootstrap import bootstrap
 from domain.settings import Settings
 from workers.escalation import scan
 from workers.mail import MailSettings, send_due
-from workers.views.runner import ViewUpdater
-from workers.views.store import ViewStore
+from readmodel.runner import ViewUpdater
+from readmodel.store import ViewStore
 
 
 def main(database_url: str, smtp_port: str, start: str, hours: str) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
 from domain.base import DomainError
-from tests.world import World
+from testbed.world import World
 
 RECEIVER_STEPS = ["receive", "accept", "reject", "forward", "start", "hold", "resume",
                   "complete", "fail", "waitlist"]

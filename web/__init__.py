@@ -85,9 +85,9 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
     app.extensions["fallnetz.engine"].places_taken = taken
     # Only Celery's workers wait for a nudge; the embedded worker looks at the log itself.
     if app.config["NUDGE_WORKERS"] and settings.broker_url:
-        from workers.nudge import nudge_views
+        from runtime.nudge import Nudger
 
-        app.extensions["fallnetz.engine"].after_save.append(nudge_views)
+        app.extensions["fallnetz.engine"].after_save.append(Nudger(settings.broker_url))
 
     from web import api, cli, errors, i18n, labels
     from web.audit import bp as audit_bp

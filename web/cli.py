@@ -97,12 +97,14 @@ def init_app(app: Flask) -> None:
     @click.option("--dry-run", is_flag=True, help="Show what would escalate; record nothing.")
     def escalations_scan(now_text: str | None, dry_run: bool) -> None:
         """Run the escalation scan once."""
-        from workers.escalation import scan
+        from domain.services.escalations import escalations_due
+        from readmodel.queries import due_escalations
 
         now = _parse_now(now_text)
         updater = _updater(app)
         updater.catch_up()
-        found = scan(updater.engine, updater.store, now, dry_run=dry_run)
+        due = due_escalations(updater.store, now)
+        found = escalations_due(due, now) if dry_run else updater.engine.escalate_due(due, now)
         if not dry_run:
             updater.catch_up()
         verb = "would escalate" if dry_run else "escalated"
@@ -123,7 +125,7 @@ def _notification_commands(app: Flask) -> None:
                   help="Claimed at least this long ago.")
     def notifications_stuck(minutes: int) -> None:
         """Notifications claimed for sending whose delivery was never recorded."""
-        from workers.views.queries import stuck_notifications
+        from readmodel.queries import stuck_notifications
 
         updater = _updater(app)
         updater.catch_up()
@@ -230,8 +232,8 @@ def _exchange_commands(app: Flask) -> None:
 
 
 def _updater(app: Flask):  # type: ignore[no-untyped-def]
-    from workers.views.runner import ViewUpdater
-    from workers.views.store import ViewStore
+    from readmodel.runner import ViewUpdater
+    from readmodel.store import ViewStore
 
     return ViewUpdater(engine(), ViewStore(app.extensions["fallnetz.settings"]))
 

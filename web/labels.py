@@ -7,7 +7,8 @@ from typing import Any
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
-from web.i18n import language
+from domain.referral import COMMANDS
+from web.i18n import language, translate
 
 STATUS = {
     "draft": _l("draft"), "requested": _l("sent"), "received": _l("received"),
@@ -44,7 +45,7 @@ STAGE = {"receive": _l("acknowledge receipt"), "decide": _l("accept or reject"),
 CONSENT_STATE = {"active": _l("valid"), "revoked": _l("revoked"), "expired": _l("expired")}
 NEED_STATE = {"open": _l("open"), "resolved": _l("resolved")}
 CASE_STATUS = {"open": _l("open"), "closed": _l("closed")}
-# The background processing's jobs (workers/views/runs.py), for the operators' pages.
+# The background processing's jobs (readmodel/runs.py), for the operators' pages.
 JOB = {"views": _l("overviews brought up to date"), "escalation_scan": _l("deadline scan"),
        "mail": _l("mail sent"), "webhooks": _l("webhooks delivered")}
 # What each recorded event means, for histories and audits.
@@ -61,17 +62,11 @@ EVENT = {
     "Case.LeadHandoffsProposed": _l("lead handoffs proposed"),
     "Case.CaseworkerAssigned": _l("caseworker assigned"), "Case.LeadMoved": _l("lead moved"),
     "Case.Closed": _l("case closed"), "Case.Reopened": _l("case reopened"),
-    "Referral.Created": _l("referral drafted"), "Referral.Sent": _l("referral sent"),
+    "Referral.Created": _l("referral drafted"),
     "Referral.CreatedAndSent": _l("referral created and sent"),
-    "Referral.Received": _l("receipt acknowledged"), "Referral.Accepted": _l("accepted"),
-    "Referral.Rejected": _l("rejected"), "Referral.Forwarded": _l("forwarded"),
-    "Referral.FirstContactMade": _l("first contact made"),
-    "Referral.PutOnHold": _l("put on hold"),
-    "Referral.PutOnWaitingList": _l("put on the waiting list"), "Referral.Resumed": _l("resumed"),
-    "Referral.Completed": _l("completed"), "Referral.Failed": _l("failed"),
-    "Referral.Cancelled": _l("cancelled"),
-    "Referral.MarkedEnteredInError": _l("marked as entered in error"),
     "Referral.Escalated": _l("deadline missed: escalated"),
+    # every other event of a referral: what its command's row in domain.referral calls it
+    **{f"Referral.{c.event}": c.recorded for c in COMMANDS.values()},
 }
 
 
@@ -91,7 +86,7 @@ def _translated(table: dict[str, Any]) -> dict[Any, str]:
     # The table itself is kept with its strings, so a table that is gone and whose id is
     # reused by another dict does not get the old one's labels.
     if entry is None or entry[0] is not table:
-        entry = cache[key] = (table, {code: str(text) for code, text in table.items()})
+        entry = cache[key] = (table, {code: translate(text) for code, text in table.items()})
     return entry[1]
 
 

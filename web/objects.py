@@ -16,10 +16,10 @@ from domain.referral import Referral
 from domain.routing import ServiceLoad
 from web.auth import viewer
 from web.engine import engine
-from workers.views import queries
-from workers.views import runs
-from workers.views.runs import Freshness, Run, freshness
-from workers.views.store import ViewStore
+from readmodel import queries
+from readmodel import runs
+from readmodel.runs import Freshness, Run, freshness
+from readmodel.store import ViewStore
 
 
 def _find(cls: type, object_id: UUID) -> Any:
@@ -72,7 +72,7 @@ def views() -> ViewStore:
     """The projected views in the event store's database (tables made on first use)."""
     store = current_app.extensions.get("fallnetz.views")
     if store is None:
-        from workers.views.schema import create_tables
+        from readmodel.schema import create_tables
 
         store = ViewStore(current_app.extensions["fallnetz.settings"])
         create_tables(store)

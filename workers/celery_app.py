@@ -8,7 +8,8 @@ from typing import Any
 from celery import Celery, signals
 
 from domain.settings import Settings
-from workers.logs import configure_logging, correlation_id
+from runtime.nudge import CATCH_UP_TASK
+from runtime.logs import configure_logging, correlation_id
 
 VISIBILITY_TIMEOUT = 3600  # seconds; no task is scheduled further ahead than this
 
@@ -48,7 +49,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
         # beat could leave half-written.
         beat_scheduler="celery.beat:Scheduler",
         beat_schedule={
-            "catch-up-views": {"task": "fallnetz.catch_up_views",
+            "catch-up-views": {"task": CATCH_UP_TASK,
                                "schedule": settings.catch_up_seconds},
             "scan-escalations": {"task": "fallnetz.scan_escalations",
                                  "schedule": settings.scan_seconds},

@@ -8,8 +8,8 @@ from functools import lru_cache
 from domain.bootstrap import bootstrap
 from domain.settings import Settings
 from workers.jobs import Jobs
-from workers.views.runner import ViewUpdater
-from workers.views.store import ViewStore
+from readmodel.runner import ViewUpdater
+from readmodel.store import ViewStore
 
 
 @lru_cache(maxsize=1)

@@ -23,7 +23,7 @@ from typing import Any
 from domain.settings import Settings
 from workers.context import build_jobs
 from workers.jobs import Jobs
-from workers.logs import configure_logging
+from runtime.logs import configure_logging
 
 log = logging.getLogger("workers.embedded")
 

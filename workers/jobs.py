@@ -16,8 +16,8 @@ from domain.application import ReferralNetwork
 from domain.settings import Settings
 from workers.escalation import scan
 from workers.mail import MailSettings, send_due
-from workers.views import runs
-from workers.views.runner import ViewUpdater
+from readmodel import runs
+from readmodel.runner import ViewUpdater
 from workers.webhooks import WebhookSettings, deliver_due
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from email.message import EmailMessage
 from uuid import UUID
 
 from domain.application import ReferralNetwork
-from workers.views.queries import sendable_notifications
-from workers.views.store import ViewStore
+from readmodel.queries import sendable_notifications
+from readmodel.store import ViewStore
 
 log = logging.getLogger(__name__)
 

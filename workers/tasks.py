@@ -3,13 +3,14 @@ the views, so a lost or repeated message only delays or repeats idempotent work.
 
 from __future__ import annotations
 
+from runtime.nudge import CATCH_UP_TASK
 from workers import context
 from workers.celery_app import create_celery
 
 app = create_celery(context.settings())
 
 
-@app.task(name="fallnetz.catch_up_views")
+@app.task(name=CATCH_UP_TASK)
 def catch_up_views(last_event: int | None = None) -> int:
     applied = context.jobs().catch_up_views()
     if applied:

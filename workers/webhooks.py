@@ -25,8 +25,8 @@ from standardwebhooks import Webhook
 
 from domain.application import ReferralNetwork
 from domain.organisation import Organisation
-from workers.views.projector import ts
-from workers.views.store import ViewStore
+from readmodel.store import ts
+from readmodel.store import ViewStore
 
 log = logging.getLogger(__name__)
 

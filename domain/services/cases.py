@@ -10,12 +10,12 @@ from uuid import UUID, uuid4, uuid5
 
 from domain.base import DomainError, PermissionDenied
 from domain.case import Case
-from domain.engine import arguments, CASEWORK_ROLES, Engine
+from domain.engine import arguments, Engine
 from domain.messages import _
 from domain.organisation import Organisation
 from domain.referral import Referral
 from domain.sequence import CaseNumberSequence
-from domain.stamp import Role, Stamp
+from domain.stamp import CASEWORK, Role, Stamp
 
 LEAD_HANDOFF_REASON = ("Rechtskreiswechsel {old} → {new}: Vorschlag zur Übernahme der "
                        "Fallführung laut Zuständigkeitsmatrix.")
@@ -34,7 +34,7 @@ class CaseService(Engine):
             residence_status, "")
 
         def decide() -> Any:
-            organisation = self.verify(by, CASEWORK_ROLES)
+            organisation = self.verify(by, CASEWORK)
             if organisation is None:
                 raise PermissionDenied(_("A case is opened by a member of its lead "
                                          "organisation."))
@@ -66,7 +66,7 @@ class CaseService(Engine):
 
     def case_for(self, by: Stamp, case_id: UUID, expected_version: int | None = None) -> Case:
         """The case, if the acting user works for its lead organisation."""
-        self.verify(by, CASEWORK_ROLES)
+        self.verify(by, CASEWORK)
         case = self.load(Case, case_id, expected_version, "case")
         if by.organisation_id != case.lead_organisation_id and by.role != Role.SYSTEM:
             raise PermissionDenied(_("Only the lead organisation can change this case."))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from domain.account import UserAccount
+from domain.base import ConflictError
 from domain.deadlines import StageDeadline, calendar_for, stage_deadline
 from domain.engine import Engine
 from domain.notification import Notification
@@ -19,7 +22,69 @@ STAGE_LABELS = {"receive": "Eingangsbestätigung", "decide": "Annahme oder Ableh
                 "first_contact": "Erstkontakt"}
 
 
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DueDeadline:
+    """A referral's stage whose next escalation is due, as the deadlines view lists it."""
+
+    referral_id: str
+    stage: str
+    next_level: int
+    escalation_times: tuple[datetime, ...]  # when each level falls due, level 1 first
+
+
+@dataclass(frozen=True)
+class Escalation:
+    referral_id: str
+    stage: str
+    level: int
+    due_at: datetime
+    recorded: bool
+
+
+def levels_due(deadline: DueDeadline, now: datetime) -> list[tuple[int, datetime]]:
+    """The escalation levels of ``deadline`` that have fallen due by ``now``, in order."""
+    return [(level, deadline.escalation_times[level - 1])
+            for level in range(deadline.next_level, len(deadline.escalation_times) + 1)
+            if deadline.escalation_times[level - 1] <= now]
+
+
+def escalations_due(due: Iterable[DueDeadline], now: datetime) -> list[Escalation]:
+    """What a scan at ``now`` would escalate, recording nothing (a dry run)."""
+    return [Escalation(d.referral_id, d.stage, level, at, recorded=False)
+            for d in due for level, at in levels_due(d, now)]
+
+
 class EscalationService(Engine):
+    def escalate_due(self, due: Iterable[DueDeadline], now: datetime) -> list[Escalation]:
+        """Records every escalation of ``due`` that has fallen due by ``now``, each level in
+        turn (a level not recorded stops its stage's later ones). Idempotent in the
+        Referral: two scanners, or a repeated scan, record one."""
+        found: list[Escalation] = []
+        for deadline in due:
+            for level, at in levels_due(deadline, now):
+                if not self._escalate(deadline.referral_id, deadline.stage, level, now):
+                    break
+                found.append(Escalation(deadline.referral_id, deadline.stage, level, at,
+                                        recorded=True))
+        return found
+
+    def _escalate(self, referral_id: str, stage: str, level: int, now: datetime) -> bool:
+        try:
+            return bool(self.escalate_referral(UUID(referral_id), stage, level,
+                                               now)["escalated"])
+        except ConflictError:
+            # Another scanner recorded it at the same moment.
+            log.info("escalation %s/%s/%s recorded by another scanner", referral_id, stage,
+                     level)
+            return False
+        except Exception:
+            # One broken row must not stop the others' escalations.
+            log.exception("escalation %s/%s/%s failed", referral_id, stage, level)
+            return False
+
     def deadline_of(self, referral: Referral, stage: str) -> StageDeadline:
         assert referral.sent_at is not None
         return stage_deadline(

@@ -9,12 +9,12 @@ from uuid import UUID, uuid4
 
 from domain.base import DomainError, PermissionDenied
 from domain.case import Case
-from domain.engine import arguments, CASEWORK_ROLES, Engine
+from domain.engine import arguments, Engine
 from domain.messages import _
 from domain.organisation import Organisation, OrganisationInactive
-from domain.referral import Referral
+from domain.referral import COMMANDS, Referral, ReferralCommand
 from domain.routing import counted_service, service_full
-from domain.stamp import Stamp
+from domain.stamp import CASEWORK, Stamp
 
 
 class LeadMovedMeanwhile(DomainError):
@@ -30,7 +30,7 @@ class ReferralService(Engine):
         self.check_need(need)
 
         def decide() -> Any:
-            self.verify(by, CASEWORK_ROLES)
+            self.verify(by, CASEWORK)
             case = self._sendable_case(by, case_id)
             receiver = self._receiver(to_organisation_id, to_service_id)
             referral = Referral.create(
@@ -96,7 +96,7 @@ class ReferralService(Engine):
                           change: Callable[[Referral], list[Any]],
                           idempotency_key: str | None, args: dict[str, Any]) -> dict[str, Any]:
         def decide() -> Any:
-            self.verify(by, CASEWORK_ROLES)
+            self.verify(by, CASEWORK)
             referral = self.load(Referral, referral_id, expected_version, "referral")
             also_changed = change(referral)
             result = {"referral_id": referral.id, "version": referral.version}
@@ -107,13 +107,6 @@ class ReferralService(Engine):
                             arguments=args)
 
     # -- receiver -----------------------------------------------------------------------------
-    def receive_referral(self, by: Stamp, referral_id: UUID,
-                         expected_version: int | None = None,
-                         idempotency_key: str | None = None) -> dict[str, Any]:
-        return self._referral_command("receive_referral", by, referral_id, expected_version,
-                                      lambda r: r.receive(by=by) or [], idempotency_key,
-            args=arguments(locals()))
-
     def accept_referral(self, by: Stamp, referral_id: UUID,
                         over_capacity_reason: str | None = None,
                         expected_version: int | None = None,
@@ -156,22 +149,6 @@ class ReferralService(Engine):
         _service, capacity, taken = self.capacity_of(referral)
         return service_full(capacity, taken)
 
-    def waitlist_referral(self, by: Stamp, referral_id: UUID, reason: str,
-                          expected_version: int | None = None,
-                          idempotency_key: str | None = None) -> dict[str, Any]:
-        """Puts the referral on the receiver's waiting list: on hold, its clock paused,
-        until a place is free to accept it (or it is rejected or forwarded)."""
-        return self._referral_command("waitlist_referral", by, referral_id, expected_version,
-                                      lambda r: r.waitlist(reason, by=by) or [],
-                                      idempotency_key, args=arguments(locals()))
-
-    def reject_referral(self, by: Stamp, referral_id: UUID, reason: str,
-                        expected_version: int | None = None,
-                        idempotency_key: str | None = None) -> dict[str, Any]:
-        return self._referral_command("reject_referral", by, referral_id, expected_version,
-                                      lambda r: r.reject(reason, by=by) or [], idempotency_key,
-            args=arguments(locals()))
-
     def forward_referral(self, by: Stamp, referral_id: UUID, to_organisation_id: UUID,
                          reason: str, to_service_id: str | None = None,
                          crisis_override_reason: str | None = None,
@@ -199,54 +176,36 @@ class ReferralService(Engine):
                                       change, idempotency_key,
             args=arguments(locals()))
 
-    def start_referral(self, by: Stamp, referral_id: UUID,
-                       expected_version: int | None = None,
-                       idempotency_key: str | None = None) -> dict[str, Any]:
-        return self._referral_command("start_referral", by, referral_id, expected_version,
-                                      lambda r: r.start(by=by) or [], idempotency_key,
-            args=arguments(locals()))
-
-    def hold_referral(self, by: Stamp, referral_id: UUID, reason: str,
-                      expected_version: int | None = None,
-                      idempotency_key: str | None = None) -> dict[str, Any]:
-        return self._referral_command("hold_referral", by, referral_id, expected_version,
-                                      lambda r: r.hold(reason, by=by) or [], idempotency_key,
-            args=arguments(locals()))
-
-    def resume_referral(self, by: Stamp, referral_id: UUID,
-                        expected_version: int | None = None,
-                        idempotency_key: str | None = None) -> dict[str, Any]:
-        return self._referral_command("resume_referral", by, referral_id, expected_version,
-                                      lambda r: r.resume(by=by) or [], idempotency_key,
-            args=arguments(locals()))
-
-    def complete_referral(self, by: Stamp, referral_id: UUID, outcome: str,
-                          expected_version: int | None = None,
-                          idempotency_key: str | None = None) -> dict[str, Any]:
-        return self._referral_command("complete_referral", by, referral_id, expected_version,
-                                      lambda r: r.complete(outcome, by=by) or [],
-                                      idempotency_key,
-            args=arguments(locals()))
-
-    def fail_referral(self, by: Stamp, referral_id: UUID, outcome: str,
-                      expected_version: int | None = None,
-                      idempotency_key: str | None = None) -> dict[str, Any]:
-        return self._referral_command("fail_referral", by, referral_id, expected_version,
-                                      lambda r: r.fail(outcome, by=by) or [], idempotency_key,
-            args=arguments(locals()))
-
     # -- sender -------------------------------------------------------------------------------
-    def cancel_referral(self, by: Stamp, referral_id: UUID, reason: str,
-                        expected_version: int | None = None,
-                        idempotency_key: str | None = None) -> dict[str, Any]:
-        return self._referral_command("cancel_referral", by, referral_id, expected_version,
-                                      lambda r: r.cancel(reason, by=by) or [], idempotency_key,
-            args=arguments(locals()))
 
-    def mark_referral_entered_in_error(self, by: Stamp, referral_id: UUID, reason: str,
-                                       expected_version: int | None = None,
-                                       idempotency_key: str | None = None) -> dict[str, Any]:
+
+def _simple_command(command: ReferralCommand) -> Callable[..., dict[str, Any]]:
+    """The application's method for a command that needs nothing but the referral and its
+    text (reason or outcome), made from the table in :mod:`domain.referral`."""
+    def issue(self: ReferralService, by: Stamp, referral_id: UUID, *text: str,
+              expected_version: int | None = None, idempotency_key: str | None = None,
+              **named: str) -> dict[str, Any]:
+        args: dict[str, Any] = {"referral_id": referral_id}
+        values: list[str] = []
+        if command.text:
+            given = text[0] if text else named.pop(command.text, None)
+            if given is None:
+                raise TypeError(f"{command.application_method}() needs {command.text}")
+            args[command.text] = given
+            values.append(given)
+        if named or len(text) > len(values):
+            raise TypeError(f"{command.application_method}() got unexpected arguments")
+        args["expected_version"] = expected_version
         return self._referral_command(
-            "mark_referral_entered_in_error", by, referral_id, expected_version,
-            lambda r: r.mark_entered_in_error(reason, by=by) or [], idempotency_key,
-            args=arguments(locals()))
+            command.application_method, by, referral_id, expected_version,
+            lambda r: getattr(r, command.name)(*values, by=by) or [], idempotency_key,
+            args=args)
+    issue.__name__ = command.application_method
+    issue.__doc__ = command.summary
+    return issue
+
+
+# Commands with more to decide (send, accept, forward) have methods of their own above.
+for _command in COMMANDS.values():
+    if not hasattr(ReferralService, _command.application_method):
+        setattr(ReferralService, _command.application_method, _simple_command(_command))

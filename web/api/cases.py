@@ -19,7 +19,7 @@ from web.api.common import ApiSchema, CASEWORK, ViewTime, api_blueprint, command
 from web.api.problems import ProblemSchema
 from web.engine import engine
 from web.objects import service_loads, views, visible_case
-from workers.views import queries
+from readmodel import queries
 
 bp = api_blueprint("cases", "Cases led by the caller's organisation, and their commands.")
 LANGUAGE = validate.Regexp(r"^[a-z]{2,3}$")

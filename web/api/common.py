@@ -15,12 +15,11 @@ from marshmallow import RAISE, Schema, fields
 
 from domain.base import ConflictError
 from domain.organisation import TOKEN_SCOPES
-from domain.stamp import Role
+from domain.stamp import CASEWORK, Role
 from web.api.problems import problem
 from web.engine import engine
 
 F = TypeVar("F", bound=Callable[..., Any])
-CASEWORK = (Role.CASEWORKER, Role.SUPERVISOR)
 EVERY_ROLE = (Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR, Role.ADMIN)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 

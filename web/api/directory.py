@@ -18,7 +18,7 @@ from web.api.problems import FieldErrorSchema, ProblemSchema, problem
 from web.engine import engine
 from web.i18n import translate
 from web.objects import organisation, views
-from workers.views import queries
+from readmodel import queries
 
 bp = api_blueprint("directory", "The network's directory, also in Open Referral HSDS 3.0.")
 ETAG_HEADER = {"ETag": {"schema": {"type": "string"}}}

@@ -13,7 +13,7 @@ from marshmallow import fields
 from web.api.common import ApiSchema, CASEWORK, ViewTime, api_blueprint, requires
 from web.api.problems import ProblemSchema
 from web.objects import views, views_freshness
-from workers.views import queries
+from readmodel import queries
 
 bp = api_blueprint("mailboxes", "The caller's organisation's inbox and outbox.")
 BEHIND = {"X-Views-Behind": {"schema": {"type": "integer"},

@@ -4,7 +4,6 @@ DESIGN §5, and the FHIR R4 export."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +13,7 @@ from marshmallow import fields, validate
 from domain import access
 from domain.case import Case
 from domain.exchange.fhir import referral_bundle
-from domain.referral import TRANSITIONS, Referral, running_stage
+from domain.referral import COMMANDS, Referral, ReferralCommand, running_stage
 from domain.vocabulary import REFERRAL_KINDS, URGENCIES
 from web.api.cases import PersonSchema, ReasonSchema
 from web.api.common import ApiSchema, CASEWORK, api_blueprint, command_problems, etag, \
@@ -88,7 +87,7 @@ def referral_body(referral: Referral, case: Case) -> dict[str, Any]:
         "child_referral_id": referral.child_referral_id, "consent_id": referral.consent_id,
         "policy_version": referral.policy_version, "sent_at": referral.sent_at,
         "first_contact_made": referral.first_contact_made, "deadline": deadline,
-        "commands": [c.name for c in COMMANDS if referral.may(c.command, viewer)],
+        "commands": [c.route for c in COMMANDS.values() if referral.may(c.name, viewer)],
         "content": None, "case": None,
     }
     if access.sees_referral_content(viewer, referral, case, today):
@@ -172,67 +171,36 @@ class SendDraftSchema(ApiSchema):
     crisis_override_reason = fields.String(validate=validate.Length(min=1, max=1000))
 
 
-@dataclass(frozen=True)
-class Command:
-    name: str  # the last part of the URL
-    command: str  # as in domain.referral.TRANSITIONS
-    schema: type[ApiSchema]
-    summary: str
-
-    @property
-    def method(self) -> str:
-        if self.command == "mark_entered_in_error":
-            return "mark_referral_entered_in_error"
-        if self.command == "send":
-            return "send_draft"
-        return f"{self.command}_referral"
+# The body of each command's route: by the text it needs, or its own where it asks for more.
+SCHEMAS_BY_TEXT: dict[str | None, type[ApiSchema]] = {
+    None: EmptySchema, "reason": ReasonSchema, "outcome": OutcomeSchema}
+OWN_SCHEMAS: dict[str, type[ApiSchema]] = {
+    "send": SendDraftSchema, "accept": AcceptSchema, "forward": ForwardSchema}
 
 
-COMMANDS = (
-    Command("send", "send", SendDraftSchema, "Sends a draft (e.g. a proposed lead handoff)."),
-    Command("receive", "receive", EmptySchema, "Acknowledges receipt (receiver)."),
-    Command("accept", "accept", AcceptSchema, "Accepts the referral (receiver); accepting a "
-                                              "lead handoff moves the case's lead. Into a "
-                                              "service with no free place only with "
-                                              "`over_capacity_reason` (else 422 "
-                                              "capacity_reached)."),
-    Command("waitlist", "waitlist", ReasonSchema, "Puts the referral on the receiver's waiting "
-                                                  "list (on hold, deadlines paused) until a "
-                                                  "place is free."),
-    Command("reject", "reject", ReasonSchema, "Rejects the referral with a reason (receiver)."),
-    Command("forward", "forward", ForwardSchema, "Forwards to another organisation as a "
-                                                 "child referral (receiver)."),
-    Command("start", "start", EmptySchema, "Records the first contact (receiver)."),
-    Command("hold", "hold", ReasonSchema, "Puts the referral on hold; its deadlines pause."),
-    Command("resume", "resume", EmptySchema, "Resumes a referral on hold."),
-    Command("complete", "complete", OutcomeSchema, "Completes with an outcome (receiver)."),
-    Command("fail", "fail", OutcomeSchema, "Closes as failed with an outcome (receiver)."),
-    Command("cancel", "cancel", ReasonSchema, "Cancels an open referral (sender)."),
-    Command("mark-entered-in-error", "mark_entered_in_error", ReasonSchema,
-            "Marks as entered in error (the sending organisation's supervisor)."),
-)
-assert {c.command for c in COMMANDS} == set(TRANSITIONS), "every command has a route"
+def _schema(command: ReferralCommand) -> type[ApiSchema]:
+    return OWN_SCHEMAS.get(command.name) or SCHEMAS_BY_TEXT[command.text]
 
 
-def _command_view(command: Command) -> Callable[..., Any]:
+def _command_view(command: ReferralCommand) -> Callable[..., Any]:
     def view(body: dict[str, Any], referral_id: UUID) -> Any:
         referral, _case = visible_referral(referral_id)
-        method = getattr(engine(), command.method)
+        method = getattr(engine(), command.application_method)
         run_versioned(lambda version: method(
             g.viewer, referral.id, **body, expected_version=version,
             idempotency_key=idempotency_key()), referral.version)
         return referral_response(referral_id)
-    view.__name__ = command.command
+    view.__name__ = command.name
     view.__doc__ = command.summary
     return view
 
 
-for _command in COMMANDS:
+for _command in COMMANDS.values():
     _view = requires("referrals:write", CASEWORK)(_command_view(_command))
     _view = problems(bp, *command_problems("referral"))(_view)
     _view = bp.response(200, ReferralSchema, headers=ETAG_HEADER)(_view)
-    _view = bp.arguments(_command.schema)(_view)
-    bp.post(f"/referrals/<uuid:referral_id>/{_command.name}")(_view)
+    _view = bp.arguments(_schema(_command))(_view)
+    bp.post(f"/referrals/<uuid:referral_id>/{_command.route}")(_view)
 
 
 # -- FHIR R4 -------------------------------------------------------------------------------

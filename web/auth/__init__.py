@@ -16,13 +16,12 @@ from uuid import UUID
 from flask import Blueprint, abort, g, redirect, request, session, url_for
 
 from domain.base import DomainError
-from domain.stamp import Role, Stamp
+from domain.stamp import CASEWORK, Role, Stamp
 from web.engine import engine
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
-CASEWORK = (Role.CASEWORKER, Role.SUPERVISOR)
 
 
 def password_fingerprint(password_hash: str | None) -> str:

@@ -24,7 +24,7 @@ from web.cases.forms import DiscardDraftForm, DraftForm, ResidenceStatusForm, \
 from web.commands import submit
 from web.engine import engine
 from web.forms import new_key
-from workers.views import queries
+from readmodel import queries
 from web.objects import organisation_names, service_loads, views, views_freshness, visible_case, \
     visible_referral
 

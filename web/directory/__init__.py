@@ -18,7 +18,7 @@ from web.engine import engine
 from web.forms import VersionedForm, integer, new_key, text
 from web.objects import background_runs, organisation, organisation_names, views, \
     views_freshness
-from workers.views import queries
+from readmodel import queries
 
 bp = Blueprint("directory", __name__)
 

@@ -11,7 +11,7 @@ from domain.stamp import Role
 from web.auth import CASEWORK, roles, viewer
 from web.engine import engine
 from web.objects import organisation_names, views, views_freshness
-from workers.views import queries
+from readmodel import queries
 
 bp = Blueprint("inbox", __name__)
 
@@ -48,6 +48,6 @@ def notifications() -> Any:
 
 
 def _utc_text(moment: Any) -> str:
-    from workers.views.projector import ts
+    from readmodel.store import ts
 
     return ts(moment) or ""

@@ -24,11 +24,10 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from domain.settings import Settings
-from workers.celery_app import broker_options
-from workers.views import runs
-from workers.views.queries import notifications_by_status
-from workers.views.schema import create_tables
-from workers.views.store import ViewStore
+from readmodel import runs
+from readmodel.queries import notifications_by_status
+from readmodel.schema import create_tables
+from readmodel.store import ViewStore
 
 try:
     from psycopg import Error as PostgresError
@@ -77,9 +76,8 @@ def broker_reachable(settings: Settings, timeout: int = PROBE_TIMEOUT_SECONDS) -
     from kombu import Connection
     from kombu.exceptions import OperationalError
 
-    url, options = broker_options(settings)
     try:
-        with Connection(url, connect_timeout=timeout, transport_options=options) as conn:
+        with Connection(settings.broker_url, connect_timeout=timeout) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
     except (OperationalError, OSError):
         return False

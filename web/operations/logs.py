@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from workers.logs import correlation_id
+from runtime.logs import correlation_id
 
 log = logging.getLogger("fallnetz.requests")
 

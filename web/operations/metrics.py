@@ -24,7 +24,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from domain.settings import Settings
 from web.operations.health import view_store
-from workers.views.schema import PROJECTIONS
+from readmodel.schema import PROJECTIONS
 
 REQUESTS = Counter("fallnetz_http_requests", "HTTP requests answered, by route rule.",
                    ["route", "method", "status"])

@@ -18,6 +18,7 @@ from web.cases.views import FormState, _names, _receiver_values
 from web.commands import submit
 from web.audit.history import history_rows
 from web.engine import engine
+from web.i18n import translate
 from web.objects import visible_referral
 from web.referrals import bp
 from web.referrals.actions import ACTIONS
@@ -31,7 +32,7 @@ def render_referral(referral: Referral, failed: str | None = None,
     me = viewer()
     stage = running_stage(referral.status, referral.first_contact_made)
     deadline = app.deadline_of(referral, stage) if stage and referral.sent_at else None
-    actions = [a for a in ACTIONS.values() if referral.may(a.command, me)]
+    actions = [a for a in ACTIONS.values() if referral.may(a.command.name, me)]
     forms = {a.slug: FormState() for a in actions}
     if "warteliste" in forms:
         forms["warteliste"].values["reason"] = _("Waiting list")
@@ -85,13 +86,13 @@ def show(referral_id: UUID) -> Any:
 def act(referral_id: UUID, action: str) -> Any:
     visible_referral(referral_id)
     chosen = ACTIONS[action]
-    method = getattr(engine(), chosen.method)
+    method = getattr(engine(), chosen.command.application_method)
 
     def command(d: dict[str, Any]) -> Any:
         kwargs = {k: v for k, v in d.items()
                   if k in ("reason", "outcome", "crisis_override_reason", "expected_version",
                            "idempotency_key", "over_capacity_reason")}
-        if chosen.command == "forward":
+        if chosen.command.name == "forward":
             organisation_id, _sep, service_id = d["receiver"].partition(":")
             try:
                 kwargs.update(to_organisation_id=UUID(organisation_id),
@@ -105,7 +106,7 @@ def act(referral_id: UUID, action: str) -> Any:
         return render_referral(referral, action, errors, values, status)
 
     def done(result: dict[str, Any]) -> Any:
-        flash(str(chosen.done), "success")
+        flash(translate(chosen.command.done), "success")
         return redirect(url_for("referrals.show", referral_id=referral_id))
     return submit(chosen.form, command, rerender=rerender, success=done,
                   aliases={"consent_id": "receiver", "to_organisation_id": "receiver",

@@ -1,0 +1,299 @@
+"""Applies one event to the view tables: inbox and outbox (``referrals``), case timeline,
+deadlines, load per service, directory, notification outbox and in-app notifications.
+
+Everything is derived from the events alone (and the network's deadline policy), so a
+rebuild gives the same rows."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from domain.deadlines import calendar_for, stage_deadline
+from domain.network import NetworkConfig
+from domain.referral import ON_HOLD, STATUS_AFTER_EVENT, running_stage
+from domain.routing import REQUESTED, TAKEN, WAITING, load_kind, offers_need
+from readmodel.store import Cursor, as_json, parse, ts
+
+# The service_load column each kind of load (domain.routing.load_kind) is counted in.
+LOAD_COLUMNS = {TAKEN: "active_referrals", REQUESTED: "requested_referrals",
+                WAITING: "waiting_referrals"}
+STATUS_BY_EVENT = STATUS_AFTER_EVENT  # the domain's own table of commands
+
+class HandoffViews:
+    def __init__(self, network: NetworkConfig) -> None:
+        self.network = network
+        self.calendar = calendar_for(network.state)
+
+    def apply(self, cur: Cursor, event: Any, position: int) -> None:
+        aggregate, _, name = type(event).__qualname__.partition(".")
+        handler = getattr(self, f"on_{aggregate}", None)
+        if handler is not None:
+            handler(cur, event, name, position)
+
+    # -- directory ----------------------------------------------------------------------------
+    def on_Organisation(self, cur: Cursor, e: Any, name: str, position: int) -> None:
+        oid = str(e.originator_id)
+        if name == "Registered":
+            cur.execute("INSERT INTO {p}organisations VALUES (?, ?, ?, ?, ?, 1, '{}')",
+                        (oid, e.key, e.name, e.sector, e.inbox_address))
+        elif name in ("ServiceAdded", "ServiceChanged"):
+            s = e.service
+            updated = cur.execute(
+                "UPDATE {p}service_load SET name = ?, needs = ?, capacity = ? "
+                "WHERE organisation_id = ? AND service_id = ?",
+                (s["name"], as_json(s["needs"]), s["capacity"], oid, e.service_id)).rowcount
+            if not updated:
+                counts = self._load_counts(cur, oid, e.service_id)
+                cur.execute("INSERT INTO {p}service_load VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            (oid, e.service_id, s["name"], as_json(s["needs"]), s["capacity"],
+                             counts[TAKEN], counts[REQUESTED], counts[WAITING]))
+        elif name == "CapacityChanged":
+            cur.execute("UPDATE {p}service_load SET capacity = ? WHERE organisation_id = ? "
+                        "AND service_id = ?", (e.capacity, oid, e.service_id))
+        elif name in ("MemberAdded", "MemberRemoved"):
+            row = cur.one("SELECT members FROM {p}organisations WHERE organisation_id = ?",
+                          (oid,))
+            members = json.loads(row["members"]) if row else {}
+            if name == "MemberAdded":
+                members[e.user] = e.role
+            else:
+                members.pop(e.user, None)
+            cur.execute("UPDATE {p}organisations SET members = ? WHERE organisation_id = ?",
+                        (as_json(members), oid))
+        elif name == "Deactivated":
+            cur.execute("UPDATE {p}organisations SET active = 0 WHERE organisation_id = ?",
+                        (oid,))
+        elif name == "WebhookSubscribed":  # the address only: the secret stays in the store
+            cur.execute("INSERT INTO {p}webhooks VALUES (?, ?, ?)", (oid, e.webhook_id, e.url))
+        elif name == "WebhookRemoved":
+            cur.execute("DELETE FROM {p}webhooks WHERE organisation_id = ? AND webhook_id = ?",
+                        (oid, e.webhook_id))
+
+    def _load_counts(self, cur: Cursor, organisation_id: str, service_id: str
+                     ) -> dict[str, int]:
+        counts = {TAKEN: 0, REQUESTED: 0, WAITING: 0}
+        for row in cur.all("SELECT status, waitlisted_at FROM {p}referrals "
+                           "WHERE to_organisation_id = ? AND load_service_id = ?",
+                           (organisation_id, service_id)):
+            kind = load_kind(row["status"], row["waitlisted_at"] is not None)
+            if kind is not None:
+                counts[kind] += 1
+        return counts
+
+    # -- cases --------------------------------------------------------------------------------
+    def on_Case(self, cur: Cursor, e: Any, name: str, position: int) -> None:
+        cid = str(e.originator_id)
+        if name == "Opened":
+            cur.execute("INSERT INTO {p}cases VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+                        (cid, e.reference, str(e.lead_organisation_id), e.lead_caseworker,
+                         e.person["district"], e.legal_sphere, ts(e.timestamp),
+                         e.originator_version))
+        else:
+            updates: dict[str, Any] = {"version": e.originator_version}
+            if name == "PersonDataCorrected":
+                updates["district"] = e.person["district"]
+            elif name == "LegalSphereChanged":
+                updates["legal_sphere"] = e.legal_sphere
+            elif name == "CaseworkerAssigned":
+                updates["lead_caseworker"] = e.caseworker
+            elif name == "LeadMoved":
+                updates["lead_organisation_id"] = str(e.organisation_id)
+                updates["lead_caseworker"] = e.caseworker
+            elif name == "Closed":
+                updates["status"] = "closed"
+            elif name == "Reopened":
+                updates["status"] = "open"
+            elif name == "ConsentOverridden":
+                self._notify_supervisors(cur, e, position)
+            assignments = ", ".join(f"{column} = ?" for column in updates)
+            cur.execute(f"UPDATE {{p}}cases SET {assignments} WHERE case_id = ?",
+                        (*updates.values(), cid))
+        self._timeline(cur, cid, e, name, position)
+
+    def _notify_supervisors(self, cur: Cursor, e: Any, position: int) -> None:
+        """DESIGN §7: a crisis override is brought to the sending supervisors' attention."""
+        organisation_id = str(e.by.organisation_id)
+        row = cur.one("SELECT members FROM {p}organisations WHERE organisation_id = ?",
+                      (organisation_id,))
+        members = json.loads(row["members"]) if row else {}
+        supervisors = [u for u, role in members.items() if role == "supervisor"] or [None]
+        for user in supervisors:
+            recipient = f"user:{user}" if user else f"organisation:{organisation_id}"
+            cur.execute("INSERT INTO {p}inapp VALUES (?, ?, ?, 'crisis_override', ?)",
+                        (recipient, f"override:{position}", str(e.referral_id),
+                         ts(e.timestamp)))
+
+    def _timeline(self, cur: Cursor, case_id: str, e: Any, name: str, position: int) -> None:
+        """Ids and types only: what happened to a case, when and by whom; what an event
+        says stays in the event store (the audit reads it there)."""
+        cur.execute("INSERT INTO {p}timeline VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (case_id, position, ts(e.timestamp), str(e.originator_id),
+                     f"{type(e).__qualname__}", e.by.user,
+                     str(e.by.organisation_id) if e.by.organisation_id else None, e.by.role))
+
+    # -- referrals ----------------------------------------------------------------------------
+    def on_Referral(self, cur: Cursor, e: Any, name: str, position: int) -> None:
+        rid = str(e.originator_id)
+        if name == "Created":
+            self._webhook_message(cur, e, position, e.status, None, {
+                "case_id": str(e.case_id), "need": e.need, "urgency": e.urgency,
+                "kind": e.kind, "from_organisation_id": str(e.from_organisation_id),
+                "to_organisation_id": str(e.to_organisation_id),
+                "parent_referral_id": str(e.parent_referral_id) if e.parent_referral_id
+                else None})
+            case = cur.one("SELECT reference FROM {p}cases WHERE case_id = ?",
+                           (str(e.case_id),))
+            load_service = self._load_service(cur, e)
+            cur.execute(
+                "INSERT INTO {p}referrals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "?, NULL, NULL, 0, '[]', '[]', NULL, NULL)",
+                (rid, str(e.case_id), case["reference"] if case else None, e.need, e.urgency,
+                 e.kind, str(e.from_organisation_id), e.from_user, str(e.to_organisation_id),
+                 e.to_service_id, load_service, e.status,
+                 str(e.parent_referral_id) if e.parent_referral_id else None,
+                 ts(e.timestamp) if e.status == "requested" else None, ts(e.timestamp),
+                 e.originator_version))
+            self._count_load(cur, {"load_service_id": load_service,
+                                   "to_organisation_id": str(e.to_organisation_id)},
+                             None, load_kind(e.status, False))
+            case_id = str(e.case_id)
+        else:
+            row = cur.one("SELECT * FROM {p}referrals WHERE referral_id = ?", (rid,))
+            assert row is not None, f"referral {rid} unknown to the views"
+            case_id = row["case_id"]
+            old_status = row["status"]
+            holds = json.loads(row["holds"])
+            escalations = json.loads(row["escalations"])
+            status = STATUS_BY_EVENT.get(name, old_status)
+            sent_at = ts(e.timestamp) if name == "Sent" else row["sent_at"]
+            from_user = e.by.user if name == "Sent" else row["from_user"]
+            if status == ON_HOLD and old_status != ON_HOLD:
+                holds.append([ts(e.timestamp), None])
+            elif name in STATUS_BY_EVENT and old_status == "on-hold" and holds:
+                holds[-1][1] = ts(e.timestamp) if status != "on-hold" else holds[-1][1]
+            if name == "Escalated":
+                escalations.append(f"{e.stage}:{e.level}")
+            first_contact_at = ts(e.timestamp) if name == "FirstContactMade" \
+                else row["first_contact_at"]
+            waitlisted_at = row["waitlisted_at"]
+            if name == "PutOnWaitingList":
+                waitlisted_at = ts(e.timestamp)
+            elif name in STATUS_BY_EVENT:  # any other change of state leaves the list
+                waitlisted_at = None
+            cur.execute(
+                "UPDATE {p}referrals SET status = ?, sent_at = ?, from_user = ?, "
+                "updated_at = ?, version = ?, holds = ?, escalations = ?, "
+                "first_contact_at = ?, waitlisted_at = ? WHERE referral_id = ?",
+                (status, sent_at, from_user, ts(e.timestamp), e.originator_version,
+                 as_json(holds), as_json(escalations), first_contact_at, waitlisted_at, rid))
+            self._count_load(cur, row, load_kind(old_status, row["waitlisted_at"] is not None),
+                             load_kind(status, waitlisted_at is not None))
+            if name in STATUS_BY_EVENT:
+                self._webhook_message(cur, e, position, status, old_status, {
+                    k: row[k] for k in ("case_id", "need", "urgency", "kind",
+                                        "from_organisation_id", "to_organisation_id",
+                                        "parent_referral_id")})
+        self._deadline(cur, rid)
+        self._timeline(cur, case_id, e, name, position)
+
+    def _webhook_message(self, cur: Cursor, e: Any, position: int, status: str,
+                         previous: str | None, referral: dict[str, Any]) -> None:
+        """A status change, queued for the webhooks of the sending and (once it is sent)
+        the receiving organisation. Ids and codes only: no case content leaves this way."""
+        organisations = [referral["from_organisation_id"]]
+        if status != "draft":
+            organisations.append(referral["to_organisation_id"])
+        marks = ", ".join("?" * len(organisations))
+        hooks = cur.all(f"SELECT organisation_id, webhook_id FROM {{p}}webhooks "
+                        f"WHERE organisation_id IN ({marks})", organisations)
+        if not hooks:  # most organisations subscribe nothing
+            return
+        message_id = f"msg_{position}"
+        payload = as_json({
+            "type": "referral.status_changed", "timestamp": ts(e.timestamp),
+            "data": {"referral_id": str(e.originator_id), "status": status,
+                     "previous_status": previous, "version": e.originator_version,
+                     **referral}})
+        for hook in hooks:
+            cur.execute(
+                "INSERT INTO {p}webhook_deliveries VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, "
+                "?, NULL, NULL, ?, NULL) ON CONFLICT (delivery_id) DO NOTHING",
+                (f"{position}:{hook['webhook_id']}", position, hook["organisation_id"],
+                 hook["webhook_id"], message_id, payload, ts(e.timestamp), ts(e.timestamp)))
+
+    def _load_service(self, cur: Cursor, e: Any) -> str | None:
+        """The service a referral counts against: the one named, else the receiver's first
+        service offering the need."""
+        if e.to_service_id:
+            return e.to_service_id
+        for row in cur.all("SELECT service_id, needs FROM {p}service_load "
+                           "WHERE organisation_id = ? ORDER BY service_id",
+                           (str(e.to_organisation_id),)):
+            if offers_need({"needs": json.loads(row["needs"])}, e.need):
+                return row["service_id"]
+        return None
+
+    def _count_load(self, cur: Cursor, row: dict[str, Any], old: str | None,
+                    new: str | None) -> None:
+        if old == new or not row["load_service_id"]:
+            return
+        for kind, delta in ((old, -1), (new, 1)):
+            if kind is not None:
+                column = LOAD_COLUMNS[kind]
+                cur.execute(f"UPDATE {{p}}service_load SET {column} = {column} + ? "
+                            "WHERE organisation_id = ? AND service_id = ?",
+                            (delta, row["to_organisation_id"], row["load_service_id"]))
+
+    def _deadline(self, cur: Cursor, referral_id: str) -> None:
+        """Recomputes the referral's next due stage, its deadline and escalation times."""
+        row = cur.one("SELECT * FROM {p}referrals WHERE referral_id = ?", (referral_id,))
+        assert row is not None
+        stage = running_stage(row["status"], row["first_contact_at"] is not None)
+        cur.execute("DELETE FROM {p}deadlines WHERE referral_id = ?", (referral_id,))
+        if stage is None or row["sent_at"] is None:
+            cur.execute("UPDATE {p}referrals SET next_stage = NULL, next_due_at = NULL, "
+                        "escalation_level = ? WHERE referral_id = ?",
+                        (len(json.loads(row["escalations"])), referral_id))
+            return
+        holds = [(parse(start), parse(end) if end else None)
+                 for start, end in json.loads(row["holds"])]
+        deadline = stage_deadline(self.network.deadlines, self.calendar,
+                                  urgency=row["urgency"],
+                                  lead_handoff=row["kind"] == "lead_handoff", stage=stage,
+                                  sent_at=parse(row["sent_at"]), holds=holds)
+        done = sum(1 for item in json.loads(row["escalations"])
+                   if item.split(":")[0] == stage)
+        times = [ts(t) for t in deadline.escalations]
+        next_at = times[done] if done < len(times) else None
+        cur.execute("INSERT INTO {p}deadlines VALUES (?, ?, ?, ?, ?, ?)",
+                    (referral_id, stage, ts(deadline.due_at), done + 1, next_at,
+                     as_json(times)))
+        cur.execute("UPDATE {p}referrals SET next_stage = ?, next_due_at = ?, "
+                    "escalation_level = ? WHERE referral_id = ?",
+                    (stage, ts(deadline.due_at), done, referral_id))
+
+    # -- notifications ------------------------------------------------------------------------
+    def on_Notification(self, cur: Cursor, e: Any, name: str, position: int) -> None:
+        nid = str(e.originator_id)
+        if name == "Created":
+            cur.execute("INSERT INTO {p}notifications VALUES (?, ?, ?, ?, 'pending', 0, NULL, "
+                        "?, ?, ?, ?)",
+                        (nid, str(e.referral_id), e.stage, e.level, e.subject,
+                         as_json(e.recipients), ts(e.timestamp), ts(e.timestamp)))
+            for recipient in e.recipients:
+                key = (f"user:{recipient['user']}" if recipient["kind"] == "user"
+                       else f"organisation:{recipient['organisation_id']}")
+                cur.execute("INSERT INTO {p}inapp VALUES (?, ?, ?, 'escalation', ?)",
+                            (key, nid, str(e.referral_id), ts(e.timestamp)))
+        elif name == "SendingStarted":
+            cur.execute("UPDATE {p}notifications SET status = 'sending', attempts = ?, "
+                        "updated_at = ? WHERE notification_id = ?",
+                        (e.attempt, ts(e.timestamp), nid))
+        elif name == "Delivered":
+            cur.execute("UPDATE {p}notifications SET status = 'delivered', updated_at = ? "
+                        "WHERE notification_id = ?", (ts(e.timestamp), nid))
+        elif name in ("NotSent", "Released"):
+            cur.execute("UPDATE {p}notifications SET status = 'retry', retry_at = ?, "
+                        "updated_at = ? WHERE notification_id = ?",
+                        (ts(e.retry_at), ts(e.timestamp), nid))

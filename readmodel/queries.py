@@ -1,0 +1,175 @@
+"""Reads of the views, for the web, the CLI and the workers' own scans."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from domain.services.escalations import DueDeadline
+from readmodel.store import ViewStore, parse, ts
+
+OPEN_FOR_RECEIVER = ("requested", "received", "accepted", "in-progress", "on-hold")
+
+
+def due_deadlines(store: ViewStore, now: datetime, limit: int = 500) -> list[dict[str, Any]]:
+    """Deadlines whose next escalation is due: an index range scan, so its cost follows the
+    number due, not the number open."""
+    with store.reading() as cur:
+        return cur.all("SELECT * FROM {p}deadlines WHERE next_escalation_at <= ? "
+                       "ORDER BY next_escalation_at LIMIT ?", (ts(now), limit))
+
+
+def due_escalations(store: ViewStore, now: datetime, limit: int = 500) -> list[DueDeadline]:
+    """The due deadlines as the domain's escalation scan takes them."""
+    return [DueDeadline(row["referral_id"], row["stage"], int(row["next_level"]),
+                        tuple(parse(t) for t in json.loads(row["escalation_times"])))
+            for row in due_deadlines(store, now, limit)]
+
+
+def sendable_notifications(store: ViewStore, now: datetime,
+                           limit: int = 100) -> list[dict[str, Any]]:
+    with store.reading() as cur:
+        return cur.all("SELECT * FROM {p}notifications WHERE status = 'pending' "
+                       "OR (status = 'retry' AND retry_at <= ?) ORDER BY created_at LIMIT ?",
+                       (ts(now), limit))
+
+
+def stuck_notifications(store: ViewStore, claimed_before: datetime) -> list[dict[str, Any]]:
+    """Claimed for sending but never recorded as delivered: a sender crashed or the mail
+    server's answer was lost. Whether they went out needs a look at the mail server."""
+    with store.reading() as cur:
+        return cur.all("SELECT * FROM {p}notifications WHERE status = 'sending' "
+                       "AND updated_at <= ? ORDER BY updated_at", (ts(claimed_before),))
+
+
+INBOX = "to_organisation_id = ? AND status IN (?, ?, ?, ?, ?)"
+OUTBOX = "from_organisation_id = ?"
+
+
+def inbox(store: ViewStore, organisation_id: str, limit: int = 200,
+          offset: int = 0) -> list[dict[str, Any]]:
+    """What the organisation must act on, the nearest deadline first."""
+    with store.reading() as cur:
+        return cur.all(
+            f"SELECT * FROM {{p}}referrals WHERE {INBOX} "
+            "ORDER BY next_due_at IS NULL, next_due_at, updated_at, referral_id LIMIT ? OFFSET ?",
+            (organisation_id, *OPEN_FOR_RECEIVER, limit, offset))
+
+
+def outbox(store: ViewStore, organisation_id: str, limit: int = 200,
+           offset: int = 0) -> list[dict[str, Any]]:
+    with store.reading() as cur:
+        return cur.all(f"SELECT * FROM {{p}}referrals WHERE {OUTBOX} "
+                       "ORDER BY updated_at DESC, referral_id LIMIT ? OFFSET ?",
+                       (organisation_id, limit, offset))
+
+
+def inbox_size(store: ViewStore, organisation_id: str) -> int:
+    return _count(store, INBOX, (organisation_id, *OPEN_FOR_RECEIVER))
+
+
+def outbox_size(store: ViewStore, organisation_id: str) -> int:
+    return _count(store, OUTBOX, (organisation_id,))
+
+
+def _count(store: ViewStore, where: str, params: tuple[Any, ...]) -> int:
+    with store.reading() as cur:
+        row = cur.one(f"SELECT COUNT(*) AS n FROM {{p}}referrals WHERE {where}", params)
+    return int(row["n"]) if row else 0
+
+
+def timeline(store: ViewStore, case_id: str) -> list[dict[str, Any]]:
+    with store.reading() as cur:
+        return cur.all("SELECT * FROM {p}timeline WHERE case_id = ? ORDER BY position",
+                       (case_id,))
+
+
+def service_load(store: ViewStore) -> list[dict[str, Any]]:
+    with store.reading() as cur:
+        return cur.all("SELECT * FROM {p}service_load ORDER BY organisation_id, service_id")
+
+
+def inapp_notifications(store: ViewStore, recipient: str) -> list[dict[str, Any]]:
+    with store.reading() as cur:
+        return cur.all("SELECT * FROM {p}inapp WHERE recipient = ? ORDER BY created_at DESC",
+                       (recipient,))
+
+
+def notifications_by_status(store: ViewStore) -> dict[str, int]:
+    with store.reading() as cur:
+        rows = cur.all("SELECT status, COUNT(*) AS n FROM {p}notifications GROUP BY status")
+    return {row["status"]: int(row["n"]) for row in rows}
+
+
+def dump(store: ViewStore) -> dict[str, list[tuple[Any, ...]]]:
+    """Every view row, in a stable order: for comparing a view with its rebuild."""
+    from readmodel.schema import VIEW_TABLES
+
+    with store.reading() as cur:
+        return {table: sorted(tuple(str(v) for v in row.values())
+                              for row in cur.all(f"SELECT * FROM {{p}}{table}"))
+                for table in VIEW_TABLES}
+
+
+# -- reads of the web ------------------------------------------------------------------------------
+def position(store: ViewStore, projection: str = "handoff_views") -> int:
+    with store.reading() as cur:
+        row = cur.one("SELECT position FROM {p}positions WHERE projection = ?", (projection,))
+    return int(row["position"]) if row else 0
+
+
+def cases_led_by(store: ViewStore, organisation_id: str, include_closed: bool,
+                 limit: int = 500) -> list[dict[str, Any]]:
+    """The organisation's cases, newest first, each with its number of open referrals."""
+    with store.reading() as cur:
+        return cur.all(
+            "SELECT c.*, (SELECT COUNT(*) FROM {p}referrals r WHERE r.case_id = c.case_id "
+            "AND r.status IN (?, ?, ?, ?, ?, ?)) AS open_referrals FROM {p}cases c "
+            "WHERE c.lead_organisation_id = ? "
+            + ("" if include_closed else "AND c.status = 'open' ")
+            + "ORDER BY c.opened_at DESC LIMIT ?",
+            ("draft", *OPEN_FOR_RECEIVER, organisation_id, limit))
+
+
+def organisations(store: ViewStore) -> list[dict[str, Any]]:
+    with store.reading() as cur:
+        return cur.all("SELECT * FROM {p}organisations ORDER BY name")
+
+
+def escalated_referrals(store: ViewStore) -> list[dict[str, Any]]:
+    """Escalated referrals network-wide, highest level first: metadata, no content."""
+    with store.reading() as cur:
+        return cur.all(
+            "SELECT referral_id, case_reference, need, urgency, kind, from_organisation_id, "
+            "to_organisation_id, status, next_stage, next_due_at, escalation_level, sent_at, "
+            "updated_at FROM {p}referrals WHERE escalation_level > 0 "
+            "ORDER BY escalation_level DESC, next_due_at")
+
+
+def referrals_noted_for(store: ViewStore, recipients: tuple[str, ...],
+                        ) -> dict[str, dict[str, Any]]:
+    """The referrals the in-app notifications of these recipients are about (metadata)."""
+    marks = ", ".join("?" * len(recipients))
+    with store.reading() as cur:
+        rows = cur.all(
+            "SELECT referral_id, case_reference, need, urgency, status, from_organisation_id, "
+            "to_organisation_id, escalation_level FROM {p}referrals WHERE referral_id IN "
+            f"(SELECT referral_id FROM {{p}}inapp WHERE recipient IN ({marks}))", recipients)
+    return {row["referral_id"]: row for row in rows}
+
+
+def places_taken(store: ViewStore, organisation_id: str, service_id: str) -> int:
+    with store.reading() as cur:
+        row = cur.one("SELECT active_referrals FROM {p}service_load "
+                      "WHERE organisation_id = ? AND service_id = ?",
+                      (organisation_id, service_id))
+    return int(row["active_referrals"]) if row else 0
+
+
+def waiting_list(store: ViewStore, organisation_id: str) -> list[dict[str, Any]]:
+    """The organisation's referrals on its waiting list, longest waiting first."""
+    with store.reading() as cur:
+        return cur.all("SELECT * FROM {p}referrals WHERE to_organisation_id = ? "
+                       "AND status = 'on-hold' AND waitlisted_at IS NOT NULL "
+                       "ORDER BY waitlisted_at, referral_id", (organisation_id,))

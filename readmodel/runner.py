@@ -1,0 +1,96 @@
+"""Catches the views up with the notification log, rebuilds them, reports their lag."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from domain.application import ReferralNetwork
+from readmodel.projections.handoffs import HandoffViews
+from readmodel.runs import VIEWS, record_success
+from readmodel.schema import PROJECTIONS, create_tables, drop_tables
+from readmodel.store import Cursor, ViewStore
+
+PROJECTION = PROJECTIONS[0]
+
+
+class PositionMoved(Exception):
+    """Another projector applied this batch first; ours was rolled back."""
+
+
+@dataclass(frozen=True)
+class Lag:
+    position: int
+    last_event: int
+
+    @property
+    def behind(self) -> int:
+        return max(0, self.last_event - self.position)
+
+
+class ViewUpdater:
+    def __init__(self, engine: ReferralNetwork, store: ViewStore, batch_size: int = 500) -> None:
+        self.engine = engine
+        self.store = store
+        self.projector = HandoffViews(engine.network)
+        self.batch_size = min(batch_size, engine.log_section_size)
+        create_tables(store)
+
+    def position(self) -> int:
+        with self.store.reading() as cur:
+            row = cur.one("SELECT position FROM {p}positions WHERE projection = ?",
+                          (PROJECTION,))
+        return int(row["position"]) if row else 0
+
+    def lag(self) -> Lag:
+        return Lag(self.position(), self.engine.recorder.max_notification_id() or 0)
+
+    def catch_up(self, progress: Callable[[int], None] | None = None,
+                 max_batches: int | None = None) -> int:
+        """Applies every new event; returns how many. Safe to run in several processes."""
+        applied = 0
+        batches = 0
+        while max_batches is None or batches < max_batches:
+            try:
+                count = self._apply_batch()
+            except PositionMoved:
+                continue
+            if not count:
+                break
+            applied += count
+            batches += 1
+            if progress is not None:
+                progress(count)
+        # Caught up, even if there was nothing to apply: the lists judge staleness by this.
+        record_success(self.store, VIEWS)
+        return applied
+
+    def _apply_batch(self) -> int:
+        with self.store.transaction() as cur:
+            start = self._locked_position(cur)
+            notifications = self.engine.notification_log.select(start=start + 1,
+                                                                limit=self.batch_size)
+            if not notifications:
+                return 0
+            for notification in notifications:
+                event = self.engine.mapper.to_domain_event(notification)
+                self.projector.apply(cur, event, notification.id)
+            moved = cur.execute("UPDATE {p}positions SET position = ? WHERE projection = ? "
+                                "AND position = ?",
+                                (notifications[-1].id, PROJECTION, start)).rowcount
+            if moved != 1:
+                raise PositionMoved
+            return len(notifications)
+
+    def _locked_position(self, cur: Cursor) -> int:
+        lock = " FOR UPDATE" if self.store.dialect == "postgres" else ""
+        row = cur.one("SELECT position FROM {p}positions WHERE projection = ?" + lock,
+                      (PROJECTION,))
+        assert row is not None, "create_tables() inserts every projection's position"
+        return int(row["position"])
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Drops the views and projects every event again."""
+        drop_tables(self.store)
+        create_tables(self.store)
+        return self.catch_up(progress)

@@ -1,0 +1,51 @@
+"""Nudges Celery's workers after a command: a message naming the task and the last event's
+id, nothing else. A nudge that cannot be delivered is dropped; the beat's periodic catch-up
+covers it. The task is named, not imported, so the web needs nothing of ``workers``."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CATCH_UP_TASK = "fallnetz.catch_up_views"
+
+
+class Nudger:
+    """Commands must not wait for the broker: nudges are handed to one background thread;
+    when it is behind, newer nudges replace the queued ones (a catch-up covers every event
+    anyway)."""
+
+    def __init__(self, broker_url: str) -> None:
+        self.broker_url = broker_url
+        self._pending: queue.Queue[int] = queue.Queue(maxsize=1)
+        self._started = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._celery: Any = None
+
+    def __call__(self, last_event: int) -> None:
+        with self._started:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._publish, name="nudge",
+                                                daemon=True)
+                self._thread.start()
+        try:
+            self._pending.put_nowait(last_event)
+        except queue.Full:
+            pass  # a nudge is already waiting; it will catch up this event too
+
+    def _publish(self) -> None:
+        from celery import Celery
+
+        self._celery = Celery("fallnetz-nudge", broker=self.broker_url, set_as_current=False)
+        self._celery.conf.update(broker_connection_timeout=3, task_serializer="json")
+        while True:
+            last_event = self._pending.get()
+            try:
+                self._celery.send_task(CATCH_UP_TASK, args=[last_event], retry=False)
+            except Exception as error:  # the broker is down: the periodic catch-up follows
+                log.warning("nudge not delivered (%s); the next periodic catch-up follows",
+                            type(error).__name__)

@@ -1,0 +1,146 @@
+"""Real Celery worker processes with the real Redis broker and PostgreSQL: a worker killed
+with SIGKILL while catching up, a Redis flushed while events keep coming."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+import redis
+
+from domain.application import ReferralNetwork
+from domain.bootstrap import bootstrap
+from domain.network import NetworkConfig
+from domain.referral import Referral
+from domain.settings import Settings
+from tests.conftest import database_url
+from testbed.processes import REDIS_URL, Worker, wait_until, worker_env
+from testbed.world import World
+from workers.celery_app import create_celery
+from readmodel import queries
+from readmodel.runner import ViewUpdater
+from readmodel.store import ViewStore
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def redis_db() -> redis.Redis:
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture
+def stack(tmp_path: Path, request: pytest.FixtureRequest, network: NetworkConfig):  # type: ignore[no-untyped-def]
+    url = database_url("postgres", tmp_path, request)
+    settings = Settings(database_url=url)
+    engine = bootstrap(settings, network=network)
+    updater = ViewUpdater(engine, ViewStore(settings))
+    yield url, engine, updater
+    updater.store.close()
+    engine.close()
+
+
+def nudge() -> None:
+    create_celery(Settings(broker_url=REDIS_URL)).send_task("fallnetz.catch_up_views")
+
+
+def bulk_events(world: World, referrals: int) -> int:
+    """Five events per referral (sent, received, accepted, first contact, on hold), saved in
+    large batches: a backlog to catch up."""
+    case_id = world.open_case()
+    by_sender, by_receiver = world.anna, world.nadia
+    batch: list[Referral] = []
+    for i in range(referrals):
+        referral = Referral.create(
+            id=uuid4(), case_id=case_id, need="health.psychosocial", urgency="routine",
+            kind="service", from_organisation_id=world.org("fsa-sachsendorf"),
+            from_user="anna", to_organisation_id=world.org("psz"), to_service_id=None,
+            reason="Erstgespräch", by=by_sender, consent_id="c", policy_version="p")
+        referral.receive(by=by_receiver)
+        referral.accept(by=by_receiver)
+        referral.start(by=by_receiver)
+        referral.hold("Pause", by=by_receiver)
+        batch.append(referral)
+        if len(batch) == 100 or i == referrals - 1:
+            world.app.save(*batch)
+            batch = []
+    return world.app.recorder.max_notification_id()
+
+
+def rebuilt_dump(engine: ReferralNetwork, url: str) -> dict:
+    fresh = ViewUpdater(engine, ViewStore(Settings(database_url=url), prefix="rebuild_"))
+    fresh.rebuild()
+    return queries.dump(fresh.store)
+
+
+def test_a_worker_killed_while_catching_up_20000_events_resumes_exactly(
+        stack, redis_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, engine, updater = stack
+    world = World.build(engine)
+    last = bulk_events(world, 4000)
+    assert last >= 20_000
+
+    env = worker_env(url, tmp_path, VIEW_BATCH_SIZE="200")
+    worker = Worker(env, tmp_path / "worker.log")
+    try:
+        nudge()
+        wait_until(lambda: updater.position() >= 1000, 120, "the worker to start projecting")
+        worker.kill()
+    finally:
+        worker.stop()
+    killed_at = updater.position()
+    assert 0 < killed_at < last, "the worker was not killed in the middle of catching up"
+
+    restarted = Worker(env, tmp_path / "worker.log", name="w2")
+    try:
+        nudge()
+        wait_until(lambda: updater.position() == last, 300, "the restarted worker")
+    finally:
+        restarted.stop()
+    views = queries.dump(updater.store)
+    assert views == rebuilt_dump(engine, url)
+    assert len(views["referrals"]) == 4000
+    assert len(views["timeline"]) == len(set(views["timeline"]))
+    assert updater.lag().behind == 0
+
+
+def test_a_flushed_redis_delays_but_loses_nothing(stack, redis_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, engine, updater = stack
+    world = World.build(engine)
+    env = worker_env(url, tmp_path, VIEW_CATCH_UP_SECONDS="1", ESCALATION_SCAN_SECONDS="1",
+                     MAIL_SEND_SECONDS="3600")
+    worker = Worker(env, tmp_path / "worker.log", beat=True)
+    overdue = []
+    try:
+        for round_ in range(12):
+            # A referral sent three weeks ago: every receipt escalation is due.
+            original = engine.clock
+            engine.clock = lambda: datetime.now(timezone.utc) - timedelta(days=21)
+            try:
+                case_id = world.open_case()
+                world.consent(case_id)
+                overdue.append(world.send(case_id, urgency="routine"))
+            finally:
+                engine.clock = original
+            nudge()
+            if round_ % 3 == 1:
+                redis_db.flushdb()  # queued nudges and scheduled tasks are gone
+        last = engine.recorder.max_notification_id()
+        wait_until(lambda: updater.position() >= last, 60, "the views to catch up")
+
+        def all_escalated() -> bool:
+            return all(
+                sum(type(e).__name__ == "Escalated" for e in engine.events.get(r)) == 3
+                for r in overdue)
+        wait_until(all_escalated, 90, "every due escalation", interval=0.5)
+    finally:
+        worker.stop()
+    for referral_id in overdue:
+        levels = [e.level for e in engine.events.get(referral_id)
+                  if type(e).__name__ == "Escalated"]
+        assert levels == [1, 2, 3]

@@ -1,0 +1,273 @@
+"""Who may see and change what (DESIGN §8), tested over every route of the URL map × every
+role × own and foreign organisations' objects.
+
+The table below is written by hand from DESIGN §8; a route missing from it fails the test,
+so a new route cannot be forgotten. Refused means 403 or 404 (or, signed out, the way to
+the sign-in page), and nothing recorded. GET requests never record anything. A POST without
+its CSRF token is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from testbed.web import csrf_token, events, sign_in, web_world
+from web.referrals.actions import ACTIONS
+
+CASEWORK = {"anna", "birgit", "nadia", "ulrike", "claudia"}
+SIGNED_IN = CASEWORK | {"katrin", "root"}
+EVERYONE = SIGNED_IN | {"anonymous"}
+RECEIVER_ACTIONS = [a for a, act in ACTIONS.items() if act.side == "receiver"]
+
+# (endpoint, object) → who may use it. Objects: own_case (led by FSA Sachsendorf, where anna
+# and birgit work), foreign_case (led by the Jobcenter: claudia), sent (a referral from the
+# FSA to the PSZ: nadia and ulrike), draft (a draft lead handoff from the FSA to the
+# Jobcenter, which stays with the sender), psz (an organisation of the directory).
+ALLOWED: dict[tuple[str, str | None], set[str]] = {
+    ("home", None): SIGNED_IN, ("static", None): EVERYONE,  # home sends strangers to sign in
+    ("auth.login", None): EVERYONE, ("auth.logout", None): EVERYONE,
+    ("auth.change_language", None): EVERYONE,
+    ("auth.choose_organisation", None): SIGNED_IN, ("auth.change_password", None): SIGNED_IN,
+    ("cases.index", None): CASEWORK, ("cases.new", None): CASEWORK,
+    ("cases.create", None): CASEWORK,
+    ("inbox.index", None): CASEWORK, ("inbox.outbox", None): CASEWORK,
+    ("inbox.notifications", None): {"birgit", "ulrike", "katrin"},
+    ("directory.index", None): SIGNED_IN, ("directory.escalations", None): {"katrin"},
+    ("directory.change_capacity", "psz"): {"katrin", "root"},
+    ("referrals.show", "sent"): {"anna", "birgit", "nadia", "ulrike"},
+    ("referrals.show", "draft"): {"anna", "birgit"},
+    ("cases.confirm_draft", "sent"): {"anna", "birgit"},
+    ("cases.confirm_draft", "draft"): {"anna", "birgit"},
+    ("cases.discard_draft", "sent"): {"anna", "birgit"},
+    ("cases.discard_draft", "draft"): {"anna", "birgit"},
+}
+for endpoint in ("cases.show", "cases.record_need", "cases.resolve_need", "cases.give_consent",
+                 "cases.revoke_consent", "cases.change_residence_status", "cases.refer",
+                 "cases.send_referral"):
+    ALLOWED[(endpoint, "own_case")] = {"anna", "birgit"}
+    ALLOWED[(endpoint, "foreign_case")] = {"claudia"}
+for endpoint in ("audit.case", "audit.case_print", "audit.case_csv"):
+    ALLOWED[(endpoint, "own_case")] = {"birgit"}
+    ALLOWED[(endpoint, "foreign_case")] = set()  # the Jobcenter of the test has no Leitung
+for endpoint in ("audit.referral", "audit.referral_print", "audit.referral_csv"):
+    ALLOWED[(endpoint, "sent")] = {"birgit", "ulrike"}
+    ALLOWED[(endpoint, "draft")] = {"birgit"}
+for action in RECEIVER_ACTIONS:
+    ALLOWED[(f"referrals.act:{action}", "sent")] = {"nadia", "ulrike"}
+    ALLOWED[(f"referrals.act:{action}", "draft")] = set()
+for objects in ("sent", "draft"):
+    ALLOWED[("referrals.act:stornieren", objects)] = {"anna", "birgit"}
+    ALLOWED[("referrals.act:irrtuemlich", objects)] = {"birgit"}
+
+OBJECT_KINDS = {"case_id": ("own_case", "foreign_case"), "referral_id": ("sent", "draft"),
+                "organisation_id": ("psz",), "filename": (None,)}
+
+
+class Setting:
+    """The test network with one object of each kind."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.engine = app.extensions["fallnetz.engine"]
+        world = self.world = web_world(app)
+        own = world.open_case(needs=["health.psychosocial"])
+        self.consent_id = world.consent(own)
+        sent = world.send(own)
+        drafts = self.engine.change_residence_status(world.anna, own, "permit_25")
+        foreign = self.engine.open_case(world.claudia, {
+            "display_name": "Familie K.", "household_size": 2, "district": "Mitte"},
+            "own_flat", "permit_25", needs=["benefits"])["case_id"]
+        self.ids = {"own_case": own, "foreign_case": foreign, "sent": sent,
+                    "draft": drafts["draft_referral_ids"][0], "psz": world.org("psz"),
+                    None: None}
+
+    def version(self, name: str) -> int:
+        return self.engine.repository.get(self.ids[name]).version
+
+    def form(self, endpoint: str, obj: str | None) -> dict[str, Any]:
+        """A complete, valid form for the route, so only access can stop it."""
+        key = {"idempotency_key": uuid4().hex}
+        versioned = {**key, "expected_version": self.version(obj)} if obj in self.ids \
+            and obj is not None else key
+        today = self.engine.today()
+        action = endpoint.partition(":")[2]
+        samples: dict[str, Callable[[], dict[str, Any]]] = {
+            "auth.login": lambda: {"username": "nobody", "password": "wrong password"},
+            "auth.logout": dict, "auth.change_language": lambda: {"language": "de"},
+            "auth.choose_organisation": lambda: {"membership": "none"},
+            "auth.change_password": lambda: {"current_password": "wrong one",
+                                             "new_password": "x" * 12,
+                                             "repeated_password": "x" * 12},
+            "cases.create": lambda: {**key, "display_name": "Familie P.",
+                                     "household_size": "3", "district": "Sandow",
+                                     "housing_stage": "own_flat",
+                                     "residence_status": "gestattung"},
+            "cases.record_need": lambda: {**versioned, "need": "health.general"},
+            "cases.resolve_need": lambda: {**versioned, "need": "health.psychosocial"},
+            "cases.give_consent": lambda: {**versioned, "sector": "health",
+                                           "purposes": "health",
+                                           "expires_on": str(today + timedelta(days=90))},
+            "cases.revoke_consent": lambda: {**versioned, "consent_id": self.consent_id,
+                                             "reason": "Widerruf"},
+            "cases.change_residence_status": lambda: {**versioned,
+                                                      "residence_status": "duldung"},
+            "cases.send_referral": lambda: {
+                **key, "need": "health.psychosocial", "urgency": "urgent", "kind": "service",
+                "receiver": f"{self.ids['psz']}:beratung", "reason": "Bitte Erstgespräch."},
+            "cases.confirm_draft": lambda: {**versioned, "crisis_override_reason": ""},
+            "cases.discard_draft": lambda: {**versioned, "reason": "nicht zuständig"},
+            "directory.change_capacity": lambda: {**versioned, "service_id": "beratung",
+                                                  "capacity": "30"},
+            "referrals.act": lambda: {**versioned, "reason": "Grund",
+                                      "receiver": f"{self.world.org('gesundheitsamt')}:"}
+            if action in ("weiterleiten",) else {**versioned, **{
+                field: "Text" for field in ACTIONS[action].form._declared_fields
+                if field in ("reason", "outcome")}},
+        }
+        return samples[endpoint.partition(":")[0]]()
+
+
+def routes(app: Flask) -> list[tuple[str, str, str, str | None, dict[str, Any]]]:
+    """(endpoint key, method, rule, object name, URL values) for every route and object."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            continue  # the API's own table: tests/integration/test_api_access.py
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            params = [p for p in rule.arguments if p != "action"]
+            objects = OBJECT_KINDS[params[0]] if params else (None,)
+            actions = list(ACTIONS) if "action" in rule.arguments else [None]
+            for obj in objects:
+                for action in actions:
+                    key = f"{rule.endpoint}:{action}" if action else rule.endpoint
+                    found.append((key, method, rule.rule, obj, {
+                        "param": params[0] if params else None, "action": action}))
+    return found
+
+
+def url_for_route(setting: Setting, rule: str, obj: str | None, values: dict[str, Any],
+                  ) -> str:
+    url = rule
+    if values["param"] == "filename":
+        url = url.replace("<path:filename>", "fallnetz.css")
+    elif values["param"]:
+        url = url.replace(f"<uuid:{values['param']}>", str(setting.ids[obj]))
+    if values["action"]:
+        url = url[:url.rindex("/<")] + f"/{values['action']}"
+    return url
+
+
+def posts(app: Flask, setting: Setting) -> Iterator[tuple[str, str | None, str]]:
+    """(endpoint key, object name, URL) of every POST route and object."""
+    for key, method, rule, obj, values in routes(app):
+        if method == "POST":
+            yield key, obj, url_for_route(setting, rule, obj, values)
+
+
+@pytest.fixture
+def setting(app: Flask) -> Setting:
+    return Setting(app)
+
+
+def clients(app: Flask) -> dict[str, FlaskClient]:
+    signed_in = {user: sign_in(app, user) for user in sorted(SIGNED_IN)}
+    return {**signed_in, "anonymous": app.test_client()}
+
+
+def refused(response: Any, user: str) -> bool:
+    if user == "anonymous" and response.status_code == 302:
+        return "/anmelden" in response.headers["Location"]
+    return response.status_code in (403, 404)
+
+
+def test_every_route_is_in_the_access_table(app: Flask, setting: Setting) -> None:
+    missing = sorted({(key, obj) for key, _m, _r, obj, _v in routes(app)
+                      if (key, obj) not in ALLOWED})
+    assert not missing, f"routes without an access rule in this test: {missing}"
+
+
+def test_gets_show_only_what_design_allows_and_change_nothing(app: Flask,
+                                                             setting: Setting) -> None:
+    users = clients(app)
+    before = events(app)
+    wrong = []
+    for key, method, rule, obj, values in routes(app):
+        if method != "GET":
+            continue
+        url = url_for_route(setting, rule, obj, values)
+        for user, client in users.items():
+            response = client.get(url)
+            allowed = user in ALLOWED[(key, obj)]
+            # a page someone may see is shown, not redirected (but the start and sign-in
+            # pages, which send people on)
+            shown = response.status_code == 200 or key in ("home", "auth.login")
+            if response.status_code >= 500 or allowed == refused(response, user) or (
+                    allowed and not shown):
+                wrong.append((user, "GET", url, key, obj, response.status_code))
+    assert not wrong, "\n".join(map(str, wrong))
+    assert events(app) == before, "a GET request recorded an event"
+
+
+def test_posts_by_those_design_forbids_are_refused_and_record_nothing(
+        app: Flask, setting: Setting) -> None:
+    users = clients(app)
+    wrong = []
+    for key, obj, url in posts(app, setting):
+        for user, client in users.items():
+            if user in ALLOWED[(key, obj)]:
+                continue
+            before = events(app)
+            response = client.post(url, data={"csrf_token": csrf_token(client),
+                                              **setting.form(key, obj)})
+            if not refused(response, user) or events(app) != before:
+                wrong.append((user, url, key, obj, response.status_code))
+    assert not wrong, "\n".join(map(str, wrong))
+
+
+def test_posts_by_those_design_allows_get_through(app: Flask, setting: Setting) -> None:
+    """Those allowed reach the command: it is done (302), or refused for the state the
+    object is in by now (422, 409) — never for want of access."""
+    users = clients(app)
+    wrong = []
+    for key, obj, url in posts(app, setting):
+        if key == "auth.logout":
+            continue
+        for user in sorted(ALLOWED[(key, obj)]):
+            client = users[user]
+            response = client.post(url, data={"csrf_token": csrf_token(client),
+                                              **setting.form(key, obj)})
+            if response.status_code not in (200, 302, 401, 409, 422):
+                wrong.append((user, url, key, obj, response.status_code,
+                              response.get_data(as_text=True)[-400:]))
+    assert not wrong, "\n".join(map(str, wrong))
+
+
+def test_a_post_without_csrf_token_is_refused_and_records_nothing(
+        app: Flask, setting: Setting) -> None:
+    users = clients(app)
+    wrong = []
+    for key, obj, url in posts(app, setting):
+        user = sorted(ALLOWED[(key, obj)] - {"anonymous"} or {"anna"})[0]
+        before = events(app)
+        response = users[user].post(url, data=setting.form(key, obj))
+        if response.status_code != 400 or events(app) != before:
+            wrong.append((user, url, response.status_code))
+    assert not wrong, "\n".join(map(str, wrong))
+
+
+def test_unknown_objects_are_404_for_everyone(app: Flask, setting: Setting) -> None:
+    users = clients(app)
+    for _key, method, rule, obj, values in routes(app):
+        if method != "GET" or values["param"] not in ("case_id", "referral_id"):
+            continue
+        url = url_for_route(setting, rule, obj, values).replace(str(setting.ids[obj]),
+                                                                str(uuid4()))
+        for user in ("anna", "birgit", "katrin"):
+            response = users[user].get(url)
+            assert response.status_code in (403, 404), (user, url, response.status_code)
