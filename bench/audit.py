@@ -11,7 +11,7 @@ from uuid import UUID
 
 from bench import config
 from domain.application import ReferralNetwork
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.case import Case
 from domain.settings import Settings
 from testbed.web import give_passwords, sign_in
@@ -69,7 +69,7 @@ def _page_ms(engine: ReferralNetwork, settings: Settings, case_id: UUID, repeats
 def measure(sizes: config.Sizes) -> dict[str, dict[str, float]]:
     with config.scratch_schema("audit") as schema:
         settings = Settings(database_url=config.schema_url(schema), secret_key="bench-secret")
-        engine = bootstrap(settings)
+        engine = bootstrap(settings).application
         world = World.build(engine)
         give_passwords(engine)
         case_id = _long_case(world, sizes.audit_events)

@@ -15,7 +15,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from bench import config
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.settings import Settings
 from testbed.world import World
 
@@ -121,7 +121,7 @@ def measure(sizes: config.Sizes) -> dict[str, dict[str, float]]:
     count = sizes.referrals_per_writer
     with config.scratch_schema("commands") as schema:
         url = config.schema_url(schema)
-        engine = bootstrap(Settings(database_url=url))
+        engine = bootstrap(Settings(database_url=url)).application
         world = World.build(engine)
         # The library's defaults: no aggregate cache, which the engine has.
         bare = BareNetwork(env=Settings(database_url=url, aggregate_cache_size=0)

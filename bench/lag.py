@@ -20,7 +20,7 @@ from eventsourcing.projection import ProjectionRunner
 
 from bench import config
 from bench.rebuild import CountEvents, RecordedNetwork
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.settings import Settings
 from testbed.processes import Worker, worker_env
 from testbed.world import World
@@ -112,7 +112,7 @@ def measure(sizes: config.Sizes, logs: Path) -> dict[str, dict[str, float]]:
         os.environ["CELERY_BROKER_URL"] = config.REDIS_URL
         from runtime.nudge import Nudger
 
-        engine = bootstrap(settings)
+        engine = bootstrap(settings).application
         world = World.build(engine)
         cases = [world.open_case() for _ in range(50)]
         for case in cases:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench import config
 from bench.events import fill
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.settings import PROJECT_ROOT, Settings
 from testbed.world import World
 
@@ -37,7 +37,7 @@ def measure(sizes: config.Sizes, logs: Path,
             progress: Callable[[str], None] = print) -> dict[str, dict[str, float]]:
     with config.scratch_schema("projections") as schema:
         url = config.schema_url(schema)
-        engine = bootstrap(Settings(database_url=url))
+        engine = bootstrap(Settings(database_url=url)).application
         last = fill(engine, World.build(engine), sizes.events)
         engine.close()
         progress(f"  {last:,} events recorded")

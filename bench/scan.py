@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 
 from bench import config
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.settings import Settings
 from testbed.world import World
 from workers.escalation import scan
@@ -31,7 +31,7 @@ SQL = ("SELECT * FROM view_deadlines WHERE next_escalation_at <= %s "
 
 def _template(settings: Settings) -> dict[str, Any]:
     """The deadline row of one real referral, projected by the workers."""
-    engine = bootstrap(settings)
+    engine = bootstrap(settings).application
     world = World.build(engine)
     case = world.open_case()
     world.consent(case)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench import config
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.settings import PROJECT_ROOT, Settings
 from testbed.processes import debian_program, free_port, wait_until
 from testbed.web import PASSWORD, give_passwords, hidden_fields
@@ -115,7 +115,7 @@ def _prepare(url: str, post_cases: int) -> tuple[World, list[str]]:
     """The test network with passwords, cases with consent for the POSTs, and an inbox of
     open referrals at the PSZ, projected into the views."""
     settings = Settings(database_url=url)
-    engine = bootstrap(settings)
+    engine = bootstrap(settings).application
     world = World.build(engine)
     give_passwords(engine)
     # Enough cases that a slow request is long answered before wrk comes round to its

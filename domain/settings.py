@@ -51,6 +51,9 @@ class Settings:
     # stuck although the database answers.
     health_max_view_lag: int = 1000
     health_max_outbox_backlog: int = 50
+    # Where failed sign-ins are counted: per process by default, or e.g. Redis so all
+    # gunicorn workers share the count.
+    ratelimit_storage_uri: str = "memory://"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -86,6 +89,7 @@ class Settings:
             log_level=(environ.get("LOG_LEVEL") or "INFO").upper(),
             health_max_view_lag=int(number("HEALTH_MAX_VIEW_LAG", 1000)),
             health_max_outbox_backlog=int(number("HEALTH_MAX_OUTBOX_BACKLOG", 50)),
+            ratelimit_storage_uri=environ.get("RATELIMIT_STORAGE_URI") or "memory://",
         )
 
     @property

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from domain.application import ReferralNetwork
-from readmodel.projections.handoffs import HandoffViews
+from readmodel.projections.workflow import WorkflowViews
 from readmodel.runs import VIEWS, record_success
 from readmodel.schema import PROJECTIONS, create_tables, drop_tables
 from readmodel.store import Cursor, ViewStore
@@ -32,7 +32,7 @@ class ViewUpdater:
     def __init__(self, engine: ReferralNetwork, store: ViewStore, batch_size: int = 500) -> None:
         self.engine = engine
         self.store = store
-        self.projector = HandoffViews(engine.network)
+        self.projector = WorkflowViews(engine.network)
         self.batch_size = min(batch_size, engine.log_section_size)
         create_tables(store)
 

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from domain.application import ReferralNetwork
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.network import NetworkConfig, load_network
 from domain.settings import PROJECT_ROOT, Settings
 from testbed.world import World
@@ -56,7 +56,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 def engine(backend: str, tmp_path: Path, request: pytest.FixtureRequest,
            network: NetworkConfig) -> Iterator[ReferralNetwork]:
     app = bootstrap(Settings(database_url=database_url(backend, tmp_path, request)),
-                    network=network)
+                    network=network).application
     yield app
     app.close()
 

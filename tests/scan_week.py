@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timedelta
 
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.settings import Settings
 from workers.escalation import scan
 from workers.mail import MailSettings, send_due
@@ -17,7 +17,7 @@ from readmodel.store import ViewStore
 
 def main(database_url: str, smtp_port: str, start: str, hours: str) -> None:
     settings = Settings(database_url=database_url)
-    engine = bootstrap(settings)
+    engine = bootstrap(settings).application
     updater = ViewUpdater(engine, ViewStore(settings), batch_size=100)
     mail = MailSettings(port=int(smtp_port))
     moment = datetime.fromisoformat(start)

@@ -1,5 +1,5 @@
 """The web entry point: ``create_app()`` builds the Flask app around the domain's
-application (from :func:`domain.bootstrap.bootstrap`): a blueprint per feature, sign-in,
+application (from the composition root, :func:`runtime.bootstrap.bootstrap`): a blueprint per feature, sign-in,
 German and English, CSRF protection on every state-changing request."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFProtect
 
 from domain.application import ReferralNetwork
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import DEFAULT, bootstrap
 from domain.settings import Settings
 from domain.stamp import Role
 
@@ -68,12 +68,17 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
         PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         MAX_CONTENT_LENGTH=1024 * 1024,
-        RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
     )
     app.config.update(config or {})
     app.extensions["fallnetz.settings"] = settings
-    app.extensions["fallnetz.engine"] = engine or bootstrap(settings)
-    from web.objects import places_taken
+    # Celery's workers wait for a nudge after each command (when a broker is configured);
+    # the embedded worker looks at the log itself.
+    system = bootstrap(settings, application=engine,
+                       nudge=DEFAULT if app.config["NUDGE_WORKERS"] else None)
+    app.extensions["fallnetz.system"] = system
+    app.extensions["fallnetz.engine"] = system.application
+    from web.reads import places_taken
 
     def taken(organisation_id: Any, service_id: str) -> int:
         # Commands run in requests, and in tests and the CLI outside of one.
@@ -83,12 +88,6 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
             return places_taken(organisation_id, service_id)
 
     app.extensions["fallnetz.engine"].places_taken = taken
-    # Only Celery's workers wait for a nudge; the embedded worker looks at the log itself.
-    if app.config["NUDGE_WORKERS"] and settings.broker_url:
-        from runtime.nudge import Nudger
-
-        app.extensions["fallnetz.engine"].after_save.append(Nudger(settings.broker_url))
-
     from web import api, cli, errors, i18n, labels
     from web.audit import bp as audit_bp
     from web.auth import bp as auth_bp, home_for, load_viewer, throttle

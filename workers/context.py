@@ -1,15 +1,15 @@
-"""The worker process's jobs (engine, view store, settings), built once per process from the
-environment's settings."""
+"""The worker process's jobs, built once per process by the composition root from the
+environment's settings; the Celery app (workers/tasks.py) is configured from the same
+settings object."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from domain.bootstrap import bootstrap
 from domain.settings import Settings
-from workers.jobs import Jobs
 from readmodel.runner import ViewUpdater
-from readmodel.store import ViewStore
+from runtime.bootstrap import bootstrap
+from workers.jobs import Jobs
 
 
 @lru_cache(maxsize=1)
@@ -18,9 +18,11 @@ def settings() -> Settings:
 
 
 def build_jobs(settings: Settings) -> Jobs:
-    engine = bootstrap(settings)
-    updater = ViewUpdater(engine, ViewStore(settings), batch_size=settings.view_batch_size)
-    return Jobs(engine, updater, settings)
+    # No nudge: a worker catches the views up itself after the commands it issues.
+    system = bootstrap(settings, nudge=None)
+    updater = ViewUpdater(system.application, system.read_store,
+                          batch_size=settings.view_batch_size)
+    return Jobs(system.application, updater, settings)
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.settings import PROJECT_ROOT, Settings
 from testbed.processes import Worker, debian_program, gunicorn, wait_until, worker_env
 from testbed.web import PASSWORD, give_passwords
@@ -41,7 +41,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, World]]:
     """The app under gunicorn and a Celery worker, on a fresh SQLite database holding the
     test network, whose PSZ already has two routine referrals in its inbox."""
     database_url = f"sqlite:///{tmp_path / 'e2e.sqlite3'}"
-    engine = bootstrap(Settings(database_url=database_url))
+    engine = bootstrap(Settings(database_url=database_url)).application
     world = World.build(engine)
     give_passwords(engine)
     earlier = world.open_case(person={"display_name": "Familie R.", "household_size": 3,

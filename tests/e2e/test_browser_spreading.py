@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.settings import PROJECT_ROOT, Settings
 from domain.stamp import Role, Stamp
 from testbed.processes import gunicorn, wait_until
@@ -34,7 +34,7 @@ ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "spreading"
 def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """Two paediatric practices of one place each: Sachsendorf's is taken, Sandow's free."""
     url = f"sqlite:///{tmp_path / 'spreading.sqlite3'}"
-    engine = bootstrap(Settings(database_url=url))
+    engine = bootstrap(Settings(database_url=url)).application
     world = World.build(engine)
     near = practice(engine, "kinderarzt-sachsendorf", "Sachsendorf", 1, staff="pia")
     practice(engine, "kinderarzt-sandow", "Sandow", 1)

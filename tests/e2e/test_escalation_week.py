@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.network import NetworkConfig
 from domain.settings import PROJECT_ROOT, Settings
 from tests.conftest import database_url
@@ -27,7 +27,7 @@ MONDAY = datetime(2026, 11, 16, 7, 0, tzinfo=timezone.utc)
 def test_two_scanners_over_a_week_escalate_and_mail_once(
         tmp_path: Path, request: pytest.FixtureRequest, network: NetworkConfig) -> None:
     url = database_url("postgres", tmp_path, request)
-    engine = bootstrap(Settings(database_url=url), network=network)
+    engine = bootstrap(Settings(database_url=url), network=network).application
     world = World.build(engine)
     engine.clock = lambda: MONDAY
     referrals = []

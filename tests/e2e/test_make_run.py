@@ -13,7 +13,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.settings import PROJECT_ROOT, Settings
 from testbed.processes import free_port, wait_until
 from readmodel.runner import ViewUpdater
@@ -92,7 +92,7 @@ def test_make_run_lets_every_demo_login_reach_its_pages(tmp_path: Path) -> None:
         assert database.exists()
         # The embedded worker (no broker server) projects the demo's events.
         settings = Settings(database_url=f"sqlite:///{database}")
-        engine = bootstrap(settings)
+        engine = bootstrap(settings).application
         updater = ViewUpdater(engine, ViewStore(settings))
         wait_until(lambda: updater.lag().behind == 0 and updater.position() > 0, 180,
                    "the embedded worker to catch the views up", interval=0.3)

@@ -20,7 +20,7 @@ import pytest
 import redis
 import requests
 
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.case import Case
 from domain.network import NetworkConfig
 from domain.referral import Referral
@@ -135,7 +135,7 @@ def test_a_postgresql_restart_answers_503_writes_nothing_by_half_and_recovers(
     # connect_timeout=1: a request caught in the outage gives up after about ten seconds
     # (ten attempts of the event store), well within gunicorn's thirty.
     url = f"{private_postgres.url}?connect_timeout=1"
-    engine = bootstrap(Settings(database_url=url), network=network)
+    engine = bootstrap(Settings(database_url=url), network=network).application
     world = World.build(engine)
     give_passwords(engine)
     case_id = world.open_case()

@@ -28,7 +28,7 @@ import pytest
 import redis
 import requests
 
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.network import NetworkConfig
 from domain.settings import PROJECT_ROOT, Settings
 from tests.conftest import database_url
@@ -101,7 +101,7 @@ def seeded(tmp_path: Path, request: pytest.FixtureRequest,
            network: NetworkConfig) -> tuple[str, World]:
     """A fresh schema of the shared PostgreSQL with the test network and passwords."""
     url = database_url("postgres", tmp_path, request)
-    engine = bootstrap(Settings(database_url=url), network=network)
+    engine = bootstrap(Settings(database_url=url), network=network).application
     world = World.build(engine)
     give_passwords(engine)
     return url, world

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import requests
 
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.case import Case
 from domain.referral import Referral
 from domain.settings import PROJECT_ROOT, Settings
@@ -262,7 +262,7 @@ def test_make_run_survives_a_killed_worker_under_a_mixed_workload(tmp_path: Path
         # The copy's own configuration, as its processes read it.
         settings = Settings(database_url=f"sqlite:///{database}",
                             network_dir=str(project / "networks" / "cottbus"))
-        engine = bootstrap(settings)
+        engine = bootstrap(settings).application
         updater = ViewUpdater(engine, ViewStore(settings))
 
         def settled() -> bool:

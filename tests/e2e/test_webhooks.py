@@ -19,7 +19,7 @@ import pytest
 import redis
 from standardwebhooks import Webhook
 
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.network import NetworkConfig
 from domain.settings import Settings
 from domain.stamp import Stamp
@@ -98,7 +98,7 @@ def test_a_receiver_that_was_down_gets_each_change_once(
         receivers: tuple[Receiver, Receiver], redis_db: redis.Redis) -> None:
     url = database_url("postgres", tmp_path, request)
     settings = Settings(database_url=url)
-    engine = bootstrap(settings, network=network)
+    engine = bootstrap(settings, network=network).application
     world = World.build(engine)
     psz_system, fsa_system = receivers
     system = Stamp.system("test-setup")

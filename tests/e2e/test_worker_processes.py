@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from domain.application import ReferralNetwork
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.network import NetworkConfig
 from domain.referral import Referral
 from domain.settings import Settings
@@ -38,7 +38,7 @@ def redis_db() -> redis.Redis:
 def stack(tmp_path: Path, request: pytest.FixtureRequest, network: NetworkConfig):  # type: ignore[no-untyped-def]
     url = database_url("postgres", tmp_path, request)
     settings = Settings(database_url=url)
-    engine = bootstrap(settings, network=network)
+    engine = bootstrap(settings, network=network).application
     updater = ViewUpdater(engine, ViewStore(settings))
     yield url, engine, updater
     updater.store.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from domain.base import ConflictError, MembershipRequired
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.network import NetworkConfig
 from domain.settings import Settings
 from domain.stamp import Stamp
@@ -25,7 +25,7 @@ def test_fifty_concurrent_commands_on_one_referral(tmp_path: Path,
                                                    request: pytest.FixtureRequest,
                                                    network: NetworkConfig) -> None:
     url = database_url("postgres", tmp_path, request, pool_size="10", max_overflow="60")
-    app = bootstrap(Settings(database_url=url), network=network)
+    app = bootstrap(Settings(database_url=url), network=network).application
     try:
         world = World.build(app)
         case_id = world.open_case()
@@ -92,7 +92,7 @@ def test_what_another_process_changed_is_never_decided_on_from_the_cache(
     world.consent(case_id)
     referral_id = world.send(case_id)
     seen = world.referral(referral_id).version  # the organisations and the referral are cached
-    other = bootstrap(settings, network=network)
+    other = bootstrap(settings, network=network).application
     try:
         other.accept_referral(world.nadia, referral_id)
         other.remove_member(Stamp.system("test"), world.org("fsa-sachsendorf"), "anna")

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 
 from domain.application import ReferralNetwork
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.demo import load_demo
 from domain.exchange.hsds import SCHEMAS, validate_export
 from domain.settings import PROJECT_ROOT, Settings
@@ -27,7 +27,7 @@ SHARED = PROJECT_ROOT.parent / "shared" / "standards" / "hsds-3.0"
 def demo_export(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """The demo directory as HSDS (loading the demo once: it records about 40 cases)."""
     folder = tmp_path_factory.mktemp("demo")
-    app = bootstrap(Settings(database_url=f"sqlite:///{folder / 'demo.sqlite3'}"))
+    app = bootstrap(Settings(database_url=f"sqlite:///{folder / 'demo.sqlite3'}")).application
     load_demo(app, PROJECT_ROOT / "networks" / "cottbus" / "demo")
     assert len([o for o in app.organisations() if o.active]) > 20
     exported = app.export_hsds()
@@ -42,7 +42,7 @@ def exported(demo_export: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def empty(tmp_path: Path) -> ReferralNetwork:
-    app = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'empty.sqlite3'}"))
+    app = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'empty.sqlite3'}")).application
     yield app
     app.close()
 

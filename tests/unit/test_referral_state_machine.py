@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from domain.base import DomainError
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.referral import Referral
 from domain.settings import PROJECT_ROOT, Settings
 from domain.network import load_network
@@ -66,7 +66,7 @@ def is_party(party: str, actor: Stamp) -> bool:
 
 class ReferralLifecycle(RuleBasedStateMachine):
     app = bootstrap(Settings(database_url="sqlite:///:memory:"),
-                    network=load_network(PROJECT_ROOT / "networks" / "cottbus"))
+                    network=load_network(PROJECT_ROOT / "networks" / "cottbus")).application
 
     def __init__(self) -> None:
         super().__init__()

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.application import ReferralNetwork
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.network import load_network
 from domain.referral import CapacityReached, IllegalTransition
 from domain.routing import ServiceLoad, load_kind, place_of, service_full, suggest_receivers
@@ -157,7 +157,7 @@ def test_a_referral_on_the_waiting_list_pauses_and_leaves_it_by_accept(world: Wo
 
 
 # -- the property ---------------------------------------------------------------------------
-PROPERTY_APP = bootstrap(Settings(database_url="sqlite:///:memory:"), network=NETWORK)
+PROPERTY_APP = bootstrap(Settings(database_url="sqlite:///:memory:"), network=NETWORK).application
 PROPERTY_WORLD = World.build(PROPERTY_APP)
 PROPERTY_CASE = PROPERTY_WORLD.open_case()  # Sachsendorf
 

@@ -15,7 +15,7 @@ import pytest
 from eventsourcing.domain import AggregateCreated
 
 from domain.account import UserAccount
-from domain.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap
 from domain.case import Case
 from domain.notification import Notification
 from domain.organisation import Organisation
@@ -73,7 +73,7 @@ def test_the_fixture_holds_every_event_type_of_today_but_the_newer_ones() -> Non
 
 def test_every_aggregate_of_an_old_store_loads_and_its_views_project(old_store: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{old_store}")
-    app = bootstrap(settings)
+    app = bootstrap(settings).application
     with sqlite3.connect(old_store) as conn:
         ids = [UUID(row[0]) for row in conn.execute(
             "SELECT DISTINCT originator_id FROM stored_events")]
@@ -92,7 +92,7 @@ def test_every_aggregate_of_an_old_store_loads_and_its_views_project(old_store: 
 def test_an_old_store_takes_new_commands(old_store: Path) -> None:
     """Old events and new ones side by side in one aggregate: a referral sent and escalated
     by the old version goes on the waiting list with today's."""
-    app = bootstrap(Settings(database_url=f"sqlite:///{old_store}"))
+    app = bootstrap(Settings(database_url=f"sqlite:///{old_store}")).application
     with sqlite3.connect(old_store) as conn:
         escalated = {UUID(row[0]) for row in conn.execute(
             "SELECT originator_id FROM stored_events "
@@ -103,7 +103,7 @@ def test_an_old_store_takes_new_commands(old_store: Path) -> None:
     nadia = Stamp("nadia", psz.id, psz.members["nadia"], "fixture-test")
     app.waitlist_referral(nadia, referral.id, "Warteliste")
     app.accept_referral(nadia, referral.id)
-    reader = bootstrap(Settings(database_url=f"sqlite:///{old_store}"))
+    reader = bootstrap(Settings(database_url=f"sqlite:///{old_store}")).application
     again = reader.repository.get(referral.id)
     assert (again.status, again.waitlisted, again.over_capacity_reason) == ("accepted", False,
                                                                            "")

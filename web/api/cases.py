@@ -17,8 +17,9 @@ from domain.vocabulary import HOUSING_STAGES, LEGAL_SPHERES, REFERRAL_KINDS, RES
 from web.api.common import ApiSchema, CASEWORK, ViewTime, api_blueprint, command_problems, \
     etag, idempotency_key, page_of, problems, requires, run_versioned
 from web.api.problems import ProblemSchema
-from web.engine import engine
-from web.objects import service_loads, views, visible_case
+from web.application import application
+from web.reads import read_store, service_loads
+from web.visible import visible_case
 from readmodel import queries
 
 bp = api_blueprint("cases", "Cases led by the caller's organisation, and their commands.")
@@ -167,7 +168,7 @@ class HousingStageSchema(ApiSchema):
 @bp.paginate()
 def cases(query: dict[str, Any], pagination_parameters: Any) -> Any:
     """The cases the caller's organisation leads, newest first (from the views)."""
-    rows = queries.cases_led_by(views(), str(g.viewer.organisation_id),
+    rows = queries.cases_led_by(read_store(), str(g.viewer.organisation_id),
                                 query["include_closed"])
     return page_of(rows, pagination_parameters)
 
@@ -182,7 +183,7 @@ def cases(query: dict[str, Any], pagination_parameters: Any) -> Any:
 @requires("cases:write", CASEWORK)
 def open_case(body: dict[str, Any]) -> Any:
     """Opens a case led by the caller's organisation."""
-    result = engine().open_case(g.viewer, idempotency_key=idempotency_key(), **body)
+    result = application().open_case(g.viewer, idempotency_key=idempotency_key(), **body)
     return case_response(result["case_id"], 201)
 
 
@@ -216,24 +217,24 @@ def _command_route(path: str, schema: type[ApiSchema], summary: str, run: Any) -
 
 
 _command_route("/needs", RecordNeedSchema, "Records a need of the person.",
-               lambda case, b, **kw: engine().record_need(g.viewer, case.id, b["need"],
+               lambda case, b, **kw: application().record_need(g.viewer, case.id, b["need"],
                                                           b["note"], **kw))
 _command_route("/consents", GiveConsentSchema,
                "Records a consent for one organisation or a sector, for purposes, until a date.",
-               lambda case, b, **kw: engine().give_consent(g.viewer, case.id, **b, **kw))
+               lambda case, b, **kw: application().give_consent(g.viewer, case.id, **b, **kw))
 _command_route("/residence-status", ResidenceStatusSchema,
                "Records a new residence status; a changed legal sphere drafts lead handoffs.",
-               lambda case, b, **kw: engine().change_residence_status(g.viewer, case.id, **b,
+               lambda case, b, **kw: application().change_residence_status(g.viewer, case.id, **b,
                                                                       **kw))
 _command_route("/housing-stage", HousingStageSchema, "Records a new housing stage.",
-               lambda case, b, **kw: engine().change_housing_stage(g.viewer, case.id,
+               lambda case, b, **kw: application().change_housing_stage(g.viewer, case.id,
                                                                    b["housing_stage"], **kw))
 _command_route("/person", PersonChangesSchema, "Corrects the person's data (given fields).",
-               lambda case, b, **kw: engine().correct_person_data(g.viewer, case.id, b, **kw))
+               lambda case, b, **kw: application().correct_person_data(g.viewer, case.id, b, **kw))
 _command_route("/close", ReasonSchema, "Closes the case.",
-               lambda case, b, **kw: engine().close_case(g.viewer, case.id, b["reason"], **kw))
+               lambda case, b, **kw: application().close_case(g.viewer, case.id, b["reason"], **kw))
 _command_route("/reopen", ReasonSchema, "Reopens a closed case.",
-               lambda case, b, **kw: engine().reopen_case(g.viewer, case.id, b["reason"],
+               lambda case, b, **kw: application().reopen_case(g.viewer, case.id, b["reason"],
                                                           **kw))
 
 
@@ -244,7 +245,7 @@ _command_route("/reopen", ReasonSchema, "Reopens a closed case.",
 @requires("cases:write", CASEWORK)
 def resolve_need(body: dict[str, Any], case_id: UUID, need: str) -> Any:
     """Marks a need as resolved."""
-    return _case_command(case_id, lambda case, version: engine().resolve_need(
+    return _case_command(case_id, lambda case, version: application().resolve_need(
         g.viewer, case.id, need, body["note"], expected_version=version,
         idempotency_key=idempotency_key()))
 
@@ -256,7 +257,7 @@ def resolve_need(body: dict[str, Any], case_id: UUID, need: str) -> Any:
 @requires("cases:write", CASEWORK)
 def revoke_consent(body: dict[str, Any], case_id: UUID, consent_id: str) -> Any:
     """Revokes a consent: receivers lose the case data of referrals it covered."""
-    return _case_command(case_id, lambda case, version: engine().revoke_consent(
+    return _case_command(case_id, lambda case, version: application().revoke_consent(
         g.viewer, case.id, consent_id, body["reason"], expected_version=version,
         idempotency_key=idempotency_key()))
 
@@ -314,7 +315,7 @@ def suggestions(query: dict[str, Any], case_id: UUID) -> Any:
     why each stands where it stands (wohnortnahe Verteilung: free places in the person's
     district, then next door, then elsewhere; full services last)."""
     case = visible_case(case_id)
-    app = engine()
+    app = application()
     require_text(query.get("need"), "need", _("A need"))
     require_text(query.get("urgency"), "urgency", _("An urgency"))
     app.check_need(query["need"])

@@ -17,7 +17,7 @@ from domain.base import ConflictError
 from domain.organisation import TOKEN_SCOPES
 from domain.stamp import CASEWORK, Role
 from web.api.problems import problem
-from web.engine import engine
+from web.application import application
 
 F = TypeVar("F", bound=Callable[..., Any])
 EVERY_ROLE = (Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR, Role.ADMIN)
@@ -70,7 +70,7 @@ def authenticate() -> Any:
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _sep, text = header.partition(" ")
-        identity = engine().identify_token(text.strip()) if scheme.lower() == "bearer" \
+        identity = application().identify_token(text.strip()) if scheme.lower() == "bearer" \
             else None
         if identity is None:
             return problem(401, _("The token is unknown, revoked or malformed."),

@@ -15,9 +15,10 @@ from domain.stamp import Role
 from web.api.common import ApiSchema, Stop, api_blueprint, etag, idempotency_key, \
     requires, run_versioned
 from web.api.problems import FieldErrorSchema, ProblemSchema, problem
-from web.engine import engine
+from web.application import application
 from web.i18n import translate
-from web.objects import organisation, views
+from web.reads import read_store
+from web.visible import organisation
 from readmodel import queries
 
 bp = api_blueprint("directory", "The network's directory, also in Open Referral HSDS 3.0.")
@@ -66,7 +67,7 @@ def organisation_body(o: Organisation, load: dict[tuple[str, str], dict[str, int
 
 def _load() -> dict[tuple[str, str], dict[str, int]]:
     return {(row["organisation_id"], row["service_id"]): {f: int(row[f]) for f in LOAD_FIELDS}
-            for row in queries.service_load(views())}
+            for row in queries.service_load(read_store())}
 
 
 @bp.get("/organisations")
@@ -77,7 +78,7 @@ def organisations() -> Any:
     """Every organisation of the network, by name."""
     load = _load()
     return [organisation_body(o, load)
-            for o in sorted(engine().organisations(), key=lambda o: o.name)]
+            for o in sorted(application().organisations(), key=lambda o: o.name)]
 
 
 @bp.get("/organisations/<uuid:organisation_id>")
@@ -112,7 +113,7 @@ def change_capacity(body: dict[str, Any], organisation_id: UUID, service_id: str
     """Sets how many referrals the service can hold at once (accepted, in progress, on
     hold)."""
     found = organisation(organisation_id)
-    run_versioned(lambda version: engine().change_capacity(
+    run_versioned(lambda version: application().change_capacity(
         g.viewer, found.id, service_id, body["capacity"], expected_version=version,
         idempotency_key=idempotency_key()), found.version)
     return _organisation_response(organisation_id)
@@ -147,7 +148,7 @@ def export_hsds() -> Any:
     """The directory in Open Referral HSDS 3.0."""
     from flask import Response, json
 
-    return Response(json.dumps(engine().export_hsds()), mimetype="application/json")
+    return Response(json.dumps(application().export_hsds()), mimetype="application/json")
 
 
 @bp.post("/directory/hsds")
@@ -170,7 +171,7 @@ def import_hsds() -> Any:
                            code="invalid_fields", errors=[{
                                "pointer": "#", "detail": _("An HSDS import is a list of "
                                                            "organization objects.")}]))
-    report = engine().import_hsds(g.viewer, document).as_dict()
+    report = application().import_hsds(g.viewer, document).as_dict()
     for rejection in report["rejected"]:
         for error in rejection["errors"]:
             error["detail"] = translate(error["detail"])

@@ -12,7 +12,7 @@ from marshmallow import fields
 
 from web.api.common import ApiSchema, CASEWORK, ViewTime, api_blueprint, requires
 from web.api.problems import ProblemSchema
-from web.objects import views, views_freshness
+from web.reads import lists_freshness, read_store
 from readmodel import queries
 
 bp = api_blueprint("mailboxes", "The caller's organisation's inbox and outbox.")
@@ -48,11 +48,11 @@ class MailboxEntrySchema(ApiSchema):
 def _mailbox(read: Callable[..., list[dict[str, Any]]], size: Callable[..., int],
              pagination_parameters: Any) -> Any:
     """One page, read by LIMIT and OFFSET in the database."""
-    store, organisation_id = views(), str(g.viewer.organisation_id)
+    store, organisation_id = read_store(), str(g.viewer.organisation_id)
     pagination_parameters.item_count = size(store, organisation_id)
     rows = read(store, organisation_id, pagination_parameters.page_size,
                 pagination_parameters.first_item)
-    state = views_freshness()
+    state = lists_freshness()
     headers = {"X-Views-Behind": str(state.behind)}
     if state.stale_since is not None:
         headers["X-Views-Stale-Since"] = state.stale_since.isoformat(timespec="seconds")

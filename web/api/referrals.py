@@ -19,8 +19,8 @@ from web.api.cases import PersonSchema, ReasonSchema
 from web.api.common import ApiSchema, CASEWORK, api_blueprint, command_problems, etag, \
     idempotency_key, problems, requires, run_versioned
 from web.api.problems import ProblemSchema
-from web.engine import engine
-from web.objects import visible_referral
+from web.application import application
+from web.visible import visible_referral
 
 bp = api_blueprint("referrals", "Referrals between organisations and every command on them.")
 ETAG_HEADER = {"ETag": {"schema": {"type": "string"}}}
@@ -71,7 +71,7 @@ class ReferralSchema(ApiSchema):
 
 
 def referral_body(referral: Referral, case: Case) -> dict[str, Any]:
-    app = engine()
+    app = application()
     viewer, today = g.viewer, app.today()
     stage = running_stage(referral.status, referral.first_contact_made)
     deadline = None
@@ -132,7 +132,7 @@ class SendReferralSchema(ApiSchema):
 def send_referral(body: dict[str, Any]) -> Any:
     """Sends a referral for a case the caller's organisation leads: a consent must cover
     the receiver, or a crisis override reason be given."""
-    result = engine().send_referral(g.viewer, idempotency_key=idempotency_key(), **body)
+    result = application().send_referral(g.viewer, idempotency_key=idempotency_key(), **body)
     return referral_response(result["referral_id"], 201)
 
 
@@ -185,7 +185,7 @@ def _schema(command: ReferralCommand) -> type[ApiSchema]:
 def _command_view(command: ReferralCommand) -> Callable[..., Any]:
     def view(body: dict[str, Any], referral_id: UUID) -> Any:
         referral, _case = visible_referral(referral_id)
-        method = getattr(engine(), command.application_method)
+        method = getattr(application(), command.application_method)
         run_versioned(lambda version: method(
             g.viewer, referral.id, **body, expected_version=version,
             idempotency_key=idempotency_key()), referral.version)
@@ -223,7 +223,7 @@ def referral_fhir(query: dict[str, Any], referral_id: UUID) -> Any:
     from flask import Response, json
 
     referral, case = visible_referral(referral_id)
-    app = engine()
+    app = application()
     today = app.today()
     chain = _forward_chain(referral, case)
     bundle = referral_bundle(
@@ -237,7 +237,7 @@ def referral_fhir(query: dict[str, Any], referral_id: UUID) -> Any:
 def _root_of(referral: Referral) -> UUID:
     """The first referral of the forwarding chain (only its id is used)."""
     while referral.parent_referral_id is not None:
-        parent = engine()._find(Referral, referral.parent_referral_id)
+        parent = application()._find(Referral, referral.parent_referral_id)
         if parent is None:
             break
         referral = parent
@@ -249,12 +249,12 @@ def _forward_chain(referral: Referral, case: Case) -> list[Referral]:
     the first referral on: so every Task in it points to the same ServiceRequest."""
     chain = [referral]
     while chain[0].parent_referral_id is not None:
-        parent = engine()._find(Referral, chain[0].parent_referral_id)
+        parent = application()._find(Referral, chain[0].parent_referral_id)
         if parent is None or not access.sees_referral(g.viewer, parent, case):
             break
         chain.insert(0, parent)
     while chain[-1].child_referral_id is not None:
-        child = engine()._find(Referral, chain[-1].child_referral_id)
+        child = application()._find(Referral, chain[-1].child_referral_id)
         if child is None or not access.sees_referral(g.viewer, child, case):
             break
         chain.append(child)

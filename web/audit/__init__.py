@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("audit", __name__, url_prefix="/pruefung")
 
-from web.audit import views  # noqa: E402,F401  (registers the routes)
+from web.audit import routes  # noqa: E402,F401  (registers the routes)

@@ -17,7 +17,7 @@ from flask import Blueprint, abort, g, redirect, request, session, url_for
 
 from domain.base import DomainError
 from domain.stamp import CASEWORK, Role, Stamp
-from web.engine import engine
+from web.application import application
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,14 +47,14 @@ def load_viewer() -> None:
     username = session.get("user")
     if not username or request.endpoint == "static":
         return
-    account = engine().user(username)
+    account = application().user(username)
     try:
         viewer = Stamp(username, UUID(session["organisation_id"]), session["role"],
                        g.correlation_id)
         if account is None or session.get("auth") != password_fingerprint(
                 account.password_hash):
             raise DomainError("stale session")
-        organisation = engine().require_member(viewer)
+        organisation = application().require_member(viewer)
     except (DomainError, KeyError, ValueError):
         session.clear()
         return
@@ -98,4 +98,4 @@ def home_for(role: str) -> str:
     return url_for("directory.index")
 
 
-from web.auth import views  # noqa: E402,F401  (registers the routes)
+from web.auth import routes  # noqa: E402,F401  (registers the routes)

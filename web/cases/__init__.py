@@ -8,4 +8,4 @@ from flask import Blueprint
 
 bp = Blueprint("cases", __name__, url_prefix="/faelle")
 
-from web.cases import views  # noqa: E402,F401  (registers the routes)
+from web.cases import routes  # noqa: E402,F401  (registers the routes)

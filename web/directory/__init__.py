@@ -13,11 +13,11 @@ from flask_babel import gettext as _
 from domain import access
 from domain.stamp import Role
 from web.auth import login_required, roles, viewer
-from web.commands import submit
-from web.engine import engine
+from web.form_submission import submit
+from web.application import application
 from web.forms import VersionedForm, integer, new_key, text
-from web.objects import background_runs, organisation, organisation_names, views, \
-    views_freshness
+from web.reads import background_runs, lists_freshness, organisation_names, read_store
+from web.visible import organisation
 from readmodel import queries
 
 bp = Blueprint("directory", __name__)
@@ -30,8 +30,8 @@ class CapacityForm(VersionedForm):
 
 def render_directory(failed: str | None = None, errors: dict[str, list[str]] | None = None,
                      values: dict[str, Any] | None = None, status: int = 200) -> Any:
-    organisations = queries.organisations(views())
-    services = queries.service_load(views())
+    organisations = queries.organisations(read_store())
+    services = queries.service_load(read_store())
     by_organisation: dict[str, list[dict[str, Any]]] = {}
     for service in services:
         service["needs"] = json.loads(service["needs"])
@@ -39,7 +39,7 @@ def render_directory(failed: str | None = None, errors: dict[str, list[str]] | N
     versions = {}
     keeps = access.keeps_directory(viewer())
     if keeps:  # capacities as recorded now, with the version the form will expect
-        current = {str(o.id): o for o in engine().organisations()}
+        current = {str(o.id): o for o in application().organisations()}
         versions = {oid: o.version for oid, o in current.items()}
         for oid, listed in by_organisation.items():
             for service in listed:
@@ -49,7 +49,7 @@ def render_directory(failed: str | None = None, errors: dict[str, list[str]] | N
     return render_template("directory/index.html", organisations=organisations,
                            services=by_organisation, keeps=keeps, versions=versions,
                            failed=failed, errors=errors or {}, values=values or {},
-                           new_key=new_key, freshness=views_freshness(),
+                           new_key=new_key, freshness=lists_freshness(),
                            background=_operators_view()), status
 
 
@@ -65,7 +65,7 @@ def change_capacity(organisation_id: UUID) -> Any:
     target = organisation(organisation_id)
 
     def command(d: dict[str, Any]) -> Any:
-        return engine().change_capacity(viewer(), organisation_id, d["service_id"],
+        return application().change_capacity(viewer(), organisation_id, d["service_id"],
                                         d["capacity"], expected_version=d["expected_version"],
                                         idempotency_key=d["idempotency_key"])
 
@@ -85,8 +85,8 @@ def escalations() -> Any:
     """Escalated referrals network-wide: who, what need, which stage and level, since when;
     no names, reasons or other content."""
     return render_template("directory/escalations.html",
-                           rows=queries.escalated_referrals(views()),
-                           names=organisation_names(), freshness=views_freshness(),
+                           rows=queries.escalated_referrals(read_store()),
+                           names=organisation_names(), freshness=lists_freshness(),
                            background=_operators_view())
 
 

@@ -9,8 +9,8 @@ from flask import Blueprint, g, render_template
 
 from domain.stamp import Role
 from web.auth import CASEWORK, roles, viewer
-from web.engine import engine
-from web.objects import organisation_names, views, views_freshness
+from web.application import application
+from web.reads import lists_freshness, organisation_names, read_store
 from readmodel import queries
 
 bp = Blueprint("inbox", __name__)
@@ -19,18 +19,18 @@ bp = Blueprint("inbox", __name__)
 @bp.get("/eingang")
 @roles(*CASEWORK)
 def index() -> Any:
-    rows = queries.inbox(views(), str(viewer().organisation_id))
+    rows = queries.inbox(read_store(), str(viewer().organisation_id))
     return render_template("inbox/index.html", rows=rows, names=organisation_names(),
-                           waiting=queries.waiting_list(views(), str(viewer().organisation_id)),
-                           freshness=views_freshness(), now=_utc_text(engine().clock()))
+                           waiting=queries.waiting_list(read_store(), str(viewer().organisation_id)),
+                           freshness=lists_freshness(), now=_utc_text(application().clock()))
 
 
 @bp.get("/ausgang")
 @roles(*CASEWORK)
 def outbox() -> Any:
-    rows = queries.outbox(views(), str(viewer().organisation_id))
+    rows = queries.outbox(read_store(), str(viewer().organisation_id))
     return render_template("inbox/outbox.html", rows=rows, names=organisation_names(),
-                           freshness=views_freshness())
+                           freshness=lists_freshness())
 
 
 @bp.get("/benachrichtigungen")
@@ -39,11 +39,11 @@ def notifications() -> Any:
     """Escalations and crisis overrides addressed to this user (metadata only)."""
     recipients = (f"user:{viewer().user}", f"organisation:{viewer().organisation_id}")
     rows = sorted((row for recipient in recipients
-                   for row in queries.inapp_notifications(views(), recipient)),
+                   for row in queries.inapp_notifications(read_store(), recipient)),
                   key=lambda row: row["created_at"], reverse=True)
-    referrals = queries.referrals_noted_for(views(), recipients)
+    referrals = queries.referrals_noted_for(read_store(), recipients)
     return render_template("inbox/notifications.html", rows=rows, referrals=referrals,
-                           names=organisation_names(), freshness=views_freshness(),
+                           names=organisation_names(), freshness=lists_freshness(),
                            links=g.viewer.role == Role.SUPERVISOR)
 
 

@@ -94,7 +94,7 @@ def unavailable_response() -> Any:
 def drop_dead_view_connection() -> None:
     """The web keeps one view connection per thread; after a database restart it is dead,
     which the socket shows (the server said goodbye) before any query is sent."""
-    store = current_app.extensions.get("fallnetz.views")
+    store = _read_store()
     if store is None or store.dialect != "postgres":
         return
     conn = getattr(store._local, "conn", None)
@@ -102,6 +102,11 @@ def drop_dead_view_connection() -> None:
         return
     if conn.closed or conn.broken or _has_unread_data(conn):
         store.close()
+
+
+def _read_store() -> Any:
+    system = current_app.extensions.get("fallnetz.system")
+    return system.read_store if system is not None else None
 
 
 def _has_unread_data(conn: Any) -> bool:
@@ -126,7 +131,7 @@ def init_app(app: Flask, outage: Outage) -> None:
 
     def database_error(error: BaseException) -> Any:
         outage.noticed(error)
-        store = current_app.extensions.get("fallnetz.views")
+        store = _read_store()
         if store is not None:
             store.close()
         return unavailable_response()

@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("referrals", __name__, url_prefix="/vermittlungen")
 
-from web.referrals import views  # noqa: E402,F401  (registers the routes)
+from web.referrals import routes  # noqa: E402,F401  (registers the routes)

@@ -21,12 +21,12 @@ from web.cases import bp
 from web.cases.forms import DiscardDraftForm, DraftForm, ResidenceStatusForm, \
     ResolveNeedForm, RevokeConsentForm, consent_form, need_form, open_case_form, \
     parse_languages, purposes_of, referral_form
-from web.commands import submit
-from web.engine import engine
+from web.form_submission import submit
+from web.application import application
 from web.forms import new_key
 from readmodel import queries
-from web.objects import organisation_names, service_loads, views, views_freshness, visible_case, \
-    visible_referral
+from web.reads import lists_freshness, organisation_names, read_store, service_loads
+from web.visible import visible_case, visible_referral
 
 
 @dataclass
@@ -54,18 +54,18 @@ def forms_for(names: list[str], failed: str | None, errors: dict[str, list[str]]
 @roles(*CASEWORK)
 def index() -> Any:
     show_all = request.args.get("status") == "alle"
-    rows = queries.cases_led_by(views(), str(viewer().organisation_id), show_all)
+    rows = queries.cases_led_by(read_store(), str(viewer().organisation_id), show_all)
     names = {}
     for row in rows:  # person data is not kept in the views; it comes from the case itself
-        case = engine()._find(Case, UUID(row["case_id"]))
+        case = application()._find(Case, UUID(row["case_id"]))
         names[row["case_id"]] = case.person["display_name"] if case else ""
     return render_template("cases/index.html", rows=rows, names=names, show_all=show_all,
-                           freshness=views_freshness())
+                           freshness=lists_freshness())
 
 
 # -- opening a case -----------------------------------------------------------------------------
 def _open_case_page(errors: dict[str, list[str]], values: dict[str, Any], status: int) -> Any:
-    network = engine().network
+    network = application().network
     values.setdefault("idempotency_key", new_key())
     values.setdefault("household_size", 1)
     return render_template("cases/new.html", values=values, errors=errors, network=network,
@@ -82,7 +82,7 @@ def new() -> Any:
 @bp.post("/neu")
 @roles(*CASEWORK)
 def create() -> Any:
-    network = engine().network
+    network = application().network
 
     def command(data: dict[str, Any]) -> Any:
         person = {"display_name": data["display_name"], "birth_year": data["birth_year"],
@@ -90,14 +90,14 @@ def create() -> Any:
                   "languages": parse_languages(data["languages"]),
                   "interpreter_needed": data["interpreter_needed"],
                   "district": data["district"]}
-        return engine().open_case(viewer(), person, data["housing_stage"],
+        return application().open_case(viewer(), person, data["housing_stage"],
                                   data["residence_status"], needs=data["needs"],
                                   idempotency_key=data["idempotency_key"])
 
     def opened(result: dict[str, Any]) -> Any:
         flash(_("Case %(reference)s is opened.", reference=result["reference"]), "success")
         return redirect(url_for("cases.show", case_id=result["case_id"]))
-    return submit(open_case_form(network, engine().today().year), command,
+    return submit(open_case_form(network, application().today().year), command,
                   rerender=_open_case_page, success=opened)
 
 
@@ -109,7 +109,7 @@ def render_case(case: Case, failed: str | None = None,
                 errors: dict[str, list[str]] | None = None,
                 values: dict[str, Any] | None = None, status: int = 200,
                 failed_referral: UUID | None = None) -> Any:
-    app = engine()
+    app = application()
     referrals = [r for r in (app._find(Referral, rid) for rid in case.referral_ids) if r]
     deadlines = {}
     for referral in referrals:
@@ -130,11 +130,11 @@ def render_case(case: Case, failed: str | None = None,
 
 def _names() -> dict[str, str]:
     names = organisation_names()
-    return names or {str(o.id): o.name for o in engine().organisations()}
+    return names or {str(o.id): o.name for o in application().organisations()}
 
 
 def _active_organisations() -> list[Organisation]:
-    return sorted((o for o in engine().organisations() if o.active), key=lambda o: o.name)
+    return sorted((o for o in application().organisations() if o.active), key=lambda o: o.name)
 
 
 @bp.get("/<uuid:case_id>")
@@ -160,8 +160,8 @@ def _case_command(case_id: UUID, name: str, form: Any, command: Any, message: st
 @roles(*CASEWORK)
 def record_need(case_id: UUID) -> Any:
     return _case_command(
-        case_id, "need", need_form(engine().network),
-        lambda d: engine().record_need(viewer(), case_id, d["need"], d["note"] or "",
+        case_id, "need", need_form(application().network),
+        lambda d: application().record_need(viewer(), case_id, d["need"], d["note"] or "",
                                        expected_version=d["expected_version"],
                                        idempotency_key=d["idempotency_key"]),
         _("The need is recorded."), "bedarfe")
@@ -172,7 +172,7 @@ def record_need(case_id: UUID) -> Any:
 def resolve_need(case_id: UUID) -> Any:
     return _case_command(
         case_id, "resolve", ResolveNeedForm,
-        lambda d: engine().resolve_need(viewer(), case_id, d["need"], d["note"] or "",
+        lambda d: application().resolve_need(viewer(), case_id, d["need"], d["note"] or "",
                                         expected_version=d["expected_version"],
                                         idempotency_key=d["idempotency_key"]),
         _("The need is marked as resolved."), "bedarfe")
@@ -185,13 +185,13 @@ def give_consent(case_id: UUID) -> Any:
 
     def command(d: dict[str, Any]) -> Any:
         receiver = d["receiver_organisation_id"]
-        return engine().give_consent(
+        return application().give_consent(
             viewer(), case_id, d["purposes"], d["expires_on"],
             receiver_organisation_id=UUID(receiver) if receiver else None,
             sector=d["sector"], given_on=d["given_on"],
             expected_version=d["expected_version"], idempotency_key=d["idempotency_key"])
     return _case_command(case_id, "consent",
-                         consent_form(engine().network, ids, engine().today()), command,
+                         consent_form(application().network, ids, application().today()), command,
                          _("The consent is recorded."), "einwilligungen")
 
 
@@ -200,7 +200,7 @@ def give_consent(case_id: UUID) -> Any:
 def revoke_consent(case_id: UUID) -> Any:
     return _case_command(
         case_id, "revoke", RevokeConsentForm,
-        lambda d: engine().revoke_consent(viewer(), case_id, d["consent_id"], d["reason"],
+        lambda d: application().revoke_consent(viewer(), case_id, d["consent_id"], d["reason"],
                                           expected_version=d["expected_version"],
                                           idempotency_key=d["idempotency_key"]),
         _("The consent is revoked. Receivers no longer see the case data it covered."),
@@ -211,7 +211,7 @@ def revoke_consent(case_id: UUID) -> Any:
 @roles(*CASEWORK)
 def change_residence_status(case_id: UUID) -> Any:
     def command(d: dict[str, Any]) -> Any:
-        result = engine().change_residence_status(
+        result = application().change_residence_status(
             viewer(), case_id, d["residence_status"], legal_sphere=d["legal_sphere"],
             expected_version=d["expected_version"], idempotency_key=d["idempotency_key"])
         if result["draft_referral_ids"]:
@@ -229,7 +229,7 @@ def confirm_draft(referral_id: UUID) -> Any:
     referral, case = visible_referral(referral_id)
     return _case_command(
         case.id, "draft", DraftForm,
-        lambda d: engine().send_draft(viewer(), referral_id,
+        lambda d: application().send_draft(viewer(), referral_id,
                                       crisis_override_reason=d["crisis_override_reason"],
                                       expected_version=d["expected_version"],
                                       idempotency_key=d["idempotency_key"]),
@@ -242,7 +242,7 @@ def discard_draft(referral_id: UUID) -> Any:
     referral, case = visible_referral(referral_id)
     return _case_command(
         case.id, "discard", DiscardDraftForm,
-        lambda d: engine().cancel_referral(
+        lambda d: application().cancel_referral(
             viewer(), referral_id, d["reason"] or _("Draft discarded by the caseworker."),
             expected_version=d["expected_version"], idempotency_key=d["idempotency_key"]),
         _("The draft is discarded."), "entwuerfe", referral_id)
@@ -266,7 +266,7 @@ def _posted_receiver() -> list[str]:
     value = posted[-1] if posted else ""  # the one load_form validates
     organisation_id, _sep, _service_id = value.partition(":")
     try:
-        organisation = engine().load(Organisation, UUID(organisation_id), what="organisation")
+        organisation = application().load(Organisation, UUID(organisation_id), what="organisation")
     except (ValueError, NotFound):
         return []
     if organisation.active and value in _receiver_values([organisation]):
@@ -276,7 +276,7 @@ def _posted_receiver() -> list[str]:
 
 def render_referral_form(case: Case, errors: dict[str, list[str]], values: dict[str, Any],
                          status: int) -> Any:
-    app = engine()
+    app = application()
     network = app.network
     need = values.get("need") if values.get("need") in network.needs else None
     urgency = values.get("urgency") if values.get("urgency") in URGENCIES else None
@@ -311,7 +311,7 @@ def refer(case_id: UUID) -> Any:
     case = visible_case(case_id)
     values = {k: request.args.get(k) for k in ("need", "urgency", "kind") if request.args.get(k)}
     errors: dict[str, list[str]] = {}
-    if "need" in values and values["need"] not in engine().network.needs:
+    if "need" in values and values["need"] not in application().network.needs:
         errors["need"] = [_("Please choose one of the options.")]
     if "urgency" in values and values["urgency"] not in URGENCIES:
         errors["urgency"] = [_("Please choose one of the options.")]
@@ -322,11 +322,11 @@ def refer(case_id: UUID) -> Any:
 @roles(*CASEWORK)
 def send_referral(case_id: UUID) -> Any:
     visible_case(case_id)
-    form = referral_form(engine().network, _posted_receiver())
+    form = referral_form(application().network, _posted_receiver())
 
     def command(d: dict[str, Any]) -> Any:
         organisation_id, _sep, service_id = d["receiver"].partition(":")
-        return engine().send_referral(
+        return application().send_referral(
             viewer(), case_id, d["need"], d["urgency"], UUID(organisation_id), d["reason"],
             to_service_id=service_id or None, kind=d["kind"],
             crisis_override_reason=d["crisis_override_reason"],

@@ -14,12 +14,12 @@ from domain.organisation import Organisation
 from domain.referral import Referral, running_stage
 from domain.routing import service_full
 from web.auth import CASEWORK, roles, viewer
-from web.cases.views import FormState, _names, _receiver_values
-from web.commands import submit
+from web.cases.routes import FormState, _names, _receiver_values
+from web.form_submission import submit
 from web.audit.history import history_rows
-from web.engine import engine
+from web.application import application
 from web.i18n import translate
-from web.objects import visible_referral
+from web.visible import visible_referral
 from web.referrals import bp
 from web.referrals.actions import ACTIONS
 
@@ -27,7 +27,7 @@ from web.referrals.actions import ACTIONS
 def render_referral(referral: Referral, failed: str | None = None,
                     errors: dict[str, list[str]] | None = None,
                     values: dict[str, Any] | None = None, status: int = 200) -> Any:
-    app = engine()
+    app = application()
     case = app.load(Case, referral.case_id, what="case")
     me = viewer()
     stage = running_stage(referral.status, referral.first_contact_made)
@@ -86,7 +86,7 @@ def show(referral_id: UUID) -> Any:
 def act(referral_id: UUID, action: str) -> Any:
     visible_referral(referral_id)
     chosen = ACTIONS[action]
-    method = getattr(engine(), chosen.command.application_method)
+    method = getattr(application(), chosen.command.application_method)
 
     def command(d: dict[str, Any]) -> Any:
         kwargs = {k: v for k, v in d.items()

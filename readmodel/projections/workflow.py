@@ -20,7 +20,7 @@ LOAD_COLUMNS = {TAKEN: "active_referrals", REQUESTED: "requested_referrals",
                 WAITING: "waiting_referrals"}
 STATUS_BY_EVENT = STATUS_AFTER_EVENT  # the domain's own table of commands
 
-class HandoffViews:
+class WorkflowViews:
     def __init__(self, network: NetworkConfig) -> None:
         self.network = network
         self.calendar = calendar_for(network.state)
