@@ -14,6 +14,17 @@ from typing import Any
 from domain.settings import Settings
 
 
+def postgres_connection(env: dict[str, str], connect_timeout: int) -> Any:
+    """A connection to the event store's PostgreSQL database, from the persistence settings
+    (:meth:`domain.settings.Settings.persistence_env`)."""
+    import psycopg
+
+    return psycopg.connect(
+        host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"] or None, dbname=env["POSTGRES_DBNAME"],
+        connect_timeout=connect_timeout)
+
+
 class ViewStore:
     def __init__(self, settings: Settings, prefix: str = "view_") -> None:
         self.env = settings.persistence_env()
@@ -31,13 +42,8 @@ class ViewStore:
                                    isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             return conn
-        import psycopg
-
         env = self.env
-        conn = psycopg.connect(
-            host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
-            password=env["POSTGRES_PASSWORD"] or None, dbname=env["POSTGRES_DBNAME"],
-            connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")))
+        conn = postgres_connection(env, int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")))
         if env.get("POSTGRES_SCHEMA"):
             conn.execute(f'SET search_path TO "{env["POSTGRES_SCHEMA"]}"')
             conn.commit()

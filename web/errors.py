@@ -9,12 +9,9 @@ from flask import Flask, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
-from domain.base import ConflictError, DomainError, NotFound, PermissionDenied
-from web.api.problems import domain_problem, is_api_request, problem
+from domain.base import DomainError
+from web.api.problems import domain_problem, is_api_request, problem, status_of
 from web.i18n import translate
-
-STATUS = ((NotFound, 404), (PermissionDenied, 403), (ConflictError, 409), (DomainError, 422))
-
 
 def conflict_message() -> str:
     return _("Someone changed this meanwhile. Nothing of yours was saved. Please reload the "
@@ -31,7 +28,7 @@ def init_app(app: Flask) -> None:
     def domain_error(error: DomainError) -> Any:
         if is_api_request():
             return domain_problem(error)
-        status = next(code for cls, code in STATUS if isinstance(error, cls))
+        status = status_of(error)
         if status == 409:
             return page(409, conflict_message())
         return page(status, translate(error.message))

@@ -16,8 +16,13 @@ from web.i18n import translate
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "urn:fallnetz:problem:"
+# The HTTP status of each kind of refusal, for pages and problem details alike.
 DOMAIN_STATUS = ((NotFound, 404), (PermissionDenied, 403), (ConflictError, 409),
                  (DomainError, 422))
+
+
+def status_of(error: DomainError) -> int:
+    return next(code for cls, code in DOMAIN_STATUS if isinstance(error, cls))
 
 
 class FieldErrorSchema(Schema):
@@ -62,7 +67,7 @@ def problem(status: int, detail: str | None = None, *, code: str | None = None,
 
 
 def domain_problem(error: DomainError) -> Response:
-    status = next(code for cls, code in DOMAIN_STATUS if isinstance(error, cls))
+    status = status_of(error)
     detail = translate(error.message)
     errors = [{"pointer": f"#/{error.field}", "detail": detail}] if error.field else None
     return problem(status, detail, code=error.code, errors=errors)

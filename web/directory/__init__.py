@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from domain import access
 from domain.stamp import Role
-from web.auth import login_required, roles, viewer
+from web.auth import allowed_by, roles, viewer
 from web.form_submission import submit
 from web.application import application
 from web.forms import VersionedForm, integer, new_key, text
@@ -54,7 +54,7 @@ def render_directory(failed: str | None = None, errors: dict[str, list[str]] | N
 
 
 @bp.get("/verzeichnis")
-@login_required
+@allowed_by(access.sees_directory)
 def index() -> Any:
     return render_directory()
 
@@ -80,7 +80,7 @@ def change_capacity(organisation_id: UUID) -> Any:
 
 
 @bp.get("/koordination/eskalationen")
-@roles(Role.COORDINATOR)
+@allowed_by(access.sees_escalation_metadata)
 def escalations() -> Any:
     """Escalated referrals network-wide: who, what need, which stage and level, since when;
     no names, reasons or other content."""

@@ -27,7 +27,7 @@ from domain.settings import Settings
 from readmodel import runs
 from readmodel.queries import notifications_by_status
 from readmodel.schema import create_tables
-from readmodel.store import ViewStore
+from readmodel.store import ViewStore, postgres_connection
 
 try:
     from psycopg import Error as PostgresError
@@ -45,12 +45,7 @@ def database_reachable(settings: Settings, timeout: int = PROBE_TIMEOUT_SECONDS)
             with sqlite3.connect(env["SQLITE_DBNAME"], timeout=timeout) as conn:
                 conn.execute("SELECT 1")
             return True
-        from psycopg import connect
-
-        with connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
-                             user=env["POSTGRES_USER"],
-                             password=env["POSTGRES_PASSWORD"] or None,
-                             dbname=env["POSTGRES_DBNAME"], connect_timeout=timeout) as conn:
+        with postgres_connection(env, timeout) as conn:
             conn.execute("SELECT 1")
         return True
     except (OSError, sqlite3.Error, PostgresError):
