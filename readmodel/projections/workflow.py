@@ -7,11 +7,15 @@ rebuild gives the same rows."""
 from __future__ import annotations
 
 import json
+from functools import singledispatchmethod
 from typing import Any
 
 from domain.deadlines import calendar_for, stage_deadline
 from domain.network import NetworkConfig
-from domain.referral import ON_HOLD, STATUS_AFTER_EVENT, running_stage
+from domain.case import Case
+from domain.notification import Notification
+from domain.organisation import Organisation
+from domain.referral import ON_HOLD, STATUS_AFTER_EVENT, Referral, running_stage
 from domain.routing import REQUESTED, TAKEN, WAITING, load_kind, offers_need
 from readmodel.store import Cursor, as_json, parse, ts
 
@@ -21,54 +25,75 @@ LOAD_COLUMNS = {TAKEN: "active_referrals", REQUESTED: "requested_referrals",
 STATUS_BY_EVENT = STATUS_AFTER_EVENT  # the domain's own table of commands
 
 class WorkflowViews:
+    """The views of the referral workflow. Each event class has its handler, registered by
+    class (``project.register``), as the eventsourcing library's projections do; an event
+    no view shows changes nothing."""
+
     def __init__(self, network: NetworkConfig) -> None:
         self.network = network
         self.calendar = calendar_for(network.state)
 
     def apply(self, cur: Cursor, event: Any, position: int) -> None:
-        aggregate, _, name = type(event).__qualname__.partition(".")
-        handler = getattr(self, f"on_{aggregate}", None)
-        if handler is not None:
-            handler(cur, event, name, position)
+        self.project(event, cur, position)
+
+    @singledispatchmethod
+    def project(self, event: Any, cur: Cursor, position: int) -> None:
+        """Accounts, receipts and case numbers show in no view."""
 
     # -- directory ----------------------------------------------------------------------------
-    def on_Organisation(self, cur: Cursor, e: Any, name: str, position: int) -> None:
+    @project.register(Organisation.Registered)
+    def _organisation_registered(self, e: Any, cur: Cursor, position: int) -> None:
+        cur.execute("INSERT INTO {p}organisations VALUES (?, ?, ?, ?, ?, 1, '{}')",
+                    (str(e.originator_id), e.key, e.name, e.sector, e.inbox_address))
+
+    @project.register(Organisation.ServiceAdded)
+    @project.register(Organisation.ServiceChanged)
+    def _service(self, e: Any, cur: Cursor, position: int) -> None:
+        oid, s = str(e.originator_id), e.service
+        updated = cur.execute(
+            "UPDATE {p}service_load SET name = ?, needs = ?, capacity = ? "
+            "WHERE organisation_id = ? AND service_id = ?",
+            (s["name"], as_json(s["needs"]), s["capacity"], oid, e.service_id)).rowcount
+        if not updated:
+            counts = self._load_counts(cur, oid, e.service_id)
+            cur.execute("INSERT INTO {p}service_load VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (oid, e.service_id, s["name"], as_json(s["needs"]), s["capacity"],
+                         counts[TAKEN], counts[REQUESTED], counts[WAITING]))
+
+    @project.register(Organisation.CapacityChanged)
+    def _capacity_changed(self, e: Any, cur: Cursor, position: int) -> None:
+        cur.execute("UPDATE {p}service_load SET capacity = ? WHERE organisation_id = ? "
+                    "AND service_id = ?", (e.capacity, str(e.originator_id), e.service_id))
+
+    @project.register(Organisation.MemberAdded)
+    @project.register(Organisation.MemberRemoved)
+    def _members(self, e: Any, cur: Cursor, position: int) -> None:
         oid = str(e.originator_id)
-        if name == "Registered":
-            cur.execute("INSERT INTO {p}organisations VALUES (?, ?, ?, ?, ?, 1, '{}')",
-                        (oid, e.key, e.name, e.sector, e.inbox_address))
-        elif name in ("ServiceAdded", "ServiceChanged"):
-            s = e.service
-            updated = cur.execute(
-                "UPDATE {p}service_load SET name = ?, needs = ?, capacity = ? "
-                "WHERE organisation_id = ? AND service_id = ?",
-                (s["name"], as_json(s["needs"]), s["capacity"], oid, e.service_id)).rowcount
-            if not updated:
-                counts = self._load_counts(cur, oid, e.service_id)
-                cur.execute("INSERT INTO {p}service_load VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            (oid, e.service_id, s["name"], as_json(s["needs"]), s["capacity"],
-                             counts[TAKEN], counts[REQUESTED], counts[WAITING]))
-        elif name == "CapacityChanged":
-            cur.execute("UPDATE {p}service_load SET capacity = ? WHERE organisation_id = ? "
-                        "AND service_id = ?", (e.capacity, oid, e.service_id))
-        elif name in ("MemberAdded", "MemberRemoved"):
-            row = cur.one("SELECT members FROM {p}organisations WHERE organisation_id = ?",
-                          (oid,))
-            members = json.loads(row["members"]) if row else {}
-            if name == "MemberAdded":
-                members[e.user] = e.role
-            else:
-                members.pop(e.user, None)
-            cur.execute("UPDATE {p}organisations SET members = ? WHERE organisation_id = ?",
-                        (as_json(members), oid))
-        elif name == "Deactivated":
-            cur.execute("UPDATE {p}organisations SET active = 0 WHERE organisation_id = ?",
-                        (oid,))
-        elif name == "WebhookSubscribed":  # the address only: the secret stays in the store
-            cur.execute("INSERT INTO {p}webhooks VALUES (?, ?, ?)", (oid, e.webhook_id, e.url))
-        elif name == "WebhookRemoved":
-            cur.execute("DELETE FROM {p}webhooks WHERE organisation_id = ? AND webhook_id = ?",
-                        (oid, e.webhook_id))
+        row = cur.one("SELECT members FROM {p}organisations WHERE organisation_id = ?",
+                      (oid,))
+        members = json.loads(row["members"]) if row else {}
+        if isinstance(e, Organisation.MemberAdded):
+            members[e.user] = e.role
+        else:
+            members.pop(e.user, None)
+        cur.execute("UPDATE {p}organisations SET members = ? WHERE organisation_id = ?",
+                    (as_json(members), oid))
+
+    @project.register(Organisation.Deactivated)
+    def _deactivated(self, e: Any, cur: Cursor, position: int) -> None:
+        cur.execute("UPDATE {p}organisations SET active = 0 WHERE organisation_id = ?",
+                    (str(e.originator_id),))
+
+    @project.register(Organisation.WebhookSubscribed)
+    def _webhook_subscribed(self, e: Any, cur: Cursor, position: int) -> None:
+        # the address only: the secret stays in the store
+        cur.execute("INSERT INTO {p}webhooks VALUES (?, ?, ?)",
+                    (str(e.originator_id), e.webhook_id, e.url))
+
+    @project.register(Organisation.WebhookRemoved)
+    def _webhook_removed(self, e: Any, cur: Cursor, position: int) -> None:
+        cur.execute("DELETE FROM {p}webhooks WHERE organisation_id = ? AND webhook_id = ?",
+                    (str(e.originator_id), e.webhook_id))
 
     def _load_counts(self, cur: Cursor, organisation_id: str, service_id: str
                      ) -> dict[str, int]:
@@ -82,34 +107,27 @@ class WorkflowViews:
         return counts
 
     # -- cases --------------------------------------------------------------------------------
-    def on_Case(self, cur: Cursor, e: Any, name: str, position: int) -> None:
+    @project.register(Case.Opened)
+    def _case_opened(self, e: Any, cur: Cursor, position: int) -> None:
         cid = str(e.originator_id)
-        if name == "Opened":
-            cur.execute("INSERT INTO {p}cases VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
-                        (cid, e.reference, str(e.lead_organisation_id), e.lead_caseworker,
-                         e.person["district"], e.legal_sphere, ts(e.timestamp),
-                         e.originator_version))
-        else:
-            updates: dict[str, Any] = {"version": e.originator_version}
-            if name == "PersonDataCorrected":
-                updates["district"] = e.person["district"]
-            elif name == "LegalSphereChanged":
-                updates["legal_sphere"] = e.legal_sphere
-            elif name == "CaseworkerAssigned":
-                updates["lead_caseworker"] = e.caseworker
-            elif name == "LeadMoved":
-                updates["lead_organisation_id"] = str(e.organisation_id)
-                updates["lead_caseworker"] = e.caseworker
-            elif name == "Closed":
-                updates["status"] = "closed"
-            elif name == "Reopened":
-                updates["status"] = "open"
-            elif name == "ConsentOverridden":
-                self._notify_supervisors(cur, e, position)
-            assignments = ", ".join(f"{column} = ?" for column in updates)
-            cur.execute(f"UPDATE {{p}}cases SET {assignments} WHERE case_id = ?",
-                        (*updates.values(), cid))
-        self._timeline(cur, cid, e, name, position)
+        cur.execute("INSERT INTO {p}cases VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+                    (cid, e.reference, str(e.lead_organisation_id), e.lead_caseworker,
+                     e.person["district"], e.legal_sphere, ts(e.timestamp),
+                     e.originator_version))
+        self._timeline(cur, cid, e, position)
+
+    @project.register(Case.Event)
+    def _case_changed(self, e: Any, cur: Cursor, position: int) -> None:
+        """Every later event of a case: its version, what the case list shows of it."""
+        cid = str(e.originator_id)
+        updates: dict[str, Any] = {"version": e.originator_version,
+                                   **CASE_COLUMNS.get(type(e), lambda _e: {})(e)}
+        if isinstance(e, Case.ConsentOverridden):
+            self._notify_supervisors(cur, e, position)
+        assignments = ", ".join(f"{column} = ?" for column in updates)
+        cur.execute(f"UPDATE {{p}}cases SET {assignments} WHERE case_id = ?",
+                    (*updates.values(), cid))
+        self._timeline(cur, cid, e, position)
 
     def _notify_supervisors(self, cur: Cursor, e: Any, position: int) -> None:
         """DESIGN §7: a crisis override is brought to the sending supervisors' attention."""
@@ -124,7 +142,7 @@ class WorkflowViews:
                         (recipient, f"override:{position}", str(e.referral_id),
                          ts(e.timestamp)))
 
-    def _timeline(self, cur: Cursor, case_id: str, e: Any, name: str, position: int) -> None:
+    def _timeline(self, cur: Cursor, case_id: str, e: Any, position: int) -> None:
         """Ids and types only: what happened to a case, when and by whom; what an event
         says stays in the event store (the audit reads it there)."""
         cur.execute("INSERT INTO {p}timeline VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -133,69 +151,77 @@ class WorkflowViews:
                      str(e.by.organisation_id) if e.by.organisation_id else None, e.by.role))
 
     # -- referrals ----------------------------------------------------------------------------
-    def on_Referral(self, cur: Cursor, e: Any, name: str, position: int) -> None:
+    @project.register(Referral.Created)
+    def _referral_created(self, e: Any, cur: Cursor, position: int) -> None:
         rid = str(e.originator_id)
-        if name == "Created":
-            self._webhook_message(cur, e, position, e.status, None, {
-                "case_id": str(e.case_id), "need": e.need, "urgency": e.urgency,
-                "kind": e.kind, "from_organisation_id": str(e.from_organisation_id),
-                "to_organisation_id": str(e.to_organisation_id),
-                "parent_referral_id": str(e.parent_referral_id) if e.parent_referral_id
-                else None})
-            case = cur.one("SELECT reference FROM {p}cases WHERE case_id = ?",
-                           (str(e.case_id),))
-            load_service = self._load_service(cur, e)
-            cur.execute(
-                "INSERT INTO {p}referrals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, NULL, NULL, 0, '[]', '[]', NULL, NULL)",
-                (rid, str(e.case_id), case["reference"] if case else None, e.need, e.urgency,
-                 e.kind, str(e.from_organisation_id), e.from_user, str(e.to_organisation_id),
-                 e.to_service_id, load_service, e.status,
-                 str(e.parent_referral_id) if e.parent_referral_id else None,
-                 ts(e.timestamp) if e.status == "requested" else None, ts(e.timestamp),
-                 e.originator_version))
-            self._count_load(cur, {"load_service_id": load_service,
-                                   "to_organisation_id": str(e.to_organisation_id)},
-                             None, load_kind(e.status, False))
-            case_id = str(e.case_id)
-        else:
-            row = cur.one("SELECT * FROM {p}referrals WHERE referral_id = ?", (rid,))
-            assert row is not None, f"referral {rid} unknown to the views"
-            case_id = row["case_id"]
-            old_status = row["status"]
-            holds = json.loads(row["holds"])
-            escalations = json.loads(row["escalations"])
-            status = STATUS_BY_EVENT.get(name, old_status)
-            sent_at = ts(e.timestamp) if name == "Sent" else row["sent_at"]
-            from_user = e.by.user if name == "Sent" else row["from_user"]
-            if status == ON_HOLD and old_status != ON_HOLD:
-                holds.append([ts(e.timestamp), None])
-            elif name in STATUS_BY_EVENT and old_status == "on-hold" and holds:
-                holds[-1][1] = ts(e.timestamp) if status != "on-hold" else holds[-1][1]
-            if name == "Escalated":
-                escalations.append(f"{e.stage}:{e.level}")
-            first_contact_at = ts(e.timestamp) if name == "FirstContactMade" \
-                else row["first_contact_at"]
-            waitlisted_at = row["waitlisted_at"]
-            if name == "PutOnWaitingList":
-                waitlisted_at = ts(e.timestamp)
-            elif name in STATUS_BY_EVENT:  # any other change of state leaves the list
-                waitlisted_at = None
-            cur.execute(
-                "UPDATE {p}referrals SET status = ?, sent_at = ?, from_user = ?, "
-                "updated_at = ?, version = ?, holds = ?, escalations = ?, "
-                "first_contact_at = ?, waitlisted_at = ? WHERE referral_id = ?",
-                (status, sent_at, from_user, ts(e.timestamp), e.originator_version,
-                 as_json(holds), as_json(escalations), first_contact_at, waitlisted_at, rid))
-            self._count_load(cur, row, load_kind(old_status, row["waitlisted_at"] is not None),
-                             load_kind(status, waitlisted_at is not None))
-            if name in STATUS_BY_EVENT:
-                self._webhook_message(cur, e, position, status, old_status, {
-                    k: row[k] for k in ("case_id", "need", "urgency", "kind",
-                                        "from_organisation_id", "to_organisation_id",
-                                        "parent_referral_id")})
+        self._webhook_message(cur, e, position, e.status, None, {
+            "case_id": str(e.case_id), "need": e.need, "urgency": e.urgency,
+            "kind": e.kind, "from_organisation_id": str(e.from_organisation_id),
+            "to_organisation_id": str(e.to_organisation_id),
+            "parent_referral_id": str(e.parent_referral_id) if e.parent_referral_id
+            else None})
+        case = cur.one("SELECT reference FROM {p}cases WHERE case_id = ?",
+                       (str(e.case_id),))
+        load_service = self._load_service(cur, e)
+        cur.execute(
+            "INSERT INTO {p}referrals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, NULL, NULL, 0, '[]', '[]', NULL, NULL)",
+            (rid, str(e.case_id), case["reference"] if case else None, e.need, e.urgency,
+             e.kind, str(e.from_organisation_id), e.from_user, str(e.to_organisation_id),
+             e.to_service_id, load_service, e.status,
+             str(e.parent_referral_id) if e.parent_referral_id else None,
+             ts(e.timestamp) if e.status == "requested" else None, ts(e.timestamp),
+             e.originator_version))
+        self._count_load(cur, {"load_service_id": load_service,
+                               "to_organisation_id": str(e.to_organisation_id)},
+                         None, load_kind(e.status, False))
+        case_id = str(e.case_id)
         self._deadline(cur, rid)
-        self._timeline(cur, case_id, e, name, position)
+        self._timeline(cur, case_id, e, position)
+
+    @project.register(Referral.Event)
+    def _referral_changed(self, e: Any, cur: Cursor, position: int) -> None:
+        """Every later event of a referral; a command's event moves it to the state the
+        domain's command table (``domain.referral.COMMANDS``) names."""
+        rid = str(e.originator_id)
+        name = type(e).__name__
+        row = cur.one("SELECT * FROM {p}referrals WHERE referral_id = ?", (rid,))
+        assert row is not None, f"referral {rid} unknown to the views"
+        case_id = row["case_id"]
+        old_status = row["status"]
+        holds = json.loads(row["holds"])
+        escalations = json.loads(row["escalations"])
+        status = STATUS_BY_EVENT.get(name, old_status)
+        sent_at = ts(e.timestamp) if name == "Sent" else row["sent_at"]
+        from_user = e.by.user if name == "Sent" else row["from_user"]
+        if status == ON_HOLD and old_status != ON_HOLD:
+            holds.append([ts(e.timestamp), None])
+        elif name in STATUS_BY_EVENT and old_status == "on-hold" and holds:
+            holds[-1][1] = ts(e.timestamp) if status != "on-hold" else holds[-1][1]
+        if name == "Escalated":
+            escalations.append(f"{e.stage}:{e.level}")
+        first_contact_at = ts(e.timestamp) if name == "FirstContactMade" \
+            else row["first_contact_at"]
+        waitlisted_at = row["waitlisted_at"]
+        if name == "PutOnWaitingList":
+            waitlisted_at = ts(e.timestamp)
+        elif name in STATUS_BY_EVENT:  # any other change of state leaves the list
+            waitlisted_at = None
+        cur.execute(
+            "UPDATE {p}referrals SET status = ?, sent_at = ?, from_user = ?, "
+            "updated_at = ?, version = ?, holds = ?, escalations = ?, "
+            "first_contact_at = ?, waitlisted_at = ? WHERE referral_id = ?",
+            (status, sent_at, from_user, ts(e.timestamp), e.originator_version,
+             as_json(holds), as_json(escalations), first_contact_at, waitlisted_at, rid))
+        self._count_load(cur, row, load_kind(old_status, row["waitlisted_at"] is not None),
+                         load_kind(status, waitlisted_at is not None))
+        if name in STATUS_BY_EVENT:
+            self._webhook_message(cur, e, position, status, old_status, {
+                k: row[k] for k in ("case_id", "need", "urgency", "kind",
+                                    "from_organisation_id", "to_organisation_id",
+                                    "parent_referral_id")})
+        self._deadline(cur, rid)
+        self._timeline(cur, case_id, e, position)
 
     def _webhook_message(self, cur: Cursor, e: Any, position: int, status: str,
                          previous: str | None, referral: dict[str, Any]) -> None:
@@ -274,26 +300,45 @@ class WorkflowViews:
                     (stage, ts(deadline.due_at), done, referral_id))
 
     # -- notifications ------------------------------------------------------------------------
-    def on_Notification(self, cur: Cursor, e: Any, name: str, position: int) -> None:
+    @project.register(Notification.Created)
+    def _notification_created(self, e: Any, cur: Cursor, position: int) -> None:
         nid = str(e.originator_id)
-        if name == "Created":
-            cur.execute("INSERT INTO {p}notifications VALUES (?, ?, ?, ?, 'pending', 0, NULL, "
-                        "?, ?, ?, ?)",
-                        (nid, str(e.referral_id), e.stage, e.level, e.subject,
-                         as_json(e.recipients), ts(e.timestamp), ts(e.timestamp)))
-            for recipient in e.recipients:
-                key = (f"user:{recipient['user']}" if recipient["kind"] == "user"
-                       else f"organisation:{recipient['organisation_id']}")
-                cur.execute("INSERT INTO {p}inapp VALUES (?, ?, ?, 'escalation', ?)",
-                            (key, nid, str(e.referral_id), ts(e.timestamp)))
-        elif name == "SendingStarted":
-            cur.execute("UPDATE {p}notifications SET status = 'sending', attempts = ?, "
-                        "updated_at = ? WHERE notification_id = ?",
-                        (e.attempt, ts(e.timestamp), nid))
-        elif name == "Delivered":
-            cur.execute("UPDATE {p}notifications SET status = 'delivered', updated_at = ? "
-                        "WHERE notification_id = ?", (ts(e.timestamp), nid))
-        elif name in ("NotSent", "Released"):
-            cur.execute("UPDATE {p}notifications SET status = 'retry', retry_at = ?, "
-                        "updated_at = ? WHERE notification_id = ?",
-                        (ts(e.retry_at), ts(e.timestamp), nid))
+        cur.execute("INSERT INTO {p}notifications VALUES (?, ?, ?, ?, 'pending', 0, NULL, "
+                    "?, ?, ?, ?)",
+                    (nid, str(e.referral_id), e.stage, e.level, e.subject,
+                     as_json(e.recipients), ts(e.timestamp), ts(e.timestamp)))
+        for recipient in e.recipients:
+            key = (f"user:{recipient['user']}" if recipient["kind"] == "user"
+                   else f"organisation:{recipient['organisation_id']}")
+            cur.execute("INSERT INTO {p}inapp VALUES (?, ?, ?, 'escalation', ?)",
+                        (key, nid, str(e.referral_id), ts(e.timestamp)))
+
+    @project.register(Notification.SendingStarted)
+    def _sending_started(self, e: Any, cur: Cursor, position: int) -> None:
+        cur.execute("UPDATE {p}notifications SET status = 'sending', attempts = ?, "
+                    "updated_at = ? WHERE notification_id = ?",
+                    (e.attempt, ts(e.timestamp), str(e.originator_id)))
+
+    @project.register(Notification.Delivered)
+    def _delivered(self, e: Any, cur: Cursor, position: int) -> None:
+        cur.execute("UPDATE {p}notifications SET status = 'delivered', updated_at = ? "
+                    "WHERE notification_id = ?", (ts(e.timestamp), str(e.originator_id)))
+
+    @project.register(Notification.NotSent)
+    @project.register(Notification.Released)
+    def _to_retry(self, e: Any, cur: Cursor, position: int) -> None:
+        cur.execute("UPDATE {p}notifications SET status = 'retry', retry_at = ?, "
+                    "updated_at = ? WHERE notification_id = ?",
+                    (ts(e.retry_at), ts(e.timestamp), str(e.originator_id)))
+
+
+# What a case's event changes in the case list, by event class.
+CASE_COLUMNS: dict[type, Any] = {
+    Case.PersonDataCorrected: lambda e: {"district": e.person["district"]},
+    Case.LegalSphereChanged: lambda e: {"legal_sphere": e.legal_sphere},
+    Case.CaseworkerAssigned: lambda e: {"lead_caseworker": e.caseworker},
+    Case.LeadMoved: lambda e: {"lead_organisation_id": str(e.organisation_id),
+                               "lead_caseworker": e.caseworker},
+    Case.Closed: lambda e: {"status": "closed"},
+    Case.Reopened: lambda e: {"status": "open"},
+}
