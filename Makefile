@@ -49,6 +49,7 @@ run: $(VENV)/.installed $(CATALOGS)
 		"mail.log, supervisord.log); Ctrl-C stops everything."
 	@FALLNETZ_INSTANCE=$(abspath $(INSTANCE_DIR)) FALLNETZ_BIN=$(abspath $(BIN)) \
 		HOST=$(HOST) PORT=$(PORT) SMTP_PORT=$(SMTP_PORT) \
+		PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)}" \
 		exec $(BIN)/supervisord -c deploy/supervisord.conf
 
 ## make test-unit: the fast loop: tests/unit on SQLite (no servers, no processes)

@@ -68,6 +68,9 @@ class Engine(Application):
         # service; given by the composition (the web), so that accepting into a full service
         # asks for a reason. None: no capacity check (a process without views).
         self.places_taken: Callable[[UUID, str], int] | None = None
+        self._directory_lock = threading.Lock()
+        self._directory_ids: list[UUID] = []
+        self._directory_upto = 0
         super().__init__(env)
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
@@ -212,7 +215,28 @@ class Engine(Application):
         return [self.repository.get(i) for i in self.created_ids(Case.Opened)]
 
     def organisations(self) -> list[Organisation]:
-        return [self.repository.get(i) for i in self.created_ids(Organisation.Registered)]
+        """The directory, each organisation brought up to date from the store (cached)."""
+        return [self.repository.get(i) for i in self.organisation_ids()]
+
+    def organisation_ids(self) -> list[UUID]:
+        """Every registered organisation's id. Kept per process and extended by the
+        registrations after the last one seen, so a request reads only the log's newest
+        rows instead of scanning all of it."""
+        with self._directory_lock:
+            # Up to the log's end as it is now (notification ids are given in commit
+            # order), so the next call starts after it.
+            end = self.recorder.max_notification_id() or 0
+            start = self._directory_upto + 1
+            topic = get_topic(Organisation.Registered)
+            while start <= end:
+                section = self.notification_log.select(
+                    start=start, limit=self.log_section_size, stop=end, topics=[topic])
+                if not section:
+                    break
+                self._directory_ids.extend(n.originator_id for n in section)
+                start = section[-1].id + 1
+            self._directory_upto = max(self._directory_upto, end)
+            return list(self._directory_ids)
 
     def referrals(self) -> list[Referral]:
         return [self.repository.get(i) for i in self.created_ids(Referral.Created)]

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from eventsourcing.utils import get_topic
 from flask import current_app
 
-from domain.routing import ServiceLoad
+from domain.referral import COMMANDS, Referral
+from domain.routing import TAKEN, ServiceLoad, counted_service, load_kind
 from readmodel import queries, runs
 from readmodel.runs import Freshness, Run, freshness
+from readmodel.schema import PROJECTIONS
 from readmodel.store import ViewStore
 from web.application import application
+
+# The events that can change how many places a referral takes (its creation, and each
+# command's event), as the notification log names their topics.
+REFERRAL_TOPICS = [get_topic(Referral.Created), *(get_topic(getattr(Referral, c.event))
+                                                  for c in COMMANDS.values())]
 
 
 def organisation_names() -> dict[str, str]:
@@ -47,9 +55,44 @@ def background_runs() -> list[tuple[str, Run, bool]]:
 
 
 def places_taken(organisation_id: UUID, service_id: str) -> int:
-    """Places in use of a service, from the projected load (the engine asks this when a
-    referral is accepted, so a full service is never overfilled silently)."""
-    return queries.places_taken(read_store(), str(organisation_id), service_id)
+    """Places in use of a service now (the engine asks this when a referral is accepted,
+    so a full service is never overfilled silently): the projected load, brought up to date
+    with the referral events the views have not taken in yet. Those are few while the
+    workers run, and read by topic from the log after the views' position when they lag or
+    have stopped."""
+    store = read_store()
+    with store.reading() as cur:
+        taken = cur.one("SELECT active_referrals FROM {p}service_load "
+                        "WHERE organisation_id = ? AND service_id = ?",
+                        (str(organisation_id), service_id))
+        position = cur.one("SELECT position FROM {p}positions WHERE projection = ?",
+                           (PROJECTIONS[0],))
+    count = int(taken["active_referrals"]) if taken else 0
+    app = application()
+    start = (int(position["position"]) if position else 0) + 1
+    changed: set[UUID] = set()
+    while True:
+        section = app.notification_log.select(start=start, limit=app.log_section_size,
+                                              topics=REFERRAL_TOPICS)
+        if not section:
+            break
+        changed.update(n.originator_id for n in section)
+        start = section[-1].id + 1
+    if not changed:
+        return count
+    receiver = app.repository.get(organisation_id)
+    for referral_id in changed:
+        referral = app.repository.get(referral_id)
+        if referral.to_organisation_id != organisation_id or \
+                counted_service(receiver, referral) != service_id:
+            continue
+        with store.reading() as cur:
+            seen = cur.one("SELECT status, waitlisted_at FROM {p}referrals "
+                           "WHERE referral_id = ?", (str(referral_id),))
+        was = load_kind(seen["status"], seen["waitlisted_at"] is not None) if seen else None
+        now = load_kind(referral.status, referral.waitlisted)
+        count += (now == TAKEN) - (was == TAKEN)
+    return count
 
 
 def service_loads() -> dict[tuple[UUID, str], ServiceLoad]:
@@ -57,3 +100,4 @@ def service_loads() -> dict[tuple[UUID, str], ServiceLoad]:
     return {(UUID(r["organisation_id"]), r["service_id"]): ServiceLoad(
         taken=int(r["active_referrals"]), requested=int(r["requested_referrals"]),
         waiting=int(r["waiting_referrals"])) for r in queries.service_load(read_store())}
+

@@ -299,3 +299,25 @@ def test_the_api_explains_the_suggestions_and_guards_a_full_service(
                        json={"over_capacity_reason": "Geschwisterkind"})
     assert over.status_code == 200 and over.get_json()["status"] == "accepted"
     assert world.referral(sent[1]).over_capacity_reason == "Geschwisterkind"
+
+
+def test_the_capacity_check_counts_what_the_views_have_not_taken_in_yet(
+        web_app, updater: ViewUpdater) -> None:  # type: ignore[no-untyped-def]
+    """With the workers stopped (or behind), an acceptance still sees the places taken a
+    moment ago: the projected load plus the referral events after the views' position."""
+    app = web_app.extensions["fallnetz.engine"]  # its places_taken is the web's
+    world = World.build(app)
+    near = world.ids["kinderarzt-sachsendorf"] = practice(
+        app, "kinderarzt-sachsendorf", "Sachsendorf", 1, staff="pia")
+    pia = Stamp("pia", near, "caseworker", "r")
+    case_id = world.open_case()
+    world.consent(case_id)
+    first, second = (world.send(case_id, to="kinderarzt-sachsendorf", need="health.paediatric",
+                                to_service_id="sprechstunde") for _ in range(2))
+    updater.catch_up()
+    app.accept_referral(pia, first)  # the views do not know yet
+    with pytest.raises(CapacityReached):
+        app.accept_referral(pia, second)
+    app.complete_referral(pia, first, "erledigt")  # the place is free again, still unseen
+    app.accept_referral(pia, second)
+    assert world.referral(second).over_capacity_reason == ""

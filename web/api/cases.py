@@ -1,13 +1,10 @@
 """Cases: the lead organisation's list, opening, reading and every case command."""
 
 from __future__ import annotations
-
 from typing import Any
 from uuid import UUID
-
 from flask import g, url_for
 from marshmallow import fields, validate
-
 from domain.base import require_text
 from domain.case import Case
 from domain.messages import _
@@ -319,7 +316,7 @@ def suggestions(query: dict[str, Any], case_id: UUID) -> Any:
     require_text(query.get("need"), "need", _("A need"))
     require_text(query.get("urgency"), "urgency", _("An urgency"))
     app.check_need(query["need"])
-    found = suggest_receivers(app.network, [o for o in app.organisations() if o.active], case,
+    found = suggest_receivers(app.network, [o for o in application().organisations() if o.active], case,
                               query["need"], query["urgency"], service_loads(), app.clock(),
                               lead_handoff=query["kind"] == "lead_handoff")
     return [{"rank": rank, "organisation_id": s.organisation_id,

@@ -2,14 +2,11 @@
 changes, and the whole directory in Open Referral HSDS 3.0 (export and import)."""
 
 from __future__ import annotations
-
 from typing import Any
 from uuid import UUID
-
 from flask import g, request
 from flask_babel import gettext as _
 from marshmallow import fields, validate
-
 from domain.organisation import Organisation
 from domain.stamp import Role
 from web.api.common import ApiSchema, Stop, api_blueprint, etag, idempotency_key, \

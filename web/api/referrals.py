@@ -228,7 +228,8 @@ def referral_fhir(query: dict[str, Any], referral_id: UUID) -> Any:
     chain = _forward_chain(referral, case)
     bundle = referral_bundle(
         chain, _root_of(chain[0]), case,
-        organisations={o.id: o for o in app.organisations()},
+        organisations={oid: app.repository.get(oid) for r in chain
+                       for oid in (r.from_organisation_id, r.to_organisation_id)},
         shows_content=lambda r: access.sees_referral_content(g.viewer, r, case, today))
     return Response(json.dumps(bundle), mimetype="application/fhir+json",
                     headers={"ETag": etag(referral.version)})

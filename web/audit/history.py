@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.application import ReferralNetwork
+from domain.organisation import Organisation
 from domain.case import Case
 from domain.referral import Referral
 
@@ -53,13 +54,27 @@ def _events(app: ReferralNetwork, aggregate_id: UUID) -> list[Any]:
     return list(app.repository.event_store.get(aggregate_id))
 
 
+class _Names(dict):  # type: ignore[type-arg]
+    """Organisation id → name, each organisation the history names loaded from the store
+    when it is first needed (the history is read from the events, not from the views)."""
+
+    def __init__(self, app: ReferralNetwork, known: dict[UUID, str]) -> None:
+        super().__init__(known)
+        self.app = app
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if key not in self and isinstance(key, UUID):
+            found = self.app._find(Organisation, key)
+            self[key] = found.name if found is not None else default
+        return super().get(key, default)
+
+
 def history_rows(app: ReferralNetwork, aggregate_ids: list[UUID],
                  until: datetime | None = None,
                  organisations: dict[UUID, str] | None = None) -> list[HistoryRow]:
     """Every event of these aggregates in the order it happened (up to ``until``);
     ``organisations`` (id → name) saves a second read of the directory."""
-    if organisations is None:
-        organisations = {o.id: o.name for o in app.organisations()}
+    organisations = _Names(app, organisations or {})
     people: dict[str, str] = {}
     rows = []
     for aggregate_id in aggregate_ids:

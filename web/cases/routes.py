@@ -1,14 +1,11 @@
 """Routes of the caseworker's pages."""
 
 from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-
 from domain.base import NotFound
 from domain.case import Case
 from domain.organisation import Organisation
@@ -129,8 +126,7 @@ def render_case(case: Case, failed: str | None = None,
 
 
 def _names() -> dict[str, str]:
-    names = organisation_names()
-    return names or {str(o.id): o.name for o in application().organisations()}
+    return organisation_names()
 
 
 def _active_organisations() -> list[Organisation]:

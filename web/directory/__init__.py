@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 from uuid import UUID
-
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-
 from domain import access
 from domain.stamp import Role
 from web.auth import allowed_by, roles, viewer

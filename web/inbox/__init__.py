@@ -19,7 +19,10 @@ bp = Blueprint("inbox", __name__)
 @bp.get("/eingang")
 @roles(*CASEWORK)
 def index() -> Any:
-    rows = queries.inbox(read_store(), str(viewer().organisation_id))
+    # What is on the waiting list is listed there, longest waiting first, not among the
+    # referrals to act on now.
+    rows = [row for row in queries.inbox(read_store(), str(viewer().organisation_id))
+            if not row["waitlisted_at"]]
     return render_template("inbox/index.html", rows=rows, names=organisation_names(),
                            waiting=queries.waiting_list(read_store(), str(viewer().organisation_id)),
                            freshness=lists_freshness(), now=_utc_text(application().clock()))

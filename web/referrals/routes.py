@@ -1,13 +1,10 @@
 """Routes of the referral page."""
 
 from __future__ import annotations
-
 from typing import Any
 from uuid import UUID
-
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-
 from domain import access
 from domain.case import Case
 from domain.organisation import Organisation
@@ -38,12 +35,12 @@ def render_referral(referral: Referral, failed: str | None = None,
         forms["warteliste"].values["reason"] = _("Waiting list")
     if failed is not None:
         forms[failed] = FormState(dict(values or {}), errors or {})
-    directory = app.organisations()
+    organisations_now = application().organisations()
     history = history_rows(app, [referral.id],
-                           organisations={o.id: o.name for o in directory})
+                           organisations={o.id: o.name for o in organisations_now})
     child = app._find(Referral, referral.child_referral_id) if referral.child_referral_id \
         else None
-    organisations = sorted((o for o in directory
+    organisations = sorted((o for o in organisations_now
                             if o.active and o.id != referral.to_organisation_id),
                            key=lambda o: o.name)
     capacity = None
