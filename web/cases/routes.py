@@ -24,6 +24,7 @@ from web.forms import new_key
 from readmodel import queries
 from web.reads import lists_freshness, organisation_names, read_store, service_loads
 from web.visible import visible_case, visible_referral
+from web.receivers import parse_receiver, receiver_value, receiver_values
 
 
 @dataclass
@@ -245,14 +246,6 @@ def discard_draft(referral_id: UUID) -> Any:
 
 
 # -- the referral form ------------------------------------------------------------------------
-def _receiver_values(organisations: list[Organisation]) -> list[str]:
-    values = []
-    for organisation in organisations:
-        values.append(f"{organisation.id}:")
-        values.extend(f"{organisation.id}:{sid}" for sid in organisation.services)
-    return values
-
-
 def _posted_receiver() -> list[str]:
     """The receiver choices the posted form may name: the posted one if it is among those
     the form offers (an active organisation, or one of its services), else none. Only that
@@ -260,12 +253,12 @@ def _posted_receiver() -> list[str]:
     registered or deactivated yet), instead of replaying the whole directory per POST."""
     posted = request.form.getlist("receiver")
     value = posted[-1] if posted else ""  # the one load_form validates
-    organisation_id, _sep, _service_id = value.partition(":")
     try:
-        organisation = application().load(Organisation, UUID(organisation_id), what="organisation")
+        organisation = application().load(Organisation, parse_receiver(value)[0],
+                                          what="organisation")
     except (ValueError, NotFound):
         return []
-    if organisation.active and value in _receiver_values([organisation]):
+    if organisation.active and value in receiver_values([organisation]):
         return [value]
     return []
 
@@ -293,7 +286,7 @@ def render_referral_form(case: Case, errors: dict[str, list[str]], values: dict[
                            need=need, urgency=urgency, suggestions=suggestions,
                            consent_for=consent_for, network=network,
                            need_options=_needs_open_first(case, network),
-                           urgencies=URGENCIES), status
+                           urgencies=URGENCIES, receiver_value=receiver_value), status
 
 
 def _needs_open_first(case: Case, network: Any) -> list[str]:
@@ -321,10 +314,10 @@ def send_referral(case_id: UUID) -> Any:
     form = referral_form(application().network, _posted_receiver())
 
     def command(d: dict[str, Any]) -> Any:
-        organisation_id, _sep, service_id = d["receiver"].partition(":")
+        organisation_id, service_id = parse_receiver(d["receiver"])
         return application().send_referral(
-            viewer(), case_id, d["need"], d["urgency"], UUID(organisation_id), d["reason"],
-            to_service_id=service_id or None, kind=d["kind"],
+            viewer(), case_id, d["need"], d["urgency"], organisation_id, d["reason"],
+            to_service_id=service_id, kind=d["kind"],
             crisis_override_reason=d["crisis_override_reason"],
             idempotency_key=d["idempotency_key"])
 

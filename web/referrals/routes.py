@@ -11,7 +11,7 @@ from domain.organisation import Organisation
 from domain.referral import Referral, running_stage
 from domain.routing import service_full
 from web.auth import CASEWORK, roles, viewer
-from web.cases.routes import FormState, _names, _receiver_values
+from web.cases.routes import FormState, _names
 from web.form_submission import submit
 from web.audit.history import history_rows
 from web.application import application
@@ -19,6 +19,7 @@ from web.i18n import translate
 from web.visible import visible_referral
 from web.referrals import bp
 from web.referrals.actions import ACTIONS
+from web.receivers import parse_receiver, receiver_values
 
 
 def render_referral(referral: Referral, failed: str | None = None,
@@ -59,13 +60,13 @@ def render_referral(referral: Referral, failed: str | None = None,
         failed_hidden=failed is not None and failed not in {a.slug for a in actions},
         audits=access.audits_referral(me, referral, case), names=_names(),
         forward_options=[(value, _receiver_label(value, organisations))
-                         for value in _receiver_values(organisations)],
+                         for value in receiver_values(organisations)],
         now=app.clock()), status
 
 
 def _receiver_label(value: str, organisations: list[Organisation]) -> str:
-    organisation_id, _sep, service_id = value.partition(":")
-    organisation = next(o for o in organisations if str(o.id) == organisation_id)
+    organisation_id, service_id = parse_receiver(value)
+    organisation = next(o for o in organisations if o.id == organisation_id)
     if not service_id:
         return organisation.name
     return f"{organisation.name} – {organisation.services[service_id]['name']}"
@@ -90,12 +91,11 @@ def act(referral_id: UUID, action: str) -> Any:
                   if k in ("reason", "outcome", "crisis_override_reason", "expected_version",
                            "idempotency_key", "over_capacity_reason")}
         if chosen.command.name == "forward":
-            organisation_id, _sep, service_id = d["receiver"].partition(":")
             try:
-                kwargs.update(to_organisation_id=UUID(organisation_id),
-                              to_service_id=service_id or None)
+                organisation_id, service_id = parse_receiver(d["receiver"])
             except ValueError:
                 abort(400)
+            kwargs.update(to_organisation_id=organisation_id, to_service_id=service_id)
         return method(viewer(), referral_id, **kwargs)
 
     def rerender(errors: dict[str, list[str]], values: dict[str, Any], status: int) -> Any:
