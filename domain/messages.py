@@ -9,6 +9,9 @@ interface translates it with its ``msgid`` and ``params``. The German catalog li
 
 from __future__ import annotations
 
+import gettext as gettext_module
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 
@@ -52,3 +55,19 @@ class Message(str):
 def _(msgid: str, **params: Any) -> Message:
     """Marks ``msgid`` for translation (keyword ``_`` of ``pybabel extract``)."""
     return Message(msgid, **params)
+
+
+_CATALOG = Path(__file__).resolve().parent / "translations"
+
+
+@lru_cache(maxsize=None)
+def _translations(language: str) -> gettext_module.NullTranslations:
+    return gettext_module.translation("messages", localedir=_CATALOG, languages=[language],
+                                      fallback=True)
+
+
+def in_language(message: Message, language: str) -> str:
+    """The message in ``language`` from the domain's catalog, for texts the domain itself
+    hands to people outside any user interface (the escalation mails). English where the
+    catalog is not compiled (``make`` compiles it)."""
+    return message.translate(_translations(language).gettext)

@@ -13,13 +13,16 @@ from domain.account import UserAccount
 from domain.base import ConflictError
 from domain.deadlines import StageDeadline, calendar_for, stage_deadline
 from domain.engine import Engine
+from domain.messages import _, in_language
 from domain.notification import Notification
 from domain.organisation import Organisation
 from domain.referral import Referral
 from domain.stamp import Role, Stamp
 
-STAGE_LABELS = {"receive": "Eingangsbestätigung", "decide": "Annahme oder Ablehnung",
-                "first_contact": "Erstkontakt"}
+STAGE_NAMES = {"receive": _("acknowledgement of receipt"),
+               "decide": _("decision to accept or reject"), "first_contact": _("first contact")}
+# The language of the escalation mails: the network's staff read German.
+MAIL_LANGUAGE = "de"
 
 
 log = logging.getLogger(__name__)
@@ -110,11 +113,14 @@ class EscalationService(Engine):
             notification = Notification(
                 id=Notification.id_for(referral.id, stage, level), referral_id=referral.id,
                 stage=stage, level=level, recipients=self.recipients(referral, level),
-                subject=f"[Fallnetz] Frist überschritten: {STAGE_LABELS[stage]} "
-                        f"(Eskalationsstufe {level})",
-                body=(f"Die Frist „{STAGE_LABELS[stage]}“ einer Vermittlung ist seit "
-                      f"{deadline.due_at.isoformat(timespec='minutes')} (UTC) überschritten. "
-                      f"Eskalationsstufe {level}. Bitte öffnen Sie die Vermittlung:"),
+                subject=in_language(_(
+                    "[Fallnetz] Deadline missed: {stage} (escalation level {level})",
+                    stage=STAGE_NAMES[stage], level=level), MAIL_LANGUAGE),
+                body=in_language(_(
+                    "The deadline \"{stage}\" of a referral has been missed since {due} (UTC). "
+                    "Escalation level {level}. Please open the referral:",
+                    stage=STAGE_NAMES[stage], level=level,
+                    due=deadline.due_at.isoformat(timespec="minutes")), MAIL_LANGUAGE),
                 by=by)
             return [referral, notification], {"escalated": True,
                                               "notification_id": notification.id}
