@@ -10,14 +10,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+
 from eventsourcing.domain import datetime_now_with_tzinfo
 
 from domain.application import ReferralNetwork
 from domain.settings import Settings
-from workers.escalation import scan
-from workers.mail import MailSettings, send_due
 from readmodel import runs
 from readmodel.runner import ViewUpdater
+from workers.escalation import scan
+from workers.mail import MailSettings, send_due
 from workers.webhooks import WebhookSettings, deliver_due
 
 log = logging.getLogger(__name__)
