@@ -31,9 +31,10 @@ class ServiceLoad:
 
     @property
     def committed(self) -> int:
-        """What the suggestions count: places taken and those already asked for, so that
-        ten referrals sent in one morning do not all go to the service empty at 9:00."""
-        return self.taken + self.requested
+        """What the suggestions count: places taken, those already asked for (so that ten
+        referrals sent in one morning do not all go to the service empty at 9:00) and the
+        families on the waiting list (a place that comes free is theirs first)."""
+        return self.taken + self.requested + self.waiting
 
 
 def counted_service(receiver: Organisation, referral: Any) -> str | None:

@@ -114,6 +114,12 @@ def test_a_crisis_referral_from_case_to_inbox_to_audit(web_app: Flask, world: Wo
                            query_string={"zeitpunkt": moment.strftime("%d.%m.%Y %H:%M")}))
     assert re.search(r"Stand am .*?</h2>\s*<dl class=\"facts\">\s*<dt>Status</dt><dd>gesendet",
                      past, re.S), "the state before accepting"
+    for absurd in ("01.01.0001 00:00", "31.12.9999 23:59", "31.02.2026 10:00"):
+        refused = birgit.get(f"/pruefung/vermittlungen/{referral_id}",
+                             query_string={"zeitpunkt": absurd})
+        assert refused.status_code == 422, (absurd, refused.status_code)
+        assert "Bitte geben Sie Datum und Uhrzeit ein (TT.MM.JJJJ HH:MM)." in text(refused)
+        assert "B i t t e" not in text(refused), "the message is written as words"
     printable = text(birgit.get(f"/pruefung/faelle/{case_id}/druck"))
     assert "Gedruckt am" in printable and "Birgit" in printable
 

@@ -105,6 +105,16 @@ def test_referrals_sent_and_received_count_against_capacity(world: World) -> Non
     assert load_kind("rejected", False) is None
 
 
+def test_families_on_the_waiting_list_come_before_new_ones(world: World) -> None:
+    near = practice(world.app, "kinderarzt-sachsendorf", "Sachsendorf", 4)
+    next_door = practice(world.app, "kinderarzt-sandow", "Sandow", 4)
+    case_id = world.open_case()
+    # One place came free, but a family waits for it: it is not free for a new one.
+    ranked = suggestions(world, case_id, {near: ServiceLoad(taken=3, waiting=1)})
+    assert [s.organisation_id for s in ranked] == [next_door, near]
+    assert ranked[1].full and ranked[1].load.committed == 4
+
+
 def test_the_explanation_names_map_language_and_legal_sphere(world: World) -> None:
     practice(world.app, "kinderarzt-sachsendorf", "Sachsendorf", 3)
     case_id = world.open_case()

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 from domain import access
 from domain.stamp import Role
@@ -31,8 +31,13 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class MomentQuery(FormSchema):
-    zeitpunkt = fields.NaiveDateTime(load_default=None, error_messages={
-        "invalid": _l("Please enter a date and time (DD.MM.YYYY HH:MM).")})
+    # A moment the network's history can have (an absurd year would overflow the time
+    # zone arithmetic of the page).
+    zeitpunkt = fields.NaiveDateTime(
+        load_default=None,
+        validate=validate.Range(min=datetime(2000, 1, 1), max=datetime(2100, 1, 1),
+                                error=_l("Please enter a date and time (DD.MM.YYYY HH:MM).")),
+        error_messages={"invalid": _l("Please enter a date and time (DD.MM.YYYY HH:MM).")})
 
 
 def _moment() -> tuple[datetime | None, dict[str, list[str]]]:
@@ -46,7 +51,8 @@ def _moment() -> tuple[datetime | None, dict[str, list[str]]]:
     try:
         moment = MomentQuery().load(raw)["zeitpunkt"]
     except ValidationError as e:
-        return None, {k: [str(m) for m in v] for k, v in e.messages.items()}  # type: ignore[union-attr]
+        return None, {k: [str(m) for m in (v if isinstance(v, list) else [v])]
+                      for k, v in e.messages.items()}  # type: ignore[union-attr]
     return (moment.replace(tzinfo=BERLIN) if moment else None), {}
 
 
