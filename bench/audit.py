@@ -26,21 +26,21 @@ def _long_case(world: World, events: int) -> UUID:
     recorded and resolved again and again (as a long-running case's needs come and go)."""
     case_id = world.open_case(needs=[])
     world.consent(case_id)
-    app = world.app
-    remaining = events - app.repository.get(case_id).version
+    application = world.application
+    remaining = events - application.repository.get(case_id).version
     while remaining > 0:
         by = world.anna
         count = min(CHUNK, remaining)
 
         def decide(count: int = count, by: Any = by) -> Any:
-            case = app.load(Case, case_id, what="case")
+            case = application.load(Case, case_id, what="case")
             for _ in range(count):
                 if case.needs.get("language", {}).get("status") == "open":
                     case.resolve_need("language", "", by=by)
                 else:
                     case.record_need("language", "Deutschkurs B1", by=by)
             return [case], {}
-        app.execute("bench_history", by, decide)
+        application.execute("bench_history", by, decide)
         remaining -= count
     return case_id
 
@@ -56,8 +56,9 @@ def _median_ms(run: Any, repeats: int) -> float:
     return statistics.median(times) * 1000
 
 
-def _page_ms(engine: ReferralNetwork, settings: Settings, case_id: UUID, repeats: int) -> float:
-    app = create_app(settings, engine=engine, config={"NUDGE_WORKERS": False})
+def _page_ms(application: ReferralNetwork, settings: Settings, case_id: UUID,
+             repeats: int) -> float:
+    app = create_app(settings, application=application, config={"NUDGE_WORKERS": False})
     client = sign_in(app, "birgit")
 
     def page() -> None:
@@ -69,21 +70,21 @@ def _page_ms(engine: ReferralNetwork, settings: Settings, case_id: UUID, repeats
 def measure(sizes: config.Sizes) -> dict[str, dict[str, float]]:
     with config.scratch_schema("audit") as schema:
         settings = Settings(database_url=config.schema_url(schema), secret_key="bench-secret")
-        engine = bootstrap(settings).application
-        world = World.build(engine)
-        give_passwords(engine)
+        application = bootstrap(settings).application
+        world = World.build(application)
+        give_passwords(application)
         case_id = _long_case(world, sizes.audit_events)
-        events = engine.repository.get(case_id).version
+        events = application.repository.get(case_id).version
 
         def bare() -> None:
-            assert len(list(engine.repository.event_store.get(case_id))) == events
+            assert len(list(application.repository.event_store.get(case_id))) == events
         bare_ms = _median_ms(bare, sizes.repeats)
-        plain_ms = _page_ms(engine, settings, case_id, sizes.repeats)
-        snapshotting = ReferralNetwork(engine.network, env={
+        plain_ms = _page_ms(application, settings, case_id, sizes.repeats)
+        snapshotting = ReferralNetwork(application.network, env={
             **settings.persistence_env(), "IS_SNAPSHOTTING_ENABLED": "y"})
         snapshotting.take_snapshot(case_id)
         snapshot_ms = _page_ms(snapshotting, settings, case_id, sizes.repeats)
         snapshotting.close()
-        engine.close()
+        application.close()
     return {"audit_plain": {"engine": plain_ms, "bare": bare_ms, "events": events},
             "audit_snapshot": {"engine": snapshot_ms, "bare": bare_ms, "events": events}}

@@ -60,7 +60,7 @@ def _stamp(user: str, organisation_id: UUID) -> dict[str, Any]:
 
 
 def engine_writer(world: World) -> Callable[[int], None]:
-    app = world.app
+    application = world.application
     cases = [world.open_case() for _ in range(CASES_PER_WRITER)]
     for case in cases:
         world.consent(case)
@@ -68,7 +68,7 @@ def engine_writer(world: World) -> Callable[[int], None]:
     def run(count: int) -> None:
         for i in range(count):
             referral = world.send(cases[i % len(cases)])
-            app.accept_referral(world.nadia, referral)
+            application.referrals.accept_referral(world.nadia, referral)
     return run
 
 
@@ -103,16 +103,16 @@ def _seconds(writers: list[Callable[[int], None]], count: int) -> float:
     return time.perf_counter() - started
 
 
-def _rates(engine: list[Callable[[int], None]], bare: list[Callable[[int], None]],
+def _rates(ours: list[Callable[[int], None]], bare: list[Callable[[int], None]],
            count: int) -> dict[str, float]:
     """Referrals (sent and accepted) per second over all writers. Engine and baseline take
     turns in rounds, so a burst of load from elsewhere on the machine hits both alike."""
     per_round = max(1, count // ROUNDS)
     spent = {"engine": 0.0, "bare": 0.0}
     for _ in range(ROUNDS):
-        spent["engine"] += _seconds(engine, per_round)
+        spent["engine"] += _seconds(ours, per_round)
         spent["bare"] += _seconds(bare, per_round)
-    done = len(engine) * per_round * ROUNDS
+    done = len(ours) * per_round * ROUNDS
     return {side: done / seconds for side, seconds in spent.items()}
 
 
@@ -121,8 +121,8 @@ def measure(sizes: config.Sizes) -> dict[str, dict[str, float]]:
     count = sizes.referrals_per_writer
     with config.scratch_schema("commands") as schema:
         url = config.schema_url(schema)
-        engine = bootstrap(Settings(database_url=url)).application
-        world = World.build(engine)
+        application = bootstrap(Settings(database_url=url)).application
+        world = World.build(application)
         # The library's defaults: no aggregate cache, which the engine has.
         bare = BareNetwork(env=Settings(database_url=url, aggregate_cache_size=0)
                            .persistence_env())
@@ -136,6 +136,6 @@ def measure(sizes: config.Sizes) -> dict[str, dict[str, float]]:
                 _seconds([bare_writer(bare, sender, receiver)], 2)
                 results[f"commands_{writers}"] = _rates(engine_runs, bare_runs, count)
         finally:
-            engine.close()
+            application.close()
             bare.close()
     return results

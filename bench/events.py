@@ -20,20 +20,20 @@ BATCH = 5_000
 
 def record_unit(world: World) -> tuple[list[StoredEvent], set[UUID]]:
     """The stored events of one unit, and the ids of its aggregates."""
-    app = world.app
-    first = (app.recorder.max_notification_id() or 0) + 1
+    application = world.application
+    first = (application.recorder.max_notification_id() or 0) + 1
     case = world.open_case()
     world.consent(case)
     completed = world.send(case, urgency="routine")
-    app.receive_referral(world.nadia, completed)
-    app.accept_referral(world.nadia, completed)
-    app.start_referral(world.nadia, completed)
-    app.complete_referral(world.nadia, completed, "Beratung abgeschlossen.")
+    application.referrals.receive_referral(world.nadia, completed)
+    application.referrals.accept_referral(world.nadia, completed)
+    application.referrals.start_referral(world.nadia, completed)
+    application.referrals.complete_referral(world.nadia, completed, "Beratung abgeschlossen.")
     rejected = world.send(case, urgency="urgent")
-    app.reject_referral(world.nadia, rejected, "Keine Kapazität.")
+    application.referrals.reject_referral(world.nadia, rejected, "Keine Kapazität.")
     world.send(case, urgency="crisis", crisis_override_reason=None)
-    unit = {case, completed, rejected, *app.repository.get(case).referral_ids}
-    events = [n for n in app.notification_log.select(start=first, limit=1000)
+    unit = {case, completed, rejected, *application.repository.get(case).referral_ids}
+    events = [n for n in application.notification_log.select(start=first, limit=1000)
               if n.originator_id in unit]  # the shared case-number sequence stays out
     stored = [StoredEvent(n.originator_id, n.originator_version, n.topic, n.state)
               for n in events]
@@ -53,18 +53,18 @@ def clones(unit_events: list[StoredEvent], unit_ids: set[UUID]) -> Iterator[Stor
             yield StoredEvent(renamed[e.originator_id], e.originator_version, e.topic, state)
 
 
-def fill(app: ReferralNetwork, world: World, count: int,
+def fill(application: ReferralNetwork, world: World, count: int,
          progress: Callable[[int], None] | None = None) -> int:
     """Records about ``count`` events (whole units); returns the last notification id."""
     unit_events, unit_ids = record_unit(world)
-    produced = app.recorder.max_notification_id() or 0
+    produced = application.recorder.max_notification_id() or 0
     source = clones(unit_events, unit_ids)
     while produced < count:
         batch = [next(source) for _ in range(min(BATCH, count - produced))]
         # A batch may end in the middle of a unit: the projection handles a case whose
         # referrals follow only in the next batch, as after any crash.
-        app.recorder.insert_events(batch)
+        application.recorder.insert_events(batch)
         produced += len(batch)
         if progress is not None:
             progress(produced)
-    return app.recorder.max_notification_id() or 0
+    return application.recorder.max_notification_id() or 0

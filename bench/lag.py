@@ -95,7 +95,7 @@ def _drive(world: World, cases: list[Any], seconds: float) -> None:
         if pending is None:
             pending = world.send(cases[k % len(cases)])
         else:
-            world.app.accept_referral(world.nadia, pending)
+            world.application.referrals.accept_referral(world.nadia, pending)
             pending = None
 
 
@@ -112,13 +112,13 @@ def measure(sizes: config.Sizes, logs: Path) -> dict[str, dict[str, float]]:
         os.environ["CELERY_BROKER_URL"] = config.REDIS_URL
         from runtime.nudge import Nudger
 
-        engine = bootstrap(settings).application
-        world = World.build(engine)
+        application = bootstrap(settings).application
+        world = World.build(application)
         cases = [world.open_case() for _ in range(50)]
         for case in cases:
             world.consent(case)
         views = ViewStore(settings)
-        updater = ViewUpdater(engine, views)
+        updater = ViewUpdater(application, views)
         updater.catch_up()
         env = {**worker_env(url, logs / "instance"), "CELERY_BROKER_URL": config.REDIS_URL}
         worker = Worker(env, logs / "lag-worker.log", name="bench-lag")
@@ -128,9 +128,9 @@ def measure(sizes: config.Sizes, logs: Path) -> dict[str, dict[str, float]]:
                                   view_class=PostgresTrackingRecorder,
                                   env=settings.persistence_env()) as runner:
                 watch = Watch({"engine": updater.position,
-                               "library": lambda: runner.view.max_tracking_id(engine.name)
+                               "library": lambda: runner.view.max_tracking_id(application.name)
                                or 0})
-                engine.after_save.extend([watch.commit, Nudger(config.REDIS_URL)])
+                application.after_save.extend([watch.commit, Nudger(config.REDIS_URL)])
                 with watch:
                     _drive(world, cases, 2)  # warm-up: the worker has started and connected
                     watch.wait_all_seen(120, f"the worker to start; see {logs}/lag-worker.log")
@@ -138,10 +138,10 @@ def measure(sizes: config.Sizes, logs: Path) -> dict[str, dict[str, float]]:
                     _drive(world, cases, sizes.lag_seconds)
                     watch.wait_all_seen(60, "the views after the last command")
         finally:
-            engine.after_save.clear()
+            application.after_save.clear()
             worker.stop()
             views.close()
-            engine.close()
+            application.close()
             redis.Redis.from_url(config.REDIS_URL).flushdb()
         engine_lag, library_lag = _quantiles(watch.lags["engine"]), \
             _quantiles(watch.lags["library"])

@@ -48,7 +48,7 @@ NOTES: dict[str, list[str]] = {
         "member and service events out of these loads (0.60× before it); each load is "
         "still a fast-forward query (usually no rows) plus a deep copy of the cached "
         "aggregate, and the loads of one aggregate take turns (`SerialisedRepository` in "
-        "domain/engine.py, so no copy is taken mid fast-forward). Not profiled again "
+        "domain/application.py, so no copy is taken mid fast-forward). Not profiled again "
         "since the cache. What would close the rest: take the organisations that are only "
         "read (the membership check, the receiver check) from the cache without the deep "
         "copy (`repository.get(..., deepcopy_from_cache=False)`, safe only while nothing "

@@ -37,14 +37,14 @@ def measure(sizes: config.Sizes, logs: Path,
             progress: Callable[[str], None] = print) -> dict[str, dict[str, float]]:
     with config.scratch_schema("projections") as schema:
         url = config.schema_url(schema)
-        engine = bootstrap(Settings(database_url=url)).application
-        last = fill(engine, World.build(engine), sizes.events)
-        engine.close()
+        application = bootstrap(Settings(database_url=url)).application
+        last = fill(application, World.build(application), sizes.events)
+        application.close()
         progress(f"  {last:,} events recorded")
         library = _child("library", url, min(sizes.baseline_events, last),
                          logs / "rebuild-library.log")
         progress(f"  library runner: {library['rate']:,.0f} events/s")
-        views = _child("engine", url, last, logs / "rebuild-engine.log")
+        views = _child("engine", url, last, logs / "rebuild-application.log")
         progress(f"  views rebuilt: {views['rate']:,.0f} events/s")
     return {"projections": {"engine": views["rate"], "bare": library["rate"],
                             "rss_mb": views["rss_mb"], "bare_rss_mb": library["rss_mb"],

@@ -31,13 +31,13 @@ SQL = ("SELECT * FROM view_deadlines WHERE next_escalation_at <= %s "
 
 def _template(settings: Settings) -> dict[str, Any]:
     """The deadline row of one real referral, projected by the workers."""
-    engine = bootstrap(settings).application
-    world = World.build(engine)
+    application = bootstrap(settings).application
+    world = World.build(application)
     case = world.open_case()
     world.consent(case)
     world.send(case)
-    ViewUpdater(engine, ViewStore(settings)).catch_up()
-    engine.close()
+    ViewUpdater(application, ViewStore(settings)).catch_up()
+    application.close()
     with psycopg.connect(config.base_url()) as conn:
         conn.execute(f"SET search_path TO {settings.persistence_env()['POSTGRES_SCHEMA']}")
         cur = conn.execute("SELECT * FROM view_deadlines")
@@ -87,7 +87,7 @@ def measure(sizes: config.Sizes) -> dict[str, dict[str, float]]:
                 _fill(conn, template, count, now)
 
                 def engine_scan() -> None:
-                    # A dry run issues no commands, so it needs no engine.
+                    # A dry run issues no commands, so it needs no application.
                     found = scan(None, store, now, dry_run=True)  # type: ignore[arg-type]
                     assert len(found) == DUE, len(found)
 

@@ -115,9 +115,9 @@ def _prepare(url: str, post_cases: int) -> tuple[World, list[str]]:
     """The test network with passwords, cases with consent for the POSTs, and an inbox of
     open referrals at the PSZ, projected into the views."""
     settings = Settings(database_url=url)
-    engine = bootstrap(settings).application
-    world = World.build(engine)
-    give_passwords(engine)
+    application = bootstrap(settings).application
+    world = World.build(application)
+    give_passwords(application)
     # Enough cases that a slow request is long answered before wrk comes round to its
     # case again: two sends of one case at once rightly conflict (409).
     cases = [world.open_case() for _ in range(max(post_cases, INBOX_REFERRALS, 8 * CLIENTS))]
@@ -125,8 +125,8 @@ def _prepare(url: str, post_cases: int) -> tuple[World, list[str]]:
         world.consent(case)
     for i in range(INBOX_REFERRALS):
         world.send(cases[i], urgency=("crisis", "urgent", "routine")[i % 3])
-    ViewUpdater(engine, ViewStore(settings)).catch_up()
-    engine.close()
+    ViewUpdater(application, ViewStore(settings)).catch_up()
+    application.close()
     return world, [f"/faelle/{case}/vermitteln" for case in cases]
 
 

@@ -75,16 +75,16 @@ def load_directory_file(path: Path) -> dict[str, Any]:
         raise NetworkConfigError(path, field, message) from None
 
 
-def load_demo(app: ReferralNetwork, demo_dir: Path) -> DemoReport:
+def load_demo(application: ReferralNetwork, demo_dir: Path) -> DemoReport:
     directory = load_directory_file(demo_dir / "directory.toml")
-    loader = _DemoLoader(app, directory)
+    loader = _DemoLoader(application, directory)
     loader.directory()
     loader.cases()
     statuses: dict[str, int] = {}
-    for referral in app.referrals():
+    for referral in application.all_referrals():
         statuses[referral.status] = statuses.get(referral.status, 0) + 1
     return DemoReport(organisations=len(directory["organisation"]),
-                      users=len(directory["users"]), cases=len(app.cases()),
+                      users=len(directory["users"]), cases=len(application.all_cases()),
                       referrals_by_status=statuses)
 
 
@@ -113,10 +113,10 @@ LEADS = ["fsa-sachsendorf", "fsa-sachsendorf", "fsa-schmellwitz", "mbe", "fsa-sa
 
 
 class _DemoLoader:
-    def __init__(self, app: ReferralNetwork, directory: dict[str, Any]) -> None:
-        self.app = app
+    def __init__(self, application: ReferralNetwork, directory: dict[str, Any]) -> None:
+        self.application = application
         self.data = directory
-        self.slug = app.network.slug
+        self.slug = application.network.slug
         self.system = Stamp.system("demo-load")
         self.members = {o["key"]: o["members"] for o in directory["organisation"]}
         self.rng = random.Random(2026)
@@ -133,45 +133,46 @@ class _DemoLoader:
                      self.key("corr", self.rng.randrange(10**9)))
 
     def directory(self) -> None:
-        app, system = self.app, self.system
+        application, system = self.application, self.system
         for username, display in self.data["users"].items():
-            app.register_user(system, username, display,
+            application.directory.register_user(system, username, display,
                               email=f"{username}@demo.fallnetz.invalid",
                               idempotency_key=self.key("user", username))
-            app.set_password(system, username, self.data["password"],
+            application.accounts.set_password(system, username, self.data["password"],
                              idempotency_key=self.key("user", username, "password"))
         for org in self.data["organisation"]:
             k = org["key"]
-            app.register_organisation(system, k, org["name"], org["sector"], org["inbox"],
-                                      idempotency_key=self.key("org", k))
+            application.directory.register_organisation(system, k, org["name"], org["sector"],
+                                                        org["inbox"],
+                                                        idempotency_key=self.key("org", k))
             for service in org["service"]:
                 service = dict(service)
                 service_id = service.pop("id")
-                app.add_service(system, self.org_id(k), service_id, service,
+                application.directory.add_service(system, self.org_id(k), service_id, service,
                                 idempotency_key=self.key("org", k, "service", service_id))
             for username, role in org["members"]:
-                app.add_member(system, self.org_id(k), username, Role(role),
+                application.directory.add_member(system, self.org_id(k), username, Role(role),
                                idempotency_key=self.key("org", k, "member", username))
 
     @contextmanager
     def at(self, moment: datetime) -> Iterator[None]:
         # The demo's history is spread over the past weeks, so deadlines and histories look
         # like a working network's.
-        original = self.app.clock
-        self.app.clock = lambda: moment
+        original = self.application.clock
+        self.application.clock = lambda: moment
         try:
             yield
         finally:
-            self.app.clock = original
+            self.application.clock = original
 
     def cases(self) -> None:
-        now = self.app.clock().replace(minute=0, second=0, microsecond=0)
+        now = self.application.clock().replace(minute=0, second=0, microsecond=0)
         for i in range(CASE_COUNT):
             start = now - timedelta(days=CASE_COUNT - i, hours=self.rng.randrange(8))
             self.case(i, start)
 
     def case(self, i: int, start: datetime) -> None:
-        app, network, rng = self.app, self.app.network, self.rng
+        application, network, rng = self.application, self.application.network, self.rng
         lead = LEADS[i % len(LEADS)]
         caseworker = self.stamp(lead, n=i)
         district = network.districts[i % len(network.districts)]
@@ -188,7 +189,7 @@ class _DemoLoader:
             with self.at(when()):
                 return command(*args, idempotency_key=self.key("case", i, step), **kwargs)
 
-        opened = run("open", app.open_case, caseworker,
+        opened = run("open", application.cases.open_case, caseworker,
                      {"display_name": NAMES[i % len(NAMES)], "birth_year": 1975 + i % 30,
                       "household_size": 1 + i % 5, "languages": [["ar", "fa", "uk", "ti",
                                                                    "ru"][i % 5], "en"],
@@ -203,11 +204,11 @@ class _DemoLoader:
         moment = when()
         if not (urgency == "crisis" and i % 2 == 0):
             with self.at(moment):
-                app.give_consent(caseworker, case_id, [need.split(".")[0]],
+                application.cases.give_consent(caseworker, case_id, [need.split(".")[0]],
                                  (moment + timedelta(days=365)).date(),
                                  idempotency_key=self.key("case", i, "consent"),
                                  **consent_kwargs)
-        sent = run("send", app.send_referral, caseworker, case_id, need, urgency,
+        sent = run("send", application.referrals.send_referral, caseworker, case_id, need, urgency,
                    self.org_id(receiver_key),
                    "Bitte um Übernahme; Details im persönlichen Gespräch.",
                    crisis_override_reason=("Akute Krise, Einwilligung wird nachgeholt."
@@ -218,61 +219,62 @@ class _DemoLoader:
             self.receiver_step(step, run, receiver, caseworker, lead, referral_id, case_id,
                                need, i)
         if lead.startswith("fsa") and status in ("gestattung", "duldung") and i % 3 == 1:
-            changed = run("status", app.change_residence_status, caseworker, case_id,
+            changed = run("status", application.cases.change_residence_status, caseworker, case_id,
                           "permit_25")
             drafts = changed["draft_referral_ids"]
             if drafts and i % 2 == 1:
                 # The caseworker confirms the handoff to the Jobcenter and it takes over.
-                run("consent-lead", app.give_consent, caseworker, case_id, ["benefits"],
-                    (start + timedelta(days=400)).date(),
+                run("consent-lead", application.cases.give_consent, caseworker, case_id,
+                    ["benefits"], (start + timedelta(days=400)).date(),
                     receiver_organisation_id=self.org_id("jobcenter"))
-                run("confirm-lead", app.send_draft, caseworker, drafts[0])
-                run("cancel-lead-draft", app.cancel_referral, caseworker, drafts[1],
-                    "Fallführung geht an das Jobcenter.")
-                run("accept-lead", app.accept_referral, self.stamp("jobcenter", n=i),
-                    drafts[0])
+                run("confirm-lead", application.referrals.send_draft, caseworker, drafts[0])
+                run("cancel-lead-draft", application.referrals.cancel_referral, caseworker,
+                    drafts[1], "Fallführung geht an das Jobcenter.")
+                run("accept-lead", application.referrals.accept_referral,
+                    self.stamp("jobcenter", n=i), drafts[0])
 
     def receiver_for(self, need: str, case_id: UUID, i: int) -> str:
-        case = self.app.repository.get(case_id)
-        keys = self.app.network.responsible(need, case.legal_sphere, case.person["district"],
-                                            case.housing_stage)
+        case = self.application.repository.get(case_id)
+        keys = self.application.network.responsible(need, case.legal_sphere,
+                                                    case.person["district"], case.housing_stage)
         return keys[i % len(keys)]
 
     def receiver_step(self, step: str, run: Callable[..., Any], receiver: Stamp,
                       caseworker: Stamp, lead: str, referral_id: UUID, case_id: UUID,
                       need: str, i: int) -> None:
-        app = self.app
+        application = self.application
         if step == "receive":
-            run(step, app.receive_referral, receiver, referral_id)
+            run(step, application.referrals.receive_referral, receiver, referral_id)
         elif step == "accept":
-            run(step, app.accept_referral, receiver, referral_id)
+            run(step, application.referrals.accept_referral, receiver, referral_id)
         elif step == "reject":
-            run(step, app.reject_referral, receiver, referral_id,
+            run(step, application.referrals.reject_referral, receiver, referral_id,
                 "Keine freie Kapazität in den nächsten Wochen.")
         elif step == "forward":
             target = "gesundheitsamt" if receiver.organisation_id != self.org_id(
                 "gesundheitsamt") else "hausarzt-mitte"
-            run("consent-forward", app.give_consent, caseworker, case_id, ["health"],
-                (app.clock() + timedelta(days=365)).date(),
+            run("consent-forward", application.cases.give_consent, caseworker, case_id, ["health"],
+                (application.clock() + timedelta(days=365)).date(),
                 receiver_organisation_id=self.org_id(target))
-            run(step, app.forward_referral, receiver, referral_id, self.org_id(target),
-                "Erstuntersuchung zuerst im Gesundheitsamt.")
+            run(step, application.referrals.forward_referral, receiver, referral_id,
+                self.org_id(target), "Erstuntersuchung zuerst im Gesundheitsamt.")
         elif step == "start":
-            run(step, app.start_referral, receiver, referral_id)
+            run(step, application.referrals.start_referral, receiver, referral_id)
         elif step == "hold":
-            run(step, app.hold_referral, receiver, referral_id,
+            run(step, application.referrals.hold_referral, receiver, referral_id,
                 "Person für drei Wochen verreist.")
         elif step == "resume":
-            run(step, app.resume_referral, receiver, referral_id)
+            run(step, application.referrals.resume_referral, receiver, referral_id)
         elif step == "complete":
-            run(step, app.complete_referral, receiver, referral_id, "Platz ab nächstem Monat.")
+            run(step, application.referrals.complete_referral, receiver, referral_id,
+                "Platz ab nächstem Monat.")
         elif step == "fail":
-            run(step, app.fail_referral, receiver, referral_id,
+            run(step, application.referrals.fail_referral, receiver, referral_id,
                 "Kein passender Wohnraum verfügbar.")
         elif step == "cancel":
-            run(step, app.cancel_referral, caseworker, referral_id,
+            run(step, application.referrals.cancel_referral, caseworker, referral_id,
                 "Termin hat sich anderweitig erledigt.")
         elif step == "entered-in-error":
             supervisor = self.stamp(lead, role="supervisor")
-            run(step, app.mark_referral_entered_in_error, supervisor, referral_id,
-                "Falscher Fall ausgewählt.")
+            run(step, application.referrals.mark_referral_entered_in_error, supervisor,
+                referral_id, "Falscher Fall ausgewählt.")

@@ -33,7 +33,7 @@ class Stamp:
     role: str
     correlation_id: str
     # Only Stamp.system() sets this: a role string from a form or a token can never carry
-    # the engine's own authority.
+    # the application's own authority.
     is_engine: bool = field(default=False, compare=False, repr=False)
 
     @classmethod

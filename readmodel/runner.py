@@ -29,11 +29,14 @@ class Lag:
 
 
 class ViewUpdater:
-    def __init__(self, engine: ReferralNetwork, store: ViewStore, batch_size: int = 500) -> None:
-        self.engine = engine
+
+    def __init__(
+        self, application: ReferralNetwork, store: ViewStore, batch_size: int = 500
+    ) -> None:
+        self.application = application
         self.store = store
-        self.projector = WorkflowViews(engine.network)
-        self.batch_size = min(batch_size, engine.log_section_size)
+        self.projector = WorkflowViews(application.network)
+        self.batch_size = min(batch_size, application.log_section_size)
         create_tables(store)
 
     def position(self) -> int:
@@ -43,7 +46,7 @@ class ViewUpdater:
         return int(row["position"]) if row else 0
 
     def lag(self) -> Lag:
-        return Lag(self.position(), self.engine.recorder.max_notification_id() or 0)
+        return Lag(self.position(), self.application.recorder.max_notification_id() or 0)
 
     def catch_up(self, progress: Callable[[int], None] | None = None,
                  max_batches: int | None = None) -> int:
@@ -68,12 +71,12 @@ class ViewUpdater:
     def _apply_batch(self) -> int:
         with self.store.transaction() as cur:
             start = self._locked_position(cur)
-            notifications = self.engine.notification_log.select(start=start + 1,
+            notifications = self.application.notification_log.select(start=start + 1,
                                                                 limit=self.batch_size)
             if not notifications:
                 return 0
             for notification in notifications:
-                event = self.engine.mapper.to_domain_event(notification)
+                event = self.application.mapper.to_domain_event(notification)
                 self.projector.apply(cur, event, notification.id)
             moved = cur.execute("UPDATE {p}positions SET position = ? WHERE projection = ? "
                                 "AND position = ?",

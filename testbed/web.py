@@ -16,9 +16,9 @@ PASSWORD = "correct horse battery"
 USERS = sorted({user for _n, _s, members in ORGANISATIONS.values() for user in members})
 
 
-def give_passwords(app: ReferralNetwork) -> None:
+def give_passwords(application: ReferralNetwork) -> None:
     for user in USERS:
-        app.set_password(Stamp.system("test-setup"), user, PASSWORD)
+        application.accounts.set_password(Stamp.system("test-setup"), user, PASSWORD)
 
 
 def csrf_token(client: FlaskClient, url: str = "/anmelden") -> str:
@@ -54,11 +54,11 @@ def submit(client: FlaskClient, page_url: str, action: str, **fields: Any) -> An
 
 
 def events(app: Flask) -> int:
-    return app.extensions["fallnetz.engine"].recorder.max_notification_id() or 0
+    return app.extensions["fallnetz.application"].recorder.max_notification_id() or 0
 
 
 def web_world(app: Flask) -> World:
-    engine = app.extensions["fallnetz.engine"]
-    world = World.build(engine)
-    give_passwords(engine)
+    application = app.extensions["fallnetz.application"]
+    world = World.build(application)
+    give_passwords(application)
     return world

@@ -34,23 +34,24 @@ SERVICES = {
 
 @dataclass
 class World:
-    app: ReferralNetwork
+    application: ReferralNetwork
     ids: dict[str, UUID] = field(default_factory=dict)
     _counter: int = 0
 
     @classmethod
-    def build(cls, app: ReferralNetwork) -> World:
-        world = cls(app)
+    def build(cls, application: ReferralNetwork) -> World:
+        world = cls(application)
         system = Stamp.system("test-setup")
         for key, (name, sector, members) in ORGANISATIONS.items():
-            result = app.register_organisation(system, key, name, sector, f"{key}@test.invalid")
+            result = application.directory.register_organisation(system, key, name, sector,
+                                                                 f"{key}@test.invalid")
             world.ids[key] = result["organisation_id"]
             for user, role in members.items():
-                if app.user(user) is None:
-                    app.register_user(system, user, user.title())
-                app.add_member(system, world.ids[key], user, Role(role))
+                if application.directory.user(user) is None:
+                    application.directory.register_user(system, user, user.title())
+                application.directory.add_member(system, world.ids[key], user, Role(role))
         for key, (service_id, service) in SERVICES.items():
-            app.add_service(system, world.ids[key], service_id, service)
+            application.directory.add_service(system, world.ids[key], service_id, service)
         return world
 
     def org(self, key: str) -> UUID:
@@ -86,26 +87,27 @@ class World:
             "needs": ["health.psychosocial"],
         }
         kwargs.update(overrides)
-        return self.app.open_case(self.anna, **kwargs)["case_id"]
+        return self.application.cases.open_case(self.anna, **kwargs)["case_id"]
 
     def consent(self, case_id: UUID, purposes: list[str] | None = None, **kwargs: Any) -> str:
-        today = self.app.today()
+        today = self.application.today()
         kwargs.setdefault("expires_on", today + timedelta(days=180))
         if "receiver_organisation_id" not in kwargs and "sector" not in kwargs:
             kwargs["sector"] = "health"
-        return self.app.give_consent(self.anna, case_id, purposes or ["health"],
+        return self.application.cases.give_consent(self.anna, case_id, purposes or ["health"],
                                      **kwargs)["consent_id"]
 
     def send(self, case_id: UUID, to: str = "psz", need: str = "health.psychosocial",
              urgency: str = "urgent", **kwargs: Any) -> UUID:
-        return self.app.send_referral(self.anna, case_id, need, urgency, self.org(to),
-                                      "Bitte um Erstgespräch.", **kwargs)["referral_id"]
+        return self.application.referrals.send_referral(
+            self.anna, case_id, need, urgency, self.org(to), "Bitte um Erstgespräch.", **kwargs
+        )["referral_id"]
 
     def referral(self, referral_id: UUID):  # type: ignore[no-untyped-def]
-        return self.app.repository.get(referral_id)
+        return self.application.repository.get(referral_id)
 
     def case(self, case_id: UUID):  # type: ignore[no-untyped-def]
-        return self.app.repository.get(case_id)
+        return self.application.repository.get(case_id)
 
 
 def past(days: int) -> date:

@@ -1,4 +1,4 @@
-"""Fixtures: the network configuration, an engine per database backend, and the Flask
+"""Fixtures: the network configuration, an application per database backend, and the Flask
 ``app``, ``client`` and ``runner``."""
 
 from __future__ import annotations
@@ -53,17 +53,17 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def engine(backend: str, tmp_path: Path, request: pytest.FixtureRequest,
+def application(backend: str, tmp_path: Path, request: pytest.FixtureRequest,
            network: NetworkConfig) -> Iterator[ReferralNetwork]:
-    app = bootstrap(Settings(database_url=database_url(backend, tmp_path, request)),
+    application = bootstrap(Settings(database_url=database_url(backend, tmp_path, request)),
                     network=network).application
-    yield app
-    app.close()
+    yield application
+    application.close()
 
 
 @pytest.fixture
-def world(engine: ReferralNetwork) -> World:
-    return World.build(engine)
+def world(application: ReferralNetwork) -> World:
+    return World.build(application)
 
 
 @pytest.fixture
@@ -74,16 +74,16 @@ def app(tmp_path: Path, network: NetworkConfig):  # type: ignore[no-untyped-def]
                         secret_key="test-secret")
     flask_app = create_app(settings, config={"TESTING": True, "NUDGE_WORKERS": False})
     yield flask_app
-    flask_app.extensions["fallnetz.engine"].close()
+    flask_app.extensions["fallnetz.application"].close()
 
 
 @pytest.fixture
-def web_app(engine: ReferralNetwork, settings: Settings):  # type: ignore[no-untyped-def]
-    """The web app on the ``engine`` of each database backend."""
+def web_app(application: ReferralNetwork, settings: Settings):  # type: ignore[no-untyped-def]
+    """The web app on the ``application`` of each database backend."""
     from web import create_app
 
     return create_app(Settings(database_url=settings.database_url, secret_key="test-secret"),
-                      engine=engine, config={"TESTING": True, "NUDGE_WORKERS": False})
+                      application=application, config={"TESTING": True, "NUDGE_WORKERS": False})
 
 
 @pytest.fixture
@@ -97,8 +97,8 @@ def runner(app):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def settings(engine: ReferralNetwork) -> Settings:
-    env = engine.env
+def settings(application: ReferralNetwork) -> Settings:
+    env = application.env
     if env["PERSISTENCE_MODULE"].endswith("sqlite"):
         return Settings(database_url=f"sqlite:///{env['SQLITE_DBNAME']}")
     return Settings(database_url=f"postgresql://{env['POSTGRES_USER']}@{env['POSTGRES_HOST']}:"
@@ -107,8 +107,8 @@ def settings(engine: ReferralNetwork) -> Settings:
 
 
 @pytest.fixture
-def updater(engine: ReferralNetwork, settings: Settings) -> ViewUpdater:
-    return ViewUpdater(engine, ViewStore(settings), batch_size=50)
+def updater(application: ReferralNetwork, settings: Settings) -> ViewUpdater:
+    return ViewUpdater(application, ViewStore(settings), batch_size=50)
 
 
 # -- the checkout stays clean ----------------------------------------------------------------

@@ -17,17 +17,17 @@ from readmodel.store import ViewStore
 
 def main(database_url: str, smtp_port: str, start: str, hours: str) -> None:
     settings = Settings(database_url=database_url)
-    engine = bootstrap(settings).application
-    updater = ViewUpdater(engine, ViewStore(settings), batch_size=100)
+    application = bootstrap(settings).application
+    updater = ViewUpdater(application, ViewStore(settings), batch_size=100)
     mail = MailSettings(port=int(smtp_port))
     moment = datetime.fromisoformat(start)
     for _ in range(int(hours)):
         updater.catch_up()
-        scan(engine, updater.store, moment)
+        scan(application, updater.store, moment)
         updater.catch_up()
-        send_due(engine, updater.store, mail, moment)
+        send_due(application, updater.store, mail, moment)
         moment += timedelta(hours=1)
-    engine.close()
+    application.close()
 
 
 if __name__ == "__main__":

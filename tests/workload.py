@@ -17,7 +17,7 @@ def random_commands(world: World, count: int, seed: int = 7) -> int:
     """Runs ``count`` commands chosen at random (some are refused by the domain, as in real
     life); returns how many were recorded."""
     rng = random.Random(seed)
-    app = world.app
+    application = world.application
     cases: list[UUID] = []
     referrals: list[UUID] = []
     recorded = 0
@@ -34,24 +34,26 @@ def random_commands(world: World, count: int, seed: int = 7) -> int:
                                             urgency=rng.choice(["crisis", "urgent",
                                                                 "routine"])))
             elif choice < 0.4:
-                app.change_residence_status(world.anna, rng.choice(cases),
+                application.cases.change_residence_status(world.anna, rng.choice(cases),
                                             rng.choice(["permit_25", "duldung",
                                                         "settlement_permit"]))
             elif choice < 0.45 and referrals:
-                app.cancel_referral(world.anna, rng.choice(referrals), "erledigt")
+                application.referrals.cancel_referral(world.anna, rng.choice(referrals),
+                                                      "erledigt")
             elif referrals:
                 step = rng.choice(RECEIVER_STEPS)
                 referral_id = rng.choice(referrals)
                 nadia = world.nadia
                 if step == "forward":
-                    app.forward_referral(nadia, referral_id, world.org("gesundheitsamt"),
-                                         "weiter")
+                    application.referrals.forward_referral(nadia, referral_id,
+                                                           world.org("gesundheitsamt"), "weiter")
                 elif step in ("reject", "hold", "waitlist"):
-                    getattr(app, f"{step}_referral")(nadia, referral_id, "Grund")
+                    getattr(application.referrals, f"{step}_referral")(nadia, referral_id, "Grund")
                 elif step in ("complete", "fail"):
-                    getattr(app, f"{step}_referral")(nadia, referral_id, "Ergebnis")
+                    getattr(application.referrals, f"{step}_referral")(nadia, referral_id,
+                                                                       "Ergebnis")
                 else:
-                    getattr(app, f"{step}_referral")(nadia, referral_id)
+                    getattr(application.referrals, f"{step}_referral")(nadia, referral_id)
             recorded += 1
         except DomainError:
             pass

@@ -55,7 +55,7 @@ def _instance_secret(settings: Settings) -> str:
     return key
 
 
-def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | None = None,
+def create_app(settings: Settings | None = None, *, application: ReferralNetwork | None = None,
                config: dict[str, Any] | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_relative_config=False)
@@ -74,10 +74,10 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
     app.extensions["fallnetz.settings"] = settings
     # Celery's workers wait for a nudge after each command (when a broker is configured);
     # the embedded worker looks at the log itself.
-    system = bootstrap(settings, application=engine,
+    system = bootstrap(settings, application=application,
                        nudge=DEFAULT if app.config["NUDGE_WORKERS"] else None)
     app.extensions["fallnetz.system"] = system
-    app.extensions["fallnetz.engine"] = system.application
+    app.extensions["fallnetz.application"] = system.application
     from web.reads import places_taken
 
     def taken(organisation_id: Any, service_id: str) -> int:
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
         with app.app_context():
             return places_taken(organisation_id, service_id)
 
-    app.extensions["fallnetz.engine"].places_taken = taken
+    app.extensions["fallnetz.application"].places_taken = taken
     from web import api, cli, errors, i18n, labels
     from web.audit import bp as audit_bp
     from web.auth import bp as auth_bp, home_for, load_viewer, throttle
@@ -102,6 +102,19 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
     for blueprint in (auth_bp, cases_bp, referrals_bp, inbox_bp, audit_bp, directory_bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
+    # One load of each aggregate per request (see ReferralNetwork.one_load_each); opened
+    # before the viewer's membership is loaded, so the command reuses it.
+    @app.before_request
+    def load_each_once() -> None:
+        g.loads = system.application.one_load_each()
+        g.loads.__enter__()
+
+    @app.teardown_request
+    def forget_loads(_error: BaseException | None) -> None:
+        loads = g.pop("loads", None)
+        if loads is not None:
+            loads.__exit__(None, None, None)
+
     app.before_request(load_viewer)
     throttle.init_app(app)
 
@@ -111,7 +124,7 @@ def create_app(settings: Settings | None = None, *, engine: ReferralNetwork | No
             return redirect(url_for("auth.login"))
         return redirect(home_for(g.viewer.role))
 
-    network_name = app.extensions["fallnetz.engine"].network.name
+    network_name = app.extensions["fallnetz.application"].network.name
     from web.forms import new_key
 
     app.jinja_env.globals.update(

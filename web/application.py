@@ -7,5 +7,5 @@ from flask import current_app
 from domain.application import ReferralNetwork
 
 
-def application() -> ReferralNetwork:
-    return current_app.extensions["fallnetz.engine"]
+def current_application() -> ReferralNetwork:
+    return current_app.extensions["fallnetz.application"]

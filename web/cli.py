@@ -16,7 +16,7 @@ from domain.demo import load_demo
 from domain.organisation import MEMBER_ROLES, TOKEN_SCOPES
 from domain.stamp import Role, Stamp
 from domain.network import NetworkConfigError, load_network
-from web.application import application
+from web.application import current_application
 
 
 def init_app(app: Flask) -> None:
@@ -24,13 +24,13 @@ def init_app(app: Flask) -> None:
     def load_demo_command() -> None:
         """Load the demo network (directory, users, cases, referrals); safe to repeat."""
         settings = app.extensions["fallnetz.settings"]
-        hooks, application().after_save[:] = list(application().after_save), []
+        hooks, current_application().after_save[:] = list(current_application().after_save), []
         try:  # one nudge for the whole load, not one per command
-            report = load_demo(application(), settings.network_path / "demo")
+            report = load_demo(current_application(), settings.network_path / "demo")
         finally:
-            application().after_save[:] = hooks
+            current_application().after_save[:] = hooks
         for hook in hooks:
-            hook(application().recorder.max_notification_id() or 0)
+            hook(current_application().recorder.max_notification_id() or 0)
         click.echo(f"Demo network loaded: {report.organisations} organisations, "
                    f"{report.users} users, {report.cases} cases.")
         for status, count in sorted(report.referrals_by_status.items()):
@@ -45,7 +45,8 @@ def init_app(app: Flask) -> None:
         from domain.stamp import Stamp
 
         try:
-            application().set_password(Stamp.system("cli:set-password"), username, password)
+            current_application().accounts.set_password(Stamp.system("cli:set-password"), username,
+                                                        password)
         except DomainError as e:
             raise click.ClickException(str(e.message)) from None
         click.echo(f"The password of {username} is set.")
@@ -77,7 +78,7 @@ def init_app(app: Flask) -> None:
     def views_rebuild() -> None:
         """Drop the views and project every event again."""
         updater = _updater(app)
-        total = updater.engine.recorder.max_notification_id() or 0
+        total = updater.application.recorder.max_notification_id() or 0
         started = time.monotonic()
         with click.progressbar(length=total, label="Rebuilding views",
                                show_pos=True) as bar:
@@ -104,7 +105,8 @@ def init_app(app: Flask) -> None:
         updater = _updater(app)
         updater.catch_up()
         due = due_escalations(updater.store, now)
-        found = escalations_due(due, now) if dry_run else updater.engine.escalate_due(due, now)
+        found = (escalations_due(due, now) if dry_run
+                 else updater.application.escalations.escalate_due(due, now))
         if not dry_run:
             updater.catch_up()
         verb = "would escalate" if dry_run else "escalated"
@@ -142,7 +144,8 @@ def _notification_commands(app: Flask) -> None:
     @click.option("--reason", required=True, help="What the check of the mail server showed.")
     def notifications_release(notification_id: UUID, reason: str) -> None:
         """Release a stuck notification for sending, after checking it never went out."""
-        application().release_notification(notification_id, reason, datetime.now(timezone.utc))
+        current_application().escalations.release_notification(notification_id, reason,
+                                                               datetime.now(timezone.utc))
         click.echo("Released; it is sent with the next run.")
 
 
@@ -152,7 +155,7 @@ def _exchange_commands(app: Flask) -> None:
         """API tokens of the organisations (for the systems that call /api/v1)."""
 
     def organisation_for(key: str):  # type: ignore[no-untyped-def]
-        found = application().organisation_by_key(key)
+        found = current_application().organisation_by_key(key)
         if found is None:
             raise click.ClickException(f"No organisation with the key {key!r}.")
         return found
@@ -168,8 +171,8 @@ def _exchange_commands(app: Flask) -> None:
         """Issue a token; it is shown once."""
         organisation = organisation_for(organisation_key)
         try:
-            issued = application().issue_api_token(Stamp.system("cli:tokens-issue"),
-                                              organisation.id, name, Role(role), list(scopes))
+            issued = current_application().integrations.issue_api_token(
+                Stamp.system("cli:tokens-issue"), organisation.id, name, Role(role), list(scopes))
         except DomainError as e:
             raise click.ClickException(str(e.message)) from None
         click.echo(f"Token {issued['token_id']} ({name}, {role} of {organisation.name}); "
@@ -192,8 +195,8 @@ def _exchange_commands(app: Flask) -> None:
         """Revoke a token: it is refused from the next request on."""
         organisation = organisation_for(organisation_key)
         try:
-            application().revoke_api_token(Stamp.system("cli:tokens-revoke"), organisation.id,
-                                      token_id)
+            current_application().integrations.revoke_api_token(Stamp.system("cli:tokens-revoke"),
+                                                                organisation.id, token_id)
         except DomainError as e:
             raise click.ClickException(str(e.message)) from None
         click.echo(f"Token {token_id} is revoked.")
@@ -206,7 +209,7 @@ def _exchange_commands(app: Flask) -> None:
     @click.argument("file", type=click.File("w", encoding="utf-8"))
     def hsds_export(file) -> None:  # type: ignore[no-untyped-def]
         """Write the active organisations as HSDS 3.0 JSON (- for standard output)."""
-        document = application().export_hsds()
+        document = current_application().exchange.export_hsds()
         json.dump(document, file, ensure_ascii=False, indent=2)
         file.write("\n")
         click.echo(f"{len(document)} organisations exported.", err=True)
@@ -220,7 +223,8 @@ def _exchange_commands(app: Flask) -> None:
             document = json.load(file)
         except json.JSONDecodeError as e:
             raise click.ClickException(f"Not JSON: {e}") from None
-        report = application().import_hsds(Stamp.system("cli:hsds-import"), document)
+        report = current_application().exchange.import_hsds(Stamp.system("cli:hsds-import"),
+                                                            document)
         click.echo(f"registered {len(report.registered)}, updated {len(report.updated)}, "
                    f"unchanged {len(report.unchanged)}, refused {len(report.rejected)}")
         for rejection in report.rejected:
@@ -235,7 +239,7 @@ def _updater(app: Flask):  # type: ignore[no-untyped-def]
     from readmodel.runner import ViewUpdater
     from readmodel.store import ViewStore
 
-    return ViewUpdater(application(), ViewStore(app.extensions["fallnetz.settings"]))
+    return ViewUpdater(current_application(), ViewStore(app.extensions["fallnetz.settings"]))
 
 
 def _parse_now(text: str | None) -> datetime:

@@ -165,7 +165,7 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["day"] = day
     app.jinja_env.filters["need_label"] = lambda code: need_label(
-        app.extensions["fallnetz.engine"].network, code)
+        app.extensions["fallnetz.application"].network, code)
     app.jinja_env.filters["zip_self"] = lambda values: [(v, v) for v in values]
 
     def labelled(codes: Any, kind: str) -> list[tuple[str, str]]:

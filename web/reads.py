@@ -14,7 +14,7 @@ from readmodel import queries, runs
 from readmodel.runs import Freshness, Run, freshness
 from readmodel.schema import PROJECTIONS
 from readmodel.store import ViewStore
-from web.application import application
+from web.application import current_application
 
 # The events that can change how many places a referral takes (its creation, and each
 # command's event), as the notification log names their topics.
@@ -42,7 +42,7 @@ def lists_freshness() -> Freshness:
     """How many events the views have still to take in, and since when they are stale when
     the background processing has stopped following the events."""
     settings = current_app.extensions["fallnetz.settings"]
-    return freshness(read_store(), application().recorder.max_notification_id() or 0,
+    return freshness(read_store(), current_application().recorder.max_notification_id() or 0,
                      settings.catch_up_seconds)
 
 
@@ -55,7 +55,7 @@ def background_runs() -> list[tuple[str, Run, bool]]:
 
 
 def places_taken(organisation_id: UUID, service_id: str) -> int:
-    """Places in use of a service now (the engine asks this when a referral is accepted,
+    """Places in use of a service now (the application asks this when a referral is accepted,
     so a full service is never overfilled silently): the projected load, brought up to date
     with the referral events the views have not taken in yet. Those are few while the
     workers run, and read by topic from the log after the views' position when they lag or
@@ -68,21 +68,22 @@ def places_taken(organisation_id: UUID, service_id: str) -> int:
         position = cur.one("SELECT position FROM {p}positions WHERE projection = ?",
                            (PROJECTIONS[0],))
     count = int(taken["active_referrals"]) if taken else 0
-    app = application()
+    application = current_application()
     start = (int(position["position"]) if position else 0) + 1
     changed: set[UUID] = set()
     while True:
-        section = app.notification_log.select(start=start, limit=app.log_section_size,
-                                              topics=REFERRAL_TOPICS)
+        section = application.notification_log.select(start=start,
+                                                      limit=application.log_section_size,
+                                                      topics=REFERRAL_TOPICS)
         if not section:
             break
         changed.update(n.originator_id for n in section)
         start = section[-1].id + 1
     if not changed:
         return count
-    receiver = app.repository.get(organisation_id)
+    receiver = application.repository.get(organisation_id)
     for referral_id in changed:
-        referral = app.repository.get(referral_id)
+        referral = application.repository.get(referral_id)
         if referral.to_organisation_id != organisation_id or \
                 counted_service(receiver, referral) != service_id:
             continue
@@ -100,4 +101,3 @@ def service_loads() -> dict[tuple[UUID, str], ServiceLoad]:
     return {(UUID(r["organisation_id"]), r["service_id"]): ServiceLoad(
         taken=int(r["active_referrals"]), requested=int(r["requested_referrals"]),
         waiting=int(r["waiting_referrals"])) for r in queries.service_load(read_store())}
-

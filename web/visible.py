@@ -13,12 +13,12 @@ from domain import access
 from domain.case import Case
 from domain.organisation import Organisation
 from domain.referral import Referral
-from web.application import application
+from web.application import current_application
 from web.auth import viewer
 
 
 def _find(cls: type, object_id: UUID) -> Any:
-    found = application()._find(cls, object_id)
+    found = current_application().find(cls, object_id)
     if found is None:
         abort(404)
     return found

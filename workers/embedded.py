@@ -75,7 +75,7 @@ class EmbeddedWorker:
 
     def _log_moved(self) -> bool:
         try:
-            last = self.jobs.engine.recorder.max_notification_id() or 0
+            last = self.jobs.application.recorder.max_notification_id() or 0
         except Exception as error:  # the database is away: the jobs will say so too
             log.warning("cannot read the notification log (%s)", type(error).__name__)
             return False

@@ -14,9 +14,9 @@ from readmodel.store import ViewStore
 __all__ = ["Escalation", "scan"]
 
 
-def scan(engine: ReferralNetwork, store: ViewStore, now: datetime, *, dry_run: bool = False,
+def scan(application: ReferralNetwork, store: ViewStore, now: datetime, *, dry_run: bool = False,
          limit: int = 500) -> list[Escalation]:
     """Every escalation due at ``now``; recorded unless ``dry_run`` (which needs no
-    engine: it only reads the views)."""
+    application: it only reads the views)."""
     due = due_escalations(store, now, limit)
-    return escalations_due(due, now) if dry_run else engine.escalate_due(due, now)
+    return escalations_due(due, now) if dry_run else application.escalations.escalate_due(due, now)

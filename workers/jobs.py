@@ -1,5 +1,5 @@
 """The workers' four jobs — catch the views up, scan for escalations, send mail, deliver
-webhooks — over one engine and view store. The Celery tasks (production) and the embedded
+webhooks — over one application and view store. The Celery tasks (production) and the embedded
 runner (``make run``) both call these; each records its success or failure in the runs
 table, so that a job that stopped shows as stale instead of silently doing nothing."""
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Jobs:
-    engine: ReferralNetwork
+    application: ReferralNetwork
     updater: ViewUpdater
     settings: Settings
     clock: Callable[[], datetime] = field(default=datetime_now_with_tzinfo)
@@ -41,7 +41,7 @@ class Jobs:
     def scan_escalations(self) -> int:
         with self._recorded(runs.ESCALATION_SCAN):
             self.updater.catch_up()
-            recorded = [e for e in scan(self.engine, self.updater.store, self.clock())
+            recorded = [e for e in scan(self.application, self.updater.store, self.clock())
                         if e.recorded]
             if recorded:
                 log.info("%d escalations recorded", len(recorded))
@@ -51,7 +51,7 @@ class Jobs:
     def send_notifications(self) -> dict[str, int]:
         with self._recorded(runs.MAIL):
             self.updater.catch_up()
-            counts = send_due(self.engine, self.updater.store, self.mail_settings(),
+            counts = send_due(self.application, self.updater.store, self.mail_settings(),
                               self.clock())
             if any(counts.values()):
                 log.info("notifications: %s", counts)
@@ -60,7 +60,7 @@ class Jobs:
 
     def deliver_webhooks(self) -> dict[str, int]:
         with self._recorded(runs.WEBHOOKS):
-            counts = deliver_due(self.engine, self.updater.store, self.clock(),
+            counts = deliver_due(self.application, self.updater.store, self.clock(),
                                  self.webhook_settings())
             if any(counts.values()):
                 log.info("webhooks: %s", counts)

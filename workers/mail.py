@@ -34,12 +34,12 @@ class MailSettings:
     timeout: float = 5.0
 
 
-def send_due(engine: ReferralNetwork, store: ViewStore, mail: MailSettings, now: datetime,
+def send_due(application: ReferralNetwork, store: ViewStore, mail: MailSettings, now: datetime,
              limit: int = 100) -> dict[str, int]:
     counts = {"delivered": 0, "retry": 0, "skipped": 0, "unknown": 0}
     for row in sendable_notifications(store, now, limit):
         notification_id = UUID(row["notification_id"])
-        notification = engine.claim_notification(notification_id, now)
+        notification = application.escalations.claim_notification(notification_id, now)
         if notification is None:
             counts["skipped"] += 1
             continue
@@ -53,7 +53,7 @@ def send_due(engine: ReferralNetwork, store: ViewStore, mail: MailSettings, now:
         try:
             smtp = smtplib.SMTP(mail.host, mail.port, timeout=mail.timeout)
         except OSError as error:
-            engine.record_unsent(notification_id, type(error).__name__, now)
+            application.escalations.record_unsent(notification_id, type(error).__name__, now)
             counts["retry"] += 1
             break  # the server is unreachable: the rest waits for the next run
         try:
@@ -61,7 +61,7 @@ def send_due(engine: ReferralNetwork, store: ViewStore, mail: MailSettings, now:
                 refused = smtp.send_message(message)
         except NOT_SENT as error:
             # The server refused before taking the message: it did not go out.
-            engine.record_unsent(notification_id, type(error).__name__, now)
+            application.escalations.record_unsent(notification_id, type(error).__name__, now)
             counts["retry"] += 1
             continue
         except (OSError, smtplib.SMTPException) as error:
@@ -73,6 +73,6 @@ def send_due(engine: ReferralNetwork, store: ViewStore, mail: MailSettings, now:
         if refused:
             log.warning("notification %s: %d recipients refused", notification_id,
                         len(refused))
-        engine.record_delivery(notification_id)
+        application.escalations.record_delivery(notification_id)
         counts["delivered"] += 1
     return counts

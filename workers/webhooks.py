@@ -112,7 +112,7 @@ def _settle(store: ViewStore, delivery_id: str, status: str, now: datetime,
              ts(now) if status == "delivered" else None, delivery_id))
 
 
-def deliver_due(engine: ReferralNetwork, store: ViewStore, now: datetime,
+def deliver_due(application: ReferralNetwork, store: ViewStore, now: datetime,
                 settings: WebhookSettings = WebhookSettings(), limit: int = 200,
                 ) -> dict[str, int]:
     """Sends what is due, each address's changes in order, up to ``limit`` attempts."""
@@ -130,7 +130,7 @@ def deliver_due(engine: ReferralNetwork, store: ViewStore, now: datetime,
                 if not _claim(store, row, now):
                     continue  # another worker has it
                 attempts_left -= 1
-                outcome = _deliver(engine, store, session, organisations, row, now,
+                outcome = _deliver(application, store, session, organisations, row, now,
                                    settings)
                 counts[outcome] += 1
                 progressed = progressed or outcome in ("delivered", "dropped")
@@ -139,11 +139,11 @@ def deliver_due(engine: ReferralNetwork, store: ViewStore, now: datetime,
     return counts
 
 
-def _deliver(engine: ReferralNetwork, store: ViewStore, session: requests.Session,
+def _deliver(application: ReferralNetwork, store: ViewStore, session: requests.Session,
              organisations: dict[str, Organisation | None], row: dict[str, Any],
              now: datetime, settings: WebhookSettings) -> str:
     if row["organisation_id"] not in organisations:
-        organisations[row["organisation_id"]] = engine._find(
+        organisations[row["organisation_id"]] = application.find(
             Organisation, UUID(row["organisation_id"]))
     organisation = organisations[row["organisation_id"]]
     hook = organisation.webhooks.get(row["webhook_id"]) if organisation else None

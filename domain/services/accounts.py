@@ -7,37 +7,39 @@ from typing import Any
 
 from domain.account import UserAccount
 from domain.base import DomainError, PermissionDenied
-from domain.engine import Engine
+from domain.services.base import Service
 from domain.messages import _
 from domain.organisation import Organisation
 from domain.passwords import MIN_LENGTH, check_password, hash_password, needs_rehash
 from domain.stamp import Role, Stamp
 
 
-class AccountService(Engine):
+class AccountService(Service):
     def set_password(self, by: Stamp, username: str, password: str,
                      idempotency_key: str | None = None) -> dict[str, Any]:
-        """An admin (or the engine, for the demo and the operators' CLI) sets a user's
+        """An admin (or the application, for the demo and the operators' CLI) sets a user's
         password; users change their own."""
         def decide() -> Any:
             if by.user != username:
-                self.verify(by, (Role.ADMIN,))
+                self.application.verify(by, (Role.ADMIN,))
             else:
-                self.verify(by, tuple(Role))
+                self.application.verify(by, tuple(Role))
             if len(password or "") < MIN_LENGTH:
                 raise DomainError(_("A password has at least {min_length} characters.",
                                     min_length=MIN_LENGTH), field="password")
-            account = self.load(UserAccount, UserAccount.id_for(username), what="user")
+            account = self.application.load(UserAccount, UserAccount.id_for(username), what="user")
             account.set_password_hash(hash_password(password), by=by)
             return [account], {"user_id": account.id, "version": account.version}
         # The password never enters the idempotency fingerprint: only whose it is.
-        return self.execute("set_password", by, decide, idempotency_key=idempotency_key,
-                            arguments={"username": username})
+        return self.application.execute("set_password", by, decide,
+                                        idempotency_key=idempotency_key,
+                                        arguments={"username": username})
 
     def authenticate(self, username: str, password: str) -> UserAccount | None:
         """The account if the password matches; a hash made with weaker parameters than
         today's is replaced on the way."""
-        account = self._find(UserAccount, UserAccount.id_for(username)) if username else None
+        account = (self.application.find(UserAccount,
+                                         UserAccount.id_for(username)) if username else None)
         password_hash = account.password_hash if account is not None else None
         if not check_password(password_hash, password) or account is None:
             return None
@@ -45,18 +47,18 @@ class AccountService(Engine):
         if needs_rehash(password_hash):
             account.set_password_hash(hash_password(password),
                                       by=Stamp.system(f"rehash:{account.id}"))
-            self.save(account)
+            self.application.save(account)
         return account
 
     def memberships(self, username: str) -> list[tuple[Organisation, str]]:
         """The active organisations the user belongs to, with the role in each."""
-        return sorted(((o, o.members[username]) for o in self.organisations()
+        return sorted(((o, o.members[username]) for o in self.application.organisations()
                        if o.active and username in o.members),
                       key=lambda pair: pair[0].name)
 
     def require_member(self, by: Stamp) -> Organisation:
         """For reads: the acting user still belongs to the organisation in that role."""
-        organisation = self.verify(by, tuple(r for r in Role if r != Role.SYSTEM))
+        organisation = self.application.verify(by, tuple(r for r in Role if r != Role.SYSTEM))
         if organisation is None:
             raise PermissionDenied(_("Sign in with an organisation."))
         return organisation

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4, uuid5
 
 from domain.base import DomainError, PermissionDenied
 from domain.case import Case
-from domain.engine import arguments, Engine
+from domain.services.base import arguments, Service
 from domain.messages import _
 from domain.organisation import Organisation
 from domain.referral import Referral
@@ -21,20 +21,20 @@ LEAD_HANDOFF_REASON = ("Rechtskreiswechsel {old} → {new}: Vorschlag zur Übern
                        "Fallführung laut Zuständigkeitsmatrix.")
 
 
-class CaseService(Engine):
+class CaseService(Service):
     def open_case(self, by: Stamp, person: dict[str, Any], housing_stage: str,
                   residence_status: str, legal_sphere: str | None = None,
                   needs: list[str] | None = None, lead_caseworker: str | None = None,
                   idempotency_key: str | None = None) -> dict[str, Any]:
         """Opens a case led by the acting user's organisation and numbers it."""
         for need in needs or []:
-            self.check_need(need)
-        self.check_district(person.get("district"))
-        sphere = legal_sphere or self.network.legal_sphere_by_residence_status.get(
+            self.application.check_need(need)
+        self.application.check_district(person.get("district"))
+        sphere = legal_sphere or self.application.network.legal_sphere_by_residence_status.get(
             residence_status, "")
 
         def decide() -> Any:
-            organisation = self.verify(by, CASEWORK)
+            organisation = self.application.verify(by, CASEWORK)
             if organisation is None:
                 raise PermissionDenied(_("A case is opened by a member of its lead "
                                          "organisation."))
@@ -43,11 +43,11 @@ class CaseService(Engine):
                 raise DomainError(_("{user} is not a member of {organisation}.",
                                     user=caseworker, organisation=organisation.name),
                                   field="lead_caseworker")
-            year = self.clock().year
-            sequence = self._find(CaseNumberSequence, CaseNumberSequence.id_for(
-                self.network.case_reference_prefix, year)) or CaseNumberSequence(
-                id=CaseNumberSequence.id_for(self.network.case_reference_prefix, year),
-                prefix=self.network.case_reference_prefix, year=year, by=by)
+            year = self.application.clock().year
+            sequence = self.application.find(CaseNumberSequence, CaseNumberSequence.id_for(
+                self.application.network.case_reference_prefix, year)) or CaseNumberSequence(
+                id=CaseNumberSequence.id_for(self.application.network.case_reference_prefix, year),
+                prefix=self.application.network.case_reference_prefix, year=year, by=by)
             case = Case.open(
                 id=uuid4(), reference=sequence.issue(by=by),
                 lead_organisation_id=by.organisation_id, lead_caseworker=caseworker,
@@ -59,15 +59,15 @@ class CaseService(Engine):
                                       "version": case.version}
 
         # Two cases opened at once race for the next number; the loser simply draws again.
-        return self.execute_again_on_race(
+        return self.application.execute_again_on_race(
             "open_case", by, decide, idempotency_key=idempotency_key,
             arguments=arguments(locals()),
             exhausted=_("Too many cases are being opened at once. Please try again."))
 
     def case_for(self, by: Stamp, case_id: UUID, expected_version: int | None = None) -> Case:
         """The case, if the acting user works for its lead organisation."""
-        self.verify(by, CASEWORK)
-        case = self.load(Case, case_id, expected_version, "case")
+        self.application.verify(by, CASEWORK)
+        case = self.application.load(Case, case_id, expected_version, "case")
         if by.organisation_id != case.lead_organisation_id and by.role != Role.SYSTEM:
             raise PermissionDenied(_("Only the lead organisation can change this case."))
         return case
@@ -79,17 +79,17 @@ class CaseService(Engine):
             case = self.case_for(by, case_id, expected_version)
             change(case)
             return [case], {"case_id": case.id, "version": case.version}
-        return self.execute(command, by, decide, idempotency_key=idempotency_key,
+        return self.application.execute(command, by, decide, idempotency_key=idempotency_key,
                             arguments=args)
 
     def correct_person_data(self, by: Stamp, case_id: UUID, changes: dict[str, Any],
                             expected_version: int | None = None,
                             idempotency_key: str | None = None) -> dict[str, Any]:
         if "district" in changes:
-            self.check_district(changes["district"])
+            self.application.check_district(changes["district"])
         return self._case_command(
             "correct_person_data", by, case_id, expected_version,
-            lambda c: c.correct_person_data(changes, self.clock().year, by=by),
+            lambda c: c.correct_person_data(changes, self.application.clock().year, by=by),
             idempotency_key,
             args=arguments(locals()))
 
@@ -104,7 +104,7 @@ class CaseService(Engine):
     def record_need(self, by: Stamp, case_id: UUID, need: str, note: str = "",
                     expected_version: int | None = None,
                     idempotency_key: str | None = None) -> dict[str, Any]:
-        self.check_need(need)
+        self.application.check_need(need)
         return self._case_command("record_need", by, case_id, expected_version,
                                   lambda c: c.record_need(need, note, by=by), idempotency_key,
             args=arguments(locals()))
@@ -121,11 +121,11 @@ class CaseService(Engine):
                      given_on: date | None = None, expected_version: int | None = None,
                      idempotency_key: str | None = None) -> dict[str, Any]:
         for purpose in purposes:
-            if not (self.network.is_need(purpose)
-                    or any(n.group == purpose for n in self.network.needs.values())):
+            if not (self.application.network.is_need(purpose)
+                    or any(n.group == purpose for n in self.application.network.needs.values())):
                 raise DomainError(_("Unknown purpose {purpose!r}.", purpose=purpose),
                                   field="purposes")
-        if receiver_organisation_id is not None and self._find(
+        if receiver_organisation_id is not None and self.application.find(
                 Organisation, receiver_organisation_id) is None:
             raise DomainError(_("There is no such receiving organisation."),
                               field="receiver_organisation_id")
@@ -134,11 +134,12 @@ class CaseService(Engine):
             case = self.case_for(by, case_id, expected_version)
             consent_id = uuid4().hex
             case.give_consent(consent_id, receiver_organisation_id, sector, purposes,
-                              expires_on, given_on or self.today(), by=by)
+                              expires_on, given_on or self.application.today(), by=by)
             return [case], {"case_id": case.id, "version": case.version,
                             "consent_id": consent_id}
-        return self.execute("give_consent", by, decide, idempotency_key=idempotency_key,
-                            arguments=arguments(locals()))
+        return self.application.execute("give_consent", by, decide,
+                                        idempotency_key=idempotency_key,
+                                        arguments=arguments(locals()))
 
     def revoke_consent(self, by: Stamp, case_id: UUID, consent_id: str, reason: str,
                        expected_version: int | None = None,
@@ -152,7 +153,7 @@ class CaseService(Engine):
                               idempotency_key: str | None = None) -> dict[str, Any]:
         return self._case_command(
             "record_consent_expiry", by, case_id, None,
-            lambda c: c.record_consent_expiry(consent_id, self.today(), by=by),
+            lambda c: c.record_consent_expiry(consent_id, self.application.today(), by=by),
             idempotency_key,
             args=arguments(locals()))
 
@@ -163,7 +164,7 @@ class CaseService(Engine):
         """Records a new residence status. When the legal sphere changes with it, draft lead
         handoffs to the organisations the responsibility map names are created in the same
         save, for the caseworker to confirm or discard."""
-        sphere = legal_sphere or self.network.legal_sphere_by_residence_status.get(
+        sphere = legal_sphere or self.application.network.legal_sphere_by_residence_status.get(
             residence_status, "")
 
         def decide() -> Any:
@@ -175,7 +176,7 @@ class CaseService(Engine):
             return [case, *changed], {
                 "case_id": case.id, "version": case.version,
                 "draft_referral_ids": [r.id for r in changed if r.status == "draft"]}
-        return self.execute("change_residence_status", by, decide,
+        return self.application.execute("change_residence_status", by, decide,
                             idempotency_key=idempotency_key,
                             arguments=arguments(locals()))
 
@@ -190,8 +191,9 @@ class CaseService(Engine):
             return [case, *changed], {
                 "case_id": case.id, "version": case.version,
                 "draft_referral_ids": [r.id for r in changed if r.status == "draft"]}
-        return self.execute("change_legal_sphere", by, decide, idempotency_key=idempotency_key,
-                            arguments=arguments(locals()))
+        return self.application.execute("change_legal_sphere", by, decide,
+                                        idempotency_key=idempotency_key,
+                                        arguments=arguments(locals()))
 
     def _propose_lead_handoffs(self, case: Case, old_sphere: str,
                                by: Stamp) -> list[Referral]:
@@ -199,7 +201,7 @@ class CaseService(Engine):
         never sent no longer apply and are cancelled in the same save."""
         superseded = []
         for referral_id in case.proposed_handoff_ids:
-            earlier = self._find(Referral, referral_id)
+            earlier = self.application.find(Referral, referral_id)
             if earlier is not None and earlier.status == "draft":
                 earlier.cancel(f"Überholt durch Rechtskreiswechsel {old_sphere} → "
                                f"{case.legal_sphere}.", by=by)
@@ -210,8 +212,9 @@ class CaseService(Engine):
 
     def _draft_lead_handoffs(self, case: Case, old_sphere: str, by: Stamp) -> list[Referral]:
         drafts = []
-        for key, need in self.network.lead_takers(case.legal_sphere, case.person["district"]):
-            organisation = self.organisation_by_key(key)
+        for key, need in self.application.network.lead_takers(case.legal_sphere,
+                                                              case.person["district"]):
+            organisation = self.application.organisation_by_key(key)
             if organisation is None or not organisation.active or (
                     organisation.id == case.lead_organisation_id):
                 continue
@@ -230,7 +233,7 @@ class CaseService(Engine):
                           expected_version: int | None = None,
                           idempotency_key: str | None = None) -> dict[str, Any]:
         def change(case: Case) -> None:
-            organisation = self.load(Organisation, case.lead_organisation_id)
+            organisation = self.application.load(Organisation, case.lead_organisation_id)
             if organisation.role_of(caseworker) is None:
                 raise DomainError(_("{user} is not a member of {organisation}.",
                                     user=caseworker, organisation=organisation.name),

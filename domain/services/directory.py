@@ -7,27 +7,27 @@ from uuid import UUID
 
 from domain.account import UserAccount
 from domain.base import ConflictError, DomainError, PermissionDenied
-from domain.engine import arguments, DIRECTORY_ROLES, Engine
+from domain.services.base import arguments, DIRECTORY_ROLES, Service
 from domain.messages import _
 from domain.organisation import Organisation
 from domain.stamp import Role, Stamp
 
 
-class DirectoryService(Engine):
+class DirectoryService(Service):
     def register_organisation(self, by: Stamp, key: str, name: str, sector: str,
                               inbox_address: str, contacts: list[dict[str, str]] | None = None,
                               idempotency_key: str | None = None) -> dict[str, Any]:
         def decide() -> Any:
-            self.verify(by, DIRECTORY_ROLES)
-            organisation_id = Organisation.id_for(self.network.slug, key)
-            if self._find(Organisation, organisation_id) is not None:
+            self.application.verify(by, DIRECTORY_ROLES)
+            organisation_id = Organisation.id_for(self.application.network.slug, key)
+            if self.application.find(Organisation, organisation_id) is not None:
                 raise ConflictError(_("An organisation with the key {key!r} exists already.",
                                       key=key), field="key")
             organisation = Organisation.register(
                 id=organisation_id, key=key, name=name, sector=sector,
                 inbox_address=inbox_address, contacts=contacts, by=by)
             return [organisation], {"organisation_id": organisation.id, "version": 1}
-        return self.execute("register_organisation", by, decide,
+        return self.application.execute("register_organisation", by, decide,
                             idempotency_key=idempotency_key,
                             arguments=arguments(locals()))
 
@@ -37,23 +37,23 @@ class DirectoryService(Engine):
         """Admins and coordinators keep the directory; an organisation's own supervisor may
         keep its services and capacities."""
         def decide() -> Any:
-            actor_org = self.verify(by, (*DIRECTORY_ROLES, Role.SUPERVISOR))
+            actor_org = self.application.verify(by, (*DIRECTORY_ROLES, Role.SUPERVISOR))
             if by.role == Role.SUPERVISOR and not (
                     own_supervisor and actor_org is not None and actor_org.id == organisation_id):
                 raise PermissionDenied(_("Supervisors keep only their own organisation's "
                                          "services."))
-            organisation = self.load(Organisation, organisation_id, expected_version,
+            organisation = self.application.load(Organisation, organisation_id, expected_version,
                                      "organisation")
             change(organisation)
             return [organisation], {"organisation_id": organisation.id,
                                     "version": organisation.version}
-        return self.execute(command, by, decide, idempotency_key=idempotency_key,
+        return self.application.execute(command, by, decide, idempotency_key=idempotency_key,
                             arguments=args)
 
     def add_service(self, by: Stamp, organisation_id: UUID, service_id: str,
                     service: dict[str, Any], expected_version: int | None = None,
                     idempotency_key: str | None = None) -> dict[str, Any]:
-        self._check_service_needs(service)
+        self.check_service_needs(service)
         return self._directory_change(
             "add_service", by, organisation_id, expected_version,
             lambda o: o.add_service(service_id, service, by=by), idempotency_key,
@@ -63,7 +63,7 @@ class DirectoryService(Engine):
     def change_service(self, by: Stamp, organisation_id: UUID, service_id: str,
                        service: dict[str, Any], expected_version: int | None = None,
                        idempotency_key: str | None = None) -> dict[str, Any]:
-        self._check_service_needs(service)
+        self.check_service_needs(service)
         return self._directory_change(
             "change_service", by, organisation_id, expected_version,
             lambda o: o.change_service(service_id, service, by=by), idempotency_key,
@@ -87,12 +87,12 @@ class DirectoryService(Engine):
             lambda o: o.deactivate(reason, by=by), idempotency_key, own_supervisor=False,
             args=arguments(locals()))
 
-    def _check_service_needs(self, service: dict[str, Any]) -> None:
+    def check_service_needs(self, service: dict[str, Any]) -> None:
         for need in service.get("needs") or []:
-            if not self.network.is_need(need):
+            if not self.application.network.is_need(need):
                 raise DomainError(_("Unknown need {need!r}.", need=need), field="needs")
         for district in service.get("districts") or []:
-            if district not in self.network.districts:
+            if district not in self.application.network.districts:
                 raise DomainError(_("Unknown district {district!r}.", district=district),
                                   field="districts")
 
@@ -101,43 +101,45 @@ class DirectoryService(Engine):
                       email: str | None = None,
                       idempotency_key: str | None = None) -> dict[str, Any]:
         def decide() -> Any:
-            self.verify(by, (Role.ADMIN,))
-            if self._find(UserAccount, UserAccount.id_for(username)) is not None:
+            self.application.verify(by, (Role.ADMIN,))
+            if self.application.find(UserAccount, UserAccount.id_for(username)) is not None:
                 raise ConflictError(_("The username {username!r} is taken.", username=username),
                                     field="username")
             account = UserAccount.register(username, display_name, by=by, email=email)
             return [account], {"user_id": account.id, "version": 1}
-        return self.execute("register_user", by, decide, idempotency_key=idempotency_key,
-                            arguments=arguments(locals()))
+        return self.application.execute("register_user", by, decide,
+                                        idempotency_key=idempotency_key,
+                                        arguments=arguments(locals()))
 
     def add_member(self, by: Stamp, organisation_id: UUID, username: str, role: Role,
                    expected_version: int | None = None,
                    idempotency_key: str | None = None) -> dict[str, Any]:
         def decide() -> Any:
-            self.verify(by, (Role.ADMIN,))
-            if self._find(UserAccount, UserAccount.id_for(username)) is None:
+            self.application.verify(by, (Role.ADMIN,))
+            if self.application.find(UserAccount, UserAccount.id_for(username)) is None:
                 raise DomainError(_("There is no user {username!r}.", username=username),
                                   field="username")
-            organisation = self.load(Organisation, organisation_id, expected_version,
+            organisation = self.application.load(Organisation, organisation_id, expected_version,
                                      "organisation")
             organisation.add_member(username, role, by=by)
             return [organisation], {"organisation_id": organisation.id,
                                     "version": organisation.version}
-        return self.execute("add_member", by, decide, idempotency_key=idempotency_key,
+        return self.application.execute("add_member", by, decide, idempotency_key=idempotency_key,
                             arguments=arguments(locals()))
 
     def remove_member(self, by: Stamp, organisation_id: UUID, username: str,
                       expected_version: int | None = None,
                       idempotency_key: str | None = None) -> dict[str, Any]:
         def decide() -> Any:
-            self.verify(by, (Role.ADMIN,))
-            organisation = self.load(Organisation, organisation_id, expected_version,
+            self.application.verify(by, (Role.ADMIN,))
+            organisation = self.application.load(Organisation, organisation_id, expected_version,
                                      "organisation")
             organisation.remove_member(username, by=by)
             return [organisation], {"organisation_id": organisation.id,
                                     "version": organisation.version}
-        return self.execute("remove_member", by, decide, idempotency_key=idempotency_key,
-                            arguments=arguments(locals()))
+        return self.application.execute("remove_member", by, decide,
+                                        idempotency_key=idempotency_key,
+                                        arguments=arguments(locals()))
 
     def user(self, username: str) -> UserAccount | None:
-        return self._find(UserAccount, UserAccount.id_for(username))
+        return self.application.find(UserAccount, UserAccount.id_for(username))

@@ -12,7 +12,7 @@ from uuid import UUID
 from domain.account import UserAccount
 from domain.base import ConflictError
 from domain.deadlines import StageDeadline, calendar_for, stage_deadline
-from domain.engine import Engine
+from domain.services.base import Service
 from domain.messages import _, in_language
 from domain.notification import Notification
 from domain.organisation import Organisation
@@ -60,7 +60,7 @@ def escalations_due(due: Iterable[DueDeadline], now: datetime) -> list[Escalatio
             for d in due for level, at in levels_due(d, now)]
 
 
-class EscalationService(Engine):
+class EscalationService(Service):
     def escalate_due(self, due: Iterable[DueDeadline], now: datetime) -> list[Escalation]:
         """Records every escalation of ``due`` that has fallen due by ``now``, each level in
         turn (a level not recorded stops its stage's later ones). Idempotent in the
@@ -91,7 +91,7 @@ class EscalationService(Engine):
     def deadline_of(self, referral: Referral, stage: str) -> StageDeadline:
         assert referral.sent_at is not None
         return stage_deadline(
-            self.network.deadlines, calendar_for(self.network.state),
+            self.application.network.deadlines, calendar_for(self.application.network.state),
             urgency=referral.urgency, lead_handoff=referral.is_lead_handoff, stage=stage,
             sent_at=referral.sent_at, holds=[(start, end) for start, end in referral.holds])
 
@@ -102,14 +102,14 @@ class EscalationService(Engine):
         by = Stamp.system(f"escalation:{referral_id}:{stage}:{level}")
 
         def decide() -> Any:
-            referral = self.load(Referral, referral_id, what="referral")
+            referral = self.application.load(Referral, referral_id, what="referral")
             if referral.escalation_due(stage) != level or level > len(
-                    self.network.deadlines.escalation):
+                    self.application.network.deadlines.escalation):
                 return [], {"escalated": False}
             deadline = self.deadline_of(referral, stage)
             if now < deadline.escalations[level - 1]:
                 return [], {"escalated": False}
-            referral.escalate(stage, level, self.network.deadlines.version, by=by)
+            referral.escalate(stage, level, self.application.network.deadlines.version, by=by)
             notification = Notification(
                 id=Notification.id_for(referral.id, stage, level), referral_id=referral.id,
                 stage=stage, level=level, recipients=self.recipients(referral, level),
@@ -124,15 +124,16 @@ class EscalationService(Engine):
                 by=by)
             return [referral, notification], {"escalated": True,
                                               "notification_id": notification.id}
-        return self.execute("escalate_referral", by, decide)
+        return self.application.execute("escalate_referral", by, decide)
 
     def recipients(self, referral: Referral, level: int) -> list[dict[str, Any]]:
         """Who DESIGN §6 names for this level; an organisation's inbox stands in for people
         who cannot be found."""
-        policy_level = self.network.deadlines.escalation[level - 1]
-        receiver = self.load(Organisation, referral.to_organisation_id)
-        sender = self.load(Organisation, referral.from_organisation_id)
-        coordination = self.organisation_by_key(self.network.coordination_office)
+        policy_level = self.application.network.deadlines.escalation[level - 1]
+        receiver = self.application.load(Organisation, referral.to_organisation_id)
+        sender = self.application.load(Organisation, referral.from_organisation_id)
+        coordination = self.application.organisation_by_key(
+            self.application.network.coordination_office)
         found: list[dict[str, Any]] = []
 
         def inbox(organisation: Organisation | None) -> None:
@@ -141,7 +142,7 @@ class EscalationService(Engine):
                               "address": organisation.inbox_address})
 
         def people(organisation: Organisation | None, users: list[str]) -> None:
-            accounts = [self._find(UserAccount, UserAccount.id_for(u)) for u in users]
+            accounts = [self.application.find(UserAccount, UserAccount.id_for(u)) for u in users]
             reachable = [a for a in accounts if a is not None and a.email]
             if not reachable:
                 inbox(organisation)
@@ -178,16 +179,17 @@ class EscalationService(Engine):
         by = Stamp.system(f"mail:{notification_id}")
 
         def decide() -> Any:
-            notification = self.load(Notification, notification_id, what="notification")
+            notification = self.application.load(Notification, notification_id,
+                                                 what="notification")
             if not notification.sendable(now):
                 return [], {"claimed": False}
             notification.start_sending(now, by=by)
             return [notification], {"claimed": True}
         try:
-            claimed = self.execute("claim_notification", by, decide)["claimed"]
+            claimed = self.application.execute("claim_notification", by, decide)["claimed"]
         except ConflictError:
             return None
-        return self.load(Notification, notification_id) if claimed else None
+        return self.application.load(Notification, notification_id) if claimed else None
 
     def record_delivery(self, notification_id: UUID) -> None:
         self._notification_command("record_delivery", notification_id, "mail",
@@ -208,7 +210,8 @@ class EscalationService(Engine):
         by = Stamp.system(f"{origin}:{notification_id}")
 
         def decide() -> Any:
-            notification = self.load(Notification, notification_id, what="notification")
+            notification = self.application.load(Notification, notification_id,
+                                                 what="notification")
             change(notification, by)
             return [notification], {}
-        self.execute(command, by, decide)
+        self.application.execute(command, by, decide)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.base import DomainError
-from domain.engine import DIRECTORY_ROLES, Engine
+from domain.services.base import DIRECTORY_ROLES, Service
 from domain.exchange.hsds import ImportReport, OrganisationOffer, Rejection, Unreadable, \
     export_directory, read_organisation
 from domain.messages import _
@@ -18,12 +18,12 @@ from domain.organisation import Organisation
 from domain.stamp import Stamp
 
 
-class ExchangeService(Engine):
+class ExchangeService(Service):
     def export_hsds(self) -> list[dict[str, Any]]:
-        return export_directory(self.organisations())
+        return export_directory(self.application.organisations())
 
     def import_hsds(self, by: Stamp, document: Any) -> ImportReport:
-        self.verify(by, DIRECTORY_ROLES)
+        self.application.verify(by, DIRECTORY_ROLES)
         report = ImportReport()
         if not isinstance(document, list):
             report.rejected.append(Rejection(-1, "", [{
@@ -51,12 +51,12 @@ class ExchangeService(Engine):
     def _import_one(self, by: Stamp, offer: OrganisationOffer) -> str:
         """Saves one organisation's changes atomically; says which list it belongs to."""
         for service in offer.services.values():
-            self._check_service_needs(service)  # type: ignore[attr-defined]
-        organisation = self.organisation_by_key(offer.key)
+            self.application.directory.check_service_needs(service)
+        organisation = self.application.organisation_by_key(offer.key)
         outcome = "updated"
         if organisation is None:
             organisation = Organisation.register(
-                id=Organisation.id_for(self.network.slug, offer.key), key=offer.key,
+                id=Organisation.id_for(self.application.network.slug, offer.key), key=offer.key,
                 name=offer.name, sector=offer.sector, inbox_address=offer.inbox_address,
                 contacts=offer.contacts, by=by)
             outcome = "registered"
@@ -72,5 +72,5 @@ class ExchangeService(Engine):
                 organisation.change_service(key, service, by=by)
         if outcome == "updated" and not organisation.pending_events:
             return "unchanged"
-        self.save(organisation)
+        self.application.save(organisation)
         return outcome

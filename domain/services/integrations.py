@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.base import PermissionDenied
-from domain.engine import arguments, Engine
+from domain.services.base import arguments, Service
 from domain.messages import _
 from domain.organisation import Organisation, TOKEN_PRINCIPAL
 from domain.stamp import Role, Stamp
@@ -42,9 +42,9 @@ def token_text(organisation_id: UUID, token_id: str, secret: str) -> str:
     return f"{TOKEN_PREFIX}_{organisation_id.hex}_{token_id}_{secret}"
 
 
-class IntegrationService(Engine):
+class IntegrationService(Service):
     def require_keeper(self, by: Stamp, organisation_id: UUID) -> None:
-        keeper = self.verify(by, (Role.SUPERVISOR,))
+        keeper = self.application.verify(by, (Role.SUPERVISOR,))
         if by.is_engine:
             return
         if keeper is None or keeper.id != organisation_id:
@@ -63,21 +63,24 @@ class IntegrationService(Engine):
                 raise PermissionDenied(_("A supervisor gives a token the role caseworker or "
                                          "supervisor; other roles are issued by the "
                                          "operators."))
-            organisation = self.load(Organisation, organisation_id, what="organisation")
+            organisation = self.application.load(Organisation, organisation_id,
+                                                 what="organisation")
             organisation.issue_token(token_id, name, role, list(scopes), secret, by=by)
             return [organisation], {"token_id": token_id, "name": name,
                                     "token": token_text(organisation.id, token_id, secret)}
-        return self.execute("issue_api_token", by, decide)
+        return self.application.execute("issue_api_token", by, decide)
 
     def revoke_api_token(self, by: Stamp, organisation_id: UUID, token_id: str,
                          idempotency_key: str | None = None) -> dict[str, Any]:
         def decide() -> Any:
             self.require_keeper(by, organisation_id)
-            organisation = self.load(Organisation, organisation_id, what="organisation")
+            organisation = self.application.load(Organisation, organisation_id,
+                                                 what="organisation")
             organisation.revoke_token(token_id, by=by)
             return [organisation], {"token_id": token_id, "version": organisation.version}
-        return self.execute("revoke_api_token", by, decide, idempotency_key=idempotency_key,
-                            arguments=arguments(locals()))
+        return self.application.execute("revoke_api_token", by, decide,
+                                        idempotency_key=idempotency_key,
+                                        arguments=arguments(locals()))
 
     def identify_token(self, text: str) -> ApiIdentity | None:
         """The identity of a presented token, or None for anything not an active token."""
@@ -90,7 +93,7 @@ class IntegrationService(Engine):
             organisation_id = UUID(hex=organisation_hex)
         except ValueError:
             return None
-        organisation = self._find(Organisation, organisation_id)
+        organisation = self.application.find(Organisation, organisation_id)
         token = organisation.token_matching(token_id, secret) if organisation else None
         if organisation is None or token is None:
             return None
@@ -105,17 +108,20 @@ class IntegrationService(Engine):
 
         def decide() -> Any:
             self.require_keeper(by, organisation_id)
-            organisation = self.load(Organisation, organisation_id, what="organisation")
+            organisation = self.application.load(Organisation, organisation_id,
+                                                 what="organisation")
             organisation.subscribe_webhook(webhook_id, url, secret, by=by)
             return [organisation], {"webhook_id": webhook_id, "url": url, "secret": secret}
-        return self.execute("subscribe_webhook", by, decide)
+        return self.application.execute("subscribe_webhook", by, decide)
 
     def remove_webhook(self, by: Stamp, organisation_id: UUID, webhook_id: str,
                        idempotency_key: str | None = None) -> dict[str, Any]:
         def decide() -> Any:
             self.require_keeper(by, organisation_id)
-            organisation = self.load(Organisation, organisation_id, what="organisation")
+            organisation = self.application.load(Organisation, organisation_id,
+                                                 what="organisation")
             organisation.remove_webhook(webhook_id, by=by)
             return [organisation], {"webhook_id": webhook_id, "version": organisation.version}
-        return self.execute("remove_webhook", by, decide, idempotency_key=idempotency_key,
-                            arguments=arguments(locals()))
+        return self.application.execute("remove_webhook", by, decide,
+                                        idempotency_key=idempotency_key,
+                                        arguments=arguments(locals()))

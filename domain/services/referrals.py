@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 from domain.base import DomainError, PermissionDenied
 from domain.case import Case
-from domain.engine import arguments, Engine
+from domain.services.base import arguments, Service
 from domain.messages import _
 from domain.organisation import Organisation, OrganisationInactive
 from domain.referral import COMMANDS, Referral, ReferralCommand
@@ -21,16 +21,16 @@ class LeadMovedMeanwhile(DomainError):
     code = "lead_moved_meanwhile"
 
 
-class ReferralService(Engine):
+class ReferralService(Service):
     def send_referral(self, by: Stamp, case_id: UUID, need: str, urgency: str,
                       to_organisation_id: UUID, reason: str, to_service_id: str | None = None,
                       kind: str = "service", crisis_override_reason: str | None = None,
                       idempotency_key: str | None = None) -> dict[str, Any]:
         """Sends a new referral for a case the acting user's organisation leads."""
-        self.check_need(need)
+        self.application.check_need(need)
 
         def decide() -> Any:
-            self.verify(by, CASEWORK)
+            self.application.verify(by, CASEWORK)
             case = self._sendable_case(by, case_id)
             receiver = self._receiver(to_organisation_id, to_service_id)
             referral = Referral.create(
@@ -39,13 +39,14 @@ class ReferralService(Engine):
                 to_organisation_id=receiver.id, to_service_id=to_service_id, reason=reason,
                 by=by, consent_id=self._consent_for(case, receiver, need),
                 crisis_override_reason=crisis_override_reason,
-                policy_version=self.network.deadlines.version)
+                policy_version=self.application.network.deadlines.version)
             self._record_sharing(case, referral, by)
             return [referral, case], {"referral_id": referral.id, "version": referral.version}
         # Not retried on a lost race: what was decided (the consent used) may no longer
         # hold, e.g. a revocation saved meanwhile, and the sender must see that.
-        return self.execute("send_referral", by, decide, idempotency_key=idempotency_key,
-                            arguments=arguments(locals()))
+        return self.application.execute("send_referral", by, decide,
+                                        idempotency_key=idempotency_key,
+                                        arguments=arguments(locals()))
 
     def send_draft(self, by: Stamp, referral_id: UUID,
                    crisis_override_reason: str | None = None,
@@ -56,8 +57,8 @@ class ReferralService(Engine):
             referral.check("send", by)
             case = self._sendable_case(by, referral.case_id)
             receiver = self._receiver(referral.to_organisation_id, referral.to_service_id)
-            referral.send(self._consent_for(case, receiver, referral.need),
-                          crisis_override_reason, self.network.deadlines.version, by=by)
+            referral.send(self._consent_for(case, receiver, referral.need), crisis_override_reason,
+                          self.application.network.deadlines.version, by=by)
             self._record_sharing(case, referral, by)
             return [case]
         return self._referral_command("send_draft", by, referral_id, expected_version, change,
@@ -65,14 +66,14 @@ class ReferralService(Engine):
             args=arguments(locals()))
 
     def _sendable_case(self, by: Stamp, case_id: UUID) -> Case:
-        case = self.load(Case, case_id, what="case")
+        case = self.application.load(Case, case_id, what="case")
         if case.lead_organisation_id != by.organisation_id:
             raise PermissionDenied(_("Only the case's lead organisation can send referrals."))
-        self.ensure_case_open(case)
+        self.application.ensure_case_open(case)
         return case
 
     def _receiver(self, organisation_id: UUID, service_id: str | None) -> Organisation:
-        receiver = self._find(Organisation, organisation_id)
+        receiver = self.application.find(Organisation, organisation_id)
         if receiver is None:
             raise DomainError(_("There is no such receiving organisation."),
                               field="to_organisation_id")
@@ -89,21 +90,21 @@ class ReferralService(Engine):
                             referral.crisis_override_reason, by=by)
 
     def _consent_for(self, case: Case, receiver: Organisation, need: str) -> str | None:
-        return case.consent_covering(receiver.id, receiver.sector, need, self.today())
+        return case.consent_covering(receiver.id, receiver.sector, need, self.application.today())
 
     def _referral_command(self, command: str, by: Stamp, referral_id: UUID,
                           expected_version: int | None,
                           change: Callable[[Referral], list[Any]],
                           idempotency_key: str | None, args: dict[str, Any]) -> dict[str, Any]:
         def decide() -> Any:
-            self.verify(by, CASEWORK)
-            referral = self.load(Referral, referral_id, expected_version, "referral")
+            self.application.verify(by, CASEWORK)
+            referral = self.application.load(Referral, referral_id, expected_version, "referral")
             also_changed = change(referral)
             result = {"referral_id": referral.id, "version": referral.version}
             if command == "forward_referral":
                 result["child_referral_id"] = referral.child_referral_id
             return [referral, *also_changed], result
-        return self.execute(command, by, decide, idempotency_key=idempotency_key,
+        return self.application.execute(command, by, decide, idempotency_key=idempotency_key,
                             arguments=args)
 
     # -- receiver -----------------------------------------------------------------------------
@@ -121,7 +122,7 @@ class ReferralService(Engine):
                 referral.accept(by=by, service_full=full,
                                 over_capacity_reason=over_capacity_reason)
                 return []
-            case = self.load(Case, referral.case_id, what="case")
+            case = self.application.load(Case, referral.case_id, what="case")
             if case.lead_organisation_id != referral.from_organisation_id:
                 raise LeadMovedMeanwhile(_("The case's lead has moved since this handoff was "
                                            "sent; it no longer applies."))
@@ -135,16 +136,17 @@ class ReferralService(Engine):
     def capacity_of(self, referral: Referral) -> tuple[str | None, int | None, int]:
         """The service the referral counts against, its capacity and the places in use
         (0 where no load is known)."""
-        receiver = self._find(Organisation, referral.to_organisation_id)
+        receiver = self.application.find(Organisation, referral.to_organisation_id)
         service_id = counted_service(receiver, referral) if receiver else None
         if receiver is None or service_id is None:
             return None, None, 0
         capacity = receiver.services[service_id].get("capacity")
-        taken = self.places_taken(receiver.id, service_id) if self.places_taken else 0
+        taken = (self.application.places_taken(receiver.id,
+                                               service_id) if self.application.places_taken else 0)
         return service_id, capacity, taken
 
     def _service_full(self, referral: Referral) -> bool:
-        if self.places_taken is None:
+        if self.application.places_taken is None:
             return False
         _service, capacity, taken = self.capacity_of(referral)
         return service_full(capacity, taken)
@@ -159,16 +161,17 @@ class ReferralService(Engine):
         def change(referral: Referral) -> list[Any]:
             referral.check("forward", by)
             receiver = self._receiver(to_organisation_id, to_service_id)
-            case = self.load(Case, referral.case_id, what="case")
-            self.ensure_case_open(case)
-            child = Referral.create(
-                id=uuid4(), case_id=case.id, need=referral.need, urgency=referral.urgency,
-                kind=referral.kind, from_organisation_id=referral.to_organisation_id,
-                from_user=by.user, to_organisation_id=receiver.id, to_service_id=to_service_id,
-                reason=reason, by=by, consent_id=self._consent_for(case, receiver,
-                                                                   referral.need),
-                crisis_override_reason=crisis_override_reason,
-                policy_version=self.network.deadlines.version, parent_referral_id=referral.id)
+            case = self.application.load(Case, referral.case_id, what="case")
+            self.application.ensure_case_open(case)
+            child = Referral.create(id=uuid4(), case_id=case.id, need=referral.need,
+                                    urgency=referral.urgency, kind=referral.kind,
+                                    from_organisation_id=referral.to_organisation_id,
+                                    from_user=by.user, to_organisation_id=receiver.id,
+                                    to_service_id=to_service_id, reason=reason, by=by,
+                                    consent_id=self._consent_for(case, receiver, referral.need),
+                                    crisis_override_reason=crisis_override_reason,
+                                    policy_version=self.application.network.deadlines.version,
+                                    parent_referral_id=referral.id)
             referral.forward(child.id, receiver.id, reason, by=by)
             self._record_sharing(case, child, by)
             return [child, case]

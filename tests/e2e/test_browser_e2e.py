@@ -41,15 +41,15 @@ def served(tmp_path: Path) -> Iterator[tuple[str, World]]:
     """The app under gunicorn and a Celery worker, on a fresh SQLite database holding the
     test network, whose PSZ already has two routine referrals in its inbox."""
     database_url = f"sqlite:///{tmp_path / 'e2e.sqlite3'}"
-    engine = bootstrap(Settings(database_url=database_url)).application
-    world = World.build(engine)
-    give_passwords(engine)
+    application = bootstrap(Settings(database_url=database_url)).application
+    world = World.build(application)
+    give_passwords(application)
     earlier = world.open_case(person={"display_name": "Familie R.", "household_size": 3,
                                       "languages": ["fa"], "district": "Sandow"})
     world.consent(earlier)
     for need in ("health.psychosocial", "health.psychotherapy"):
         world.send(earlier, need=need, urgency="routine")
-    engine.close()
+    application.close()
 
     env = worker_env(database_url, tmp_path / "instance", SECRET_KEY="e2e-secret",
                      GUNICORN_WORKERS="2")
@@ -106,7 +106,7 @@ def test_caseworker_receiver_and_supervisor_close_the_loop(served: tuple[str, Wo
         consent = anna.locator("form[action$='/einwilligungen']")
         consent.get_by_label("oder ein ganzer Bereich").select_option("health")
         consent.locator("input[name=purposes][value=health]").check()
-        expires = (world.app.today() + timedelta(days=180)).isoformat()
+        expires = (world.application.today() + timedelta(days=180)).isoformat()
         consent.get_by_label("Gültig bis").fill(expires)
         consent.get_by_role("button").click()
         expect(anna.get_by_text("Die Einwilligung wurde erfasst.")).to_be_visible()

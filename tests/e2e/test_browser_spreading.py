@@ -34,24 +34,24 @@ ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "spreading"
 def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """Two paediatric practices of one place each: Sachsendorf's is taken, Sandow's free."""
     url = f"sqlite:///{tmp_path / 'spreading.sqlite3'}"
-    engine = bootstrap(Settings(database_url=url)).application
-    world = World.build(engine)
-    near = practice(engine, "kinderarzt-sachsendorf", "Sachsendorf", 1, staff="pia")
-    practice(engine, "kinderarzt-sandow", "Sandow", 1)
+    application = bootstrap(Settings(database_url=url)).application
+    world = World.build(application)
+    near = practice(application, "kinderarzt-sachsendorf", "Sachsendorf", 1, staff="pia")
+    practice(application, "kinderarzt-sandow", "Sandow", 1)
     world.ids["kinderarzt-sachsendorf"] = near
-    give_passwords(engine)
-    engine.set_password(Stamp.system("test-setup"), "pia", PASSWORD)
+    give_passwords(application)
+    application.accounts.set_password(Stamp.system("test-setup"), "pia", PASSWORD)
     earlier = world.open_case(needs=["health.paediatric"])
     world.consent(earlier)
     taken = world.send(earlier, to="kinderarzt-sachsendorf", need="health.paediatric",
                        urgency="routine", to_service_id="sprechstunde")
-    engine.accept_referral(Stamp("pia", near, Role.CASEWORKER, "r"), taken)
+    application.referrals.accept_referral(Stamp("pia", near, Role.CASEWORKER, "r"), taken)
     family = world.open_case(person={"display_name": "Familie K.", "household_size": 5,
                                      "languages": ["ar"], "district": "Sachsendorf"},
                              needs=["health.paediatric"])
     world.consent(family)
-    ViewUpdater(engine, ViewStore(Settings(database_url=url))).catch_up()
-    engine.close()
+    ViewUpdater(application, ViewStore(Settings(database_url=url))).catch_up()
+    application.close()
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "SQLITE_"))}
     env.update(DATABASE_URL=url, SECRET_KEY="spreading-" + "x" * 32, PYTHONUNBUFFERED="1",

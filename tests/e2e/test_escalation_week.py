@@ -27,15 +27,15 @@ MONDAY = datetime(2026, 11, 16, 7, 0, tzinfo=timezone.utc)
 def test_two_scanners_over_a_week_escalate_and_mail_once(
         tmp_path: Path, request: pytest.FixtureRequest, network: NetworkConfig) -> None:
     url = database_url("postgres", tmp_path, request)
-    engine = bootstrap(Settings(database_url=url), network=network).application
-    world = World.build(engine)
-    engine.clock = lambda: MONDAY
+    application = bootstrap(Settings(database_url=url), network=network).application
+    world = World.build(application)
+    application.clock = lambda: MONDAY
     referrals = []
     for urgency in ("crisis", "urgent", "routine", "crisis"):
         case_id = world.open_case()
         world.consent(case_id)
         referrals.append(world.send(case_id, urgency=urgency))
-    world.app.receive_referral(world.nadia, referrals[3])
+    world.application.referrals.receive_referral(world.nadia, referrals[3])
 
     with smtp_server() as (inbox, port):
         env = worker_env(url, tmp_path)
@@ -48,7 +48,7 @@ def test_two_scanners_over_a_week_escalate_and_mail_once(
             assert scanner.wait(timeout=600) == 0, (tmp_path / "scanner0.log").read_text()
 
     escalations = Counter((e.originator_id, e.stage, e.level) for r in referrals
-                          for e in engine.events.get(r) if type(e).__name__ == "Escalated")
+                          for e in application.events.get(r) if type(e).__name__ == "Escalated")
     mails = Counter(m["Message-ID"] for m in inbox.messages)
     assert escalations and max(escalations.values()) == 1
     assert len(mails) == len(escalations) and max(mails.values()) == 1
@@ -59,4 +59,4 @@ def test_two_scanners_over_a_week_escalate_and_mail_once(
     assert stages[(referrals[2], "receive")] == 2  # routine: Thu, Fri; level 3 next Wed
     assert stages[(referrals[3], "decide")] == 3   # received at once; crisis decision
     assert (referrals[3], "receive") not in stages
-    engine.close()
+    application.close()

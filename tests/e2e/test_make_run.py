@@ -92,8 +92,8 @@ def test_make_run_lets_every_demo_login_reach_its_pages(tmp_path: Path) -> None:
         assert database.exists()
         # The embedded worker (no broker server) projects the demo's events.
         settings = Settings(database_url=f"sqlite:///{database}")
-        engine = bootstrap(settings).application
-        updater = ViewUpdater(engine, ViewStore(settings))
+        application = bootstrap(settings).application
+        updater = ViewUpdater(application, ViewStore(settings))
         wait_until(lambda: updater.lag().behind == 0 and updater.position() > 0, 180,
                    "the embedded worker to catch the views up", interval=0.3)
         cases = read_page(base + "/faelle", sign_in(base, logins[0], password.group(1))[0])

@@ -119,11 +119,11 @@ def flushed_redis() -> Iterator[None]:
     client.flushdb()
 
 
-def referrals_in_store(engine) -> set[UUID]:  # type: ignore[no-untyped-def]
+def referrals_in_store(application) -> set[UUID]:  # type: ignore[no-untyped-def]
     """Every referral the event store holds, read from its notification log."""
     found: set[UUID] = set()
     start = 1
-    while batch := engine.notification_log.select(start=start, limit=1000):
+    while batch := application.notification_log.select(start=start, limit=1000):
         found |= {n.originator_id for n in batch if n.topic.endswith("Referral.Created")}
         start = batch[-1].id + 1
     return found
@@ -135,9 +135,9 @@ def test_a_postgresql_restart_answers_503_writes_nothing_by_half_and_recovers(
     # connect_timeout=1: a request caught in the outage gives up after about ten seconds
     # (ten attempts of the event store), well within gunicorn's thirty.
     url = f"{private_postgres.url}?connect_timeout=1"
-    engine = bootstrap(Settings(database_url=url), network=network).application
-    world = World.build(engine)
-    give_passwords(engine)
+    application = bootstrap(Settings(database_url=url), network=network).application
+    world = World.build(application)
+    give_passwords(application)
     case_id = world.open_case()
     world.consent(case_id)
 
@@ -180,7 +180,7 @@ def test_a_postgresql_restart_answers_503_writes_nothing_by_half_and_recovers(
         views = ViewStore(Settings(database_url=url))
         try:
             wait_until(lambda: queries.position(views) ==
-                       engine.recorder.max_notification_id(), 60, "the views to catch up")
+                       application.recorder.max_notification_id(), 60, "the views to catch up")
         finally:
             views.close()
         assert stack.process.poll() is None, "start.sh ended: a process died"
@@ -209,16 +209,16 @@ def test_a_postgresql_restart_answers_503_writes_nothing_by_half_and_recovers(
 
     # Nothing half-written: each referral recorded is on its case and vice versa, each form
     # key recorded once; the views equal a rebuild from the events.
-    recorded = referrals_in_store(engine)
-    case = engine.repository.get(case_id)
+    recorded = referrals_in_store(application)
+    case = application.repository.get(case_id)
     assert isinstance(case, Case)
     assert set(case.referral_ids) == recorded
     sent_keys = {a.key for a in answers if a.what == "send" and a.status in (302, 503)}
     assert len(recorded) == len(sent_keys)
-    assert all(isinstance(engine.repository.get(r), Referral) for r in recorded)
+    assert all(isinstance(application.repository.get(r), Referral) for r in recorded)
     store = ViewStore(Settings(database_url=url))
     try:
-        assert queries.dump(store) == rebuilt_dump(engine, url)
+        assert queries.dump(store) == rebuilt_dump(application, url)
     finally:
         store.close()
-    engine.close()
+    application.close()

@@ -101,9 +101,9 @@ def seeded(tmp_path: Path, request: pytest.FixtureRequest,
            network: NetworkConfig) -> tuple[str, World]:
     """A fresh schema of the shared PostgreSQL with the test network and passwords."""
     url = database_url("postgres", tmp_path, request)
-    engine = bootstrap(Settings(database_url=url), network=network).application
-    world = World.build(engine)
-    give_passwords(engine)
+    application = bootstrap(Settings(database_url=url), network=network).application
+    world = World.build(application)
+    give_passwords(application)
     return url, world
 
 
@@ -195,7 +195,7 @@ def escalate_over_http(stack: ProductionStack, world: World, url: str, tmp_path:
     Returns the browser, the case id and the scan's output."""
     anna = Browser(stack.base, "anna")
     case_id = anna.open_case(display_name)
-    anna.give_consent(case_id, (world.app.today() + timedelta(days=90)).isoformat())
+    anna.give_consent(case_id, (world.application.today() + timedelta(days=90)).isoformat())
     sent = anna.send_referral(case_id, f"{world.org('psz')}:beratung", reason)
     assert sent.status_code == 302, sent.text
     assert "/vermittlungen/" in sent.headers["Location"]

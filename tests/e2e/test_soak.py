@@ -262,8 +262,8 @@ def test_make_run_survives_a_killed_worker_under_a_mixed_workload(tmp_path: Path
         # The copy's own configuration, as its processes read it.
         settings = Settings(database_url=f"sqlite:///{database}",
                             network_dir=str(project / "networks" / "cottbus"))
-        engine = bootstrap(settings).application
-        updater = ViewUpdater(engine, ViewStore(settings))
+        application = bootstrap(settings).application
+        updater = ViewUpdater(application, ViewStore(settings))
 
         def settled() -> bool:
             statuses = outbox_statuses(database)
@@ -275,15 +275,15 @@ def test_make_run_survives_a_killed_worker_under_a_mixed_workload(tmp_path: Path
 
         # Every command that answered success is in the event store.
         for case_id in workload.cases:
-            case = engine.repository.get(_uuid(case_id))
+            case = application.repository.get(_uuid(case_id))
             assert isinstance(case, Case)
             assert len(case.consents) >= workload.consents[case_id]
         for referral_id, status in workload.referrals.items():
-            referral = engine.repository.get(_uuid(referral_id))
+            referral = application.repository.get(_uuid(referral_id))
             assert isinstance(referral, Referral) and referral.status == status, referral_id
         # The views equal a rebuild from the events.
         url = f"sqlite:///{database}"
-        assert queries.dump(updater.store) == rebuilt_dump(engine, url)
+        assert queries.dump(updater.store) == rebuilt_dump(application, url)
         # The supervisor saw the kill and started the worker again.
         log = supervisor_log.read_text()
         assert "exited: worker (terminated by SIGKILL; not expected)" in log

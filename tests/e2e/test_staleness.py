@@ -47,7 +47,7 @@ def test_a_stopped_worker_shows_as_stale_on_the_inbox_and_in_health(tmp_path: Pa
                                      instance_dir=str(tmp_path)),
                             config={"TESTING": True, "NUDGE_WORKERS": False})
     world = web_world(app)
-    engine = app.extensions["fallnetz.engine"]
+    application = app.extensions["fallnetz.application"]
     nadia = sign_in(app, "nadia")
     health = app.test_client()
 
@@ -92,7 +92,7 @@ def test_a_stopped_worker_shows_as_stale_on_the_inbox_and_in_health(tmp_path: Pa
     worker = EmbeddedWorker(url, tmp_path / "worker.log")
     try:
         wait_until(caught_up, 60, "the restarted worker to catch up", interval=0.2)
-        assert engine.recorder.max_notification_id()
+        assert application.recorder.max_notification_id()
         wait_until(lambda: health.get("/health").status_code == 200, 30,
                    "/health to answer 200 again", interval=0.2)
     finally:

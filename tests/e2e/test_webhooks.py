@@ -98,14 +98,15 @@ def test_a_receiver_that_was_down_gets_each_change_once(
         receivers: tuple[Receiver, Receiver], redis_db: redis.Redis) -> None:
     url = database_url("postgres", tmp_path, request)
     settings = Settings(database_url=url)
-    engine = bootstrap(settings, network=network).application
-    world = World.build(engine)
+    application = bootstrap(settings, network=network).application
+    world = World.build(application)
     psz_system, fsa_system = receivers
     system = Stamp.system("test-setup")
-    psz_system.secret = engine.subscribe_webhook(system, world.org("psz"),
+    psz_system.secret = application.integrations.subscribe_webhook(system, world.org("psz"),
                                                  psz_system.url)["secret"]
-    fsa_system.secret = engine.subscribe_webhook(system, world.org("fsa-sachsendorf"),
-                                                 fsa_system.url)["secret"]
+    fsa_system.secret = application.integrations.subscribe_webhook(
+        system, world.org("fsa-sachsendorf"), fsa_system.url
+    )["secret"]
     (tmp_path / "instance").mkdir()
     worker = Worker(worker_env(url, tmp_path / "instance", VIEW_CATCH_UP_SECONDS="0.3",
                                WEBHOOK_SEND_SECONDS="0.3", WEBHOOK_RETRY_SECONDS="0.2",
@@ -117,14 +118,14 @@ def test_a_receiver_that_was_down_gets_each_change_once(
         case_id = world.open_case()
         world.consent(case_id)
         referral_id = world.send(case_id)
-        engine.receive_referral(world.nadia, referral_id)
-        engine.accept_referral(world.nadia, referral_id)
+        application.referrals.receive_referral(world.nadia, referral_id)
+        application.referrals.accept_referral(world.nadia, referral_id)
         wait_until(lambda: len(fsa_system.received) == 3, 30, "the sender's three changes")
         wait_until(lambda: psz_system.refused >= 3, 30, "attempts while the receiver is down")
         assert psz_system.received == []
 
         psz_system.down = False
-        engine.start_referral(world.nadia, referral_id)
+        application.referrals.start_referral(world.nadia, referral_id)
         wait_until(lambda: len(psz_system.received) == 4 and len(fsa_system.received) == 4,
                    60, "every change at both systems")
         store = ViewStore(settings)
@@ -146,12 +147,12 @@ def test_a_receiver_that_was_down_gets_each_change_once(
     assert psz_system.refused >= 3
 
     # Rebuilding the views queues nothing again: the outbox remembers what went out.
-    updater = ViewUpdater(engine, ViewStore(settings))
+    updater = ViewUpdater(application, ViewStore(settings))
     updater.rebuild()
     assert _backlog(updater.store) == 0
     updater.store.close()
     store.close()
-    engine.close()
+    application.close()
 
 
 def _backlog(store: ViewStore) -> int:

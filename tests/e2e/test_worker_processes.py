@@ -38,11 +38,11 @@ def redis_db() -> redis.Redis:
 def stack(tmp_path: Path, request: pytest.FixtureRequest, network: NetworkConfig):  # type: ignore[no-untyped-def]
     url = database_url("postgres", tmp_path, request)
     settings = Settings(database_url=url)
-    engine = bootstrap(settings, network=network).application
-    updater = ViewUpdater(engine, ViewStore(settings))
-    yield url, engine, updater
+    application = bootstrap(settings, network=network).application
+    updater = ViewUpdater(application, ViewStore(settings))
+    yield url, application, updater
     updater.store.close()
-    engine.close()
+    application.close()
 
 
 def nudge() -> None:
@@ -67,21 +67,21 @@ def bulk_events(world: World, referrals: int) -> int:
         referral.hold("Pause", by=by_receiver)
         batch.append(referral)
         if len(batch) == 100 or i == referrals - 1:
-            world.app.save(*batch)
+            world.application.save(*batch)
             batch = []
-    return world.app.recorder.max_notification_id()
+    return world.application.recorder.max_notification_id()
 
 
-def rebuilt_dump(engine: ReferralNetwork, url: str) -> dict:
-    fresh = ViewUpdater(engine, ViewStore(Settings(database_url=url), prefix="rebuild_"))
+def rebuilt_dump(application: ReferralNetwork, url: str) -> dict:
+    fresh = ViewUpdater(application, ViewStore(Settings(database_url=url), prefix="rebuild_"))
     fresh.rebuild()
     return queries.dump(fresh.store)
 
 
 def test_a_worker_killed_while_catching_up_20000_events_resumes_exactly(
         stack, redis_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    url, engine, updater = stack
-    world = World.build(engine)
+    url, application, updater = stack
+    world = World.build(application)
     last = bulk_events(world, 4000)
     assert last >= 20_000
 
@@ -103,15 +103,15 @@ def test_a_worker_killed_while_catching_up_20000_events_resumes_exactly(
     finally:
         restarted.stop()
     views = queries.dump(updater.store)
-    assert views == rebuilt_dump(engine, url)
+    assert views == rebuilt_dump(application, url)
     assert len(views["referrals"]) == 4000
     assert len(views["timeline"]) == len(set(views["timeline"]))
     assert updater.lag().behind == 0
 
 
 def test_a_flushed_redis_delays_but_loses_nothing(stack, redis_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    url, engine, updater = stack
-    world = World.build(engine)
+    url, application, updater = stack
+    world = World.build(application)
     env = worker_env(url, tmp_path, VIEW_CATCH_UP_SECONDS="1", ESCALATION_SCAN_SECONDS="1",
                      MAIL_SEND_SECONDS="3600")
     worker = Worker(env, tmp_path / "worker.log", beat=True)
@@ -119,28 +119,28 @@ def test_a_flushed_redis_delays_but_loses_nothing(stack, redis_db, tmp_path: Pat
     try:
         for round_ in range(12):
             # A referral sent three weeks ago: every receipt escalation is due.
-            original = engine.clock
-            engine.clock = lambda: datetime.now(timezone.utc) - timedelta(days=21)
+            original = application.clock
+            application.clock = lambda: datetime.now(timezone.utc) - timedelta(days=21)
             try:
                 case_id = world.open_case()
                 world.consent(case_id)
                 overdue.append(world.send(case_id, urgency="routine"))
             finally:
-                engine.clock = original
+                application.clock = original
             nudge()
             if round_ % 3 == 1:
                 redis_db.flushdb()  # queued nudges and scheduled tasks are gone
-        last = engine.recorder.max_notification_id()
+        last = application.recorder.max_notification_id()
         wait_until(lambda: updater.position() >= last, 60, "the views to catch up")
 
         def all_escalated() -> bool:
             return all(
-                sum(type(e).__name__ == "Escalated" for e in engine.events.get(r)) == 3
+                sum(type(e).__name__ == "Escalated" for e in application.events.get(r)) == 3
                 for r in overdue)
         wait_until(all_escalated, 90, "every due escalation", interval=0.5)
     finally:
         worker.stop()
     for referral_id in overdue:
-        levels = [e.level for e in engine.events.get(referral_id)
+        levels = [e.level for e in application.events.get(referral_id)
                   if type(e).__name__ == "Escalated"]
         assert levels == [1, 2, 3]

@@ -27,12 +27,12 @@ ALL_SCOPES = ["cases:read", "cases:write", "referrals:read", "referrals:write",
 
 @pytest.fixture
 def world(web_app: Flask) -> World:
-    return World.build(web_app.extensions["fallnetz.engine"])
+    return World.build(web_app.extensions["fallnetz.application"])
 
 
 def token(app: Flask, world: World, organisation: str, name: str, role: Role,
           scopes: list[str] | None = None) -> dict[str, str]:
-    issued = app.extensions["fallnetz.engine"].issue_api_token(
+    issued = app.extensions["fallnetz.application"].integrations.issue_api_token(
         Stamp.system("test-setup"), world.org(organisation), name, role,
         scopes or ALL_SCOPES)
     return {"Authorization": f"Bearer {issued['token']}", "X-Token-Id": issued["token_id"]}
@@ -128,7 +128,7 @@ def test_a_referral_from_one_system_to_another(web_app: Flask, world: World,
     assert {e["user"] for e in history.json} >= {"api:fachverfahren", "api:klinik-kis"}
     assert all(e["correlation_id"] for e in history.json)
 
-    revoked = web_app.extensions["fallnetz.engine"].revoke_api_token(
+    revoked = web_app.extensions["fallnetz.application"].integrations.revoke_api_token(
         Stamp.system("test"), world.org("psz"), psz["X-Token-Id"])
     assert revoked
     assert_problem(client.get(url, headers=psz), 401)
@@ -161,7 +161,7 @@ def test_a_signed_in_user_may_call_the_api_with_the_csrf_token(web_app: Flask,
                                                                world: World) -> None:
     from testbed.web import PASSWORD, csrf_token, give_passwords, sign_in
 
-    give_passwords(web_app.extensions["fallnetz.engine"])
+    give_passwords(web_app.extensions["fallnetz.application"])
     anna = sign_in(web_app, "anna", PASSWORD)
     assert anna.get("/api/v1/cases").status_code == 200
     body = {"person": {"display_name": "Familie B.", "district": "Sachsendorf"},
@@ -227,8 +227,8 @@ def test_tokens_are_kept_by_the_organisations_supervisor(web_app: Flask,
 
 def test_operators_issue_list_and_revoke_tokens_on_the_command_line(app: Flask,
                                                                      tmp_path) -> None:  # type: ignore[no-untyped-def]
-    engine = app.extensions["fallnetz.engine"]
-    World.build(engine)
+    application = app.extensions["fallnetz.application"]
+    World.build(application)
     runner = app.test_cli_runner()
     issued = runner.invoke(args=["tokens", "issue", "psz", "klinik-kis", "--role",
                                  "caseworker", "--scope", "referrals:read"])

@@ -54,8 +54,8 @@ def body(rule: str, values: dict[str, Any]) -> Any:
 
 @pytest.fixture
 def setting(app: Flask) -> dict[str, Any]:
-    engine = app.extensions["fallnetz.engine"]
-    world = World.build(engine)
+    application = app.extensions["fallnetz.application"]
+    world = World.build(application)
     case_id = world.open_case()
     world.consent(case_id)
     referral_id = world.send(case_id)
@@ -66,8 +66,8 @@ def setting(app: Flask) -> dict[str, Any]:
             "outside_supervisor": ("mbe", Role.SUPERVISOR),
             "coordinator": ("koordinierungsstelle", Role.COORDINATOR),
             "admin": ("koordinierungsstelle", Role.ADMIN)}.items():
-        issued = engine.issue_api_token(system, world.org(organisation), name.replace("_", "-"),
-                                        role, ALL_SCOPES)
+        issued = application.integrations.issue_api_token(system, world.org(organisation),
+                                                          name.replace("_", "-"), role, ALL_SCOPES)
         tokens[name] = {"Authorization": f"Bearer {issued['token']}"}
     return {"world": world, "tokens": tokens, "values": {
         "case_id": case_id, "referral_id": referral_id, "organisation_id":

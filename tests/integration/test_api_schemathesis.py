@@ -40,16 +40,16 @@ def api_app(tmp_path: Path, network, request: pytest.FixtureRequest) -> Flask:  
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'api.sqlite3'}",
                               secret_key="test-secret"),
                      config={"TESTING": True, "NUDGE_WORKERS": False})
-    world = World.build(app.extensions["fallnetz.engine"])
+    world = World.build(app.extensions["fallnetz.application"])
     case_id = world.open_case()
     world.consent(case_id)
     world.send(case_id)
     organisation, role = CALLERS[request.param]
-    issued = app.extensions["fallnetz.engine"].issue_api_token(
+    issued = app.extensions["fallnetz.application"].integrations.issue_api_token(
         Stamp.system("test-setup"), world.org(organisation), "schemathesis", role, SCOPES)
     app.config["TEST_TOKEN"] = issued["token"]
     yield app
-    app.extensions["fallnetz.engine"].close()
+    app.extensions["fallnetz.application"].close()
 
 
 @pytest.fixture

@@ -25,13 +25,13 @@ def test_fifty_concurrent_commands_on_one_referral(tmp_path: Path,
                                                    request: pytest.FixtureRequest,
                                                    network: NetworkConfig) -> None:
     url = database_url("postgres", tmp_path, request, pool_size="10", max_overflow="60")
-    app = bootstrap(Settings(database_url=url), network=network).application
+    application = bootstrap(Settings(database_url=url), network=network).application
     try:
-        world = World.build(app)
+        world = World.build(application)
         case_id = world.open_case()
         world.consent(case_id)
         referral_id = world.send(case_id)
-        app.accept_referral(world.nadia, referral_id)
+        application.referrals.accept_referral(world.nadia, referral_id)
         start_version = world.referral(referral_id).version
         nadia = world.nadia
 
@@ -45,9 +45,9 @@ def test_fifty_concurrent_commands_on_one_referral(tmp_path: Path,
             try:
                 barrier.wait()
                 while True:
-                    seen = app.repository.get(referral_id).version
+                    seen = application.repository.get(referral_id).version
                     try:
-                        app.hold_referral(nadia, referral_id, f"Pause {i}",
+                        application.referrals.hold_referral(nadia, referral_id, f"Pause {i}",
                                           expected_version=seen)
                     except ConflictError:
                         with lock:
@@ -73,34 +73,34 @@ def test_fifty_concurrent_commands_on_one_referral(tmp_path: Path,
         # Every loser lost at a version somebody else won; and there were losers.
         assert conflicts and set(conflicts) <= set(wins)
 
-        events = list(app.events.get(referral_id))
+        events = list(application.events.get(referral_id))
         assert [e.originator_version for e in events] == list(
             range(1, start_version + THREADS + 1))
         reasons = [e.reason for e in events[start_version:]]
         assert sorted(reasons) == sorted(f"Pause {i}" for i in range(THREADS))
     finally:
-        app.close()
+        application.close()
 
 
 def test_what_another_process_changed_is_never_decided_on_from_the_cache(
         world: World, settings: Settings, network: NetworkConfig) -> None:
-    # A second engine on the same store stands for another gunicorn worker or Celery
+    # A second application on the same store stands for another gunicorn worker or Celery
     # process; each has its own aggregate cache, and a decision must see the other's writes.
-    engine = world.app
-    assert engine.repository.cache is not None
+    application = world.application
+    assert application.repository.cache is not None
     case_id = world.open_case()
     world.consent(case_id)
     referral_id = world.send(case_id)
     seen = world.referral(referral_id).version  # the organisations and the referral are cached
     other = bootstrap(settings, network=network).application
     try:
-        other.accept_referral(world.nadia, referral_id)
-        other.remove_member(Stamp.system("test"), world.org("fsa-sachsendorf"), "anna")
+        other.referrals.accept_referral(world.nadia, referral_id)
+        other.directory.remove_member(Stamp.system("test"), world.org("fsa-sachsendorf"), "anna")
     finally:
         other.close()
     assert world.referral(referral_id).version == seen + 1
     with pytest.raises(ConflictError):
-        engine.hold_referral(world.nadia, referral_id, "Pause", expected_version=seen)
+        application.referrals.hold_referral(world.nadia, referral_id, "Pause",
+                                            expected_version=seen)
     with pytest.raises(MembershipRequired):
         world.send(case_id)
-

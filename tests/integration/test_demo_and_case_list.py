@@ -8,19 +8,19 @@ from domain.settings import PROJECT_ROOT
 
 
 def test_load_demo_is_idempotent_and_covers_every_state(app, runner) -> None:  # type: ignore[no-untyped-def]
-    engine = app.extensions["fallnetz.engine"]
+    application = app.extensions["fallnetz.application"]
     first = runner.invoke(args=["load-demo"])
     assert first.exit_code == 0, first.output
     assert "26 organisations" in first.output and "40 cases" in first.output
-    recorded = engine.recorder.max_notification_id()
+    recorded = application.recorder.max_notification_id()
 
     second = runner.invoke(args=["load-demo"])
     assert second.exit_code == 0, second.output
-    assert engine.recorder.max_notification_id() == recorded
+    assert application.recorder.max_notification_id() == recorded
 
-    assert {r.status for r in engine.referrals()} == ALL_STATES
-    assert len(engine.cases()) == 40
-    organisations = engine.organisations()
+    assert {r.status for r in application.all_referrals()} == ALL_STATES
+    assert len(application.all_cases()) == 40
+    organisations = application.organisations()
     sectors = {o.sector for o in organisations}
     assert sectors == {"social_work", "health", "housing", "employment", "education",
                        "administration", "civil_society"}
@@ -30,8 +30,8 @@ def test_load_demo_is_idempotent_and_covers_every_state(app, runner) -> None:  #
     roles = {role for o in organisations for role in o.members.values()}
     assert roles == {"caseworker", "supervisor", "coordinator", "admin"}
     # A confirmed lead handoff moved some cases to the Jobcenter.
-    jobcenter = engine.organisation_by_key("jobcenter")
-    assert any(c.lead_organisation_id == jobcenter.id for c in engine.cases())
+    jobcenter = application.organisation_by_key("jobcenter")
+    assert any(c.lead_organisation_id == jobcenter.id for c in application.all_cases())
 
 
 def test_the_demo_logins_reach_their_pages(app, runner) -> None:  # type: ignore[no-untyped-def]

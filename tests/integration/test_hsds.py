@@ -27,11 +27,11 @@ SHARED = PROJECT_ROOT.parent / "shared" / "standards" / "hsds-3.0"
 def demo_export(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """The demo directory as HSDS (loading the demo once: it records about 40 cases)."""
     folder = tmp_path_factory.mktemp("demo")
-    app = bootstrap(Settings(database_url=f"sqlite:///{folder / 'demo.sqlite3'}")).application
-    load_demo(app, PROJECT_ROOT / "networks" / "cottbus" / "demo")
-    assert len([o for o in app.organisations() if o.active]) > 20
-    exported = app.export_hsds()
-    app.close()
+    application = bootstrap(Settings(database_url=f"sqlite:///{folder / 'demo.sqlite3'}")).application
+    load_demo(application, PROJECT_ROOT / "networks" / "cottbus" / "demo")
+    assert len([o for o in application.organisations() if o.active]) > 20
+    exported = application.exchange.export_hsds()
+    application.close()
     return exported
 
 
@@ -42,9 +42,9 @@ def exported(demo_export: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def empty(tmp_path: Path) -> ReferralNetwork:
-    app = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'empty.sqlite3'}")).application
-    yield app
-    app.close()
+    application = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'empty.sqlite3'}")).application
+    yield application
+    application.close()
 
 
 def test_the_kept_schemas_are_the_standards_own() -> None:
@@ -62,11 +62,11 @@ def test_the_demo_directory_round_trips_through_hsds(exported: list[dict[str, An
     services = [s for o in exported for s in o["services"]]
     assert services and all(s["attributes"] for s in services)
 
-    report = empty.import_hsds(Stamp.system("import"), json.loads(json.dumps(exported)))
+    report = empty.exchange.import_hsds(Stamp.system("import"), json.loads(json.dumps(exported)))
     assert report.rejected == [] and len(report.registered) == len(exported)
-    assert empty.export_hsds() == exported
+    assert empty.exchange.export_hsds() == exported
 
-    again = empty.import_hsds(Stamp.system("import"), exported)
+    again = empty.exchange.import_hsds(Stamp.system("import"), exported)
     assert len(again.unchanged) == len(exported), "importing twice changes nothing"
 
 
@@ -86,7 +86,7 @@ def test_an_import_reports_what_it_refused_and_stores_nothing_of_it(
     offer[-1]["services"].append(copy.deepcopy(offer[-1]["services"][0]))  # a key twice
     before = empty.recorder.max_notification_id() or 0
 
-    report = empty.import_hsds(Stamp.system("import"), offer).as_dict()
+    report = empty.exchange.import_hsds(Stamp.system("import"), offer).as_dict()
 
     assert [r["index"] for r in report["rejected"]] == [0, 1, 2, 4]
     first, second, third, fourth = report["rejected"]
@@ -102,11 +102,12 @@ def test_an_import_reports_what_it_refused_and_stores_nothing_of_it(
 
 def test_the_api_exports_and_imports_hsds(app: Flask,
                                          exported: list[dict[str, Any]]) -> None:
-    engine = app.extensions["fallnetz.engine"]
-    engine.import_hsds(Stamp.system("test"), exported)
-    admin = engine.organisation_by_key("stadt-it")
-    issued = engine.issue_api_token(Stamp.system("test"), admin.id, "verzeichnis",
-                                    Role.ADMIN, ["directory:read", "directory:write"])
+    application = app.extensions["fallnetz.application"]
+    application.exchange.import_hsds(Stamp.system("test"), exported)
+    admin = application.organisation_by_key("stadt-it")
+    issued = application.integrations.issue_api_token(Stamp.system("test"), admin.id,
+                                                      "verzeichnis", Role.ADMIN,
+                                                      ["directory:read", "directory:write"])
     headers = {"Authorization": f"Bearer {issued['token']}"}
     client = app.test_client()
     served = client.get("/api/v1/directory/hsds", headers=headers)

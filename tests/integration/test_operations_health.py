@@ -24,7 +24,7 @@ from readmodel.runner import ViewUpdater
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 
 
-def served(engine: ReferralNetwork, settings: Settings, tmp_path: Path, **changes: Any,
+def served(application: ReferralNetwork, settings: Settings, tmp_path: Path, **changes: Any,
            ) -> Flask:
     from dataclasses import replace
 
@@ -32,7 +32,7 @@ def served(engine: ReferralNetwork, settings: Settings, tmp_path: Path, **change
 
     settings = replace(settings, **{"broker_url": REDIS_URL, "instance_dir": str(tmp_path),
                                     "secret_key": "health-secret-" + "x" * 32, **changes})
-    return create_app(settings, engine=engine,
+    return create_app(settings, application=application,
                       config={"TESTING": True, "NUDGE_WORKERS": False})
 
 
@@ -42,15 +42,16 @@ def overdue_escalation(world: World) -> None:
     world.consent(case_id)
     referral_id = world.send(case_id, urgency="crisis")
     later = datetime.now(timezone.utc) + timedelta(hours=5)
-    assert world.app.escalate_referral(referral_id, "receive", 1, later)["escalated"]
+    assert world.application.escalations.escalate_referral(referral_id, "receive", 1,
+                                                           later)["escalated"]
 
 
 def test_live_ready_and_full_health_answer_200_with_their_checks(
-        engine: ReferralNetwork, settings: Settings, updater: ViewUpdater,
+        application: ReferralNetwork, settings: Settings, updater: ViewUpdater,
         tmp_path: Path) -> None:
-    World.build(engine)
+    World.build(application)
     updater.catch_up()
-    client = served(engine, settings, tmp_path).test_client()
+    client = served(application, settings, tmp_path).test_client()
 
     assert client.get("/health/live").json == {"status": "ok"}
     ready = client.get("/health/ready")
@@ -65,8 +66,8 @@ def test_live_ready_and_full_health_answer_200_with_their_checks(
 
 
 def test_an_unreachable_broker_fails_the_full_check_but_not_readiness(
-        engine: ReferralNetwork, settings: Settings, tmp_path: Path) -> None:
-    client = served(engine, settings, tmp_path, broker_url=UNREACHABLE_REDIS).test_client()
+        application: ReferralNetwork, settings: Settings, tmp_path: Path) -> None:
+    client = served(application, settings, tmp_path, broker_url=UNREACHABLE_REDIS).test_client()
     full = client.get("/health")
     assert (full.status_code, full.json["status"]) == (503, "failing")
     assert full.json["checks"]["broker"] == {"ok": False}
@@ -75,11 +76,11 @@ def test_an_unreachable_broker_fails_the_full_check_but_not_readiness(
 
 
 def test_views_lagging_beyond_the_limit_fail_the_full_check(
-        engine: ReferralNetwork, settings: Settings, updater: ViewUpdater,
+        application: ReferralNetwork, settings: Settings, updater: ViewUpdater,
         tmp_path: Path) -> None:
-    World.build(engine)
-    behind = engine.recorder.max_notification_id()
-    client = served(engine, settings, tmp_path, health_max_view_lag=behind - 1).test_client()
+    World.build(application)
+    behind = application.recorder.max_notification_id()
+    client = served(application, settings, tmp_path, health_max_view_lag=behind - 1).test_client()
     full = client.get("/health")
     assert full.status_code == 503
     assert full.json["checks"]["views"] == {"ok": False, "behind": behind,
@@ -89,11 +90,11 @@ def test_views_lagging_beyond_the_limit_fail_the_full_check(
 
 
 def test_a_mail_backlog_beyond_the_limit_fails_the_full_check(
-        engine: ReferralNetwork, settings: Settings, updater: ViewUpdater,
+        application: ReferralNetwork, settings: Settings, updater: ViewUpdater,
         tmp_path: Path) -> None:
-    overdue_escalation(World.build(engine))
+    overdue_escalation(World.build(application))
     updater.catch_up()
-    client = served(engine, settings, tmp_path, health_max_outbox_backlog=0).test_client()
+    client = served(application, settings, tmp_path, health_max_outbox_backlog=0).test_client()
     full = client.get("/health")
     assert full.status_code == 503
     assert full.json["checks"]["outbox"] == {"ok": False, "backlog": 1, "limit": 0,
@@ -101,10 +102,10 @@ def test_a_mail_backlog_beyond_the_limit_fails_the_full_check(
     assert full.json["checks"]["views"]["ok"] is True
 
 
-def test_an_unreachable_database_fails_readiness(engine: ReferralNetwork, settings: Settings,
+def test_an_unreachable_database_fails_readiness(application: ReferralNetwork, settings: Settings,
                                                  tmp_path: Path) -> None:
     elsewhere = "postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=1"
-    client = served(engine, settings, tmp_path, database_url=elsewhere).test_client()
+    client = served(application, settings, tmp_path, database_url=elsewhere).test_client()
     ready = client.get("/health/ready")
     assert (ready.status_code, ready.json) == (503, {
         "status": "unavailable", "checks": {"database": {"ok": False}}})
@@ -115,9 +116,9 @@ def test_an_unreachable_database_fails_readiness(engine: ReferralNetwork, settin
 
 
 def test_metrics_label_route_rules_count_command_outcomes_and_read_the_store(
-        engine: ReferralNetwork, settings: Settings, updater: ViewUpdater,
+        application: ReferralNetwork, settings: Settings, updater: ViewUpdater,
         tmp_path: Path) -> None:
-    app = served(engine, settings, tmp_path)
+    app = served(application, settings, tmp_path)
     world = web_world(app)
     case_id = world.open_case()
     anna = sign_in(app, "anna")
@@ -128,7 +129,7 @@ def test_metrics_label_route_rules_count_command_outcomes_and_read_the_store(
                    expected_version="1")
     invalid = submit(anna, page, f"/faelle/{case_id}/bedarfe", need="no.such.need")
     assert [r.status_code for r in (done, stale, invalid)] == [302, 409, 422]
-    world.app.subscribe_webhook(Stamp.system("test"), world.org("psz"),
+    world.application.integrations.subscribe_webhook(Stamp.system("test"), world.org("psz"),
                                 "https://kis.example.org/fallnetz")
     overdue_escalation(world)  # its referral's "requested" is owed to the PSZ's webhook
     updater.catch_up()
@@ -163,7 +164,7 @@ def test_metrics_label_route_rules_count_command_outcomes_and_read_the_store(
 ])
 def test_request_ids_are_kept_when_they_look_like_ids_and_reach_the_events(
         app: Flask, given: str, kept: bool) -> None:
-    engine = app.extensions["fallnetz.engine"]
+    application = app.extensions["fallnetz.application"]
     world = web_world(app)
     case_id = world.open_case()
     anna = sign_in(app, "anna")
@@ -175,6 +176,6 @@ def test_request_ids_are_kept_when_they_look_like_ids_and_reach_the_events(
     answered = response.headers["X-Request-ID"]
     assert (answered == given) is kept
     assert re.fullmatch(r"[0-9a-f-]{16,64}", answered)
-    last = list(engine.repository.event_store.get(case_id))[-1]
+    last = list(application.repository.event_store.get(case_id))[-1]
     assert type(last).__name__ == "NeedRecorded"
     assert last.by.correlation_id == answered

@@ -74,13 +74,13 @@ class Setting:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.engine = app.extensions["fallnetz.engine"]
+        self.application = app.extensions["fallnetz.application"]
         world = self.world = web_world(app)
         own = world.open_case(needs=["health.psychosocial"])
         self.consent_id = world.consent(own)
         sent = world.send(own)
-        drafts = self.engine.change_residence_status(world.anna, own, "permit_25")
-        foreign = self.engine.open_case(world.claudia, {
+        drafts = self.application.cases.change_residence_status(world.anna, own, "permit_25")
+        foreign = self.application.cases.open_case(world.claudia, {
             "display_name": "Familie K.", "household_size": 2, "district": "Mitte"},
             "own_flat", "permit_25", needs=["benefits"])["case_id"]
         self.ids = {"own_case": own, "foreign_case": foreign, "sent": sent,
@@ -88,14 +88,14 @@ class Setting:
                     None: None}
 
     def version(self, name: str) -> int:
-        return self.engine.repository.get(self.ids[name]).version
+        return self.application.repository.get(self.ids[name]).version
 
     def form(self, endpoint: str, obj: str | None) -> dict[str, Any]:
         """A complete, valid form for the route, so only access can stop it."""
         key = {"idempotency_key": uuid4().hex}
         versioned = {**key, "expected_version": self.version(obj)} if obj in self.ids \
             and obj is not None else key
-        today = self.engine.today()
+        today = self.application.today()
         action = endpoint.partition(":")[2]
         samples: dict[str, Callable[[], dict[str, Any]]] = {
             "auth.login": lambda: {"username": "nobody", "password": "wrong password"},

@@ -51,15 +51,15 @@ def open_case(client, **overrides: str) -> str:  # type: ignore[no-untyped-def]
 
 def test_a_crisis_referral_from_case_to_inbox_to_audit(web_app: Flask, world: World,
                                                       updater: ViewUpdater) -> None:
-    real_clock = world.app.clock
+    real_clock = world.application.clock
     sending, accepting = NOW - timedelta(hours=2), NOW - timedelta(hours=1)
-    world.app.clock = lambda: sending
+    world.application.clock = lambda: sending
     anna = sign_in(web_app, "anna")
     case_id = open_case(anna)
     page = text(anna.get(f"/faelle/{case_id}"))
     assert "Familie T." in page and "Psychosoziale Beratung" in page
 
-    expires = (world.app.today() + timedelta(days=180)).isoformat()
+    expires = (world.application.today() + timedelta(days=180)).isoformat()
     consent = submit(anna, f"/faelle/{case_id}", f"/faelle/{case_id}/einwilligungen",
                      sector="health", purposes="health", expires_on=expires)
     assert consent.status_code == 302, text(consent)
@@ -86,10 +86,10 @@ def test_a_crisis_referral_from_case_to_inbox_to_audit(web_app: Flask, world: Wo
     assert top and top.group(1) == referral_id, "the crisis referral tops the inbox"
     seen = text(nadia.get(f"/vermittlungen/{referral_id}"))
     assert "Familie T." in seen, "the receiver sees the minimum case data under consent"
-    world.app.clock = lambda: accepting
+    world.application.clock = lambda: accepting
     accepted = submit(nadia, f"/vermittlungen/{referral_id}",
                       f"/vermittlungen/{referral_id}/annehmen")
-    world.app.clock = real_clock
+    world.application.clock = real_clock
     assert accepted.status_code == 302, text(accepted)
     assert "angenommen" in text(nadia.get(f"/vermittlungen/{referral_id}"))
 
@@ -154,7 +154,7 @@ def test_a_double_submitted_form_records_once(web_app: Flask, world: World) -> N
     second = anna.post(f"/faelle/{case_id}/bedarfe", data=form)
     assert first.status_code == second.status_code == 302
     assert events(web_app) == after_first
-    case = world.app.repository.get(UUID(case_id))
+    case = world.application.repository.get(UUID(case_id))
     assert list(case.needs).count("housing.search") == 1
 
 
@@ -175,7 +175,7 @@ def test_a_concurrent_change_shows_changed_meanwhile_and_overwrites_nothing(
     assert stale.status_code == 409
     assert "inzwischen geändert" in text(stale) and "neu" in text(stale)
     assert events(web_app) == recorded
-    case = world.app.repository.get(UUID(case_id))
+    case = world.application.repository.get(UUID(case_id))
     assert case.residence_status == "duldung"
 
 
@@ -186,7 +186,7 @@ def test_the_receiver_no_longer_sees_case_data_once_consent_is_revoked(
     referral_id = world.send(case_id)
     nadia = sign_in(web_app, "nadia")
     assert "Familie T." in text(nadia.get(f"/vermittlungen/{referral_id}"))
-    world.app.revoke_consent(world.anna, case_id, consent_id, "Person widerruft.")
+    world.application.cases.revoke_consent(world.anna, case_id, consent_id, "Person widerruft.")
     page = text(nadia.get(f"/vermittlungen/{referral_id}"))
     assert "Familie T." not in page
     assert "Einwilligung der Person für diese Vermittlung gilt nicht mehr" in page
@@ -236,7 +236,8 @@ def test_a_removed_membership_ends_the_session(web_app: Flask, world: World) -> 
 
     anna = sign_in(web_app, "anna")
     assert anna.get("/faelle").status_code == 200
-    world.app.remove_member(Stamp.system("test"), world.org("fsa-sachsendorf"), "anna")
+    world.application.directory.remove_member(Stamp.system("test"), world.org("fsa-sachsendorf"),
+                                              "anna")
     assert anna.get("/faelle").status_code == 302
 
 
@@ -301,11 +302,13 @@ def test_the_referral_form_takes_exactly_the_receivers_it_offers(web_app: Flask,
     form = {**hidden_fields(text(anna.get(form_url)), f"/faelle/{case_id}/vermitteln"),
             "reason": "Bitte Erstgespräch."}
     psz = world.org("psz")
-    fresh = world.app.register_organisation(system, "neu", "Neue Beratung", "health",
-                                            "neu@test.invalid")["organisation_id"]
-    world.app.add_service(system, fresh, "beratung", {
+    fresh = world.application.directory.register_organisation(
+        system, "neu", "Neue Beratung", "health", "neu@test.invalid"
+    )["organisation_id"]
+    world.application.directory.add_service(system, fresh, "beratung", {
         "name": "Beratung", "needs": ["health.psychosocial"], "capacity": 5})
-    world.app.deactivate_organisation(system, world.org("gesundheitsamt"), "aufgelöst")
+    world.application.directory.deactivate_organisation(system, world.org("gesundheitsamt"),
+                                                        "aufgelöst")
 
     def post(receiver: str):  # type: ignore[no-untyped-def]
         return anna.post(f"/faelle/{case_id}/vermitteln",

@@ -14,9 +14,9 @@ from testbed.world import World
 
 def test_status_change_and_drafts_are_recorded_together(world: World) -> None:
     case_id = world.open_case(residence_status="gestattung")
-    before = world.app.recorder.max_notification_id()
-    result = world.app.change_residence_status(world.anna, case_id, "permit_25")
-    notifications = world.app.notification_log.select(before + 1, 100)
+    before = world.application.recorder.max_notification_id()
+    result = world.application.cases.change_residence_status(world.anna, case_id, "permit_25")
+    notifications = world.application.notification_log.select(before + 1, 100)
     topics = [n.topic.rsplit(".", 1)[-1] for n in notifications]
     assert topics == ["ResidenceStatusChanged", "LegalSphereChanged", "LeadHandoffsProposed",
                       "Created", "Created"]
@@ -35,13 +35,13 @@ def test_when_a_draft_cannot_be_saved_the_status_change_is_not_saved_either(
         from_organisation_id=world.org("fsa-sachsendorf"), from_user="anna",
         to_organisation_id=world.org("sozialamt"), to_service_id=None, reason="x",
         by=world.anna, draft=True)
-    world.app.save(squatter)
-    before = world.app.recorder.max_notification_id()
+    world.application.save(squatter)
+    before = world.application.recorder.max_notification_id()
 
     with pytest.raises(ConflictError):
-        world.app.change_residence_status(world.anna, case_id, "permit_25")
+        world.application.cases.change_residence_status(world.anna, case_id, "permit_25")
 
-    assert world.app.recorder.max_notification_id() == before
+    assert world.application.recorder.max_notification_id() == before
     unchanged = world.case(case_id)
     assert (unchanged.residence_status, unchanged.legal_sphere) == ("gestattung", "AsylbLG")
     assert unchanged.version == case.version

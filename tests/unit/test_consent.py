@@ -13,24 +13,25 @@ from testbed.world import World
 
 def test_without_any_consent_sending_is_refused(world: World) -> None:
     case_id = world.open_case()
-    before = world.app.recorder.max_notification_id()
+    before = world.application.recorder.max_notification_id()
     with pytest.raises(ConsentRequired) as error:
         world.send(case_id)
     assert error.value.field == "consent_id"
-    assert world.app.recorder.max_notification_id() == before
+    assert world.application.recorder.max_notification_id() == before
 
 
 def test_after_revocation_sending_is_refused(world: World) -> None:
     case_id = world.open_case()
     consent_id = world.consent(case_id)
-    world.app.revoke_consent(world.anna, case_id, consent_id, "Person widerruft mündlich")
+    world.application.cases.revoke_consent(world.anna, case_id, consent_id,
+                                           "Person widerruft mündlich")
     with pytest.raises(ConsentRequired):
         world.send(case_id)
 
 
 def test_after_expiry_sending_is_refused(world: World) -> None:
     case_id = world.open_case()
-    today = world.app.today()
+    today = world.application.today()
     world.consent(case_id, given_on=today - timedelta(days=400),
                   expires_on=today - timedelta(days=1))
     with pytest.raises(ConsentRequired):
@@ -59,7 +60,7 @@ def test_a_crisis_override_is_recorded_with_its_reason(world: World) -> None:
     referral = world.referral(referral_id)
     assert referral.consent_id is None
     assert referral.crisis_override_reason == "Suizidgefahr, Person nicht erreichbar"
-    created = next(iter(world.app.events.get(referral_id)))
+    created = next(iter(world.application.events.get(referral_id)))
     assert created.crisis_override_reason == "Suizidgefahr, Person nicht erreichbar"
 
 

@@ -30,12 +30,12 @@ SERVICE_REQUEST_STATUS = {"requested": "active", "received": "active", "accepted
 
 @pytest.fixture
 def world(web_app: Flask) -> World:
-    return World.build(web_app.extensions["fallnetz.engine"])
+    return World.build(web_app.extensions["fallnetz.application"])
 
 
 def headers_for(app: Flask, world: World, organisation: str, role: Role = Role.CASEWORKER,
                 ) -> dict[str, str]:
-    issued = app.extensions["fallnetz.engine"].issue_api_token(
+    issued = app.extensions["fallnetz.application"].integrations.issue_api_token(
         Stamp.system("test"), world.org(organisation), f"fhir-{role.value}", role,
         ["referrals:read"])
     return {"Authorization": f"Bearer {issued['token']}"}
@@ -81,15 +81,15 @@ def check_guide_rules(bundle: dict[str, Any]) -> None:
 
 
 def step(world: World, referral_id: UUID, nadia: Callable[[], Stamp]) -> dict[str, Callable]:
-    app = world.app
-    return {
-        "received": lambda: app.receive_referral(nadia(), referral_id),
-        "accepted": lambda: app.accept_referral(nadia(), referral_id),
-        "in-progress": lambda: app.start_referral(nadia(), referral_id),
-        "on-hold": lambda: app.hold_referral(nadia(), referral_id, "Klient im Krankenhaus"),
-        "resumed": lambda: app.resume_referral(nadia(), referral_id),
-        "completed": lambda: app.complete_referral(nadia(), referral_id, "Beratung erfolgt"),
-    }
+    application = world.application
+    return {"received": lambda: application.referrals.receive_referral(nadia(), referral_id),
+            "accepted": lambda: application.referrals.accept_referral(nadia(), referral_id),
+            "in-progress": lambda: application.referrals.start_referral(nadia(), referral_id),
+            "on-hold": lambda: application.referrals.hold_referral(nadia(), referral_id,
+                                                                   "Klient im Krankenhaus"),
+            "resumed": lambda: application.referrals.resume_referral(nadia(), referral_id),
+            "completed": lambda: application.referrals.complete_referral(nadia(), referral_id,
+                                                                         "Beratung erfolgt")}
 
 
 def test_every_state_of_a_referral_exports_by_the_guides_rules(web_app: Flask,
@@ -120,18 +120,19 @@ def test_every_state_of_a_referral_exports_by_the_guides_rules(web_app: Flask,
 
 @pytest.mark.parametrize("ending", ["rejected", "cancelled", "failed"])
 def test_an_ending_carries_its_reason(web_app: Flask, world: World, ending: str) -> None:
-    app = world.app
+    application = world.application
     case_id = world.open_case()
     world.consent(case_id)
     referral_id = world.send(case_id)
     nadia = world.as_("nadia", "psz")
     if ending == "rejected":
-        app.reject_referral(nadia, referral_id, "Keine Kapazität")
+        application.referrals.reject_referral(nadia, referral_id, "Keine Kapazität")
     elif ending == "cancelled":
-        app.cancel_referral(world.anna, referral_id, "Familie verzogen")
+        application.referrals.cancel_referral(world.anna, referral_id, "Familie verzogen")
     else:
-        app.accept_referral(nadia, referral_id)
-        app.fail_referral(world.as_("nadia", "psz"), referral_id, "Nicht erreichbar")
+        application.referrals.accept_referral(nadia, referral_id)
+        application.referrals.fail_referral(world.as_("nadia", "psz"), referral_id,
+                                            "Nicht erreichbar")
     [task] = resources(exported(web_app, headers_for(web_app, world, "fsa-sachsendorf"),
                                 referral_id), "Task")
     assert task["status"] == ending
@@ -142,11 +143,11 @@ def test_an_ending_carries_its_reason(web_app: Flask, world: World, ending: str)
 
 def test_a_forwarded_referral_is_a_sub_task_of_the_same_service_request(
         web_app: Flask, world: World) -> None:
-    app = world.app
+    application = world.application
     case_id = world.open_case()
     world.consent(case_id)
     referral_id = world.send(case_id)
-    child_id = app.forward_referral(world.as_("nadia", "psz"), referral_id,
+    child_id = application.referrals.forward_referral(world.as_("nadia", "psz"), referral_id,
                                     world.org("gesundheitsamt"), "Zuständig ist das Amt")[
         "child_referral_id"]
     bundle = exported(web_app, headers_for(web_app, world, "fsa-sachsendorf"), referral_id)
@@ -171,13 +172,14 @@ def test_a_forwarded_referral_is_a_sub_task_of_the_same_service_request(
 
 def test_the_receiver_sees_no_reason_text_once_consent_is_revoked(web_app: Flask,
                                                                   world: World) -> None:
-    app = world.app
+    application = world.application
     case_id = world.open_case()
     consent_id = world.consent(case_id)
     referral_id = world.send(case_id)
-    app.accept_referral(world.as_("nadia", "psz"), referral_id)
-    app.hold_referral(world.as_("nadia", "psz"), referral_id, "Klient im Krankenhaus")
-    app.revoke_consent(world.anna, case_id, consent_id, "widerrufen")
+    application.referrals.accept_referral(world.as_("nadia", "psz"), referral_id)
+    application.referrals.hold_referral(world.as_("nadia", "psz"), referral_id,
+                                        "Klient im Krankenhaus")
+    application.cases.revoke_consent(world.anna, case_id, consent_id, "widerrufen")
     bundle = exported(web_app, headers_for(web_app, world, "psz"), referral_id)
     [task] = resources(bundle, "Task")
     [service_request] = resources(bundle, "ServiceRequest")

@@ -8,8 +8,8 @@ from domain.referral import Referral
 
 def test_views_status_rebuild_and_a_dry_run_scan(app, runner) -> None:  # type: ignore[no-untyped-def]
     assert runner.invoke(args=["load-demo"]).exit_code == 0
-    engine = app.extensions["fallnetz.engine"]
-    last = engine.recorder.max_notification_id()
+    application = app.extensions["fallnetz.application"]
+    last = application.recorder.max_notification_id()
 
     status = runner.invoke(args=["views", "status"])
     assert f"position 0 of {last} ({last} behind)" in status.output
@@ -24,13 +24,13 @@ def test_views_status_rebuild_and_a_dry_run_scan(app, runner) -> None:  # type: 
                               "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "would escalate: referral" in dry.output and "(dry run)" in dry.output
-    escalated = [e for r in engine.referrals() for e in engine.events.get(r.id)
+    escalated = [e for r in application.all_referrals() for e in application.events.get(r.id)
                  if type(e).__name__ == "Escalated"]
     assert escalated == []
 
     real = runner.invoke(args=["escalations", "scan", "--now", "2030-01-01T00:00"])
     assert "escalated: referral" in real.output
-    assert any(r.escalations for r in engine.referrals() if isinstance(r, Referral))
+    assert any(r.escalations for r in application.all_referrals() if isinstance(r, Referral))
     again = runner.invoke(args=["escalations", "scan", "--now", "2030-01-01T00:00"])
     assert again.output.strip().endswith("0 escalation(s) at 2030-01-01T00:00+00:00")
 

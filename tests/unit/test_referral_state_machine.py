@@ -65,8 +65,8 @@ def is_party(party: str, actor: Stamp) -> bool:
 
 
 class ReferralLifecycle(RuleBasedStateMachine):
-    app = bootstrap(Settings(database_url="sqlite:///:memory:"),
-                    network=load_network(PROJECT_ROOT / "networks" / "cottbus")).application
+    application = bootstrap(Settings(database_url="sqlite:///:memory:"),
+                            network=load_network(PROJECT_ROOT / "networks" / "cottbus")).application
 
     def __init__(self) -> None:
         super().__init__()
@@ -83,7 +83,7 @@ class ReferralLifecycle(RuleBasedStateMachine):
             urgency=urgency, kind="service", from_organisation_id=SENDER_ORG, from_user="anna",
             to_organisation_id=RECEIVER_ORG, to_service_id=None, reason="Erstgespräch",
             by=ACTORS["sending caseworker"], draft=draft, consent_id="consent-1")
-        self.app.save(self.referral)
+        self.application.save(self.referral)
 
     @rule(command=st.sampled_from(sorted(DESIGN_TABLE)), actor=st.sampled_from(sorted(ACTORS)),
           text=st.sampled_from(["", "   ", "Begründung"]), with_consent=st.booleans())
@@ -129,14 +129,14 @@ class ReferralLifecycle(RuleBasedStateMachine):
         assert referral.version == version + 1
         self.first_contact_made = self.first_contact_made or command == "start"
         self.waitlisted = command == "waitlist" or (self.waitlisted and target == "on-hold")
-        self.app.save(referral, child)
+        self.application.save(referral, child)
 
     @invariant()
     def state_is_a_design_state_and_replay_equals_memory(self) -> None:
         if self.referral is None:
             return
         assert self.referral.status in EVERY
-        stored = self.app.repository.get(self.referral.id)
+        stored = self.application.repository.get(self.referral.id)
         assert stored == self.referral
         assert stored.version == self.referral.version
 

@@ -35,23 +35,24 @@ PRACTICES = {"kinderarzt-sachsendorf": "Sachsendorf", "kinderarzt-sandow": "Sand
              "kinderarzt-mitte": "Mitte"}
 
 
-def practice(app: ReferralNetwork, key: str, district: str, capacity: int | None,
+def practice(application: ReferralNetwork, key: str, district: str, capacity: int | None,
              staff: str | None = None) -> UUID:
-    organisation_id = app.register_organisation(SYSTEM, key, f"Praxis {district}", "health",
-                                                f"{key}@test.invalid")["organisation_id"]
-    app.add_service(SYSTEM, organisation_id, "sprechstunde", {
+    organisation_id = application.directory.register_organisation(
+        SYSTEM, key, f"Praxis {district}", "health", f"{key}@test.invalid"
+    )["organisation_id"]
+    application.directory.add_service(SYSTEM, organisation_id, "sprechstunde", {
         "name": "Sprechstunde", "needs": ["health.paediatric"], "districts": [district],
         "languages": ["de", "ar"], "capacity": capacity})
     if staff:
-        app.register_user(SYSTEM, staff, staff.title())
-        app.add_member(SYSTEM, organisation_id, staff, Role.CASEWORKER)
+        application.directory.register_user(SYSTEM, staff, staff.title())
+        application.directory.add_member(SYSTEM, organisation_id, staff, Role.CASEWORKER)
     return organisation_id
 
 
 def suggestions(world: World, case_id: UUID, load: dict[UUID, ServiceLoad]) -> list:  # type: ignore[type-arg]
-    app = world.app
-    return suggest_receivers(app.network, app.organisations(), app.repository.get(case_id),
-                             "health.paediatric", "routine",
+    application = world.application
+    return suggest_receivers(application.network, application.organisations(),
+                             application.repository.get(case_id), "health.paediatric", "routine",
                              {(oid, "sprechstunde"): l for oid, l in load.items()}, NOW)
 
 
@@ -66,8 +67,8 @@ def test_the_network_names_neighbours_both_ways() -> None:
 
 
 def test_a_service_with_room_in_the_district_comes_first(world: World) -> None:
-    near = practice(world.app, "kinderarzt-sachsendorf", "Sachsendorf", 5)
-    next_door = practice(world.app, "kinderarzt-sandow", "Sandow", 5)
+    near = practice(world.application, "kinderarzt-sachsendorf", "Sachsendorf", 5)
+    next_door = practice(world.application, "kinderarzt-sandow", "Sandow", 5)
     case_id = world.open_case()
     ranked = suggestions(world, case_id, {near: ServiceLoad(taken=4), next_door: ServiceLoad()})
     assert [s.organisation_id for s in ranked] == [near, next_door]
@@ -76,9 +77,9 @@ def test_a_service_with_room_in_the_district_comes_first(world: World) -> None:
 
 def test_a_neighbour_with_room_comes_before_a_full_service_in_the_district(
         world: World) -> None:
-    near = practice(world.app, "kinderarzt-sachsendorf", "Sachsendorf", 5)
-    far = practice(world.app, "kinderarzt-mitte", "Mitte", 5)
-    next_door = practice(world.app, "kinderarzt-sandow", "Sandow", 5)
+    near = practice(world.application, "kinderarzt-sachsendorf", "Sachsendorf", 5)
+    far = practice(world.application, "kinderarzt-mitte", "Mitte", 5)
+    next_door = practice(world.application, "kinderarzt-sandow", "Sandow", 5)
     case_id = world.open_case()
     ranked = suggestions(world, case_id, {near: ServiceLoad(taken=5)})
     assert [s.organisation_id for s in ranked] == [next_door, far, near]
@@ -86,15 +87,15 @@ def test_a_neighbour_with_room_comes_before_a_full_service_in_the_district(
 
 
 def test_a_full_service_is_still_offered_last_and_marked(world: World) -> None:
-    near = practice(world.app, "kinderarzt-sachsendorf", "Sachsendorf", 2)
+    near = practice(world.application, "kinderarzt-sachsendorf", "Sachsendorf", 2)
     case_id = world.open_case()
     (only,) = suggestions(world, case_id, {near: ServiceLoad(taken=2)})
     assert only.full and only.why()[0] == "full"
 
 
 def test_referrals_sent_and_received_count_against_capacity(world: World) -> None:
-    near = practice(world.app, "kinderarzt-sachsendorf", "Sachsendorf", 3)
-    next_door = practice(world.app, "kinderarzt-sandow", "Sandow", 3)
+    near = practice(world.application, "kinderarzt-sachsendorf", "Sachsendorf", 3)
+    next_door = practice(world.application, "kinderarzt-sandow", "Sandow", 3)
     case_id = world.open_case()
     # Three sent this morning and not yet decided: the practice is full for suggestions.
     ranked = suggestions(world, case_id, {near: ServiceLoad(requested=3)})
@@ -106,8 +107,8 @@ def test_referrals_sent_and_received_count_against_capacity(world: World) -> Non
 
 
 def test_families_on_the_waiting_list_come_before_new_ones(world: World) -> None:
-    near = practice(world.app, "kinderarzt-sachsendorf", "Sachsendorf", 4)
-    next_door = practice(world.app, "kinderarzt-sandow", "Sandow", 4)
+    near = practice(world.application, "kinderarzt-sachsendorf", "Sachsendorf", 4)
+    next_door = practice(world.application, "kinderarzt-sandow", "Sandow", 4)
     case_id = world.open_case()
     # One place came free, but a family waits for it: it is not free for a new one.
     ranked = suggestions(world, case_id, {near: ServiceLoad(taken=3, waiting=1)})
@@ -116,7 +117,7 @@ def test_families_on_the_waiting_list_come_before_new_ones(world: World) -> None
 
 
 def test_the_explanation_names_map_language_and_legal_sphere(world: World) -> None:
-    practice(world.app, "kinderarzt-sachsendorf", "Sachsendorf", 3)
+    practice(world.application, "kinderarzt-sachsendorf", "Sachsendorf", 3)
     case_id = world.open_case()
     (only,) = suggestions(world, case_id, {})
     assert only.why() == ("room_district", "named_by_map", "speaks_language",
@@ -127,7 +128,7 @@ def referral_to_a_practice_of_one_place(world: World) -> tuple[Stamp, UUID]:
     """Sachsendorf's practice with one place and its staff member pia; a family's referral
     to it. Returns pia's stamp and the referral."""
     near = world.ids["kinderarzt-sachsendorf"] = practice(
-        world.app, "kinderarzt-sachsendorf", "Sachsendorf", 1, staff="pia")
+        world.application, "kinderarzt-sachsendorf", "Sachsendorf", 1, staff="pia")
     case_id = world.open_case()
     world.consent(case_id)
     referral_id = world.send(case_id, to="kinderarzt-sachsendorf", need="health.paediatric",
@@ -136,14 +137,15 @@ def referral_to_a_practice_of_one_place(world: World) -> tuple[Stamp, UUID]:
 
 
 def test_accepting_into_a_full_service_needs_a_recorded_reason(world: World) -> None:
-    app = world.app
+    application = world.application
     pia, referral_id = referral_to_a_practice_of_one_place(world)
-    app.places_taken = lambda organisation_id, service_id: 1  # the one place is in use
+    application.places_taken = lambda organisation_id, service_id: 1  # the one place is in use
     with pytest.raises(CapacityReached) as refused:
-        app.accept_referral(pia, referral_id)
+        application.referrals.accept_referral(pia, referral_id)
     assert refused.value.field == "over_capacity_reason"
     assert world.referral(referral_id).status == "requested"
-    app.accept_referral(pia, referral_id, over_capacity_reason="Geschwisterkind, Rücksprache")
+    application.referrals.accept_referral(pia, referral_id,
+                                          over_capacity_reason="Geschwisterkind, Rücksprache")
     accepted = world.referral(referral_id)
     assert (accepted.status, accepted.over_capacity_reason) == (
         "accepted", "Geschwisterkind, Rücksprache")
@@ -151,24 +153,24 @@ def test_accepting_into_a_full_service_needs_a_recorded_reason(world: World) -> 
 
 
 def test_a_referral_on_the_waiting_list_pauses_and_leaves_it_by_accept(world: World) -> None:
-    app = world.app
+    application = world.application
     pia, referral_id = referral_to_a_practice_of_one_place(world)
-    app.receive_referral(pia, referral_id)
-    app.waitlist_referral(pia, referral_id, "Warteliste")
+    application.referrals.receive_referral(pia, referral_id)
+    application.referrals.waitlist_referral(pia, referral_id, "Warteliste")
     waiting = world.referral(referral_id)
     assert (waiting.status, waiting.waitlisted, waiting.current_stage) == ("on-hold", True,
                                                                           None)
-    with pytest.raises(IllegalTransition):
-        app.resume_referral(pia, referral_id)  # resume is for paused work, not the list
-    app.accept_referral(pia, referral_id)
+    with pytest.raises(IllegalTransition):  # resume is for paused work, not the list
+        application.referrals.resume_referral(pia, referral_id)
+    application.referrals.accept_referral(pia, referral_id)
     accepted = world.referral(referral_id)
     assert (accepted.status, accepted.waitlisted) == ("accepted", False)
     assert accepted.holds[-1][1] is not None, "the pause ended with the acceptance"
 
 
 # -- the property ---------------------------------------------------------------------------
-PROPERTY_APP = bootstrap(Settings(database_url="sqlite:///:memory:"), network=NETWORK).application
-PROPERTY_WORLD = World.build(PROPERTY_APP)
+PROPERTY_APPLICATION = bootstrap(Settings(database_url="sqlite:///:memory:"), network=NETWORK).application
+PROPERTY_WORLD = World.build(PROPERTY_APPLICATION)
 PROPERTY_CASE = PROPERTY_WORLD.open_case()  # Sachsendorf
 
 
@@ -182,9 +184,9 @@ def test_sending_along_the_top_suggestion_overfills_nothing_while_room_is_near(
     """For any services and any number of families sent along the top suggestion, no
     service goes beyond its capacity while a service of the need in the district or a
     neighbour still has room."""
-    app = PROPERTY_APP
+    application = PROPERTY_APPLICATION
     keys = [f"p{uuid4().hex[:10]}" for _ in services]
-    ids = {practice(app, key, district, capacity): (district, capacity)
+    ids = {practice(application, key, district, capacity): (district, capacity)
            for key, (district, capacity) in zip(keys, services, strict=True)}
     load = dict.fromkeys(ids, 0)
     near = {oid for oid, (district, _c) in ids.items()
@@ -192,8 +194,8 @@ def test_sending_along_the_top_suggestion_overfills_nothing_while_room_is_near(
     try:
         for _family in range(families):
             ranked = [s for s in suggest_receivers(
-                app.network, [o for o in app.organisations() if o.id in ids],
-                PROPERTY_APP.repository.get(PROPERTY_CASE), "health.paediatric", "routine",
+                application.network, [o for o in application.organisations() if o.id in ids],
+                PROPERTY_APPLICATION.repository.get(PROPERTY_CASE), "health.paediatric", "routine",
                 {(oid, "sprechstunde"): ServiceLoad(taken=n) for oid, n in load.items()}, NOW)]
             top = ranked[0].organisation_id
             capacity = ids[top][1]
@@ -204,19 +206,19 @@ def test_sending_along_the_top_suggestion_overfills_nothing_while_room_is_near(
             load[top] += 1
     finally:
         for oid in ids:
-            app.deactivate_organisation(SYSTEM, oid, "test over")
+            application.directory.deactivate_organisation(SYSTEM, oid, "test over")
 
 
 # -- the scenario ---------------------------------------------------------------------------
 def test_families_fill_the_district_then_the_neighbours_then_the_waiting_list(
         world: World, updater: ViewUpdater) -> None:
-    app = world.app
+    application = world.application
     staff = {key: f"staff-{key.rsplit('-', 1)[1]}" for key in PRACTICES}
-    ids = {key: practice(app, key, district, 2, staff=staff[key])
+    ids = {key: practice(application, key, district, 2, staff=staff[key])
            for key, district in PRACTICES.items()}
     world.ids.update(ids)
     receivers = {oid: Stamp(staff[key], oid, "caseworker", "r") for key, oid in ids.items()}
-    app.places_taken = lambda organisation_id, service_id: queries.places_taken(
+    application.places_taken = lambda organisation_id, service_id: queries.places_taken(
         updater.store, str(organisation_id), service_id)
 
     def loads() -> dict[tuple[UUID, str], ServiceLoad]:
@@ -229,22 +231,29 @@ def test_families_fill_the_district_then_the_neighbours_then_the_waiting_list(
     for family in range(7):
         case_id = world.open_case(needs=["health.paediatric"])
         world.consent(case_id)
-        top = suggest_receivers(app.network, app.organisations(), world.case(case_id),
-                                "health.paediatric", "routine", loads(), app.clock())[0]
+        top = suggest_receivers(
+            application.network,
+            application.organisations(),
+            world.case(case_id),
+            "health.paediatric",
+            "routine",
+            loads(),
+            application.clock(),
+        )[0]
         chosen.append(next(k for k, oid in ids.items() if oid == top.organisation_id))
         reasons.append(top.why()[0])
         referral_id = world.send(case_id, to=chosen[-1], need="health.paediatric",
                                  urgency="routine", to_service_id=top.service_id)
         receiver = receivers[top.organisation_id]
         if family < 6:
-            app.accept_referral(receiver, referral_id)
+            application.referrals.accept_referral(receiver, referral_id)
             for row in queries.service_load(updater.store):
                 assert int(row["active_referrals"]) <= int(row["capacity"]), row
         else:  # all are full: the practice may not overfill silently, it offers its list
             updater.catch_up()
             with pytest.raises(CapacityReached):
-                app.accept_referral(receiver, referral_id)
-            app.waitlist_referral(receiver, referral_id, "Warteliste")
+                application.referrals.accept_referral(receiver, referral_id)
+            application.referrals.waitlist_referral(receiver, referral_id, "Warteliste")
             updater.catch_up()
             waiting = queries.waiting_list(updater.store, str(top.organisation_id))
             assert [row["referral_id"] for row in waiting] == [str(referral_id)]
@@ -263,11 +272,11 @@ def test_the_api_explains_the_suggestions_and_guards_a_full_service(
         web_app, updater: ViewUpdater) -> None:  # type: ignore[no-untyped-def]
     from tests.integration.test_api import assert_problem, token
 
-    app = web_app.extensions["fallnetz.engine"]
-    world = World.build(app)
-    world.ids["kinderarzt-sachsendorf"] = practice(app, "kinderarzt-sachsendorf",
+    application = web_app.extensions["fallnetz.application"]
+    world = World.build(application)
+    world.ids["kinderarzt-sachsendorf"] = practice(application, "kinderarzt-sachsendorf",
                                                    "Sachsendorf", 1)
-    world.ids["kinderarzt-sandow"] = practice(app, "kinderarzt-sandow", "Sandow", 1)
+    world.ids["kinderarzt-sandow"] = practice(application, "kinderarzt-sandow", "Sandow", 1)
     client = web_app.test_client()
     fsa = token(web_app, world, "fsa-sachsendorf", "fachverfahren", Role.CASEWORKER)
     praxis = token(web_app, world, "kinderarzt-sachsendorf", "praxis", Role.CASEWORKER)
@@ -315,19 +324,21 @@ def test_the_capacity_check_counts_what_the_views_have_not_taken_in_yet(
         web_app, updater: ViewUpdater) -> None:  # type: ignore[no-untyped-def]
     """With the workers stopped (or behind), an acceptance still sees the places taken a
     moment ago: the projected load plus the referral events after the views' position."""
-    app = web_app.extensions["fallnetz.engine"]  # its places_taken is the web's
-    world = World.build(app)
+    # Its places_taken is the web's.
+    application = web_app.extensions["fallnetz.application"]
+    world = World.build(application)
     near = world.ids["kinderarzt-sachsendorf"] = practice(
-        app, "kinderarzt-sachsendorf", "Sachsendorf", 1, staff="pia")
+        application, "kinderarzt-sachsendorf", "Sachsendorf", 1, staff="pia")
     pia = Stamp("pia", near, "caseworker", "r")
     case_id = world.open_case()
     world.consent(case_id)
     first, second = (world.send(case_id, to="kinderarzt-sachsendorf", need="health.paediatric",
                                 to_service_id="sprechstunde") for _ in range(2))
     updater.catch_up()
-    app.accept_referral(pia, first)  # the views do not know yet
+    application.referrals.accept_referral(pia, first)  # the views do not know yet
     with pytest.raises(CapacityReached):
-        app.accept_referral(pia, second)
-    app.complete_referral(pia, first, "erledigt")  # the place is free again, still unseen
-    app.accept_referral(pia, second)
+        application.referrals.accept_referral(pia, second)
+    # The place is free again, still unseen.
+    application.referrals.complete_referral(pia, first, "erledigt")
+    application.referrals.accept_referral(pia, second)
     assert world.referral(second).over_capacity_reason == ""

@@ -73,18 +73,18 @@ def test_the_fixture_holds_every_event_type_of_today_but_the_newer_ones() -> Non
 
 def test_every_aggregate_of_an_old_store_loads_and_its_views_project(old_store: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{old_store}")
-    app = bootstrap(settings).application
+    application = bootstrap(settings).application
     with sqlite3.connect(old_store) as conn:
         ids = [UUID(row[0]) for row in conn.execute(
             "SELECT DISTINCT originator_id FROM stored_events")]
-    loaded = [app.repository.get(i) for i in ids]
+    loaded = [application.repository.get(i) for i in ids]
     kinds = {type(a).__name__ for a in loaded}
     assert kinds == {a.__name__ for a in AGGREGATES}
     statuses = {a.status for a in loaded if isinstance(a, Referral)}
     assert {"completed", "rejected", "forwarded", "failed", "cancelled", "entered-in-error",
             "accepted", "requested"} <= statuses
-    updater = ViewUpdater(app, ViewStore(settings))
-    assert updater.catch_up() == app.recorder.max_notification_id()
+    updater = ViewUpdater(application, ViewStore(settings))
+    assert updater.catch_up() == application.recorder.max_notification_id()
     views = queries.dump(updater.store)
     assert len(views["referrals"]) == sum(isinstance(a, Referral) for a in loaded)
 
@@ -92,17 +92,17 @@ def test_every_aggregate_of_an_old_store_loads_and_its_views_project(old_store: 
 def test_an_old_store_takes_new_commands(old_store: Path) -> None:
     """Old events and new ones side by side in one aggregate: a referral sent and escalated
     by the old version goes on the waiting list with today's."""
-    app = bootstrap(Settings(database_url=f"sqlite:///{old_store}")).application
+    application = bootstrap(Settings(database_url=f"sqlite:///{old_store}")).application
     with sqlite3.connect(old_store) as conn:
         escalated = {UUID(row[0]) for row in conn.execute(
             "SELECT originator_id FROM stored_events "
             "WHERE topic = 'domain.referral:Referral.Escalated'")}
-    referral = app.repository.get(escalated.pop())
+    referral = application.repository.get(escalated.pop())
     assert referral.status == "requested" and referral.escalations == ["receive:1"]
-    psz = app.repository.get(referral.to_organisation_id)
+    psz = application.repository.get(referral.to_organisation_id)
     nadia = Stamp("nadia", psz.id, psz.members["nadia"], "fixture-test")
-    app.waitlist_referral(nadia, referral.id, "Warteliste")
-    app.accept_referral(nadia, referral.id)
+    application.referrals.waitlist_referral(nadia, referral.id, "Warteliste")
+    application.referrals.accept_referral(nadia, referral.id)
     reader = bootstrap(Settings(database_url=f"sqlite:///{old_store}")).application
     again = reader.repository.get(referral.id)
     assert (again.status, again.waitlisted, again.over_capacity_reason) == ("accepted", False,

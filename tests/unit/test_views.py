@@ -18,14 +18,14 @@ from readmodel.runner import ViewUpdater
 from readmodel.store import ViewStore
 
 
-def rebuilt(engine: ReferralNetwork, settings: Settings) -> dict:
-    fresh = ViewUpdater(engine, ViewStore(settings, prefix="rebuild_"))
+def rebuilt(application: ReferralNetwork, settings: Settings) -> dict:
+    fresh = ViewUpdater(application, ViewStore(settings, prefix="rebuild_"))
     fresh.rebuild()
     return queries.dump(fresh.store)
 
 
 def test_views_equal_a_rebuild_after_many_random_commands(
-        world: World, updater: ViewUpdater, engine: ReferralNetwork,
+        world: World, updater: ViewUpdater, application: ReferralNetwork,
         settings: Settings) -> None:
     recorded = random_commands(world, 300)
     assert recorded > 150
@@ -34,7 +34,7 @@ def test_views_equal_a_rebuild_after_many_random_commands(
     random_commands(world, 100, seed=8)
     updater.catch_up()
     views = queries.dump(updater.store)
-    assert views == rebuilt(engine, settings)
+    assert views == rebuilt(application, settings)
     assert updater.lag().behind == 0
     assert len(views["referrals"]) > 30 and len(views["timeline"]) > 300
     # A second run changes nothing.
@@ -49,7 +49,7 @@ def test_the_inbox_is_sorted_by_deadline_and_the_load_counts_accepted_referrals(
     routine = world.send(case_id, urgency="routine")
     crisis = world.send(case_id, urgency="crisis")
     urgent = world.send(case_id, urgency="urgent")
-    world.app.accept_referral(world.nadia, urgent)
+    world.application.referrals.accept_referral(world.nadia, urgent)
     updater.catch_up()
     inbox = queries.inbox(updater.store, str(world.org("psz")))
     assert [row["referral_id"] for row in inbox] == [str(crisis), str(routine), str(urgent)]
@@ -70,12 +70,12 @@ def test_on_hold_pauses_the_clock_and_acting_stops_escalation(
     case_id = world.open_case()
     world.consent(case_id)
     referral_id = world.send(case_id)
-    world.app.accept_referral(world.nadia, referral_id)
+    world.application.referrals.accept_referral(world.nadia, referral_id)
     updater.catch_up()
     with updater.store.reading() as cur:
         assert cur.one("SELECT stage FROM {p}deadlines WHERE referral_id = ?",
                        (str(referral_id),))["stage"] == "first_contact"
-    world.app.hold_referral(world.nadia, referral_id, "Reha")
+    world.application.referrals.hold_referral(world.nadia, referral_id, "Reha")
     updater.catch_up()
     with updater.store.reading() as cur:
         assert cur.one("SELECT * FROM {p}deadlines WHERE referral_id = ?",
@@ -90,23 +90,23 @@ def test_views_need_a_real_database() -> None:
         ViewStore(Settings(database_url="sqlite:///:memory:"))
 
 
-def test_rebuild_prefix_keeps_tables_apart(engine: ReferralNetwork, settings: Settings,
+def test_rebuild_prefix_keeps_tables_apart(application: ReferralNetwork, settings: Settings,
                                           tmp_path: Path) -> None:
-    a = ViewUpdater(engine, ViewStore(settings))
-    b = ViewUpdater(engine, ViewStore(settings, prefix="other_"))
-    World.build(engine)
+    a = ViewUpdater(application, ViewStore(settings))
+    b = ViewUpdater(application, ViewStore(settings, prefix="other_"))
+    World.build(application)
     a.catch_up()
     assert b.position() == 0 and a.position() > 0
 
 
 def test_views_of_an_older_schema_are_rebuilt_on_first_use(
-        world: World, engine: ReferralNetwork, settings: Settings) -> None:
+        world: World, application: ReferralNetwork, settings: Settings) -> None:
     """An upgrade that changes a view table's columns: the first process to open the views
     drops the old tables and projects every event again; kept tables stay."""
     from readmodel import runs
     from readmodel.schema import SCHEMA_VERSION, create_tables
 
-    updater = ViewUpdater(engine, ViewStore(settings))
+    updater = ViewUpdater(application, ViewStore(settings))
     random_commands(world, 60)
     updater.catch_up()
     before = queries.dump(updater.store)

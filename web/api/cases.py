@@ -9,12 +9,13 @@ from domain.base import require_text
 from domain.case import Case
 from domain.messages import _
 from domain.routing import suggest_receivers
+from domain.services.cases import CaseService
 from domain.vocabulary import HOUSING_STAGES, LEGAL_SPHERES, REFERRAL_KINDS, RESIDENCE_STATUSES, \
     SECTORS, URGENCIES
 from web.api.common import ApiSchema, CASEWORK, ViewTime, api_blueprint, command_problems, \
     etag, idempotency_key, page_of, problems, requires, run_versioned
 from web.api.problems import ProblemSchema
-from web.application import application
+from web.application import current_application
 from web.reads import read_store, service_loads
 from web.visible import visible_case
 from readmodel import queries
@@ -180,7 +181,8 @@ def cases(query: dict[str, Any], pagination_parameters: Any) -> Any:
 @requires("cases:write", CASEWORK)
 def open_case(body: dict[str, Any]) -> Any:
     """Opens a case led by the caller's organisation."""
-    result = application().open_case(g.viewer, idempotency_key=idempotency_key(), **body)
+    result = current_application().cases.open_case(g.viewer, idempotency_key=idempotency_key(),
+                                                   **body)
     return case_response(result["case_id"], 201)
 
 
@@ -213,25 +215,29 @@ def _command_route(path: str, schema: type[ApiSchema], summary: str, run: Any) -
     bp.post(f"/cases/<uuid:case_id>{path}")(decorated)
 
 
+def _cases() -> CaseService:
+    return current_application().cases
+
+
 _command_route("/needs", RecordNeedSchema, "Records a need of the person.",
-               lambda case, b, **kw: application().record_need(g.viewer, case.id, b["need"],
+               lambda case, b, **kw: _cases().record_need(g.viewer, case.id, b["need"],
                                                           b["note"], **kw))
 _command_route("/consents", GiveConsentSchema,
                "Records a consent for one organisation or a sector, for purposes, until a date.",
-               lambda case, b, **kw: application().give_consent(g.viewer, case.id, **b, **kw))
+               lambda case, b, **kw: _cases().give_consent(g.viewer, case.id, **b, **kw))
 _command_route("/residence-status", ResidenceStatusSchema,
                "Records a new residence status; a changed legal sphere drafts lead handoffs.",
-               lambda case, b, **kw: application().change_residence_status(g.viewer, case.id, **b,
+               lambda case, b, **kw: _cases().change_residence_status(g.viewer, case.id, **b,
                                                                       **kw))
 _command_route("/housing-stage", HousingStageSchema, "Records a new housing stage.",
-               lambda case, b, **kw: application().change_housing_stage(g.viewer, case.id,
+               lambda case, b, **kw: _cases().change_housing_stage(g.viewer, case.id,
                                                                    b["housing_stage"], **kw))
 _command_route("/person", PersonChangesSchema, "Corrects the person's data (given fields).",
-               lambda case, b, **kw: application().correct_person_data(g.viewer, case.id, b, **kw))
+               lambda case, b, **kw: _cases().correct_person_data(g.viewer, case.id, b, **kw))
 _command_route("/close", ReasonSchema, "Closes the case.",
-               lambda case, b, **kw: application().close_case(g.viewer, case.id, b["reason"], **kw))
+               lambda case, b, **kw: _cases().close_case(g.viewer, case.id, b["reason"], **kw))
 _command_route("/reopen", ReasonSchema, "Reopens a closed case.",
-               lambda case, b, **kw: application().reopen_case(g.viewer, case.id, b["reason"],
+               lambda case, b, **kw: _cases().reopen_case(g.viewer, case.id, b["reason"],
                                                           **kw))
 
 
@@ -242,7 +248,7 @@ _command_route("/reopen", ReasonSchema, "Reopens a closed case.",
 @requires("cases:write", CASEWORK)
 def resolve_need(body: dict[str, Any], case_id: UUID, need: str) -> Any:
     """Marks a need as resolved."""
-    return _case_command(case_id, lambda case, version: application().resolve_need(
+    return _case_command(case_id, lambda case, version: _cases().resolve_need(
         g.viewer, case.id, need, body["note"], expected_version=version,
         idempotency_key=idempotency_key()))
 
@@ -254,10 +260,9 @@ def resolve_need(body: dict[str, Any], case_id: UUID, need: str) -> Any:
 @requires("cases:write", CASEWORK)
 def revoke_consent(body: dict[str, Any], case_id: UUID, consent_id: str) -> Any:
     """Revokes a consent: receivers lose the case data of referrals it covered."""
-    return _case_command(case_id, lambda case, version: application().revoke_consent(
+    return _case_command(case_id, lambda case, version: current_application().cases.revoke_consent(
         g.viewer, case.id, consent_id, body["reason"], expected_version=version,
         idempotency_key=idempotency_key()))
-
 
 
 # -- suggested receivers -----------------------------------------------------------------------
@@ -312,13 +317,14 @@ def suggestions(query: dict[str, Any], case_id: UUID) -> Any:
     why each stands where it stands (wohnortnahe Verteilung: free places in the person's
     district, then next door, then elsewhere; full services last)."""
     case = visible_case(case_id)
-    app = application()
+    application = current_application()
     require_text(query.get("need"), "need", _("A need"))
     require_text(query.get("urgency"), "urgency", _("An urgency"))
-    app.check_need(query["need"])
-    found = suggest_receivers(app.network, [o for o in application().organisations() if o.active], case,
-                              query["need"], query["urgency"], service_loads(), app.clock(),
-                              lead_handoff=query["kind"] == "lead_handoff")
+    application.check_need(query["need"])
+    found = suggest_receivers(application.network,
+                              [o for o in current_application().organisations() if o.active], case,
+                              query["need"], query["urgency"], service_loads(),
+                              application.clock(), lead_handoff=query["kind"] == "lead_handoff")
     return [{"rank": rank, "organisation_id": s.organisation_id,
              "organisation_name": s.organisation_name, "service_id": s.service_id,
              "service_name": s.service_name, "place": s.place, "full": s.full,

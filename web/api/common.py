@@ -17,7 +17,7 @@ from domain.base import ConflictError
 from domain.organisation import TOKEN_SCOPES
 from domain.stamp import CASEWORK, Role
 from web.api.problems import problem
-from web.application import application
+from web.application import current_application
 
 F = TypeVar("F", bound=Callable[..., Any])
 EVERY_ROLE = (Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR, Role.ADMIN)
@@ -70,8 +70,8 @@ def authenticate() -> Any:
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _sep, text = header.partition(" ")
-        identity = application().identify_token(text.strip()) if scheme.lower() == "bearer" \
-            else None
+        identity = (current_application().integrations.identify_token(text.strip())
+                    if scheme.lower() == "bearer" else None)
         if identity is None:
             return problem(401, _("The token is unknown, revoked or malformed."),
                            code="invalid_token",

@@ -12,7 +12,7 @@ from domain.stamp import Role
 from web.api.common import ApiSchema, Stop, api_blueprint, etag, idempotency_key, \
     requires, run_versioned
 from web.api.problems import FieldErrorSchema, ProblemSchema, problem
-from web.application import application
+from web.application import current_application
 from web.i18n import translate
 from web.reads import read_store
 from web.visible import organisation
@@ -75,7 +75,7 @@ def organisations() -> Any:
     """Every organisation of the network, by name."""
     load = _load()
     return [organisation_body(o, load)
-            for o in sorted(application().organisations(), key=lambda o: o.name)]
+            for o in sorted(current_application().organisations(), key=lambda o: o.name)]
 
 
 @bp.get("/organisations/<uuid:organisation_id>")
@@ -110,7 +110,7 @@ def change_capacity(body: dict[str, Any], organisation_id: UUID, service_id: str
     """Sets how many referrals the service can hold at once (accepted, in progress, on
     hold)."""
     found = organisation(organisation_id)
-    run_versioned(lambda version: application().change_capacity(
+    run_versioned(lambda version: current_application().directory.change_capacity(
         g.viewer, found.id, service_id, body["capacity"], expected_version=version,
         idempotency_key=idempotency_key()), found.version)
     return _organisation_response(organisation_id)
@@ -145,7 +145,8 @@ def export_hsds() -> Any:
     """The directory in Open Referral HSDS 3.0."""
     from flask import Response, json
 
-    return Response(json.dumps(application().export_hsds()), mimetype="application/json")
+    return Response(json.dumps(current_application().exchange.export_hsds()),
+                    mimetype="application/json")
 
 
 @bp.post("/directory/hsds")
@@ -168,7 +169,7 @@ def import_hsds() -> Any:
                            code="invalid_fields", errors=[{
                                "pointer": "#", "detail": _("An HSDS import is a list of "
                                                            "organization objects.")}]))
-    report = application().import_hsds(g.viewer, document).as_dict()
+    report = current_application().exchange.import_hsds(g.viewer, document).as_dict()
     for rejection in report["rejected"]:
         for error in rejection["errors"]:
             error["detail"] = translate(error["detail"])

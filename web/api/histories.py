@@ -16,7 +16,7 @@ from domain.stamp import Role
 from web.api.common import ApiSchema, api_blueprint, requires
 from web.api.problems import ProblemSchema
 from web.audit.history import HistoryRow, detail_text, history_rows, without_details
-from web.application import application
+from web.application import current_application
 from web.visible import audited_case, audited_referral
 
 bp = api_blueprint("histories", "Complete histories of cases and referrals (supervisors).")
@@ -55,7 +55,7 @@ def _entries(rows: list[HistoryRow]) -> list[dict[str, Any]]:
 def case_history(case_id: UUID) -> Any:
     """Every event of the case and of its referrals, in order."""
     case = audited_case(case_id)
-    return _entries(history_rows(application(), [case.id, *case.referral_ids]))
+    return _entries(history_rows(current_application(), [case.id, *case.referral_ids]))
 
 
 @bp.get("/referrals/<uuid:referral_id>/history")
@@ -66,7 +66,7 @@ def case_history(case_id: UUID) -> Any:
 def referral_history(referral_id: UUID) -> Any:
     """Every event of the referral, in order."""
     referral, case = audited_referral(referral_id)
-    rows = history_rows(application(), [referral.id])
-    if not access.sees_referral_content(g.viewer, referral, case, application().today()):
+    rows = history_rows(current_application(), [referral.id])
+    if not access.sees_referral_content(g.viewer, referral, case, current_application().today()):
         rows = [without_details(row) for row in rows]
     return _entries(rows)

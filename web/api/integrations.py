@@ -16,7 +16,7 @@ from domain.stamp import Role
 from web.api.common import ApiSchema, Stop, api_blueprint, idempotency_key, problems, \
     requires
 from web.api.problems import problem
-from web.application import application
+from web.application import current_application
 from web.visible import organisation
 
 bp = api_blueprint("integrations", "API tokens and webhooks of an organisation.")
@@ -77,7 +77,7 @@ _problems = problems(bp, *PROBLEMS)
 def tokens(organisation_id: UUID) -> Any:
     """The organisation's API tokens (never their secrets)."""
     found = organisation(organisation_id)
-    application().require_keeper(g.viewer, found.id)
+    current_application().integrations.require_keeper(g.viewer, found.id)
     return [{"token_id": token_id, **{k: t[k] for k in ("name", "role", "scopes", "revoked")}}
             for token_id, t in found.api_tokens.items()]
 
@@ -90,8 +90,9 @@ def tokens(organisation_id: UUID) -> Any:
 def issue_token(body: dict[str, Any], organisation_id: UUID) -> Any:
     """Issues a token acting for the organisation in a role, limited to scopes."""
     organisation(organisation_id)
-    return application().issue_api_token(g.viewer, organisation_id, body["name"],
-                                    Role(body["role"]), body["scopes"])
+    return current_application().integrations.issue_api_token(g.viewer, organisation_id,
+                                                              body["name"], Role(body["role"]),
+                                                              body["scopes"])
 
 
 @bp.delete("/organisations/<uuid:organisation_id>/tokens/<string:token_id>")
@@ -101,7 +102,7 @@ def issue_token(body: dict[str, Any], organisation_id: UUID) -> Any:
 def revoke_token(organisation_id: UUID, token_id: str) -> Any:
     """Revokes a token: it is refused from the next request on."""
     organisation(organisation_id)
-    application().revoke_api_token(g.viewer, organisation_id, token_id,
+    current_application().integrations.revoke_api_token(g.viewer, organisation_id, token_id,
                               idempotency_key=idempotency_key())
     return None
 
@@ -113,7 +114,7 @@ def revoke_token(organisation_id: UUID, token_id: str) -> Any:
 def webhooks(organisation_id: UUID) -> Any:
     """The organisation's webhook subscriptions (never their secrets)."""
     found = organisation(organisation_id)
-    application().require_keeper(g.viewer, found.id)
+    current_application().integrations.require_keeper(g.viewer, found.id)
     return [{"webhook_id": webhook_id, "url": w["url"]}
             for webhook_id, w in found.webhooks.items()]
 
@@ -128,14 +129,15 @@ def subscribe(body: dict[str, Any], organisation_id: UUID) -> Any:
     received). Each change is POSTed once, signed after Standard Webhooks, retried with
     backoff while the address does not answer 2xx."""
     organisation(organisation_id)
-    application().require_keeper(g.viewer, organisation_id)
+    current_application().integrations.require_keeper(g.viewer, organisation_id)
     settings = current_app.extensions["fallnetz.settings"]
     if body["url"].startswith("http://") and not settings.webhook_allow_http:
         raise Stop(problem(422, _("Webhooks go to https addresses only."),
                            code="insecure_webhook",
                            errors=[{"pointer": "#/url",
                                     "detail": _("Webhooks go to https addresses only.")}]))
-    return application().subscribe_webhook(g.viewer, organisation_id, body["url"])
+    return current_application().integrations.subscribe_webhook(g.viewer, organisation_id,
+                                                                body["url"])
 
 
 @bp.delete("/organisations/<uuid:organisation_id>/webhooks/<string:webhook_id>")
@@ -145,6 +147,6 @@ def subscribe(body: dict[str, Any], organisation_id: UUID) -> Any:
 def unsubscribe(organisation_id: UUID, webhook_id: str) -> Any:
     """Ends a subscription; deliveries still pending for it are dropped."""
     organisation(organisation_id)
-    application().remove_webhook(g.viewer, organisation_id, webhook_id,
+    current_application().integrations.remove_webhook(g.viewer, organisation_id, webhook_id,
                             idempotency_key=idempotency_key())
     return None

@@ -19,7 +19,7 @@ from web.api.cases import PersonSchema, ReasonSchema
 from web.api.common import ApiSchema, CASEWORK, api_blueprint, command_problems, etag, \
     idempotency_key, problems, requires, run_versioned
 from web.api.problems import ProblemSchema
-from web.application import application
+from web.application import current_application
 from web.visible import visible_referral
 
 bp = api_blueprint("referrals", "Referrals between organisations and every command on them.")
@@ -71,12 +71,13 @@ class ReferralSchema(ApiSchema):
 
 
 def referral_body(referral: Referral, case: Case) -> dict[str, Any]:
-    app = application()
-    viewer, today = g.viewer, app.today()
+    application = current_application()
+    viewer, today = g.viewer, application.today()
     stage = running_stage(referral.status, referral.first_contact_made)
     deadline = None
     if stage and referral.sent_at:
-        deadline = {"stage": stage, "due_at": app.deadline_of(referral, stage).due_at}
+        deadline = {"stage": stage,
+                    "due_at": application.escalations.deadline_of(referral, stage).due_at}
     body: dict[str, Any] = {
         "id": referral.id, "version": referral.version, "case_id": referral.case_id,
         "need": referral.need, "urgency": referral.urgency, "kind": referral.kind,
@@ -132,7 +133,9 @@ class SendReferralSchema(ApiSchema):
 def send_referral(body: dict[str, Any]) -> Any:
     """Sends a referral for a case the caller's organisation leads: a consent must cover
     the receiver, or a crisis override reason be given."""
-    result = application().send_referral(g.viewer, idempotency_key=idempotency_key(), **body)
+    result = current_application().referrals.send_referral(g.viewer,
+                                                           idempotency_key=idempotency_key(),
+                                                           **body)
     return referral_response(result["referral_id"], 201)
 
 
@@ -185,7 +188,7 @@ def _schema(command: ReferralCommand) -> type[ApiSchema]:
 def _command_view(command: ReferralCommand) -> Callable[..., Any]:
     def view(body: dict[str, Any], referral_id: UUID) -> Any:
         referral, _case = visible_referral(referral_id)
-        method = getattr(application(), command.application_method)
+        method = getattr(current_application().referrals, command.application_method)
         run_versioned(lambda version: method(
             g.viewer, referral.id, **body, expected_version=version,
             idempotency_key=idempotency_key()), referral.version)
@@ -223,12 +226,12 @@ def referral_fhir(query: dict[str, Any], referral_id: UUID) -> Any:
     from flask import Response, json
 
     referral, case = visible_referral(referral_id)
-    app = application()
-    today = app.today()
+    application = current_application()
+    today = application.today()
     chain = _forward_chain(referral, case)
     bundle = referral_bundle(
         chain, _root_of(chain[0]), case,
-        organisations={oid: app.repository.get(oid) for r in chain
+        organisations={oid: application.repository.get(oid) for r in chain
                        for oid in (r.from_organisation_id, r.to_organisation_id)},
         shows_content=lambda r: access.sees_referral_content(g.viewer, r, case, today))
     return Response(json.dumps(bundle), mimetype="application/fhir+json",
@@ -238,7 +241,7 @@ def referral_fhir(query: dict[str, Any], referral_id: UUID) -> Any:
 def _root_of(referral: Referral) -> UUID:
     """The first referral of the forwarding chain (only its id is used)."""
     while referral.parent_referral_id is not None:
-        parent = application()._find(Referral, referral.parent_referral_id)
+        parent = current_application().find(Referral, referral.parent_referral_id)
         if parent is None:
             break
         referral = parent
@@ -250,12 +253,12 @@ def _forward_chain(referral: Referral, case: Case) -> list[Referral]:
     the first referral on: so every Task in it points to the same ServiceRequest."""
     chain = [referral]
     while chain[0].parent_referral_id is not None:
-        parent = application()._find(Referral, chain[0].parent_referral_id)
+        parent = current_application().find(Referral, chain[0].parent_referral_id)
         if parent is None or not access.sees_referral(g.viewer, parent, case):
             break
         chain.insert(0, parent)
     while chain[-1].child_referral_id is not None:
-        child = application()._find(Referral, chain[-1].child_referral_id)
+        child = current_application().find(Referral, chain[-1].child_referral_id)
         if child is None or not access.sees_referral(g.viewer, child, case):
             break
         chain.append(child)

@@ -50,36 +50,36 @@ def _state(aggregate: Any) -> str:
     return "" if aggregate is None else str(aggregate.status)
 
 
-def _events(app: ReferralNetwork, aggregate_id: UUID) -> list[Any]:
-    return list(app.repository.event_store.get(aggregate_id))
+def _events(application: ReferralNetwork, aggregate_id: UUID) -> list[Any]:
+    return list(application.repository.event_store.get(aggregate_id))
 
 
 class _Names(dict):  # type: ignore[type-arg]
     """Organisation id → name, each organisation the history names loaded from the store
     when it is first needed (the history is read from the events, not from the views)."""
 
-    def __init__(self, app: ReferralNetwork, known: dict[UUID, str]) -> None:
+    def __init__(self, application: ReferralNetwork, known: dict[UUID, str]) -> None:
         super().__init__(known)
-        self.app = app
+        self.app = application
 
     def get(self, key: Any, default: Any = None) -> Any:
         if key not in self and isinstance(key, UUID):
-            found = self.app._find(Organisation, key)
+            found = self.app.find(Organisation, key)
             self[key] = found.name if found is not None else default
         return super().get(key, default)
 
 
-def history_rows(app: ReferralNetwork, aggregate_ids: list[UUID],
+def history_rows(application: ReferralNetwork, aggregate_ids: list[UUID],
                  until: datetime | None = None,
                  organisations: dict[UUID, str] | None = None) -> list[HistoryRow]:
     """Every event of these aggregates in the order it happened (up to ``until``);
     ``organisations`` (id → name) saves a second read of the directory."""
-    organisations = _Names(app, organisations or {})
+    organisations = _Names(application, organisations or {})
     people: dict[str, str] = {}
     rows = []
     for aggregate_id in aggregate_ids:
         aggregate = None
-        for event in _events(app, aggregate_id):
+        for event in _events(application, aggregate_id):
             if until is not None and event.timestamp > until:
                 break
             before = _state(aggregate)
@@ -87,7 +87,7 @@ def history_rows(app: ReferralNetwork, aggregate_ids: list[UUID],
             kind, _, name = type(event).__qualname__.partition(".")
             by = event.by
             if by.user not in people:
-                account = app.user(by.user) if by.user != "system" else None
+                account = application.directory.user(by.user) if by.user != "system" else None
                 people[by.user] = account.display_name if account else by.user
             rows.append(HistoryRow(
                 at=event.timestamp, subject_id=aggregate_id, subject=kind.lower(),
@@ -129,10 +129,10 @@ def detail_text(value: Any) -> str:
     return str(value)
 
 
-def state_at(app: ReferralNetwork, aggregate_id: UUID, moment: datetime) -> Any:
+def state_at(application: ReferralNetwork, aggregate_id: UUID, moment: datetime) -> Any:
     """The aggregate as it was at ``moment`` (None if it did not exist yet)."""
     aggregate = None
-    for event in _events(app, aggregate_id):
+    for event in _events(application, aggregate_id):
         if event.timestamp > moment:
             break
         aggregate = event.mutate(aggregate)
@@ -156,31 +156,31 @@ ENDS_STAGE = {"receive": {"Received", "Accepted", "Rejected", "Forwarded", "Canc
                                 "Cancelled", "MarkedEnteredInError"}}
 
 
-def deadline_trail(app: ReferralNetwork, referral: Referral) -> list[StageTrail]:
+def deadline_trail(application: ReferralNetwork, referral: Referral) -> list[StageTrail]:
     """Each deadline stage the referral entered: when it was due, when its escalation
     levels fell due, when it was met, and which levels were escalated."""
     if referral.sent_at is None:
         return []
-    events = _events(app, referral.id)
+    events = _events(application, referral.id)
     stages = ["receive", "decide"]
     if any(type(e).__name__ == "Accepted" for e in events):
         stages.append("first_contact")
-    return [_trail(app, referral, stage, events) for stage in stages]
+    return [_trail(application, referral, stage, events) for stage in stages]
 
 
-def _trail(app: ReferralNetwork, referral: Referral, stage: str,
+def _trail(application: ReferralNetwork, referral: Referral, stage: str,
            events: list[Any]) -> StageTrail:
-    deadline = app.deadline_of(referral, stage)
+    deadline = application.escalations.deadline_of(referral, stage)
     met = next((e.timestamp for e in events if type(e).__name__ in ENDS_STAGE[stage]), None)
     levels = tuple(e.level for e in events
                    if type(e).__name__ == "Escalated" and e.stage == stage)
     return StageTrail(stage, deadline.due_at, deadline.escalations, met, levels)
 
 
-def case_snapshot(app: ReferralNetwork, case_id: UUID, moment: datetime,
+def case_snapshot(application: ReferralNetwork, case_id: UUID, moment: datetime,
                   ) -> tuple[Case | None, list[Referral]]:
-    current = app.load(Case, case_id, what="case")
-    case = state_at(app, case_id, moment)
-    referrals = [r for r in (state_at(app, rid, moment) for rid in current.referral_ids)
+    current = application.load(Case, case_id, what="case")
+    case = state_at(application, case_id, moment)
+    referrals = [r for r in (state_at(application, rid, moment) for rid in current.referral_ids)
                  if r is not None]
     return case, referrals

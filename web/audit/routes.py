@@ -20,7 +20,7 @@ from web.audit import bp
 from web.audit.history import HistoryRow, case_snapshot, deadline_trail, detail_text, \
     history_rows, without_details
 from web.auth import roles, viewer
-from web.application import application
+from web.application import current_application
 from web.forms import FormSchema
 from web.labels import EVENT, ROLE, STATUS, CASE_STATUS, label
 from web.reads import organisation_names
@@ -59,7 +59,7 @@ def _moment() -> tuple[datetime | None, dict[str, list[str]]]:
 # -- case ---------------------------------------------------------------------------------------
 def _case_rows(case_id: UUID) -> tuple[Any, list[HistoryRow]]:
     case = audited_case(case_id)
-    return case, history_rows(application(), [case.id, *case.referral_ids])
+    return case, history_rows(current_application(), [case.id, *case.referral_ids])
 
 
 @bp.get("/faelle/<uuid:case_id>")
@@ -67,7 +67,7 @@ def _case_rows(case_id: UUID) -> tuple[Any, list[HistoryRow]]:
 def case(case_id: UUID) -> Any:
     case, rows = _case_rows(case_id)
     moment, errors = _moment()
-    snapshot = case_snapshot(application(), case.id, moment) if moment else None
+    snapshot = case_snapshot(current_application(), case.id, moment) if moment else None
     return render_template("audit/case.html", case=case, rows=rows, moment=moment,
                            names=organisation_names(),
                            snapshot=snapshot, errors=errors,
@@ -81,7 +81,7 @@ def case_print(case_id: UUID) -> Any:
     case, rows = _case_rows(case_id)
     return render_template("audit/case.html", case=case, rows=rows, moment=None,
                            snapshot=None, errors={}, raw_moment="", detail_text=detail_text,
-                           printable=True, printed_at=application().clock())
+                           printable=True, printed_at=current_application().clock())
 
 
 @bp.get("/faelle/<uuid:case_id>/verlauf.csv")
@@ -94,8 +94,8 @@ def case_csv(case_id: UUID) -> Any:
 # -- referral ---------------------------------------------------------------------------------
 def _referral_rows(referral_id: UUID) -> tuple[Any, Any, list[HistoryRow]]:
     referral, case = audited_referral(referral_id)
-    rows = history_rows(application(), [referral.id])
-    if not access.sees_referral_content(viewer(), referral, case, application().today()):
+    rows = history_rows(current_application(), [referral.id])
+    if not access.sees_referral_content(viewer(), referral, case, current_application().today()):
         rows = [without_details(row) for row in rows]
     return referral, case, rows
 
@@ -107,12 +107,12 @@ def referral(referral_id: UUID) -> Any:
     moment, errors = _moment()
     from web.audit.history import state_at
 
-    past = state_at(application(), referral.id, moment) if moment else None
+    past = state_at(current_application(), referral.id, moment) if moment else None
     return render_template("audit/referral.html", referral=referral, case=case, rows=rows,
                            shows_content=access.sees_referral_content(
-                               viewer(), referral, case, application().today()),
+                               viewer(), referral, case, current_application().today()),
                            names=organisation_names(),
-                           trail=deadline_trail(application(), referral), moment=moment,
+                           trail=deadline_trail(current_application(), referral), moment=moment,
                            past=past, errors=errors,
                            raw_moment=request.args.get("zeitpunkt", ""),
                            detail_text=detail_text, printable=False), \
@@ -125,9 +125,9 @@ def referral_print(referral_id: UUID) -> Any:
     referral, case, rows = _referral_rows(referral_id)
     return render_template("audit/referral.html", referral=referral, case=case, rows=rows,
                            shows_content=False, names=organisation_names(),
-                           trail=deadline_trail(application(), referral), moment=None, past=None,
-                           errors={}, raw_moment="", detail_text=detail_text,
-                           printable=True, printed_at=application().clock())
+                           trail=deadline_trail(current_application(), referral), moment=None,
+                           past=None, errors={}, raw_moment="", detail_text=detail_text,
+                           printable=True, printed_at=current_application().clock())
 
 
 @bp.get("/vermittlungen/<uuid:referral_id>/verlauf.csv")

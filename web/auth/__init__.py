@@ -17,7 +17,7 @@ from flask import Blueprint, abort, g, redirect, request, session, url_for
 
 from domain.base import DomainError
 from domain.stamp import CASEWORK, Role, Stamp
-from web.application import application
+from web.application import current_application
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,14 +47,14 @@ def load_viewer() -> None:
     username = session.get("user")
     if not username or request.endpoint == "static":
         return
-    account = application().user(username)
+    account = current_application().directory.user(username)
     try:
         viewer = Stamp(username, UUID(session["organisation_id"]), session["role"],
                        g.correlation_id)
         if account is None or session.get("auth") != password_fingerprint(
                 account.password_hash):
             raise DomainError("stale session")
-        organisation = application().require_member(viewer)
+        organisation = current_application().accounts.require_member(viewer)
     except (DomainError, KeyError, ValueError):
         session.clear()
         return

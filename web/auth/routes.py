@@ -12,7 +12,7 @@ from marshmallow import fields, validate
 
 from domain.base import DomainError
 from web.auth import bp, home_for, login_required, sign_in, viewer
-from web.application import application
+from web.application import current_application
 from web.forms import FormError, FormSchema, load_form, text
 from web.i18n import LANGUAGES
 
@@ -59,8 +59,8 @@ def login() -> Any:
         data = load_form(LoginForm)
     except FormError as e:
         return render_template("auth/login.html", values=e.values, errors=e.errors), 422
-    account = application().authenticate(data["username"], data["password"])
-    memberships = application().memberships(account.username) if account else []
+    account = current_application().accounts.authenticate(data["username"], data["password"])
+    memberships = current_application().accounts.memberships(account.username) if account else []
     if account is None or not memberships:
         message = _("Username or password is wrong.") if account is None else _(
             "Your account belongs to no active organisation. Please ask your admin.")
@@ -77,7 +77,7 @@ def login() -> Any:
 @bp.route("/organisation", methods=["GET", "POST"])
 @login_required
 def choose_organisation() -> Any:
-    memberships = application().memberships(viewer().user)
+    memberships = current_application().accounts.memberships(viewer().user)
     if request.method == "GET":
         return render_template("auth/organisation.html", memberships=memberships,
                                next=_local(request.args.get("next")), errors={})
@@ -122,11 +122,12 @@ def change_password() -> Any:
         return render_template("auth/password.html", values={}, errors={})
     try:
         data = load_form(PasswordForm)
-        if application().authenticate(viewer().user, data["current_password"]) is None:
+        if (current_application().accounts.authenticate(viewer().user,
+                                                        data["current_password"]) is None):
             raise FormError({"current_password": [_("The current password is wrong.")]}, {})
         if data["new_password"] != data["repeated_password"]:
             raise FormError({"repeated_password": [_("The two new passwords differ.")]}, {})
-        application().set_password(viewer(), viewer().user, data["new_password"])
+        current_application().accounts.set_password(viewer(), viewer().user, data["new_password"])
     except FormError as e:
         return render_template("auth/password.html", values={}, errors=e.errors), 422
     except DomainError as e:
@@ -135,7 +136,7 @@ def change_password() -> Any:
         from web.i18n import translate
         return render_template("auth/password.html", values={},
                                errors={"new_password": [translate(e.message)]}), 422
-    account = application().user(viewer().user)
+    account = current_application().directory.user(viewer().user)
     assert account is not None
     sign_in(account.username, UUID(session["organisation_id"]), session["role"],
             account.password_hash)

@@ -19,7 +19,7 @@ from web.cases.forms import DiscardDraftForm, DraftForm, ResidenceStatusForm, \
     ResolveNeedForm, RevokeConsentForm, consent_form, need_form, open_case_form, \
     parse_languages, purposes_of, referral_form
 from web.form_submission import submit
-from web.application import application
+from web.application import current_application
 from web.forms import new_key
 from readmodel import queries
 from web.reads import lists_freshness, organisation_names, read_store, service_loads
@@ -55,7 +55,7 @@ def index() -> Any:
     rows = queries.cases_led_by(read_store(), str(viewer().organisation_id), show_all)
     names = {}
     for row in rows:  # person data is not kept in the views; it comes from the case itself
-        case = application()._find(Case, UUID(row["case_id"]))
+        case = current_application().find(Case, UUID(row["case_id"]))
         names[row["case_id"]] = case.person["display_name"] if case else ""
     return render_template("cases/index.html", rows=rows, names=names, show_all=show_all,
                            freshness=lists_freshness())
@@ -63,7 +63,7 @@ def index() -> Any:
 
 # -- opening a case -----------------------------------------------------------------------------
 def _open_case_page(errors: dict[str, list[str]], values: dict[str, Any], status: int) -> Any:
-    network = application().network
+    network = current_application().network
     values.setdefault("idempotency_key", new_key())
     values.setdefault("household_size", 1)
     return render_template("cases/new.html", values=values, errors=errors, network=network,
@@ -80,7 +80,7 @@ def new() -> Any:
 @bp.post("/neu")
 @roles(*CASEWORK)
 def create() -> Any:
-    network = application().network
+    network = current_application().network
 
     def command(data: dict[str, Any]) -> Any:
         person = {"display_name": data["display_name"], "birth_year": data["birth_year"],
@@ -88,14 +88,14 @@ def create() -> Any:
                   "languages": parse_languages(data["languages"]),
                   "interpreter_needed": data["interpreter_needed"],
                   "district": data["district"]}
-        return application().open_case(viewer(), person, data["housing_stage"],
+        return current_application().cases.open_case(viewer(), person, data["housing_stage"],
                                   data["residence_status"], needs=data["needs"],
                                   idempotency_key=data["idempotency_key"])
 
     def opened(result: dict[str, Any]) -> Any:
         flash(_("Case %(reference)s is opened.", reference=result["reference"]), "success")
         return redirect(url_for("cases.show", case_id=result["case_id"]))
-    return submit(open_case_form(network, application().today().year), command,
+    return submit(open_case_form(network, current_application().today().year), command,
                   rerender=_open_case_page, success=opened)
 
 
@@ -107,23 +107,24 @@ def render_case(case: Case, failed: str | None = None,
                 errors: dict[str, list[str]] | None = None,
                 values: dict[str, Any] | None = None, status: int = 200,
                 failed_referral: UUID | None = None) -> Any:
-    app = application()
-    referrals = [r for r in (app._find(Referral, rid) for rid in case.referral_ids) if r]
+    application = current_application()
+    referrals = [r for r in (application.find(Referral, rid) for rid in case.referral_ids) if r]
     deadlines = {}
     for referral in referrals:
         stage = running_stage(referral.status, referral.first_contact_made)
         if stage and referral.sent_at:
-            deadlines[referral.id] = app.deadline_of(referral, stage)
+            deadlines[referral.id] = application.escalations.deadline_of(referral, stage)
     drafts = [r for r in referrals if r.status == "draft"]
     organisations = _active_organisations()
-    return render_template(
-        "cases/show.html", case=case, referrals=referrals, drafts=drafts,
-        deadlines=deadlines, forms=forms_for(CASE_FORMS, failed, errors, values),
-        failed=failed, failed_referral=failed_referral, names=_names(), network=app.network,
-        organisation_options=[(str(o.id), o.name) for o in organisations],
-        purposes=purposes_of(app.network), sectors=SECTORS,
-        residence_statuses=RESIDENCE_STATUSES, legal_spheres=LEGAL_SPHERES,
-        housing_stages=HOUSING_STAGES, today=app.today()), status
+    return (render_template("cases/show.html", case=case, referrals=referrals, drafts=drafts,
+                            deadlines=deadlines,
+                            forms=forms_for(CASE_FORMS, failed, errors, values), failed=failed,
+                            failed_referral=failed_referral, names=_names(),
+                            network=application.network,
+                            organisation_options=[(str(o.id), o.name) for o in organisations],
+                            purposes=purposes_of(application.network), sectors=SECTORS,
+                            residence_statuses=RESIDENCE_STATUSES, legal_spheres=LEGAL_SPHERES,
+                            housing_stages=HOUSING_STAGES, today=application.today()), status)
 
 
 def _names() -> dict[str, str]:
@@ -131,7 +132,8 @@ def _names() -> dict[str, str]:
 
 
 def _active_organisations() -> list[Organisation]:
-    return sorted((o for o in application().organisations() if o.active), key=lambda o: o.name)
+    return sorted((o for o in current_application().organisations() if o.active),
+                  key=lambda o: o.name)
 
 
 @bp.get("/<uuid:case_id>")
@@ -156,23 +158,25 @@ def _case_command(case_id: UUID, name: str, form: Any, command: Any, message: st
 @bp.post("/<uuid:case_id>/bedarfe")
 @roles(*CASEWORK)
 def record_need(case_id: UUID) -> Any:
-    return _case_command(
-        case_id, "need", need_form(application().network),
-        lambda d: application().record_need(viewer(), case_id, d["need"], d["note"] or "",
-                                       expected_version=d["expected_version"],
-                                       idempotency_key=d["idempotency_key"]),
-        _("The need is recorded."), "bedarfe")
+    return _case_command(case_id, "need", need_form(current_application().network),
+                         lambda d: current_application().cases.record_need(
+                             viewer(), case_id, d["need"], d["note"] or "",
+                             expected_version=d["expected_version"],
+                             idempotency_key=d["idempotency_key"]),
+                         _("The need is recorded."),
+                         "bedarfe")
 
 
 @bp.post("/<uuid:case_id>/bedarfe/erledigt")
 @roles(*CASEWORK)
 def resolve_need(case_id: UUID) -> Any:
-    return _case_command(
-        case_id, "resolve", ResolveNeedForm,
-        lambda d: application().resolve_need(viewer(), case_id, d["need"], d["note"] or "",
-                                        expected_version=d["expected_version"],
-                                        idempotency_key=d["idempotency_key"]),
-        _("The need is marked as resolved."), "bedarfe")
+    return _case_command(case_id, "resolve", ResolveNeedForm,
+                         lambda d: current_application().cases.resolve_need(
+                             viewer(), case_id, d["need"], d["note"] or "",
+                             expected_version=d["expected_version"],
+                             idempotency_key=d["idempotency_key"]),
+                         _("The need is marked as resolved."),
+                         "bedarfe")
 
 
 @bp.post("/<uuid:case_id>/einwilligungen")
@@ -182,33 +186,33 @@ def give_consent(case_id: UUID) -> Any:
 
     def command(d: dict[str, Any]) -> Any:
         receiver = d["receiver_organisation_id"]
-        return application().give_consent(
+        return current_application().cases.give_consent(
             viewer(), case_id, d["purposes"], d["expires_on"],
             receiver_organisation_id=UUID(receiver) if receiver else None,
             sector=d["sector"], given_on=d["given_on"],
             expected_version=d["expected_version"], idempotency_key=d["idempotency_key"])
-    return _case_command(case_id, "consent",
-                         consent_form(application().network, ids, application().today()), command,
+    return _case_command(case_id, "consent", consent_form(current_application().network, ids,
+                                                          current_application().today()), command,
                          _("The consent is recorded."), "einwilligungen")
 
 
 @bp.post("/<uuid:case_id>/einwilligungen/widerrufen")
 @roles(*CASEWORK)
 def revoke_consent(case_id: UUID) -> Any:
-    return _case_command(
-        case_id, "revoke", RevokeConsentForm,
-        lambda d: application().revoke_consent(viewer(), case_id, d["consent_id"], d["reason"],
-                                          expected_version=d["expected_version"],
-                                          idempotency_key=d["idempotency_key"]),
-        _("The consent is revoked. Receivers no longer see the case data it covered."),
-        "einwilligungen")
+    return _case_command(case_id, "revoke", RevokeConsentForm,
+                         lambda d: current_application().cases.revoke_consent(
+                             viewer(), case_id, d["consent_id"], d["reason"],
+                             expected_version=d["expected_version"],
+                             idempotency_key=d["idempotency_key"]),
+                         _("The consent is revoked. Receivers no longer see the case data it covered."),
+                         "einwilligungen")
 
 
 @bp.post("/<uuid:case_id>/aufenthaltsstatus")
 @roles(*CASEWORK)
 def change_residence_status(case_id: UUID) -> Any:
     def command(d: dict[str, Any]) -> Any:
-        result = application().change_residence_status(
+        result = current_application().cases.change_residence_status(
             viewer(), case_id, d["residence_status"], legal_sphere=d["legal_sphere"],
             expected_version=d["expected_version"], idempotency_key=d["idempotency_key"])
         if result["draft_referral_ids"]:
@@ -226,7 +230,7 @@ def confirm_draft(referral_id: UUID) -> Any:
     referral, case = visible_referral(referral_id)
     return _case_command(
         case.id, "draft", DraftForm,
-        lambda d: application().send_draft(viewer(), referral_id,
+        lambda d: current_application().referrals.send_draft(viewer(), referral_id,
                                       crisis_override_reason=d["crisis_override_reason"],
                                       expected_version=d["expected_version"],
                                       idempotency_key=d["idempotency_key"]),
@@ -239,7 +243,7 @@ def discard_draft(referral_id: UUID) -> Any:
     referral, case = visible_referral(referral_id)
     return _case_command(
         case.id, "discard", DiscardDraftForm,
-        lambda d: application().cancel_referral(
+        lambda d: current_application().referrals.cancel_referral(
             viewer(), referral_id, d["reason"] or _("Draft discarded by the caseworker."),
             expected_version=d["expected_version"], idempotency_key=d["idempotency_key"]),
         _("The draft is discarded."), "entwuerfe", referral_id)
@@ -254,7 +258,7 @@ def _posted_receiver() -> list[str]:
     posted = request.form.getlist("receiver")
     value = posted[-1] if posted else ""  # the one load_form validates
     try:
-        organisation = application().load(Organisation, parse_receiver(value)[0],
+        organisation = current_application().load(Organisation, parse_receiver(value)[0],
                                           what="organisation")
     except (ValueError, NotFound):
         return []
@@ -265,8 +269,8 @@ def _posted_receiver() -> list[str]:
 
 def render_referral_form(case: Case, errors: dict[str, list[str]], values: dict[str, Any],
                          status: int) -> Any:
-    app = application()
-    network = app.network
+    application = current_application()
+    network = application.network
     need = values.get("need") if values.get("need") in network.needs else None
     urgency = values.get("urgency") if values.get("urgency") in URGENCIES else None
     values.setdefault("idempotency_key", new_key())
@@ -276,11 +280,11 @@ def render_referral_form(case: Case, errors: dict[str, list[str]], values: dict[
     if need and urgency:
         suggestions = suggest_receivers(network, organisations, case, need, urgency,
                                         service_loads(),
-                                        app.clock(),
+                                        application.clock(),
                                         lead_handoff=values.get("kind") == "lead_handoff")
         sectors = {o.id: o.sector for o in organisations}
         consent_for = {s.organisation_id: case.consent_covering(
-            s.organisation_id, sectors[s.organisation_id], need, app.today()) is not None
+            s.organisation_id, sectors[s.organisation_id], need, application.today()) is not None
             for s in suggestions}
     return render_template("cases/refer.html", case=case, values=values, errors=errors,
                            need=need, urgency=urgency, suggestions=suggestions,
@@ -300,7 +304,7 @@ def refer(case_id: UUID) -> Any:
     case = visible_case(case_id)
     values = {k: request.args.get(k) for k in ("need", "urgency", "kind") if request.args.get(k)}
     errors: dict[str, list[str]] = {}
-    if "need" in values and values["need"] not in application().network.needs:
+    if "need" in values and values["need"] not in current_application().network.needs:
         errors["need"] = [_("Please choose one of the options.")]
     if "urgency" in values and values["urgency"] not in URGENCIES:
         errors["urgency"] = [_("Please choose one of the options.")]
@@ -311,11 +315,11 @@ def refer(case_id: UUID) -> Any:
 @roles(*CASEWORK)
 def send_referral(case_id: UUID) -> Any:
     visible_case(case_id)
-    form = referral_form(application().network, _posted_receiver())
+    form = referral_form(current_application().network, _posted_receiver())
 
     def command(d: dict[str, Any]) -> Any:
         organisation_id, service_id = parse_receiver(d["receiver"])
-        return application().send_referral(
+        return current_application().referrals.send_referral(
             viewer(), case_id, d["need"], d["urgency"], organisation_id, d["reason"],
             to_service_id=service_id, kind=d["kind"],
             crisis_override_reason=d["crisis_override_reason"],

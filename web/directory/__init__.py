@@ -12,7 +12,7 @@ from domain import access
 from domain.stamp import Role
 from web.auth import allowed_by, roles, viewer
 from web.form_submission import submit
-from web.application import application
+from web.application import current_application
 from web.forms import VersionedForm, integer, new_key, text
 from web.reads import background_runs, lists_freshness, organisation_names, read_store
 from web.visible import organisation
@@ -37,7 +37,7 @@ def render_directory(failed: str | None = None, errors: dict[str, list[str]] | N
     versions = {}
     keeps = access.keeps_directory(viewer())
     if keeps:  # capacities as recorded now, with the version the form will expect
-        current = {str(o.id): o for o in application().organisations()}
+        current = {str(o.id): o for o in current_application().organisations()}
         versions = {oid: o.version for oid, o in current.items()}
         for oid, listed in by_organisation.items():
             for service in listed:
@@ -63,9 +63,9 @@ def change_capacity(organisation_id: UUID) -> Any:
     target = organisation(organisation_id)
 
     def command(d: dict[str, Any]) -> Any:
-        return application().change_capacity(viewer(), organisation_id, d["service_id"],
-                                        d["capacity"], expected_version=d["expected_version"],
-                                        idempotency_key=d["idempotency_key"])
+        return current_application().directory.change_capacity(
+            viewer(), organisation_id, d["service_id"], d["capacity"],
+            expected_version=d["expected_version"], idempotency_key=d["idempotency_key"])
 
     def rerender(errors: dict[str, list[str]], values: dict[str, Any], status: int) -> Any:
         return render_directory(f"{organisation_id}:{values.get('service_id')}", errors,

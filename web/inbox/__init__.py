@@ -9,7 +9,7 @@ from flask import Blueprint, g, render_template
 
 from domain.stamp import Role
 from web.auth import CASEWORK, roles, viewer
-from web.application import application
+from web.application import current_application
 from web.reads import lists_freshness, organisation_names, read_store
 from readmodel import queries
 
@@ -24,8 +24,10 @@ def index() -> Any:
     rows = [row for row in queries.inbox(read_store(), str(viewer().organisation_id))
             if not row["waitlisted_at"]]
     return render_template("inbox/index.html", rows=rows, names=organisation_names(),
-                           waiting=queries.waiting_list(read_store(), str(viewer().organisation_id)),
-                           freshness=lists_freshness(), now=_utc_text(application().clock()))
+                           waiting=queries.waiting_list(read_store(),
+                                                        str(viewer().organisation_id)),
+                           freshness=lists_freshness(),
+                           now=_utc_text(current_application().clock()))
 
 
 @bp.get("/ausgang")

@@ -16,10 +16,10 @@ from web.operations.health import HealthApp, database_reachable
 
 def init_app(app: Flask) -> None:
     settings: Settings = app.extensions["fallnetz.settings"]
-    engine = app.extensions["fallnetz.engine"]
+    application = app.extensions["fallnetz.application"]
 
     def last_event() -> int:
-        return engine.recorder.max_notification_id() or 0
+        return application.recorder.max_notification_id() or 0
 
     # Each goes to the head of the request hooks, so they run in reverse: the clocks start,
     # then the outage guard, then the app's own hooks (sign-in already reads the database).

@@ -14,7 +14,7 @@ from web.auth import CASEWORK, roles, viewer
 from web.cases.routes import FormState, _names
 from web.form_submission import submit
 from web.audit.history import history_rows
-from web.application import application
+from web.application import current_application
 from web.i18n import translate
 from web.visible import visible_referral
 from web.referrals import bp
@@ -25,28 +25,29 @@ from web.receivers import parse_receiver, receiver_values
 def render_referral(referral: Referral, failed: str | None = None,
                     errors: dict[str, list[str]] | None = None,
                     values: dict[str, Any] | None = None, status: int = 200) -> Any:
-    app = application()
-    case = app.load(Case, referral.case_id, what="case")
+    application = current_application()
+    case = application.load(Case, referral.case_id, what="case")
     me = viewer()
     stage = running_stage(referral.status, referral.first_contact_made)
-    deadline = app.deadline_of(referral, stage) if stage and referral.sent_at else None
+    deadline = (application.escalations.deadline_of(referral,
+                                                    stage) if stage and referral.sent_at else None)
     actions = [a for a in ACTIONS.values() if referral.may(a.command.name, me)]
     forms = {a.slug: FormState() for a in actions}
     if "warteliste" in forms:
         forms["warteliste"].values["reason"] = _("Waiting list")
     if failed is not None:
         forms[failed] = FormState(dict(values or {}), errors or {})
-    organisations_now = application().organisations()
-    history = history_rows(app, [referral.id],
+    organisations_now = current_application().organisations()
+    history = history_rows(application, [referral.id],
                            organisations={o.id: o.name for o in organisations_now})
-    child = app._find(Referral, referral.child_referral_id) if referral.child_referral_id \
+    child = application.find(Referral, referral.child_referral_id) if referral.child_referral_id \
         else None
     organisations = sorted((o for o in organisations_now
                             if o.active and o.id != referral.to_organisation_id),
                            key=lambda o: o.name)
     capacity = None
     if referral.may("accept", me) or referral.waitlisted:
-        service_id, places, taken = app.capacity_of(referral)
+        service_id, places, taken = application.referrals.capacity_of(referral)
         if places is not None:
             capacity = {"service": service_id, "places": places, "taken": taken,
                         "full": service_full(places, taken)}
@@ -55,13 +56,13 @@ def render_referral(referral: Referral, failed: str | None = None,
         capacity=capacity,
         actions=actions, forms=forms, failed=failed, history=history, child=child,
         side=access.referral_side(me, referral),
-        shows_case_data=access.sees_case_data_of(me, referral, case, app.today()),
-        shows_content=access.sees_referral_content(me, referral, case, app.today()),
+        shows_case_data=access.sees_case_data_of(me, referral, case, application.today()),
+        shows_content=access.sees_referral_content(me, referral, case, application.today()),
         failed_hidden=failed is not None and failed not in {a.slug for a in actions},
         audits=access.audits_referral(me, referral, case), names=_names(),
         forward_options=[(value, _receiver_label(value, organisations))
                          for value in receiver_values(organisations)],
-        now=app.clock()), status
+        now=application.clock()), status
 
 
 def _receiver_label(value: str, organisations: list[Organisation]) -> str:
@@ -84,7 +85,7 @@ def show(referral_id: UUID) -> Any:
 def act(referral_id: UUID, action: str) -> Any:
     visible_referral(referral_id)
     chosen = ACTIONS[action]
-    method = getattr(application(), chosen.command.application_method)
+    method = getattr(current_application().referrals, chosen.command.application_method)
 
     def command(d: dict[str, Any]) -> Any:
         kwargs = {k: v for k, v in d.items()
