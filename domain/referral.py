@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -39,6 +40,10 @@ def running_stage(status: str, first_contact_made: bool) -> str | None:
 
 
 SENDER, RECEIVER, SENDERS_SUPERVISOR = "sender", "receiver", "sender's supervisor"
+
+# On which grounds a receiver rejects (the care-gap report counts rejections for capacity).
+NO_CAPACITY, NOT_RESPONSIBLE, OTHER_GROUNDS = "no_capacity", "not_responsible", "other"
+REJECTION_GROUNDS = (NO_CAPACITY, NOT_RESPONSIBLE, OTHER_GROUNDS)
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,7 @@ class Referral(StampedAggregate):
         self.parent_referral_id = parent_referral_id
         self.child_referral_id: UUID | None = None
         self.status_reason = ""
+        self.rejection_grounds: str | None = None
         self.outcome = ""
         self.sent_at = self.created_on if status == REQUESTED else None
         # [put on hold, resumed or None] per pause of the deadline clock
@@ -346,15 +352,32 @@ class Referral(StampedAggregate):
         self.status, self.status_reason = ON_HOLD, reason
         self.waitlisted = True
 
-    def reject(self, reason: str, by: Stamp) -> None:
+    def reject(self, reason: str, by: Stamp, grounds: str = OTHER_GROUNDS) -> None:
         self.check("reject", by)
+        if grounds not in REJECTION_GROUNDS:
+            raise DomainError(_("Unknown grounds {grounds!r}; a rejection is for no capacity, "
+                                "not responsible or other grounds.", grounds=grounds),
+                              field="grounds")
         self._rejected(reason=require_text(reason, "reason", _("A reason for the rejection")),
-                       by=by)
+                       grounds=grounds, by=by)
 
-    @event("Rejected")
-    def _rejected(self, reason: str, by: Stamp) -> None:
+    class Rejected(StampedAggregate.Event):
+        """Version 2 says on which grounds (:data:`REJECTION_GROUNDS`), which the care-gap
+        report counts; a rejection recorded before that reads as "other"."""
+
+        reason: str
+        grounds: str
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["grounds"] = OTHER_GROUNDS
+
+    @event(Rejected)
+    def _rejected(self, reason: str, grounds: str, by: Stamp) -> None:
         self._end_hold()
         self.status, self.status_reason = REJECTED, reason
+        self.rejection_grounds = grounds
         self.waitlisted = False
 
     def forward(self, child_referral_id: UUID, to_organisation_id: UUID, reason: str,

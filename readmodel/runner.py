@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from domain.application import ReferralNetwork
+from readmodel.projections import report_projectors
 from readmodel.projections.workflow import WorkflowViews
 from readmodel.runs import VIEWS, record_success
 from readmodel.schema import PROJECTIONS, create_tables, drop_tables
@@ -30,12 +31,12 @@ class Lag:
 
 class ViewUpdater:
 
-    def __init__(
-        self, application: ReferralNetwork, store: ViewStore, batch_size: int = 500
-    ) -> None:
+    def __init__(self, application: ReferralNetwork, store: ViewStore,
+                 batch_size: int = 500) -> None:
         self.application = application
         self.store = store
-        self.projector = WorkflowViews(application.network)
+        # The workflow's views first: the reports may read what they wrote.
+        self.projectors = [WorkflowViews(application.network), *report_projectors()]
         self.batch_size = min(batch_size, application.log_section_size)
         create_tables(store)
 
@@ -77,7 +78,8 @@ class ViewUpdater:
                 return 0
             for notification in notifications:
                 event = self.application.mapper.to_domain_event(notification)
-                self.projector.apply(cur, event, notification.id)
+                for projector in self.projectors:
+                    projector.apply(cur, event, notification.id)
             moved = cur.execute("UPDATE {p}positions SET position = ? WHERE projection = ? "
                                 "AND position = ?",
                                 (notifications[-1].id, PROJECTION, start)).rowcount

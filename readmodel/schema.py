@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from readmodel.projections import REPORT_INDEXES, REPORT_TABLES
 from readmodel.store import Cursor, ViewStore
 
 PROJECTIONS = ("handoff_views",)
 # Raise it when a view table's columns change: the views of an older version are then dropped
 # and projected again from the events on first use (kept in positions as "schema").
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TABLES = {
     "positions": "projection TEXT PRIMARY KEY, position BIGINT NOT NULL",
     "organisations": "organisation_id TEXT PRIMARY KEY, key TEXT NOT NULL, name TEXT NOT NULL, "
@@ -19,7 +20,7 @@ TABLES = {
                     "NULL, needs TEXT NOT NULL, capacity INTEGER, "
                     "active_referrals INTEGER NOT NULL, "
                     "requested_referrals INTEGER NOT NULL, waiting_referrals INTEGER NOT NULL, "
-                    "PRIMARY KEY (organisation_id, service_id)",
+                    "districts TEXT NOT NULL, PRIMARY KEY (organisation_id, service_id)",
     "cases": "case_id TEXT PRIMARY KEY, reference TEXT NOT NULL, "
              "lead_organisation_id TEXT NOT NULL, lead_caseworker TEXT NOT NULL, "
              "district TEXT NOT NULL, legal_sphere TEXT NOT NULL, status TEXT NOT NULL, "
@@ -50,6 +51,7 @@ TABLES = {
              "PRIMARY KEY (recipient, notification_id)",
     "webhooks": "organisation_id TEXT NOT NULL, webhook_id TEXT NOT NULL, url TEXT NOT NULL, "
                 "PRIMARY KEY (organisation_id, webhook_id)",
+    **REPORT_TABLES,
 }
 # The webhook outbox records what was delivered, which the events do not say: a rebuild of
 # the views keeps it, and projecting an event again finds its deliveries there already.
@@ -76,6 +78,7 @@ INDEXES = {
     "webhook_deliveries_due": "webhook_deliveries (status, next_attempt_at)",
     "webhook_deliveries_by_address": "webhook_deliveries (organisation_id, webhook_id, "
                                      "position)",
+    **REPORT_INDEXES,
 }
 
 

@@ -42,6 +42,8 @@ ROLE = {"caseworker": _l("caseworker"), "supervisor": _l("supervisor"),
         "coordinator": _l("coordinator"), "admin": _l("admin"), "system": _l("system")}
 STAGE = {"receive": _l("acknowledge receipt"), "decide": _l("accept or reject"),
          "first_contact": _l("first contact")}
+GROUNDS = {"no_capacity": _l("no capacity"), "not_responsible": _l("not responsible"),
+           "other": _l("other grounds")}
 CONSENT_STATE = {"active": _l("valid"), "revoked": _l("revoked"), "expired": _l("expired")}
 NEED_STATE = {"open": _l("open"), "resolved": _l("resolved")}
 CASE_STATUS = {"open": _l("open"), "closed": _l("closed")}
@@ -108,7 +110,7 @@ def init_app(app: Flask) -> None:
               "residence_status": RESIDENCE_STATUS, "housing_stage": HOUSING_STAGE,
               "sector": SECTOR, "role": ROLE, "stage": STAGE, "consent_state": CONSENT_STATE,
               "need_state": NEED_STATE, "case_status": CASE_STATUS, "event": EVENT,
-              "job": JOB}
+              "job": JOB, "grounds": GROUNDS}
     for name, table in tables.items():
         app.jinja_env.filters[f"{name}_label"] = (lambda t: lambda code: label(t, code))(table)
     register_filters(app)

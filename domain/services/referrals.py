@@ -12,7 +12,7 @@ from domain.case import Case
 from domain.services.base import arguments, Service
 from domain.messages import _
 from domain.organisation import Organisation, OrganisationInactive
-from domain.referral import COMMANDS, Referral, ReferralCommand
+from domain.referral import COMMANDS, OTHER_GROUNDS, Referral, ReferralCommand
 from domain.routing import counted_service, service_full
 from domain.stamp import CASEWORK, Stamp
 
@@ -131,6 +131,15 @@ class ReferralService(Service):
             return [case]
         return self._referral_command("accept_referral", by, referral_id, expected_version,
                                       change, idempotency_key,
+            args=arguments(locals()))
+
+    def reject_referral(self, by: Stamp, referral_id: UUID, reason: str,
+                        grounds: str = OTHER_GROUNDS, expected_version: int | None = None,
+                        idempotency_key: str | None = None) -> dict[str, Any]:
+        """Rejects with a reason and its grounds (no capacity, not responsible, other)."""
+        return self._referral_command(
+            "reject_referral", by, referral_id, expected_version,
+            lambda r: r.reject(reason, by=by, grounds=grounds) or [], idempotency_key,
             args=arguments(locals()))
 
     def capacity_of(self, referral: Referral) -> tuple[str | None, int | None, int]:

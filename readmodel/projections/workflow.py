@@ -51,14 +51,16 @@ class WorkflowViews:
     def _service(self, e: Any, cur: Cursor, position: int) -> None:
         oid, s = str(e.originator_id), e.service
         updated = cur.execute(
-            "UPDATE {p}service_load SET name = ?, needs = ?, capacity = ? "
+            "UPDATE {p}service_load SET name = ?, needs = ?, capacity = ?, districts = ? "
             "WHERE organisation_id = ? AND service_id = ?",
-            (s["name"], as_json(s["needs"]), s["capacity"], oid, e.service_id)).rowcount
+            (s["name"], as_json(s["needs"]), s["capacity"], as_json(s.get("districts") or []),
+             oid, e.service_id)).rowcount
         if not updated:
             counts = self._load_counts(cur, oid, e.service_id)
-            cur.execute("INSERT INTO {p}service_load VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            cur.execute("INSERT INTO {p}service_load VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (oid, e.service_id, s["name"], as_json(s["needs"]), s["capacity"],
-                         counts[TAKEN], counts[REQUESTED], counts[WAITING]))
+                         counts[TAKEN], counts[REQUESTED], counts[WAITING],
+                         as_json(s.get("districts") or [])))
 
     @project.register(Organisation.CapacityChanged)
     def _capacity_changed(self, e: Any, cur: Cursor, position: int) -> None:

@@ -83,6 +83,9 @@ def test_every_aggregate_of_an_old_store_loads_and_its_views_project(old_store: 
     statuses = {a.status for a in loaded if isinstance(a, Referral)}
     assert {"completed", "rejected", "forwarded", "failed", "cancelled", "entered-in-error",
             "accepted", "requested"} <= statuses
+    # Rejected became version 2 (with its grounds): the old rejections are upcast.
+    assert {a.rejection_grounds for a in loaded
+            if isinstance(a, Referral) and a.status == "rejected"} == {"other"}
     updater = ViewUpdater(application, ViewStore(settings))
     assert updater.catch_up() == application.recorder.max_notification_id()
     views = queries.dump(updater.store)

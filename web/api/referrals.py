@@ -13,7 +13,8 @@ from marshmallow import fields, validate
 from domain import access
 from domain.case import Case
 from domain.exchange.fhir import referral_bundle
-from domain.referral import COMMANDS, Referral, ReferralCommand, running_stage
+from domain.referral import COMMANDS, REJECTION_GROUNDS, Referral, ReferralCommand, \
+    running_stage
 from domain.vocabulary import REFERRAL_KINDS, URGENCIES
 from web.api.cases import PersonSchema, ReasonSchema
 from web.api.common import ApiSchema, CASEWORK, api_blueprint, command_problems, etag, \
@@ -57,6 +58,8 @@ class ReferralSchema(ApiSchema):
     to_service_id = fields.String(allow_none=True)
     parent_referral_id = fields.UUID(allow_none=True)
     child_referral_id = fields.UUID(allow_none=True)
+    rejection_grounds = fields.String(allow_none=True, metadata={
+        "description": "no_capacity, not_responsible or other; set once rejected"})
     consent_id = fields.String(allow_none=True)
     policy_version = fields.String(allow_none=True)
     sent_at = fields.DateTime(allow_none=True)
@@ -81,7 +84,8 @@ def referral_body(referral: Referral, case: Case) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": referral.id, "version": referral.version, "case_id": referral.case_id,
         "need": referral.need, "urgency": referral.urgency, "kind": referral.kind,
-        "status": referral.status, "from_organisation_id": referral.from_organisation_id,
+        "status": referral.status, "rejection_grounds": referral.rejection_grounds,
+        "from_organisation_id": referral.from_organisation_id,
         "from_user": referral.from_user, "to_organisation_id": referral.to_organisation_id,
         "to_service_id": referral.to_service_id,
         "parent_referral_id": referral.parent_referral_id,
@@ -170,6 +174,13 @@ class AcceptSchema(ApiSchema):
                        "place left; required exactly then"})
 
 
+class RejectSchema(ApiSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    grounds = fields.String(validate=validate.OneOf(REJECTION_GROUNDS), metadata={
+        "description": "On which grounds: no_capacity, not_responsible or other (the "
+                       "default); the care-gap report counts rejections for capacity"})
+
+
 class SendDraftSchema(ApiSchema):
     crisis_override_reason = fields.String(validate=validate.Length(min=1, max=1000))
 
@@ -178,7 +189,8 @@ class SendDraftSchema(ApiSchema):
 SCHEMAS_BY_TEXT: dict[str | None, type[ApiSchema]] = {
     None: EmptySchema, "reason": ReasonSchema, "outcome": OutcomeSchema}
 OWN_SCHEMAS: dict[str, type[ApiSchema]] = {
-    "send": SendDraftSchema, "accept": AcceptSchema, "forward": ForwardSchema}
+    "send": SendDraftSchema, "accept": AcceptSchema, "forward": ForwardSchema,
+    "reject": RejectSchema}
 
 
 def _schema(command: ReferralCommand) -> type[ApiSchema]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.referral import COMMANDS, RECEIVER, ReferralCommand
-from web.forms import VersionedForm, text
+from domain.referral import COMMANDS, RECEIVER, REJECTION_GROUNDS, ReferralCommand
+from web.forms import VersionedForm, choice, text
 
 
 class PlainForm(VersionedForm):
@@ -23,6 +23,11 @@ class AcceptForm(VersionedForm):
     over_capacity_reason = text(required=False, max_length=1000)
 
 
+class RejectForm(VersionedForm):
+    reason = text(max_length=1000)
+    grounds = choice(REJECTION_GROUNDS)
+
+
 class OutcomeForm(VersionedForm):
     outcome = text(max_length=2000)
 
@@ -36,7 +41,8 @@ class ForwardForm(VersionedForm):
 # The form of each command: by the text it needs, or its own where it asks for more.
 FORMS_BY_TEXT: dict[str | None, type[VersionedForm]] = {
     None: PlainForm, "reason": ReasonForm, "outcome": OutcomeForm}
-OWN_FORMS: dict[str, type[VersionedForm]] = {"accept": AcceptForm, "forward": ForwardForm}
+OWN_FORMS: dict[str, type[VersionedForm]] = {"accept": AcceptForm, "forward": ForwardForm,
+                                             "reject": RejectForm}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from domain import access
 from domain.case import Case
 from domain.organisation import Organisation
-from domain.referral import Referral, running_stage
+from domain.referral import REJECTION_GROUNDS, Referral, running_stage
 from domain.routing import service_full
 from web.auth import CASEWORK, roles, viewer
 from web.cases.routes import FormState, _names
@@ -16,6 +16,7 @@ from web.form_submission import submit
 from web.audit.history import history_rows
 from web.application import current_application
 from web.i18n import translate
+from web.labels import GROUNDS, label
 from web.visible import visible_referral
 from web.referrals import bp
 from web.referrals.actions import ACTIONS
@@ -53,7 +54,7 @@ def render_referral(referral: Referral, failed: str | None = None,
                         "full": service_full(places, taken)}
     return render_template(
         "referrals/show.html", referral=referral, case=case, deadline=deadline,
-        capacity=capacity,
+        capacity=capacity, grounds_options=[(g, label(GROUNDS, g)) for g in REJECTION_GROUNDS],
         actions=actions, forms=forms, failed=failed, history=history, child=child,
         side=access.referral_side(me, referral),
         shows_case_data=access.sees_case_data_of(me, referral, case, application.today()),
@@ -90,7 +91,8 @@ def act(referral_id: UUID, action: str) -> Any:
     def command(d: dict[str, Any]) -> Any:
         kwargs = {k: v for k, v in d.items()
                   if k in ("reason", "outcome", "crisis_override_reason", "expected_version",
-                           "idempotency_key", "over_capacity_reason")}
+                           "idempotency_key", "over_capacity_reason", "grounds")
+                  and v is not None}
         if chosen.command.name == "forward":
             try:
                 organisation_id, service_id = parse_receiver(d["receiver"])
