@@ -85,6 +85,12 @@ def sees_escalation_metadata(viewer: Stamp) -> bool:
     return viewer.role == Role.COORDINATOR.value
 
 
+def sees_network_reports(viewer: Stamp) -> bool:
+    """The coordination office sees the whole network's aggregates (DESIGN §11);
+    supervisors those of their own organisation's referrals."""
+    return viewer.role in (Role.COORDINATOR.value, Role.SUPERVISOR.value)
+
+
 def sees_directory(viewer: Stamp) -> bool:
     return viewer.role in {r.value for r in Role} - {Role.SYSTEM.value}
 

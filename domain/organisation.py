@@ -32,7 +32,8 @@ KEY = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 MEMBER_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR, Role.ADMIN)
 # What an API token may do beyond its role; the role's own limits (DESIGN §8) still hold.
 TOKEN_SCOPES = ("cases:read", "cases:write", "referrals:read", "referrals:write",
-                "directory:read", "directory:write", "audit:read", "integrations:write")
+                "directory:read", "directory:write", "audit:read", "integrations:write",
+                "reports:read")
 TOKEN_PRINCIPAL = "api:"  # how a token appears as the acting user in events and audits
 
 

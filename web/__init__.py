@@ -25,8 +25,9 @@ NAVIGATION = {
                       ("inbox.outbox", _l("Outbox")), ("directory.index", _l("Directory"))),
     Role.SUPERVISOR: (("cases.index", _l("Cases")), ("inbox.index", _l("Inbox")),
                       ("inbox.outbox", _l("Outbox")), ("inbox.notifications", _l("Notices")),
-                      ("directory.index", _l("Directory"))),
-    Role.COORDINATOR: (("directory.escalations", _l("Escalations")),
+                      ("reports.overview", _l("Network")), ("directory.index", _l("Directory"))),
+    Role.COORDINATOR: (("reports.overview", _l("Network")),
+                       ("directory.escalations", _l("Escalations")),
                        ("directory.index", _l("Directory")),
                        ("inbox.notifications", _l("Notices"))),
     Role.ADMIN: (("directory.index", _l("Directory")),),
@@ -95,11 +96,13 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     from web.directory import bp as directory_bp
     from web.inbox import bp as inbox_bp
     from web.referrals import bp as referrals_bp
+    from web.reports import bp as reports_bp
 
     i18n.init_app(app)
     labels.init_app(app)
     csrf.init_app(app)
-    for blueprint in (auth_bp, cases_bp, referrals_bp, inbox_bp, audit_bp, directory_bp):
+    for blueprint in (auth_bp, cases_bp, referrals_bp, inbox_bp, audit_bp, directory_bp,
+                      reports_bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     # One load of each aggregate per request (see ReferralNetwork.one_load_each); opened

@@ -126,7 +126,7 @@ class Workload:
         pace()
         if number % 4 == 2:
             if self._counted(nadia.submit(page, f"{page}/ablehnen",
-                                          reason="Keine Kapazität")):
+                                          reason="Keine Kapazität", grounds="no_capacity")):
                 self.referrals[referral_id] = "rejected"
         elif self._counted(nadia.submit(page, f"{page}/annehmen")):
             self.referrals[referral_id] = "accepted"

@@ -22,7 +22,8 @@ from testbed.world import World
 from readmodel.runner import ViewUpdater
 
 ALL_SCOPES = ["cases:read", "cases:write", "referrals:read", "referrals:write",
-              "directory:read", "directory:write", "audit:read", "integrations:write"]
+              "directory:read", "directory:write", "audit:read", "integrations:write",
+              "reports:read"]
 
 
 @pytest.fixture

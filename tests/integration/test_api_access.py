@@ -17,7 +17,8 @@ from testbed.web import events
 from testbed.world import World
 
 ALL_SCOPES = ["cases:read", "cases:write", "referrals:read", "referrals:write",
-              "directory:read", "directory:write", "audit:read", "integrations:write"]
+              "directory:read", "directory:write", "audit:read", "integrations:write",
+              "reports:read"]
 # Routes that name no case, referral or other organisation's secrets: open to every token
 # (the directory; one's own, possibly empty, lists).
 OPEN_TO_ALL = {"api_directory.organisations", "api_directory.organisation_detail",
@@ -106,6 +107,17 @@ def test_uninvolved_tokens_are_refused_on_every_route(app: Flask,
                 rows = response.get_json() if response.status_code == 200 else []
                 if any(str(setting["values"]["case_id"]) in str(row) for row in rows):
                     wrong.append((who, method, rule, "lists the FSA's case"))
+                continue
+            if endpoint.startswith("api_reports.") and who in ("coordinator",
+                                                                "outside_supervisor"):
+                # Aggregates: the coordinator's of the whole network; a supervisor's of
+                # their own organisation's referrals only, so nothing of the FSA's.
+                response = client.get(url(rule, setting["values"]), headers=headers)
+                if response.status_code != 200 or (
+                        who == "outside_supervisor" and str(
+                            setting["values"]["organisation_id"]) in response.get_data(
+                            as_text=True)):
+                    wrong.append((who, method, rule, response.status_code))
                 continue
             if endpoint == "api_directory.import_hsds" and who in ("coordinator", "admin"):
                 continue  # they keep the directory (tests/integration/test_hsds.py)

@@ -26,7 +26,7 @@ MAX_EXAMPLES = 6
 # failure. Everything else is checked.
 ACCEPTANCE = positive_data_acceptance
 SCOPES = ["cases:read", "cases:write", "referrals:read", "referrals:write", "directory:read",
-          "directory:write", "audit:read", "integrations:write"]
+          "directory:write", "audit:read", "integrations:write", "reports:read"]
 # A supervisor reaches cases, referrals, histories, capacities, tokens and webhooks; a
 # coordinator the directory's import.
 CALLERS = {"supervisor": ("fsa-sachsendorf", Role.SUPERVISOR),

@@ -52,6 +52,11 @@ for endpoint in ("cases.show", "cases.record_need", "cases.resolve_need", "cases
                  "cases.send_referral"):
     ALLOWED[(endpoint, "own_case")] = {"anna", "birgit"}
     ALLOWED[(endpoint, "foreign_case")] = {"claudia"}
+# The network's reports: the coordination office, and supervisors for their organisation.
+for endpoint in ("overview", "overview_csv", "overview_pdf", "network_map_page",
+                 "network_map_csv", "network_map_pdf", "care_gaps_page", "care_gaps_csv",
+                 "care_gaps_pdf"):
+    ALLOWED[(f"reports.{endpoint}", None)] = {"katrin", "birgit", "ulrike"}
 for endpoint in ("audit.case", "audit.case_print", "audit.case_csv"):
     ALLOWED[(endpoint, "own_case")] = {"birgit"}
     ALLOWED[(endpoint, "foreign_case")] = set()  # the Jobcenter of the test has no Leitung
@@ -128,7 +133,8 @@ class Setting:
                                       "receiver": f"{self.world.org('gesundheitsamt')}:"}
             if action in ("weiterleiten",) else {**versioned, **{
                 field: "Text" for field in ACTIONS[action].form._declared_fields
-                if field in ("reason", "outcome")}},
+                if field in ("reason", "outcome")},
+                **({"grounds": "other"} if action == "ablehnen" else {})},
         }
         return samples[endpoint.partition(":")[0]]()
 

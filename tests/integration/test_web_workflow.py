@@ -262,7 +262,8 @@ def test_a_stale_action_on_a_referral_says_changed_meanwhile(web_app: Flask,
     nadias_form = hidden_fields(text(nadia.get(url)), f"{url}/ablehnen")
     assert submit(ulrike, url, f"{url}/annehmen").status_code == 302
     recorded = events(web_app)
-    stale = nadia.post(f"{url}/ablehnen", data={**nadias_form, "reason": "Keine Kapazität"})
+    stale = nadia.post(f"{url}/ablehnen", data={**nadias_form, "reason": "Keine Kapazität",
+                                               "grounds": "no_capacity"})
     assert stale.status_code == 409
     assert "inzwischen geändert" in text(stale), "the conflict is said, not swallowed"
     assert events(web_app) == recorded

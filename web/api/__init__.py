@@ -155,7 +155,8 @@ def init_app(app: Flask) -> None:
     import swagger_ui_bundle
 
     from web import csrf
-    from web.api import cases, directory, histories, integrations, mailboxes, referrals
+    from web.api import cases, directory, histories, integrations, mailboxes, referrals, \
+        reports
 
     app.config.update(
         API_TITLE="Fallnetz API",
@@ -175,7 +176,7 @@ def init_app(app: Flask) -> None:
         },
     )
     api.init_app(app)
-    for module in (cases, referrals, mailboxes, histories, directory, integrations):
+    for module in (cases, referrals, mailboxes, histories, directory, integrations, reports):
         csrf.exempt(module.bp)  # session callers send X-CSRFToken; see common.authenticate
         api.register_blueprint(module.bp)
     _document_common_problems()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -24,10 +22,10 @@ from web.application import current_application
 from web.forms import FormSchema
 from web.labels import EVENT, ROLE, STATUS, CASE_STATUS, label
 from web.reads import organisation_names
+from web.spreadsheet import csv_response
 from web.visible import audited_case, audited_referral
 
 BERLIN = ZoneInfo("Europe/Berlin")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class MomentQuery(FormSchema):
@@ -138,27 +136,17 @@ def referral_csv(referral_id: UUID) -> Any:
 
 
 def _csv(rows: list[HistoryRow], filename: str, references: dict[UUID, str]) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow([_("Time (Berlin)"), _("Subject"), _("Subject id"), _("Version"),
-                     _("Event"), _("User"), _("Name"), _("Organisation"), _("Role"),
-                     _("State before"), _("State after"), _("Details"), _("Request")])
-    for row in rows:
+    header = [_("Time (Berlin)"), _("Subject"), _("Subject id"), _("Version"), _("Event"),
+              _("User"), _("Name"), _("Organisation"), _("Role"), _("State before"),
+              _("State after"), _("Details"), _("Request")]
+
+    def cells(row: HistoryRow) -> list[Any]:
         states = STATUS if row.subject == "referral" else CASE_STATUS
-        writer.writerow([_cell(v) for v in (
-            row.at.astimezone(BERLIN).isoformat(timespec="seconds"),
-            references.get(row.subject_id, row.subject), row.subject_id, row.version,
-            label(EVENT, row.what), row.user, row.user_name, row.organisation,
-            label(ROLE, row.role), label(states, row.state_before),
-            label(states, row.state_after),
-            "; ".join(f"{k}: {detail_text(v)}" for k, v in row.details.items()),
-            row.correlation_id)])
-    # A byte-order mark lets spreadsheet programs on office PCs read the umlauts.
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
-def _cell(value: Any) -> str:
-    """Text as a spreadsheet shows it, never as a formula (CSV injection)."""
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+        return [row.at.astimezone(BERLIN).isoformat(timespec="seconds"),
+                references.get(row.subject_id, row.subject), row.subject_id, row.version,
+                label(EVENT, row.what), row.user, row.user_name, row.organisation,
+                label(ROLE, row.role), label(states, row.state_before),
+                label(states, row.state_after),
+                "; ".join(f"{k}: {detail_text(v)}" for k, v in row.details.items()),
+                row.correlation_id]
+    return csv_response(header, (cells(row) for row in rows), filename)

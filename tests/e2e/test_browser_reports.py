@@ -1,0 +1,92 @@
+"""The network's reports in a real browser (Debian's chromium, Playwright, headless) under
+gunicorn: each page at desk width and at 360 px, axe-core (bundled by
+axe-playwright-python) finds no violations, nothing scrolls sideways, and the PDF downloads.
+Screenshots in ``test-artifacts/reports/``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from domain.settings import PROJECT_ROOT, Settings
+from readmodel.runner import ViewUpdater
+from readmodel.store import ViewStore
+from runtime.bootstrap import bootstrap
+from testbed.processes import gunicorn
+from testbed.reports import ReferredInMarch
+from testbed.web import PASSWORD, give_passwords
+from testbed.world import World
+from tests.e2e.test_browser_e2e import launch
+
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "reports"
+PAGES = {"health": "/netzwerk", "map": "/netzwerk/karte",
+         "gaps": "/netzwerk/versorgungsluecken"}
+MARCH = "?von=2026-03&bis=2026-03"
+# The elements reaching beyond the window's right edge, for the message of a failure.
+WIDEST = """[...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth)
+  .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))
+  .slice(0, 8)"""
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'reports.sqlite3'}"
+    application = bootstrap(Settings(database_url=url)).application
+    world = World.build(application)
+    give_passwords(application)
+    ReferredInMarch(world)
+    ViewUpdater(application, ViewStore(Settings(database_url=url))).catch_up()
+    application.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "SQLITE_"))}
+    env.update(DATABASE_URL=url, SECRET_KEY="reports-" + "x" * 32, PYTHONUNBUFFERED="1",
+               INSTANCE_DIR=str(tmp_path / "instance"), GUNICORN_WORKERS="1")
+    with gunicorn(env, tmp_path / "gunicorn.log") as base:
+        yield base
+
+
+def test_the_reports_read_well_at_desk_and_phone_width(served: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    axe = Axe()
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        # axe is injected by the test; the pages' own policy allows no foreign script.
+        context = browser.new_context(locale="de-DE", bypass_csp=True,
+                                      accept_downloads=True)
+        page = context.new_page()
+        page.goto(served + "/anmelden")
+        page.get_by_label("Benutzername").fill("katrin")
+        page.get_by_label("Passwort").fill(PASSWORD)
+        page.get_by_label("Passwort").press("Enter")
+        page.get_by_role("link", name="Netzwerk", exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Zustand des Netzwerks")
+        for width in (1280, 360):
+            page.set_viewport_size({"width": width, "height": 900})
+            for name, path in PAGES.items():
+                page.goto(served + path + MARCH)
+                page.screenshot(path=ARTIFACTS / f"{name}-{width}.png", full_page=True)
+                violations = axe.run(page).response["violations"]
+                assert violations == [], (name, width, [
+                    (v["id"], [n["target"] for n in v["nodes"]]) for v in violations])
+                sideways = page.evaluate(
+                    "document.documentElement.scrollWidth - window.innerWidth")
+                assert sideways <= 0, (name, width, sideways, page.evaluate(WIDEST))
+        # The filter by keyboard: a district narrows the map to its flows.
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(served + PAGES["map"] + MARCH)
+        page.get_by_label("Sozialraum").select_option("Schmellwitz")
+        page.get_by_role("button", name="Anzeigen").press("Enter")
+        expect(page.locator("table").last).to_contain_text("Kinderarztpraxis Schmellwitz")
+        expect(page.locator("table").last).not_to_contain_text("Psychosoziales Zentrum")
+        with page.expect_download() as download:
+            page.get_by_role("link", name="PDF").click()
+        saved = ARTIFACTS / "netzwerkkarte.pdf"
+        download.value.save_as(saved)
+        assert saved.read_bytes().startswith(b"%PDF")
+        browser.close()

@@ -1,0 +1,128 @@
+"""The network's reports in the web: pages with chart and table, CSV and PDF with small
+counts suppressed, the filter's messages, and who sees which slice (SQLite and
+PostgreSQL). The figures themselves are checked in test_network_reports.py."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+
+from readmodel.runner import ViewUpdater
+from testbed.reports import ReferredInMarch
+from testbed.web import sign_in, web_world
+
+MARCH = "?von=2026-03&bis=2026-03"
+
+
+@pytest.fixture
+def referred(web_app: Flask, updater: ViewUpdater) -> ReferredInMarch:
+    built = ReferredInMarch(web_world(web_app))
+    updater.catch_up()
+    return built
+
+
+def text(response) -> str:  # type: ignore[no-untyped-def]
+    return response.get_data(as_text=True)
+
+
+def table_rows(page: str) -> list[list[str]]:
+    rows = []
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page, re.S):
+        cells = [re.sub(r"<[^>]+>", "", c).strip()
+                 for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+        rows.append(cells)
+    return rows
+
+
+def test_the_coordinator_reads_the_map_as_chart_and_table(web_app: Flask,
+                                                          referred: ReferredInMarch) -> None:
+    katrin = sign_in(web_app, "katrin")
+    page = katrin.get(f"/netzwerk/karte{MARCH}")
+    assert page.status_code == 200
+    body = text(page)
+    assert "<svg" in body and "<title>FSA Sachsendorf an Psychosoziales Zentrum: 2 " \
+                                "Vermittlungen</title>" in body
+    assert ["FSA Sachsendorf", "Psychosoziales Zentrum", "2", "1", "1", "50 %", "1,5",
+            "2,0", "50 %"] in table_rows(body)
+    assert ["FSA Sachsendorf", "Kinderarztpraxis Schmellwitz", "2", "0", "2", "0 %", "–",
+            "–", "0 %"] in table_rows(body)
+    # The other reports, reached from the page's own navigation.
+    gaps = text(katrin.get(f"/netzwerk/versorgungsluecken{MARCH}"))
+    assert "<strong>abgelehnt mangels Kapazität</strong>" in gaps
+    # Paediatrics is offered in Schmellwitz only: a gap of every other district.
+    assert re.search(r"<dt>Sachsendorf</dt><dd>[^<]*Kinderärztliche Versorgung", gaps)
+    health = text(katrin.get(f"/netzwerk{MARCH}"))
+    assert ["Vermittlungen gesendet", "5"] in table_rows(health)
+
+
+def test_files_that_leave_the_office_suppress_small_counts(web_app: Flask,
+                                                          referred: ReferredInMarch) -> None:
+    katrin = sign_in(web_app, "katrin")
+    csv = katrin.get(f"/netzwerk/karte.csv{MARCH}")
+    assert csv.mimetype == "text/csv"
+    content = text(csv)
+    assert content.startswith("\ufeffVon;An;Vermittlungen")
+    # 2 referrals, 1 accepted, 1 rejected: all under five, and so are the shares of them.
+    assert "FSA Sachsendorf;Psychosoziales Zentrum;< 5;< 5;< 5;< 5;1,5;2,0;< 5" in content
+    assert "FSA Sachsendorf;Jobcenter;< 5;< 5;0;< 5;–;1,0;< 5" in content
+    gaps = text(katrin.get(f"/netzwerk/versorgungsluecken.csv{MARCH}"))
+    assert "Sachsendorf;Psychosoziale Beratung;< 5;< 5;< 5;< 5;0;0;< 5;4,0;1;4 %" in gaps
+    for path in ("karte", "versorgungsluecken", "gesundheit"):
+        pdf = katrin.get(f"/netzwerk/{path}.pdf{MARCH}")
+        assert pdf.mimetype == "application/pdf"
+        assert pdf.data.startswith(b"%PDF") and b"/Type /Page" in pdf.data
+
+
+def test_a_supervisor_sees_the_flows_of_their_own_organisation(
+        web_app: Flask, referred: ReferredInMarch) -> None:
+    ulrike = text(sign_in(web_app, "ulrike").get(f"/netzwerk/karte{MARCH}"))  # PSZ
+    rows = [r for r in table_rows(ulrike) if len(r) == 9 and r[0] != "Von"]
+    assert [r[:3] for r in rows] == [["FSA Sachsendorf", "Psychosoziales Zentrum", "2"]]
+    assert sign_in(web_app, "anna").get("/netzwerk/karte").status_code in (403, 404)
+    assert sign_in(web_app, "root").get("/netzwerk").status_code in (403, 404)
+
+
+@pytest.mark.parametrize(("query", "field", "message"), [
+    ("?von=2026-13", "von", "Monat"),
+    ("?von=2026-05&bis=2026-03", "bis", "nach dem letzten"),
+    ("?von=2020-01&bis=2026-03", "bis", "36 Monate"),
+    ("?stadtteil=Atlantis", "stadtteil", "Sozialr"),
+    ("?bedarf=%3Cscript%3E", "bedarf", "Bedarf"),
+])
+def test_a_bad_filter_is_named_and_the_default_shown(
+        web_app: Flask, referred: ReferredInMarch, query: str, field: str,
+        message: str) -> None:
+    response = sign_in(web_app, "katrin").get(f"/netzwerk/karte{query}")
+    assert response.status_code == 422
+    body = text(response)
+    assert f'href="#f-{field}"' in body and message in body
+    assert "<script>" not in body
+
+
+def test_the_api_gives_the_reports_suppressed(web_app: Flask,
+                                              referred: ReferredInMarch) -> None:
+    from domain.stamp import Role, Stamp
+
+    application = web_app.extensions["fallnetz.application"]
+    issued = application.integrations.issue_api_token(
+        Stamp.system("test"), referred.world.org("koordinierungsstelle"), "politik",
+        Role.COORDINATOR, ["reports:read"])
+    headers = {"Authorization": f"Bearer {issued['token']}"}
+    client = web_app.test_client()
+    query = "first_month=2026-03&last_month=2026-03"
+    found = client.get(f"/api/v1/reports/network-map?{query}", headers=headers).get_json()
+    psz = next(f for f in found["flows"] if f["to_organisation_id"] == referred.org("psz"))
+    assert (psz["sent"], psz["accepted"], psz["acceptance_rate"],
+            psz["median_days_to_receive"]) == ("< 5", "< 5", "< 5", 1.5)
+    gaps = client.get(f"/api/v1/reports/care-gaps?{query}&district=Schmellwitz",
+                      headers=headers).get_json()
+    paediatric = next(r for r in gaps["rows"] if r["need"] == "health.paediatric")
+    assert paediatric["gaps"] == ["no_acceptance", "rejected_for_capacity"]
+    assert paediatric["trend"][-1] == "< 5"
+    health = client.get(f"/api/v1/reports/network-health?{query}", headers=headers)
+    assert health.get_json()["sent"] == 5
+    refused = client.get("/api/v1/reports/care-gaps?district=Atlantis", headers=headers)
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"][0]["pointer"] == "#/district"

@@ -1,0 +1,287 @@
+"""The network's instruments for the coordination office (the whole network) and for
+supervisors (their own organisation's referrals): the network's health, the network map
+and the care-gap report, each as a page, a CSV and a PDF (DESIGN §11). Aggregates only;
+what leaves the office as a file has its small counts suppressed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, render_template
+from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
+
+from domain import access
+from readmodel.reports import (
+    GapRow, Health, NetworkMap, ReportFilter, care_gaps, network_health, network_map,
+    rate_for_export, suppressed)
+from web.application import current_application
+from web.auth import allowed_by
+from web.labels import SECTOR, label, need_label
+from web.reads import lists_freshness, read_store
+from web.reports.charts import bars_svg, network_map_svg, trend_svg
+from web.reports.pdf import ReportPdf
+from web.reports.query import PARAMETERS, report_filter
+from web.spreadsheet import csv_response
+
+bp = Blueprint("reports", __name__, url_prefix="/netzwerk")
+
+GAP_REASONS = {"no_provider": _l("no service in the district"),
+               "no_acceptance": _l("no referral accepted"),
+               "rejected_for_capacity": _l("rejected for lack of capacity"),
+               "high_load": _l("services at least 90 percent full")}
+SUPPRESSION_NOTE = _l("Counts from 1 to 4 are shown as “< 5”, and shares over fewer than "
+                      "five referrals likewise, so that no person can be recognised.")
+
+
+def _days(value: float | None) -> str:
+    return "–" if value is None else format_decimal(value, "#,##0.0")
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else format_decimal(value * 100, "#,##0") + " %"
+
+
+def _exported_percent(value: float | None, whole: int) -> str:
+    shown = rate_for_export(value, whole)
+    return shown if isinstance(shown, str) else _percent(shown)
+
+
+def _names() -> dict[str, str]:
+    with read_store().reading() as cur:
+        return {r["organisation_id"]: r["name"]
+                for r in cur.all("SELECT organisation_id, name FROM {p}organisations")}
+
+
+def _scope(f: ReportFilter) -> str:
+    """What was counted, in words, for the page and the files."""
+    network = current_application().network
+    parts = [_("%(first)s to %(last)s", first=f.period.start.strftime("%m/%Y"),
+               last=f.period.last_month.strftime("%m/%Y"))]
+    parts.append(f.district or _("all districts"))
+    parts.append(need_label(network, f.need) if f.need else _("all needs"))
+    if f.organisation_id:
+        parts.append(_("referrals of %(organisation)s",
+                       organisation=_names().get(f.organisation_id, "")))
+    return " · ".join(parts)
+
+
+def _page(template: str, title: str, files: str, f: ReportFilter, given: dict[str, str],
+          errors: dict[str, list[str]], **context: Any) -> Any:
+    """A report's page; ``files`` names its CSV and PDF views (``<files>_csv``, ...)."""
+    network = current_application().network
+    districts = [(d, d) for d in network.districts]
+    needs = [(code, need_label(network, code)) for code in network.needs]
+    query = {k: v for k, v in given.items() if k in PARAMETERS and not errors.get(k)}
+    return render_template(
+        template, report_title=title, csv_endpoint=f"reports.{files}_csv",
+        pdf_endpoint=f"reports.{files}_pdf", filter=f, given=given, errors=errors,
+        scope=_scope(f), query=query,
+        districts=districts, needs=needs, freshness=lists_freshness(),
+        first_month=f.period.start.strftime("%Y-%m"),
+        last_month=f.period.last_month.strftime("%Y-%m"), **context), 422 if errors else 200
+
+
+def _pdf(title: str, f: ReportFilter, header: list[str], rows: list[list[Any]],
+         filename: str, svg: str | None = None, widths: list[int] | None = None) -> Response:
+    pdf = ReportPdf(title, f"Fallnetz · {current_application().network.name}")
+    pdf.heading(_scope(f))
+    if svg:
+        pdf.chart(svg, width=170)
+    pdf.table_of(header, rows, widths)
+    pdf.note(str(SUPPRESSION_NOTE))
+    return Response(pdf.output_bytes(), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# -- the network's health ------------------------------------------------------------------
+def _health_rows(health: Health, export: bool) -> list[list[Any]]:
+    count = suppressed if export else (lambda n: n)
+    return [[o.name, count(o.referrals), _days(o.median_days_overdue),
+             _days(o.most_days_overdue)] for o in health.overdue_by_receiver]
+
+
+def _health_header() -> list[str]:
+    return [_("Receiver"), _("Open referrals overdue"), _("Median days overdue"),
+            _("Most days overdue")]
+
+
+def _health_figures(health: Health, export: bool) -> list[list[Any]]:
+    count = suppressed if export else (lambda n: n)
+    share = (lambda v: _exported_percent(v, health.sent)) if export else _percent
+    return [[_("Referrals sent"), count(health.sent)],
+            [_("With an outcome (ended)"), count(health.with_outcome)],
+            [_("Share with an outcome"), share(health.outcome_share)],
+            [_("Median days from sending to receipt"), _days(health.median_days_to_receive)],
+            [_("Median days from receipt to decision"), _days(health.median_days_to_decide)],
+            [_("Median days from acceptance to first contact"),
+             _days(health.median_days_to_first_contact)]]
+
+
+@bp.get("")
+@allowed_by(access.sees_network_reports)
+def overview() -> Any:
+    f, given, errors = report_filter()
+    health = network_health(read_store(), f, current_application().clock())
+    chart = bars_svg([(o.name, o.referrals) for o in health.overdue_by_receiver[:12]],
+                     _("Open referrals past their deadline, by receiver"),
+                     lambda v: f"{v:.0f}") if health.overdue_by_receiver else None
+    return _page("reports/overview.html", _("The network's health"), "overview", f, given,
+                 errors, health=health,
+                 figures=_health_figures(health, export=False),
+                 overdue_rows=_health_rows(health, export=False), chart=chart)
+
+
+@bp.get("/gesundheit.csv")
+@allowed_by(access.sees_network_reports)
+def overview_csv() -> Any:
+    f, _given, _errors = report_filter()
+    health = network_health(read_store(), f, current_application().clock())
+    rows = [*_health_figures(health, export=True), [],
+            _health_header(), *_health_rows(health, export=True)]
+    return csv_response([_("Figure"), _("Value")], rows, "netzwerk-gesundheit.csv")
+
+
+@bp.get("/gesundheit.pdf")
+@allowed_by(access.sees_network_reports)
+def overview_pdf() -> Any:
+    f, _given, _errors = report_filter()
+    health = network_health(read_store(), f, current_application().clock())
+    pdf = ReportPdf(_("The network's health"), f"Fallnetz · {current_application().network.name}")
+    pdf.heading(_scope(f))
+    pdf.table_of([_("Figure"), _("Value")], _health_figures(health, export=True), [3, 1])
+    pdf.ln(4)
+    pdf.table_of(_health_header(), _health_rows(health, export=True), [3, 1, 1, 1])
+    pdf.note(str(SUPPRESSION_NOTE))
+    return Response(pdf.output_bytes(), mimetype="application/pdf", headers={
+        "Content-Disposition": 'attachment; filename="netzwerk-gesundheit.pdf"'})
+
+
+# -- the network map ----------------------------------------------------------------------
+def _map_header() -> list[str]:
+    return [_("From"), _("To"), _("Referrals"), _("Accepted"), _("Rejected"),
+            _("Acceptance rate"), _("Median days to receipt"), _("Median days to acceptance"),
+            _("Share overdue")]
+
+
+def _map_rows(found: NetworkMap, names: dict[str, str], export: bool) -> list[list[Any]]:
+    count = suppressed if export else (lambda n: n)
+    rows = []
+    for flow in found.flows:
+        decided = flow.accepted + flow.rejected
+        rows.append([
+            names.get(flow.from_organisation_id, ""), names.get(flow.to_organisation_id, ""),
+            count(flow.sent), count(flow.accepted), count(flow.rejected),
+            _exported_percent(flow.acceptance_rate, decided) if export
+            else _percent(flow.acceptance_rate),
+            _days(flow.median_days_to_receive), _days(flow.median_days_to_accept),
+            _exported_percent(flow.overdue_share, flow.sent) if export
+            else _percent(flow.overdue_share)])
+    return rows
+
+
+def _map_svg(found: NetworkMap, names: dict[str, str], export: bool) -> str:
+    count = suppressed if export else (lambda n: n)
+    sectors = {code: label(SECTOR, code) for code in {n.sector for n in found.nodes}}
+    return network_map_svg(
+        found, names, sectors, _("Network map: referrals between the organisations"),
+        lambda a, b, n: _("%(sender)s to %(receiver)s: %(count)s referrals",
+                          sender=names.get(a, ""), receiver=names.get(b, ""), count=count(n)),
+        lambda name, sent, received: _("%(name)s: %(sent)s sent, %(received)s received",
+                                       name=name, sent=count(sent),
+                                       received=count(received)))
+
+
+@bp.get("/karte")
+@allowed_by(access.sees_network_reports)
+def network_map_page() -> Any:
+    f, given, errors = report_filter()
+    found = network_map(read_store(), f)
+    names = _names()
+    return _page("reports/map.html", _("Network map"), "network_map", f, given, errors,
+                 found=found,
+                 chart=_map_svg(found, names, export=False) if found.flows else None,
+                 header=_map_header(), rows=_map_rows(found, names, export=False))
+
+
+@bp.get("/karte.csv")
+@allowed_by(access.sees_network_reports)
+def network_map_csv() -> Any:
+    f, _given, _errors = report_filter()
+    found = network_map(read_store(), f)
+    return csv_response(_map_header(), _map_rows(found, _names(), export=True),
+                        "netzwerkkarte.csv")
+
+
+@bp.get("/karte.pdf")
+@allowed_by(access.sees_network_reports)
+def network_map_pdf() -> Any:
+    f, _given, _errors = report_filter()
+    found = network_map(read_store(), f)
+    names = _names()
+    return _pdf(_("Network map"), f, _map_header(), _map_rows(found, names, export=True),
+                "netzwerkkarte.pdf", svg=_map_svg(found, names, export=True)
+                if found.flows else None, widths=[4, 4, 2, 2, 2, 2, 2, 2, 2])
+
+
+# -- the care-gap report -------------------------------------------------------------------
+def _gap_header() -> list[str]:
+    return [_("District"), _("Need"), _("Needs recorded"), _("Referrals"), _("Accepted"),
+            _("Rejected: no capacity"), _("Rejected: not responsible"),
+            _("Rejected: other grounds"), _("Overdue"), _("Median days to first contact"),
+            _("Services"), _("Load"), _("Care gap")]
+
+
+def _gap_rows(rows: list[GapRow], export: bool) -> list[list[Any]]:
+    count = suppressed if export else (lambda n: n)
+    network = current_application().network
+    return [[r.district, need_label(network, r.need), count(r.needs_recorded), count(r.sent),
+             count(r.accepted), count(r.rejected_no_capacity),
+             count(r.rejected_not_responsible), count(r.rejected_other), count(r.overdue),
+             _days(r.median_days_to_first_contact), r.providers, _percent(r.load),
+             ", ".join(str(GAP_REASONS[g]) for g in r.gaps) or "–"] for r in rows]
+
+
+@bp.get("/versorgungsluecken")
+@allowed_by(access.sees_network_reports)
+def care_gaps_page() -> Any:
+    f, given, errors = report_filter()
+    rows = care_gaps(read_store(), current_application().network, f)
+    with_demand = [r for r in rows if r.sent or r.needs_recorded]
+    without_service = [r for r in rows if not (r.sent or r.needs_recorded)]
+    network = current_application().network
+    trends = {(r.district, r.need): trend_svg(r.trend, _(
+        "Referrals per month over twelve months, %(need)s in %(district)s: %(counts)s",
+        need=need_label(network, r.need), district=r.district,
+        counts=", ".join(str(c) for c in r.trend))) for r in with_demand}
+    return _page("reports/gaps.html", _("Care gaps"), "care_gaps", f, given, errors,
+                 rows=with_demand, trends=trends, reasons=GAP_REASONS, days=_days,
+                 percent=_percent,
+                 need_name=lambda code: need_label(network, code),
+                 without_service=_without_service(without_service))
+
+
+def _without_service(rows: list[GapRow]) -> list[tuple[str, list[str]]]:
+    """Per district, the needs no service offers there."""
+    network = current_application().network
+    by_district: dict[str, list[str]] = {}
+    for r in rows:
+        by_district.setdefault(r.district, []).append(need_label(network, r.need))
+    return sorted(by_district.items())
+
+
+@bp.get("/versorgungsluecken.csv")
+@allowed_by(access.sees_network_reports)
+def care_gaps_csv() -> Any:
+    f, _given, _errors = report_filter()
+    rows = care_gaps(read_store(), current_application().network, f)
+    return csv_response(_gap_header(), _gap_rows(rows, export=True), "versorgungsluecken.csv")
+
+
+@bp.get("/versorgungsluecken.pdf")
+@allowed_by(access.sees_network_reports)
+def care_gaps_pdf() -> Any:
+    f, _given, _errors = report_filter()
+    rows = [r for r in care_gaps(read_store(), current_application().network, f)
+            if r.sent or r.needs_recorded]
+    return _pdf(_("Care gaps"), f, _gap_header(), _gap_rows(rows, export=True),
+                "versorgungsluecken.pdf", widths=[3, 4, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4])
