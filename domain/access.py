@@ -91,6 +91,11 @@ def sees_network_reports(viewer: Stamp) -> bool:
     return viewer.role in (Role.COORDINATOR.value, Role.SUPERVISOR.value)
 
 
+def plans_demand(viewer: Stamp) -> bool:
+    """The coordination office records the demand it expects (capacity against demand)."""
+    return viewer.role == Role.COORDINATOR.value
+
+
 def sees_directory(viewer: Stamp) -> bool:
     return viewer.role in {r.value for r in Role} - {Role.SYSTEM.value}
 

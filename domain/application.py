@@ -38,6 +38,7 @@ from domain.services.directory import DirectoryService
 from domain.services.escalations import EscalationService
 from domain.services.exchange import ExchangeService
 from domain.services.integrations import IntegrationService
+from domain.services.planning import PlanningService
 from domain.services.referrals import ReferralService
 from domain.stamp import Role, Stamp, StampAsDict
 
@@ -85,6 +86,7 @@ class ReferralNetwork(Application):
         self.escalations = EscalationService(self)
         self.integrations = IntegrationService(self)
         self.exchange = ExchangeService(self)
+        self.planning = PlanningService(self)
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         recordings = super().save(*objs, **kwargs)

@@ -322,6 +322,59 @@ def overdue_by_receiver(store: ViewStore, f: ReportFilter, now: datetime) -> lis
     return sorted(found, key=lambda o: (-o.referrals, o.name))
 
 
+# -- capacity against demand -------------------------------------------------------------
+@dataclass(frozen=True)
+class DemandRow:
+    """An expected demand of the period set against the places of the services that
+    offer its need (or any need of its group) in its district (or the whole network)."""
+
+    estimate_id: str
+    need: str
+    district: str | None
+    first_month: str  # "YYYY-MM"
+    last_month: str
+    people: int
+    places: int
+    taken: int
+
+    @property
+    def free(self) -> int:
+        return max(0, self.places - self.taken)
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.people - self.free)
+
+
+def capacity_against_demand(store: ViewStore, f: ReportFilter) -> list[DemandRow]:
+    start, end = (d.isoformat() for d in (f.period.start, f.period.end))
+    with store.reading() as cur:
+        estimates = cur.all("SELECT * FROM {p}report_demand WHERE people > 0 "
+                            "AND first_month < ? AND last_month >= ? "
+                            "ORDER BY need, district, first_month", (end, start))
+        services = cur.all("SELECT s.*, o.active FROM {p}service_load s JOIN "
+                           "{p}organisations o ON o.organisation_id = s.organisation_id")
+    rows = []
+    for e in estimates:
+        if f.district and e["district"] != f.district or not f.matches_need(e["need"]):
+            continue
+        offered = [s for s in services if s["active"] and _offers_any(s, e["need"]) and (
+            e["district"] is None or not json.loads(s["districts"])
+            or e["district"] in json.loads(s["districts"]))]
+        rows.append(DemandRow(
+            e["estimate_id"], e["need"], e["district"], e["first_month"][:7],
+            e["last_month"][:7], int(e["people"]), sum(s["capacity"] or 0 for s in offered),
+            sum(int(s["active_referrals"]) for s in offered)))
+    return rows
+
+
+def _offers_any(service: dict[str, Any], need: str) -> bool:
+    """The service offers the need, or a need of the group ``need`` names."""
+    offered = json.loads(service["needs"])
+    return offers_need({"needs": offered}, need) or any(
+        n.startswith(f"{need}.") for n in offered)
+
+
 # -- what leaves the office ---------------------------------------------------------------------
 def suppressed(count: int) -> int | str:
     """A count as it may leave the coordination office: 1 to 4 as "< 5" (0 stays 0: that

@@ -10,6 +10,7 @@ from functools import singledispatchmethod
 from typing import Any
 
 from domain.case import Case
+from domain.demand import DemandEstimate
 from domain.referral import STATUS_AFTER_EVENT, Referral
 from readmodel.store import Cursor, ts
 
@@ -26,6 +27,10 @@ TABLES = {
                         "rejected_at TEXT, grounds TEXT, forwarded_at TEXT, "
                         "first_contact_at TEXT, ended_at TEXT, "
                         "escalated INTEGER NOT NULL",
+    # The coordination office's expected demand (domain.demand), withdrawn ones removed.
+    "report_demand": "estimate_id TEXT PRIMARY KEY, need TEXT NOT NULL, district TEXT, "
+                     "first_month TEXT NOT NULL, last_month TEXT NOT NULL, "
+                     "people INTEGER NOT NULL",
 }
 INDEXES = {
     "report_referrals_sent": "report_referrals (sent_at)",
@@ -104,6 +109,24 @@ class NetworkReports:
         assignments = ", ".join(f"{column} = ?" for column in changes)
         cur.execute(f"UPDATE {{p}}report_referrals SET {assignments} WHERE referral_id = ?",
                     (*changes.values(), rid))
+
+    @project.register(DemandEstimate.Recorded)
+    def _demand_recorded(self, e: Any, cur: Cursor) -> None:
+        cur.execute("INSERT INTO {p}report_demand VALUES (?, ?, ?, ?, ?, ?)",
+                    (str(e.originator_id), e.need, e.district, e.first_month.isoformat(),
+                     e.last_month.isoformat(), e.people))
+
+    @project.register(DemandEstimate.Revised)
+    def _demand_revised(self, e: Any, cur: Cursor) -> None:
+        # Also brings a withdrawn estimate back, which is why withdrawal keeps the row.
+        cur.execute("UPDATE {p}report_demand SET people = ? WHERE estimate_id = ?",
+                    (e.people, str(e.originator_id)))
+
+    @project.register(DemandEstimate.Withdrawn)
+    def _demand_withdrawn(self, e: Any, cur: Cursor) -> None:
+        # Kept with 0 people: the revision's event names only the number.
+        cur.execute("UPDATE {p}report_demand SET people = 0 WHERE estimate_id = ?",
+                    (str(e.originator_id),))
 
     def _district(self, cur: Cursor, case_id: str) -> str:
         row = cur.one("SELECT district FROM {p}report_cases WHERE case_id = ?", (case_id,))

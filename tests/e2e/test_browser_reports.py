@@ -6,6 +6,7 @@ Screenshots in ``test-artifacts/reports/``."""
 from __future__ import annotations
 
 import os
+from datetime import date
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,11 +24,12 @@ from tests.e2e.test_browser_e2e import launch
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "reports"
 PAGES = {"health": "/netzwerk", "map": "/netzwerk/karte",
-         "gaps": "/netzwerk/versorgungsluecken"}
+         "gaps": "/netzwerk/versorgungsluecken", "capacity": "/netzwerk/kapazitaet"}
 MARCH = "?von=2026-03&bis=2026-03"
 # The elements reaching beyond the window's right edge, for the message of a failure.
 WIDEST = """[...document.querySelectorAll('body *')]
-  .filter(e => e.getBoundingClientRect().right > window.innerWidth)
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth
+               && !e.closest('.table-scroll, svg'))
   .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))
   .slice(0, 8)"""
 
@@ -39,6 +41,9 @@ def served(tmp_path: Path) -> Iterator[str]:
     world = World.build(application)
     give_passwords(application)
     ReferredInMarch(world)
+    application.planning.record_demand(world.as_("katrin", "koordinierungsstelle"),
+                                       "health.psychosocial", date(2026, 3, 1),
+                                       date(2026, 3, 1), 30)
     ViewUpdater(application, ViewStore(Settings(database_url=url))).catch_up()
     application.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "SQLITE_"))}

@@ -5,14 +5,14 @@ gives the same."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 
-from domain.base import DomainError
+from domain.base import DomainError, PermissionDenied
 from readmodel.reports import (
-    Flow, GapRow, Overdue, Period, ReportFilter, care_gaps, network_health,
-    network_map, rate_for_export, suppressed)
+    Flow, GapRow, Overdue, Period, ReportFilter, capacity_against_demand, care_gaps,
+    network_health, network_map, rate_for_export, suppressed)
 from readmodel.runner import ViewUpdater
 from testbed.reports import MARCH, ReferredInMarch as Network
 from testbed.world import World
@@ -122,3 +122,49 @@ def test_rejection_grounds_are_checked(world: World) -> None:
     world.application.referrals.reject_referral(world.nadia, referral_id, "voll",
                                                 grounds="no_capacity")
     assert world.referral(referral_id).rejection_grounds == "no_capacity"
+
+
+def test_capacity_against_demand_by_hand(referred: Network, updater: ViewUpdater,
+                                         world: World) -> None:
+    planning = world.application.planning
+    katrin = world.as_("katrin", "koordinierungsstelle")
+    # 40, then revised: 30 people expected to need psychosocial help in March.
+    planning.record_demand(katrin, "health.psychosocial", date(2026, 3, 1), date(2026, 3, 1),
+                           40)
+    planning.record_demand(katrin, "health.psychosocial", date(2026, 3, 1), date(2026, 3, 1),
+                           30)
+    # Health care of any kind in Schmellwitz over a quarter.
+    planning.record_demand(katrin, "health", date(2026, 3, 1), date(2026, 5, 1), 10,
+                           district="Schmellwitz")
+    withdrawn = planning.record_demand(katrin, "housing", date(2026, 1, 1),
+                                       date(2026, 12, 1), 450)["estimate_id"]
+    planning.withdraw_demand(katrin, withdrawn)
+    updater.catch_up()
+    rows = {(r.need, r.district): r for r in capacity_against_demand(updater.store, MARCH)}
+    # The PSZ's 25 places, 1 taken (R1): 24 free for 30 people, 6 missing.
+    psychosocial = rows[("health.psychosocial", None)]
+    assert (psychosocial.people, psychosocial.places, psychosocial.taken, psychosocial.free,
+            psychosocial.missing) == (30, 25, 1, 24, 6)
+    # In Schmellwitz the PSZ (everywhere) and the practice (2 places, none taken).
+    schmellwitz = rows[("health", "Schmellwitz")]
+    assert (schmellwitz.places, schmellwitz.taken, schmellwitz.missing) == (27, 1, 0)
+    assert ("housing", None) not in rows  # withdrawn
+    assert capacity_against_demand(
+        updater.store, ReportFilter(Period.months("2026-06", "2026-12"))) == []
+
+
+def test_only_the_coordination_office_plans_and_absurd_numbers_are_refused(
+        world: World) -> None:
+    planning = world.application.planning
+    katrin = world.as_("katrin", "koordinierungsstelle")
+    with pytest.raises(PermissionDenied):
+        planning.record_demand(world.birgit, "housing", date(2026, 1, 1), date(2026, 1, 1), 5)
+    for people, months, field in ((0, (1, 1), "people"), (2_000_000, (1, 1), "people"),
+                                  (5, (3, 1), "last_month")):
+        with pytest.raises(DomainError) as refused:
+            planning.record_demand(katrin, "housing", date(2026, months[0], 1),
+                                   date(2026, months[1], 1), people)
+        assert refused.value.field == field
+    with pytest.raises(DomainError) as unknown:
+        planning.record_demand(katrin, "weather", date(2026, 1, 1), date(2026, 1, 1), 5)
+    assert unknown.value.field == "need"

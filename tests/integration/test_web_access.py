@@ -9,7 +9,7 @@ its CSRF token is refused."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -55,8 +55,10 @@ for endpoint in ("cases.show", "cases.record_need", "cases.resolve_need", "cases
 # The network's reports: the coordination office, and supervisors for their organisation.
 for endpoint in ("overview", "overview_csv", "overview_pdf", "network_map_page",
                  "network_map_csv", "network_map_pdf", "care_gaps_page", "care_gaps_csv",
-                 "care_gaps_pdf"):
+                 "care_gaps_pdf", "capacity_page", "capacity_csv", "capacity_pdf"):
     ALLOWED[(f"reports.{endpoint}", None)] = {"katrin", "birgit", "ulrike"}
+ALLOWED[("reports.record_demand", None)] = {"katrin"}
+ALLOWED[("reports.withdraw_demand", None)] = {"katrin"}
 for endpoint in ("audit.case", "audit.case_print", "audit.case_csv"):
     ALLOWED[(endpoint, "own_case")] = {"birgit"}
     ALLOWED[(endpoint, "foreign_case")] = set()  # the Jobcenter of the test has no Leitung
@@ -88,6 +90,11 @@ class Setting:
         foreign = self.application.cases.open_case(world.claudia, {
             "display_name": "Familie K.", "household_size": 2, "district": "Mitte"},
             "own_flat", "permit_25", needs=["benefits"])["case_id"]
+        # An expected demand the coordinator may withdraw (and record again: a withdrawn
+        # one answers 422).
+        self.estimate_id = self.application.planning.record_demand(
+            world.as_("katrin", "koordinierungsstelle"), "housing", date(2026, 1, 1),
+            date(2026, 12, 1), 450)["estimate_id"]
         self.ids = {"own_case": own, "foreign_case": foreign, "sent": sent,
                     "draft": drafts["draft_referral_ids"][0], "psz": world.org("psz"),
                     None: None}
@@ -127,6 +134,11 @@ class Setting:
                 "receiver": f"{self.ids['psz']}:beratung", "reason": "Bitte Erstgespräch."},
             "cases.confirm_draft": lambda: {**versioned, "crisis_override_reason": ""},
             "cases.discard_draft": lambda: {**versioned, "reason": "nicht zuständig"},
+            "reports.record_demand": lambda: {**versioned, "need": "housing",
+                                              "first_month": "2026-01",
+                                              "last_month": "2026-12", "people": "450"},
+            "reports.withdraw_demand": lambda: {**versioned,
+                                                "estimate_id": str(self.estimate_id)},
             "directory.change_capacity": lambda: {**versioned, "service_id": "beratung",
                                                   "capacity": "30"},
             "referrals.act": lambda: {**versioned, "reason": "Grund",

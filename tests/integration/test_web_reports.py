@@ -126,3 +126,44 @@ def test_the_api_gives_the_reports_suppressed(web_app: Flask,
     refused = client.get("/api/v1/reports/care-gaps?district=Atlantis", headers=headers)
     assert refused.status_code == 422
     assert refused.get_json()["errors"][0]["pointer"] == "#/district"
+
+
+def test_the_coordinator_records_demand_and_sees_what_is_missing(
+        web_app: Flask, referred: ReferredInMarch, updater: ViewUpdater) -> None:
+    from domain.stamp import Role, Stamp
+    from testbed.web import events, submit
+
+    katrin = sign_in(web_app, "katrin")
+    page = f"/netzwerk/kapazitaet{MARCH}"
+    before = events(web_app)
+    for bad, field in (({"people": "0"}, "people"), ({"people": "drei"}, "people"),
+                       ({"last_month": "2026-02"}, "last_month"),
+                       ({"need": "wetter"}, "need"), ({"first_month": "März"}, "first_month")):
+        refused = submit(katrin, page, "/netzwerk/kapazitaet", **{
+            "need": "health.psychosocial", "district": "", "first_month": "2026-03",
+            "last_month": "2026-03", "people": "30", **bad})
+        assert refused.status_code == 422, bad
+        assert f'href="#d-f-{field}"' in text(refused), bad
+    assert events(web_app) == before, "a refused form stores nothing"
+    done = submit(katrin, page, "/netzwerk/kapazitaet", need="health.psychosocial",
+                  district="", first_month="2026-03", last_month="2026-03", people="30")
+    assert done.status_code == 302
+    updater.catch_up()
+    shown = table_rows(text(katrin.get(page)))
+    # The PSZ's 25 places, 1 taken: 24 free for 30 people, 6 missing.
+    assert ["Psychosoziale Beratung", "ganzes Netzwerk", "03/2026 bis 03/2026", "30", "25",
+            "1", "24", "6"] == shown[1][:8]
+    issued = web_app.extensions["fallnetz.application"].integrations.issue_api_token(
+        Stamp.system("test"), referred.world.org("koordinierungsstelle"), "plan",
+        Role.COORDINATOR, ["reports:read"])
+    found = web_app.test_client().get(
+        "/api/v1/reports/capacity?first_month=2026-03&last_month=2026-03",
+        headers={"Authorization": f"Bearer {issued['token']}"}).get_json()["rows"]
+    assert [(r["need"], r["people"], r["places"], r["taken"], r["free"], r["missing"])
+            for r in found] == [("health.psychosocial", 30, 25, "< 5", 24, 6)]
+    csv = text(katrin.get(f"/netzwerk/kapazitaet.csv{MARCH}"))
+    assert "Psychosoziale Beratung;ganzes Netzwerk;03/2026 bis 03/2026;30;25;< 5;24;6" in csv
+    # A supervisor reads it, but records nothing.
+    birgit = sign_in(web_app, "birgit")
+    assert "Erwarteten Bedarf erfassen" not in text(birgit.get(page))
+    assert birgit.post("/netzwerk/kapazitaet", data={}).status_code in (400, 403, 404)

@@ -17,6 +17,7 @@ from eventsourcing.domain import AggregateCreated
 from domain.account import UserAccount
 from runtime.bootstrap import bootstrap
 from domain.case import Case
+from domain.demand import DemandEstimate
 from domain.notification import Notification
 from domain.organisation import Organisation
 from domain.receipt import CommandReceipt
@@ -31,8 +32,13 @@ from readmodel.store import ViewStore
 FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "store-2026-11.sqlite3"
 AGGREGATES = (UserAccount, Case, Notification, Organisation, CommandReceipt, Referral,
               CaseNumberSequence)
-# Event types that came after the fixture was recorded (a newer fixture would have them).
-NEWER_THAN_FIXTURE = {"domain.referral:Referral.PutOnWaitingList"}
+# Aggregates and event types that came after the fixture was recorded (a newer fixture would
+# have them).
+NEWER_AGGREGATES = (DemandEstimate,)
+NEWER_THAN_FIXTURE = {"domain.referral:Referral.PutOnWaitingList",
+                      "domain.demand:DemandEstimate.Recorded",
+                      "domain.demand:DemandEstimate.Revised",
+                      "domain.demand:DemandEstimate.Withdrawn"}
 
 
 def stored_topics(path: Path) -> set[str]:
@@ -44,7 +50,7 @@ def todays_event_topics() -> set[str]:
     """The event classes the aggregates record. The library's own ``Created`` is left out
     where an aggregate is created by an event of its own name (``Opened``)."""
     topics = set()
-    for aggregate in AGGREGATES:
+    for aggregate in (*AGGREGATES, *NEWER_AGGREGATES):
         classes = [value for value in vars(aggregate).values()
                    if isinstance(value, type) and issubclass(value, aggregate.Event)
                    and value is not aggregate.Event]

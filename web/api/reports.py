@@ -11,7 +11,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from domain.stamp import Role
 from readmodel.reports import (
-    ReportFilter, care_gaps, network_health, network_map, rate_for_export,
+    ReportFilter, capacity_against_demand, care_gaps, network_health, network_map, rate_for_export,
     suppressed)
 from web.api.common import ApiSchema, api_blueprint, requires
 from web.api.problems import ProblemSchema
@@ -218,3 +218,41 @@ def network_health_report(query: dict[str, Any]) -> Any:
                 "median_days_overdue": o.median_days_overdue,
                 "most_days_overdue": o.most_days_overdue}
                 for o in health.overdue_by_receiver]}
+
+
+class DemandSchema(ApiSchema):
+    estimate_id = fields.String()
+    need = fields.String(metadata={"description": "A need or a need group"})
+    district = fields.String(allow_none=True, metadata={"description": "null: the whole "
+                                                                        "network"})
+    first_month = fields.String()
+    last_month = fields.String()
+    people = fields.Integer(metadata={"description": "The demand the coordination office "
+                                                     "expects"})
+    places = fields.Integer(metadata={"description": "Places of the active services offering "
+                                                     "the need in the district"})
+    taken = fields.Raw(metadata=COUNT)
+    free = fields.Integer()
+    missing = fields.Integer(metadata={"description": "Expected demand beyond the free "
+                                                      "places"})
+
+
+class CapacityAgainstDemandSchema(ApiSchema):
+    scope = fields.Nested(ScopeSchema)
+    rows = fields.List(fields.Nested(DemandSchema))
+
+
+@bp.get("/reports/capacity")
+@bp.arguments(ReportQuery, location="query")
+@bp.response(200, CapacityAgainstDemandSchema)
+@_documented
+@requires("reports:read", READERS)
+def capacity_report(query: dict[str, Any]) -> Any:
+    """The demand the coordination office expects in the period, against the places of
+    the services and their current load: what is missing."""
+    f = _filter(query)
+    return {"scope": _scope(f), "rows": [{
+        "estimate_id": r.estimate_id, "need": r.need, "district": r.district,
+        "first_month": r.first_month, "last_month": r.last_month, "people": r.people,
+        "places": r.places, "taken": suppressed(r.taken), "free": r.free,
+        "missing": r.missing} for r in capacity_against_demand(read_store(), f)]}

@@ -5,22 +5,28 @@ what leaves the office as a file has its small counts suppressed."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
+from marshmallow import fields
 
 from domain import access
+from domain.demand import MOST_PEOPLE
 from readmodel.reports import (
-    GapRow, Health, NetworkMap, ReportFilter, care_gaps, network_health, network_map,
-    rate_for_export, suppressed)
+    DemandRow, GapRow, Health, NetworkMap, ReportFilter, capacity_against_demand, care_gaps,
+    network_health, network_map, rate_for_export, suppressed)
 from web.application import current_application
-from web.auth import allowed_by
+from web.auth import allowed_by, viewer
+from web.form_submission import submit
+from web.forms import MESSAGES, CommandForm, integer, new_key, text
 from web.labels import SECTOR, label, need_label
 from web.reads import lists_freshness, read_store
-from web.reports.charts import bars_svg, network_map_svg, trend_svg
+from web.reports.charts import DEMAND_COLOUR, PLACES_COLOUR, bars_svg, network_map_svg, \
+    trend_svg
 from web.reports.pdf import ReportPdf
-from web.reports.query import PARAMETERS, report_filter
+from web.reports.query import MONTH, PARAMETERS, report_filter
 from web.spreadsheet import csv_response
 
 bp = Blueprint("reports", __name__, url_prefix="/netzwerk")
@@ -285,3 +291,116 @@ def care_gaps_pdf() -> Any:
             if r.sent or r.needs_recorded]
     return _pdf(_("Care gaps"), f, _gap_header(), _gap_rows(rows, export=True),
                 "versorgungsluecken.pdf", widths=[3, 4, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4])
+
+
+# -- capacity against demand ------------------------------------------------------------------
+class DemandForm(CommandForm):
+    need = text(max_length=80)
+    district = text(required=False, max_length=80)
+    first_month = fields.String(required=True, validate=MONTH, error_messages=MESSAGES)
+    last_month = fields.String(required=True, validate=MONTH, error_messages=MESSAGES)
+    people = integer(minimum=1, maximum=MOST_PEOPLE)
+
+
+class WithdrawDemandForm(CommandForm):
+    estimate_id = fields.UUID(required=True, error_messages=MESSAGES)
+
+
+def _demand_header() -> list[str]:
+    return [_("Need"), _("District"), _("Period"), _("Expected people"), _("Places"),
+            _("Taken"), _("Free"), _("Missing")]
+
+
+def _demand_rows(rows: list[DemandRow], export: bool) -> list[list[Any]]:
+    count = suppressed if export else (lambda n: n)
+    network = current_application().network
+    return [[need_label(network, r.need), r.district or _("whole network"),
+             _("%(first)s to %(last)s", first=_month(r.first_month), last=_month(r.last_month)),
+             r.people, r.places, count(r.taken), r.free, r.missing] for r in rows]
+
+
+def _month(value: str) -> str:
+    return f"{value[5:7]}/{value[:4]}"
+
+
+def _demand_svg(rows: list[DemandRow]) -> str:
+    network = current_application().network
+    bars: list[tuple[str, float, str]] = []
+    for r in rows:
+        name = f"{need_label(network, r.need)}, {r.district or _('whole network')}"
+        bars += [(_("Expected: %(what)s", what=name), r.people, DEMAND_COLOUR),
+                 (_("Free places: %(what)s", what=name), r.free, PLACES_COLOUR)]
+    return bars_svg(bars, _("Expected demand and free places"), lambda v: f"{v:,.0f}")
+
+
+def render_capacity(errors: dict[str, list[str]] | None = None,
+                    values: dict[str, Any] | None = None, status: int = 200) -> Any:
+    f, given, filter_errors = report_filter()
+    rows = capacity_against_demand(read_store(), f)
+    network = current_application().network
+    groups = sorted({n.group for n in network.needs.values() if "." in n.code})
+    page, code = _page(
+        "reports/capacity.html", _("Capacity against demand"), "capacity", f, given,
+        filter_errors, rows=rows, cells=_demand_rows(rows, export=False),
+        header=_demand_header(), chart=_demand_svg(rows) if rows else None,
+        plans=access.plans_demand(viewer()), form_errors=errors or {},
+        form_values=values or {"idempotency_key": new_key(),
+                               "first_month": f.period.start.strftime("%Y-%m"),
+                               "last_month": f.period.last_month.strftime("%Y-%m")},
+        need_options=[(g, need_label(network, g)) for g in groups]
+        + [(code_, need_label(network, code_)) for code_ in network.needs],
+        new_key=new_key)
+    return page, status if errors else code
+
+
+@bp.get("/kapazitaet")
+@allowed_by(access.sees_network_reports)
+def capacity_page() -> Any:
+    return render_capacity()
+
+
+@bp.post("/kapazitaet")
+@allowed_by(access.plans_demand)
+def record_demand() -> Any:
+    def command(d: dict[str, Any]) -> Any:
+        return current_application().planning.record_demand(
+            viewer(), d["need"], date.fromisoformat(f"{d['first_month']}-01"),
+            date.fromisoformat(f"{d['last_month']}-01"), d["people"],
+            district=d["district"], idempotency_key=d["idempotency_key"])
+
+    def done(_result: Any) -> Any:
+        flash(_("The expected demand is recorded."), "success")
+        return redirect(url_for("reports.capacity_page"))
+    return submit(DemandForm, command, rerender=render_capacity, success=done)
+
+
+@bp.post("/kapazitaet/zurueckziehen")
+@allowed_by(access.plans_demand)
+def withdraw_demand() -> Any:
+    def command(d: dict[str, Any]) -> Any:
+        return current_application().planning.withdraw_demand(
+            viewer(), d["estimate_id"], idempotency_key=d["idempotency_key"])
+
+    def done(_result: Any) -> Any:
+        flash(_("The expected demand is withdrawn."), "success")
+        return redirect(url_for("reports.capacity_page"))
+    return submit(WithdrawDemandForm, command, rerender=render_capacity, success=done)
+
+
+@bp.get("/kapazitaet.csv")
+@allowed_by(access.sees_network_reports)
+def capacity_csv() -> Any:
+    f, _given, _errors = report_filter()
+    rows = capacity_against_demand(read_store(), f)
+    return csv_response(_demand_header(), _demand_rows(rows, export=True),
+                        "kapazitaet-und-bedarf.csv")
+
+
+@bp.get("/kapazitaet.pdf")
+@allowed_by(access.sees_network_reports)
+def capacity_pdf() -> Any:
+    f, _given, _errors = report_filter()
+    rows = capacity_against_demand(read_store(), f)
+    return _pdf(_("Capacity against demand"), f, _demand_header(),
+                _demand_rows(rows, export=True), "kapazitaet-und-bedarf.pdf",
+                svg=_demand_svg(rows) if rows else None, widths=[4, 3, 3, 2, 2, 2, 2, 2])

@@ -20,6 +20,7 @@ from readmodel.reports import NetworkMap
 SECTOR_COLOURS = ("#1f5fa8", "#a3470f", "#2e7d32", "#6a3d9a", "#8a6d00", "#b0003a",
                   "#00695c", "#5d4037")
 GAP_COLOUR, LINE_COLOUR, MUTED = "#b0003a", "#1f5fa8", "#5c5c5c"
+DEMAND_COLOUR, PLACES_COLOUR = "#b0003a", "#2e7d32"
 
 
 
@@ -80,7 +81,7 @@ def network_map_svg(found: NetworkMap, names: dict[str, str], sectors: dict[str,
         anchor = "start" if x >= cx else "end"
         dx = r + 4 if x >= cx else -(r + 4)
         name = names.get(node.organisation_id, node.name)
-        shown = name if len(name) <= 32 else name[:31] + "…"
+        shown = _shortened(name, 32)
         parts.append(f'<g><title>{escape(node_title(name, node.sent, node.received))}</title>'
                      f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" '
                      f'fill="{colours[node.sector]}"/>'
@@ -95,6 +96,10 @@ def network_map_svg(found: NetworkMap, names: dict[str, str], sectors: dict[str,
         legend_x += 18 + 7 * len(text) + 18
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _shortened(text: str, most: int) -> str:
+    return text if len(text) <= most else text[:most - 1] + "…"
 
 
 def trend_svg(counts: Sequence[int], title: str) -> Markup:
@@ -113,23 +118,25 @@ def trend_svg(counts: Sequence[int], title: str) -> Markup:
         f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.5" fill="{LINE_COLOUR}"/></svg>')
 
 
-def bars_svg(rows: Sequence[tuple[str, float]], title: str,
+def bars_svg(rows: Sequence[tuple[str, float] | tuple[str, float, str]], title: str,
              value_text: Callable[[float], str]) -> Markup:
-    """Horizontal bars, one per (label, value), the longest the largest value."""
+    """Horizontal bars, one per (label, value[, colour]), the longest the largest value."""
     width, bar, gap, label_width = 560, 18, 8, 220
     height = max(1, len(rows)) * (bar + gap) + gap
-    most = max((v for _, v in rows), default=0) or 1
+    most = max((row[1] for row in rows), default=0) or 1
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
              f'role="img" aria-labelledby="bars-title" class="chart bars">'
              f'<title id="bars-title">{escape(title)}</title>']
-    for index, (label, value) in enumerate(rows):
+    for index, row in enumerate(rows):
+        label, value = row[0], row[1]
+        colour = row[2] if len(row) > 2 else GAP_COLOUR  # type: ignore[misc]
         y = gap + index * (bar + gap)
         length = (width - label_width - 60) * value / most
         parts.append(f'<g><title>{escape(label)}: {escape(value_text(value))}</title>'
                      f'<text x="{label_width - 6}" y="{y + bar - 5}" text-anchor="end" '
-                     f'font-size="12" fill="#111">{escape(label[:34])}</text>'
+                     f'font-size="12" fill="#111">{escape(_shortened(label, 30))}</text>'
                      f'<rect x="{label_width}" y="{y}" width="{max(length, 1):.1f}" '
-                     f'height="{bar}" fill="{GAP_COLOUR}"/>'
+                     f'height="{bar}" fill="{colour}"/>'
                      f'<text x="{label_width + length + 6:.1f}" y="{y + bar - 5}" '
                      f'font-size="12" fill="#111">{escape(value_text(value))}</text></g>')
     parts.append("</svg>")

@@ -35,10 +35,10 @@ class ReportQuery(Schema):
         for problem in filter_problems(data.get("stadtteil"), data.get("bedarf"),
                                        data.get("von"), data.get("bis")):
             field = {"district": "stadtteil", "need": "bedarf"}.get(problem, "bis")
-            raise ValidationError(MESSAGES[problem], field)
+            raise ValidationError(FILTER_MESSAGES[problem], field)
 
 
-MESSAGES = {"district": _l("Please choose one of the districts."),
+FILTER_MESSAGES = {"district": _l("Please choose one of the districts."),
             "need": _l("Please choose one of the needs."),
             "last": _l("The first month comes after the last."),
             "too_long": _l("Please choose at most 36 months.")}
