@@ -24,7 +24,8 @@ from tests.e2e.test_browser_e2e import launch
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "reports"
 PAGES = {"health": "/netzwerk", "map": "/netzwerk/karte",
-         "gaps": "/netzwerk/versorgungsluecken", "capacity": "/netzwerk/kapazitaet"}
+         "gaps": "/netzwerk/versorgungsluecken", "capacity": "/netzwerk/kapazitaet",
+         "directory": "/verzeichnis"}
 MARCH = "?von=2026-03&bis=2026-03"
 # The elements reaching beyond the window's right edge, for the message of a failure.
 WIDEST = """[...document.querySelectorAll('body *')]

@@ -167,3 +167,27 @@ def test_the_coordinator_records_demand_and_sees_what_is_missing(
     birgit = sign_in(web_app, "birgit")
     assert "Erwarteten Bedarf erfassen" not in text(birgit.get(page))
     assert birgit.post("/netzwerk/kapazitaet", data={}).status_code in (400, 403, 404)
+
+
+def test_the_directory_shows_load_as_bars_filtered_and_sorted(
+        web_app: Flask, referred: ReferredInMarch) -> None:
+    katrin = sign_in(web_app, "katrin")
+
+    def overview(query: str) -> list[list[str]]:
+        page = text(katrin.get(f"/verzeichnis{query}"))
+        table = page.split('id="cap-overview"')[1].split("</table>")[0]
+        return [r for r in table_rows(table) if len(r) == 7][1:]  # without the heading
+    # Paediatrics: the practice in Schmellwitz (2 places, none taken).
+    assert overview("?bedarf=health.paediatric") == [
+        ["Kinderarztpraxis Schmellwitz", "Sprechstunde", "Schmellwitz", "2", "0", "2",
+         "0 von 2 Plätzen belegt 0 %"]]
+    # Health as a group, the most free places first: the PSZ (25, 1 taken), the practice.
+    assert [r[0] for r in overview("?bedarf=health&sortierung=frei")] == [
+        "Psychosoziales Zentrum", "Kinderarztpraxis Schmellwitz"]
+    # In Sachsendorf the practice of Schmellwitz does not serve.
+    assert "Kinderarztpraxis Schmellwitz" not in [
+        r[0] for r in overview("?stadtteil=Sachsendorf")]
+    page = text(katrin.get("/verzeichnis?bedarf=health"))
+    assert "<title>1 von 25 Plätzen belegt</title>" in page
+    refused = katrin.get("/verzeichnis?sortierung=zufall")
+    assert refused.status_code == 422 and 'href="#o-f-sortierung"' in text(refused)

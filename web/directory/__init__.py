@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 from typing import Any
 from uuid import UUID
-from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from marshmallow import ValidationError, fields, validate, validates_schema
 from domain import access
 from domain.stamp import Role
 from web.auth import allowed_by, roles, viewer
 from web.form_submission import submit
 from web.application import current_application
-from web.forms import VersionedForm, integer, new_key, text
+from web.forms import FormSchema, VersionedForm, integer, new_key, text
+from web.labels import need_label
+from web.reports.charts import load_bar
 from web.reads import background_runs, lists_freshness, organisation_names, read_store
 from web.visible import organisation
 from readmodel import queries
@@ -44,11 +47,91 @@ def render_directory(failed: str | None = None, errors: dict[str, list[str]] | N
                 recorded = current[oid].services.get(service["service_id"])
                 if recorded is not None:
                     service["capacity"] = recorded["capacity"]
+    overview, choice, choice_errors = _overview(organisations, services)
+    network = current_application().network
     return render_template("directory/index.html", organisations=organisations,
                            services=by_organisation, keeps=keeps, versions=versions,
                            failed=failed, errors=errors or {}, values=values or {},
                            new_key=new_key, freshness=lists_freshness(),
-                           background=_operators_view()), status
+                           background=_operators_view(), overview=overview, choice=choice,
+                           choice_errors=choice_errors,
+                           districts=[(d, d) for d in network.districts],
+                           needs=[(code, need_label(network, code)) for code in _needs()],
+                           orders=[(key, label) for key, label in ORDERS.items()],
+                           load_bar=load_bar), status if not choice_errors else 422
+
+
+# How the overview of services can be sorted (the query's "sortierung").
+ORDERS = {"name": _l("by organisation"), "frei": _l("most free places first"),
+          "auslastung": _l("fullest first")}
+
+
+class OverviewQuery(FormSchema):
+    """The directory overview's filter, from the query string."""
+
+    bedarf = fields.String(load_default=None)
+    stadtteil = fields.String(load_default=None)
+    frei = fields.Boolean(load_default=False, truthy={"1", "ja", "on"}, falsy={"0", ""})
+    sortierung = fields.String(load_default="name", validate=validate.OneOf(
+        list(ORDERS), error=_l("Please choose one of the options.")))
+
+    @validates_schema
+    def _known(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        network = current_application().network
+        if data.get("stadtteil") and data["stadtteil"] not in network.districts:
+            raise ValidationError(_l("Please choose one of the districts."), "stadtteil")
+        if data.get("bedarf") and data["bedarf"] not in _needs():
+            raise ValidationError(_l("Please choose one of the needs."), "bedarf")
+
+
+def _needs() -> list[str]:
+    network = current_application().network
+    groups = sorted({n.group for n in network.needs.values() if "." in n.code})
+    return [*groups, *network.needs]
+
+
+def _overview(organisations: list[dict[str, Any]], services: list[dict[str, Any]]
+              ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, list[str]]]:
+    """Every active service with its load, filtered and sorted as the query asks."""
+    given = {k: v for k, v in request.args.items()
+             if k in ("bedarf", "stadtteil", "frei", "sortierung") and v.strip()}
+    errors: dict[str, list[str]] = {}
+    try:
+        choice = OverviewQuery().load(given)
+    except ValidationError as e:
+        errors = {k: [str(m) for m in (v if isinstance(v, list) else [v])]
+                  for k, v in e.messages.items()}  # type: ignore[union-attr]
+        choice = OverviewQuery().load({})
+    active = {o["organisation_id"]: o for o in organisations if o["active"]}
+    rows = []
+    for s in services:
+        organisation = active.get(s["organisation_id"])
+        districts = json.loads(s["districts"])
+        if organisation is None:
+            continue
+        if choice["bedarf"] and not _offers(s["needs"], choice["bedarf"]):
+            continue
+        if choice["stadtteil"] and districts and choice["stadtteil"] not in districts:
+            continue
+        capacity, taken = s["capacity"], int(s["active_referrals"])
+        free = max(0, capacity - taken) if capacity is not None else None
+        if choice["frei"] and not free:
+            continue
+        rows.append({**s, "organisation": organisation["name"], "districts": districts,
+                     "free": free, "load": taken / capacity if capacity else None})
+    order = choice["sortierung"]
+    if order == "frei":
+        rows.sort(key=lambda r: (-(r["free"] or 0), r["organisation"], r["name"]))
+    elif order == "auslastung":
+        rows.sort(key=lambda r: (-(r["load"] or 0), r["organisation"], r["name"]))
+    else:
+        rows.sort(key=lambda r: (r["organisation"], r["name"]))
+    return rows, {**choice, "given": given}, errors
+
+
+def _offers(needs: list[str], wanted: str) -> bool:
+    return wanted in needs or any(n.startswith(f"{wanted}.") for n in needs) or (
+        "." in wanted and wanted.split(".")[0] in needs)
 
 
 @bp.get("/verzeichnis")

@@ -141,3 +141,17 @@ def bars_svg(rows: Sequence[tuple[str, float] | tuple[str, float, str]], title: 
                      f'font-size="12" fill="#111">{escape(value_text(value))}</text></g>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def load_bar(taken: int, capacity: int | None, title: str) -> Markup:
+    """A service's load as a bar: the places taken of its capacity (full: red)."""
+    width, height = 100, 12
+    share = min(1.0, taken / capacity) if capacity else 0.0
+    colour = GAP_COLOUR if capacity is not None and taken >= capacity else LINE_COLOUR
+    return Markup(
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" class="chart load">'
+        f'<title>{escape(title)}</title>'
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff" '
+        f'stroke="{MUTED}"/><rect x="0" y="0" width="{width * share:.1f}" '
+        f'height="{height}" fill="{colour}"/></svg>')
