@@ -301,8 +301,10 @@ def network_health(store: ViewStore, f: ReportFilter, now: datetime) -> Health:
 
 
 def overdue_by_receiver(store: ViewStore, f: ReportFilter, now: datetime) -> list[Overdue]:
-    """Open referrals past their running deadline now, by receiver, the most first."""
-    sql = ("SELECT r.to_organisation_id, r.need, r.next_due_at, o.name, c.district "
+    """Open referrals past their running deadline now, by receiver, the most first (for a
+    supervisor's slice: those their organisation received or sent)."""
+    sql = ("SELECT r.to_organisation_id, r.from_organisation_id, r.need, r.next_due_at, "
+           "o.name, c.district "
            "FROM {p}referrals r JOIN {p}organisations o "
            "ON o.organisation_id = r.to_organisation_id "
            "JOIN {p}cases c ON c.case_id = r.case_id "
@@ -313,7 +315,8 @@ def overdue_by_receiver(store: ViewStore, f: ReportFilter, now: datetime) -> lis
     for row in rows:
         if f.district and row["district"] != f.district or not f.matches_need(row["need"]):
             continue
-        if f.organisation_id and row["to_organisation_id"] != f.organisation_id:
+        if f.organisation_id and f.organisation_id not in (row["to_organisation_id"],
+                                                            row["from_organisation_id"]):
             continue
         late[(row["to_organisation_id"], row["name"])].append(
             (now - parse(row["next_due_at"])).total_seconds() / 86400)

@@ -130,6 +130,12 @@ class GermanDate(fields.Date):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+def field_messages(error: ValidationError) -> dict[str, list[str]]:
+    """A schema's messages per field, as the pages show them beside each field."""
+    return {k: [str(m) for m in (v if isinstance(v, list) else [v])]
+            for k, v in error.messages.items()}  # type: ignore[union-attr]
+
+
 def load_form(schema: type[Schema], extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The validated form values, or :class:`FormError` with a message per field."""
     raw: dict[str, Any] = {}

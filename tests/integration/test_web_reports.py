@@ -62,6 +62,8 @@ def test_files_that_leave_the_office_suppress_small_counts(web_app: Flask,
     katrin = sign_in(web_app, "katrin")
     csv = katrin.get(f"/netzwerk/karte.csv{MARCH}")
     assert csv.mimetype == "text/csv"
+    assert 'filename="netzwerkkarte-2026-03-bis-2026-03.csv"' in csv.headers[
+        "Content-Disposition"]
     content = text(csv)
     assert content.startswith("\ufeffVon;An;Vermittlungen")
     # 2 referrals, 1 accepted, 1 rejected: all under five, and so are the shares of them.
@@ -94,11 +96,16 @@ def test_a_supervisor_sees_the_flows_of_their_own_organisation(
 def test_a_bad_filter_is_named_and_the_default_shown(
         web_app: Flask, referred: ReferredInMarch, query: str, field: str,
         message: str) -> None:
-    response = sign_in(web_app, "katrin").get(f"/netzwerk/karte{query}")
+    katrin = sign_in(web_app, "katrin")
+    response = katrin.get(f"/netzwerk/karte{query}")
     assert response.status_code == 422
     body = text(response)
     assert f'href="#f-{field}"' in body and message in body
     assert "<script>" not in body
+    # The files are offered for what the page counted, and made for a valid filter only.
+    csv_link = re.search(r'href="(/netzwerk/karte\.csv[^"]*)"', body).group(1)
+    assert "2026-13" not in csv_link and "Atlantis" not in csv_link
+    assert katrin.get(f"/netzwerk/karte.csv{query}").status_code == 422
 
 
 def test_the_api_gives_the_reports_suppressed(web_app: Flask,

@@ -19,7 +19,7 @@ from web.audit.history import HistoryRow, case_snapshot, deadline_trail, detail_
     history_rows, without_details
 from web.auth import roles, viewer
 from web.application import current_application
-from web.forms import FormSchema
+from web.forms import FormSchema, field_messages
 from web.labels import EVENT, ROLE, STATUS, CASE_STATUS, label
 from web.reads import organisation_names
 from web.spreadsheet import csv_response
@@ -49,8 +49,7 @@ def _moment() -> tuple[datetime | None, dict[str, list[str]]]:
     try:
         moment = MomentQuery().load(raw)["zeitpunkt"]
     except ValidationError as e:
-        return None, {k: [str(m) for m in (v if isinstance(v, list) else [v])]
-                      for k, v in e.messages.items()}  # type: ignore[union-attr]
+        return None, field_messages(e)
     return (moment.replace(tzinfo=BERLIN) if moment else None), {}
 
 

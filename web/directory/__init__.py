@@ -14,7 +14,7 @@ from domain.stamp import Role
 from web.auth import allowed_by, roles, viewer
 from web.form_submission import submit
 from web.application import current_application
-from web.forms import FormSchema, VersionedForm, integer, new_key, text
+from web.forms import FormSchema, VersionedForm, field_messages, integer, new_key, text
 from web.labels import need_label
 from web.reports.charts import load_bar
 from web.reads import background_runs, lists_freshness, organisation_names, read_store
@@ -99,8 +99,7 @@ def _overview(organisations: list[dict[str, Any]], services: list[dict[str, Any]
     try:
         choice = OverviewQuery().load(given)
     except ValidationError as e:
-        errors = {k: [str(m) for m in (v if isinstance(v, list) else [v])]
-                  for k, v in e.messages.items()}  # type: ignore[union-attr]
+        errors = field_messages(e)
         choice = OverviewQuery().load({})
     active = {o["organisation_id"]: o for o in organisations if o["active"]}
     rows = []

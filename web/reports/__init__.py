@@ -5,10 +5,13 @@ what leaves the office as a file has its small counts suppressed."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, \
+    url_for
 from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
 from marshmallow import fields
 
@@ -26,7 +29,7 @@ from web.reads import lists_freshness, read_store
 from web.reports.charts import DEMAND_COLOUR, PLACES_COLOUR, bars_svg, network_map_svg, \
     trend_svg
 from web.reports.pdf import ReportPdf
-from web.reports.query import MONTH, PARAMETERS, report_filter
+from web.reports.query import MONTH, report_filter
 from web.spreadsheet import csv_response
 
 bp = Blueprint("reports", __name__, url_prefix="/netzwerk")
@@ -76,8 +79,8 @@ def _page(template: str, title: str, files: str, f: ReportFilter, given: dict[st
     """A report's page; ``files`` names its CSV and PDF views (``<files>_csv``, ...)."""
     network = current_application().network
     districts = [(d, d) for d in network.districts]
-    needs = [(code, need_label(network, code)) for code in network.needs]
-    query = {k: v for k, v in given.items() if k in PARAMETERS and not errors.get(k)}
+    needs = [(code, need_label(network, code)) for code in _needs_and_groups()]
+    query = _query_of(f)
     return render_template(
         template, report_title=title, csv_endpoint=f"reports.{files}_csv",
         pdf_endpoint=f"reports.{files}_pdf", filter=f, given=given, errors=errors,
@@ -85,6 +88,44 @@ def _page(template: str, title: str, files: str, f: ReportFilter, given: dict[st
         districts=districts, needs=needs, freshness=lists_freshness(),
         first_month=f.period.start.strftime("%Y-%m"),
         last_month=f.period.last_month.strftime("%Y-%m"), **context), 422 if errors else 200
+
+
+def _needs_and_groups() -> list[str]:
+    """The needs a report can be narrowed to: each group ("health"), then each need."""
+    network = current_application().network
+    groups = sorted({n.group for n in network.needs.values() if "." in n.code})
+    return [*groups, *network.needs]
+
+
+def _query_of(f: ReportFilter) -> dict[str, str]:
+    """The filter as counted, for the links to the other reports and to the files: a
+    value the page refused is not passed on."""
+    query = {"von": f.period.start.strftime("%Y-%m"),
+             "bis": f.period.last_month.strftime("%Y-%m")}
+    if f.district:
+        query["stadtteil"] = f.district
+    if f.need:
+        query["bedarf"] = f.need
+    return query
+
+
+def _export_filter() -> ReportFilter:
+    """A file is made for a valid filter only: it leaves the office without the page's
+    message that the filter was replaced."""
+    f, _given, errors = report_filter()
+    if errors:
+        abort(422, description="; ".join(
+            f"{field}: {' '.join(messages)}" for field, messages in errors.items()))
+    return f
+
+
+def _named(base: str, f: ReportFilter, extension: str) -> str:
+    """The file's name says what it counts, e.g. netzwerkkarte-2026-03-bis-2026-03.csv."""
+    parts = [base, f.period.start.strftime("%Y-%m"), "bis",
+             f.period.last_month.strftime("%Y-%m"), f.district or "", f.need or ""]
+    ascii_name = unicodedata.normalize("NFKD", "-".join(p for p in parts if p)).encode(
+        "ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9.-]+", "-", ascii_name).strip("-").lower() + "." + extension
 
 
 def _pdf(title: str, f: ReportFilter, header: list[str], rows: list[list[Any]],
@@ -140,17 +181,17 @@ def overview() -> Any:
 @bp.get("/gesundheit.csv")
 @allowed_by(access.sees_network_reports)
 def overview_csv() -> Any:
-    f, _given, _errors = report_filter()
+    f = _export_filter()
     health = network_health(read_store(), f, current_application().clock())
     rows = [*_health_figures(health, export=True), [],
             _health_header(), *_health_rows(health, export=True)]
-    return csv_response([_("Figure"), _("Value")], rows, "netzwerk-gesundheit.csv")
+    return csv_response([_("Figure"), _("Value")], rows, _named("netzwerk-gesundheit", f, "csv"))
 
 
 @bp.get("/gesundheit.pdf")
 @allowed_by(access.sees_network_reports)
 def overview_pdf() -> Any:
-    f, _given, _errors = report_filter()
+    f = _export_filter()
     health = network_health(read_store(), f, current_application().clock())
     pdf = ReportPdf(_("The network's health"), f"Fallnetz · {current_application().network.name}")
     pdf.heading(_scope(f))
@@ -158,15 +199,16 @@ def overview_pdf() -> Any:
     pdf.ln(4)
     pdf.table_of(_health_header(), _health_rows(health, export=True), [3, 1, 1, 1])
     pdf.note(str(SUPPRESSION_NOTE))
+    name = _named("netzwerk-gesundheit", f, "pdf")
     return Response(pdf.output_bytes(), mimetype="application/pdf", headers={
-        "Content-Disposition": 'attachment; filename="netzwerk-gesundheit.pdf"'})
+        "Content-Disposition": f'attachment; filename="{name}"'})
 
 
 # -- the network map ----------------------------------------------------------------------
 def _map_header() -> list[str]:
     return [_("From"), _("To"), _("Referrals"), _("Accepted"), _("Rejected"),
             _("Acceptance rate"), _("Median days to receipt"), _("Median days to acceptance"),
-            _("Share overdue")]
+            _("Share escalated")]
 
 
 def _map_rows(found: NetworkMap, names: dict[str, str], export: bool) -> list[list[Any]]:
@@ -212,20 +254,20 @@ def network_map_page() -> Any:
 @bp.get("/karte.csv")
 @allowed_by(access.sees_network_reports)
 def network_map_csv() -> Any:
-    f, _given, _errors = report_filter()
+    f = _export_filter()
     found = network_map(read_store(), f)
     return csv_response(_map_header(), _map_rows(found, _names(), export=True),
-                        "netzwerkkarte.csv")
+                        _named("netzwerkkarte", f, "csv"))
 
 
 @bp.get("/karte.pdf")
 @allowed_by(access.sees_network_reports)
 def network_map_pdf() -> Any:
-    f, _given, _errors = report_filter()
+    f = _export_filter()
     found = network_map(read_store(), f)
     names = _names()
     return _pdf(_("Network map"), f, _map_header(), _map_rows(found, names, export=True),
-                "netzwerkkarte.pdf", svg=_map_svg(found, names, export=True)
+                _named("netzwerkkarte", f, "pdf"), svg=_map_svg(found, names, export=True)
                 if found.flows else None, widths=[4, 4, 2, 2, 2, 2, 2, 2, 2])
 
 
@@ -233,7 +275,7 @@ def network_map_pdf() -> Any:
 def _gap_header() -> list[str]:
     return [_("District"), _("Need"), _("Needs recorded"), _("Referrals"), _("Accepted"),
             _("Rejected: no capacity"), _("Rejected: not responsible"),
-            _("Rejected: other grounds"), _("Overdue"), _("Median days to first contact"),
+            _("Rejected: other grounds"), _("Escalated"), _("Median days to first contact"),
             _("Services"), _("Load"), _("Care gap")]
 
 
@@ -278,19 +320,21 @@ def _without_service(rows: list[GapRow]) -> list[tuple[str, list[str]]]:
 @bp.get("/versorgungsluecken.csv")
 @allowed_by(access.sees_network_reports)
 def care_gaps_csv() -> Any:
-    f, _given, _errors = report_filter()
+    f = _export_filter()
     rows = care_gaps(read_store(), current_application().network, f)
-    return csv_response(_gap_header(), _gap_rows(rows, export=True), "versorgungsluecken.csv")
+    return csv_response(_gap_header(), _gap_rows(rows, export=True),
+                        _named("versorgungsluecken", f, "csv"))
 
 
 @bp.get("/versorgungsluecken.pdf")
 @allowed_by(access.sees_network_reports)
 def care_gaps_pdf() -> Any:
-    f, _given, _errors = report_filter()
+    f = _export_filter()
     rows = [r for r in care_gaps(read_store(), current_application().network, f)
             if r.sent or r.needs_recorded]
     return _pdf(_("Care gaps"), f, _gap_header(), _gap_rows(rows, export=True),
-                "versorgungsluecken.pdf", widths=[3, 4, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4])
+                _named("versorgungsluecken", f, "pdf"),
+                widths=[3, 4, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4])
 
 
 # -- capacity against demand ------------------------------------------------------------------
@@ -338,7 +382,6 @@ def render_capacity(errors: dict[str, list[str]] | None = None,
     f, given, filter_errors = report_filter()
     rows = capacity_against_demand(read_store(), f)
     network = current_application().network
-    groups = sorted({n.group for n in network.needs.values() if "." in n.code})
     page, code = _page(
         "reports/capacity.html", _("Capacity against demand"), "capacity", f, given,
         filter_errors, rows=rows, cells=_demand_rows(rows, export=False),
@@ -347,8 +390,7 @@ def render_capacity(errors: dict[str, list[str]] | None = None,
         form_values=values or {"idempotency_key": new_key(),
                                "first_month": f.period.start.strftime("%Y-%m"),
                                "last_month": f.period.last_month.strftime("%Y-%m")},
-        need_options=[(g, need_label(network, g)) for g in groups]
-        + [(code_, need_label(network, code_)) for code_ in network.needs],
+        need_options=[(code_, need_label(network, code_)) for code_ in _needs_and_groups()],
         new_key=new_key)
     return page, status if errors else code
 
@@ -370,7 +412,10 @@ def record_demand() -> Any:
 
     def done(_result: Any) -> Any:
         flash(_("The expected demand is recorded."), "success")
-        return redirect(url_for("reports.capacity_page"))
+        # Shown for its own period, which may lie outside the one on the page.
+        form = request.form
+        return redirect(url_for("reports.capacity_page", von=form["first_month"],
+                                bis=form["last_month"]))
     return submit(DemandForm, command, rerender=render_capacity, success=done)
 
 
@@ -390,17 +435,17 @@ def withdraw_demand() -> Any:
 @bp.get("/kapazitaet.csv")
 @allowed_by(access.sees_network_reports)
 def capacity_csv() -> Any:
-    f, _given, _errors = report_filter()
+    f = _export_filter()
     rows = capacity_against_demand(read_store(), f)
     return csv_response(_demand_header(), _demand_rows(rows, export=True),
-                        "kapazitaet-und-bedarf.csv")
+                        _named("kapazitaet-und-bedarf", f, "csv"))
 
 
 @bp.get("/kapazitaet.pdf")
 @allowed_by(access.sees_network_reports)
 def capacity_pdf() -> Any:
-    f, _given, _errors = report_filter()
+    f = _export_filter()
     rows = capacity_against_demand(read_store(), f)
     return _pdf(_("Capacity against demand"), f, _demand_header(),
-                _demand_rows(rows, export=True), "kapazitaet-und-bedarf.pdf",
+                _demand_rows(rows, export=True), _named("kapazitaet-und-bedarf", f, "pdf"),
                 svg=_demand_svg(rows) if rows else None, widths=[4, 3, 3, 2, 2, 2, 2, 2])

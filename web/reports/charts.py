@@ -121,7 +121,7 @@ def trend_svg(counts: Sequence[int], title: str) -> Markup:
 def bars_svg(rows: Sequence[tuple[str, float] | tuple[str, float, str]], title: str,
              value_text: Callable[[float], str]) -> Markup:
     """Horizontal bars, one per (label, value[, colour]), the longest the largest value."""
-    width, bar, gap, label_width = 560, 18, 8, 220
+    width, bar, gap, label_width = 760, 18, 8, 380
     height = max(1, len(rows)) * (bar + gap) + gap
     most = max((row[1] for row in rows), default=0) or 1
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -134,7 +134,7 @@ def bars_svg(rows: Sequence[tuple[str, float] | tuple[str, float, str]], title: 
         length = (width - label_width - 60) * value / most
         parts.append(f'<g><title>{escape(label)}: {escape(value_text(value))}</title>'
                      f'<text x="{label_width - 6}" y="{y + bar - 5}" text-anchor="end" '
-                     f'font-size="12" fill="#111">{escape(_shortened(label, 30))}</text>'
+                     f'font-size="12" fill="#111">{escape(_shortened(label, 56))}</text>'
                      f'<rect x="{label_width}" y="{y}" width="{max(length, 1):.1f}" '
                      f'height="{bar}" fill="{colour}"/>'
                      f'<text x="{label_width + length + 6:.1f}" y="{y + bar - 5}" '

@@ -13,9 +13,11 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from domain.stamp import Role
 from readmodel.reports import Period, ReportFilter
 from web.application import current_application
+from web.forms import field_messages
 
 MONTH = validate.Regexp(r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$",
-                        error=_l("Please enter a month as YYYY-MM, e.g. 2026-03."))
+                        error=_l("Please enter a month from 2000 to 2100 as YYYY-MM, "
+                                 "e.g. 2026-03."))
 MOST_MONTHS = 36
 PARAMETERS = ("von", "bis", "stadtteil", "bedarf")
 
@@ -81,8 +83,7 @@ def report_filter() -> tuple[ReportFilter, dict[str, str], dict[str, list[str]]]
     try:
         data = ReportQuery().load(given)
     except ValidationError as e:
-        errors = {k: [str(m) for m in (v if isinstance(v, list) else [v])]
-                  for k, v in e.messages.items()}  # type: ignore[union-attr]
+        errors = field_messages(e)
         data = {}
     return (built_filter(data.get("von"), data.get("bis"), data.get("stadtteil"),
                          data.get("bedarf")), given, errors)
