@@ -96,3 +96,27 @@ def test_the_reports_read_well_at_desk_and_phone_width(served: str) -> None:
         download.value.save_as(saved)
         assert saved.read_bytes().startswith(b"%PDF")
         browser.close()
+
+
+def test_a_failed_form_low_on_the_page_shows_its_errors(served: str) -> None:
+    """The consent form sits at the bottom of the case page: sent incomplete, the page
+    comes back with the error summary in view and focused (issue 20)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_context(locale="de-DE").new_page()
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.goto(served + "/anmelden")
+        page.get_by_label("Benutzername").fill("anna")
+        page.get_by_label("Passwort").fill(PASSWORD)
+        page.get_by_label("Passwort").press("Enter")
+        page.goto(served + "/faelle")
+        page.locator("main table a").first.click()
+        page.get_by_role("button", name="Einwilligung erfassen").click()
+        summary = page.locator(".error-summary").first
+        expect(summary).to_be_focused()
+        box = summary.bounding_box()
+        assert box is not None and 0 <= box["y"] and box["y"] + 40 <= 800, box
+        page.screenshot(path=ARTIFACTS / "failed-consent-form.png")
+        browser.close()
