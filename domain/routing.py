@@ -144,6 +144,14 @@ def offers_need(service: Mapping[str, object], need: str) -> bool:
     return need in needs or need_group(need) in needs
 
 
+def offers_need_or_group(service: Mapping[str, object], wanted: str) -> bool:
+    """The service offers the need, or, when ``wanted`` names a need group ("health"),
+    any need of that group."""
+    needs = service.get("needs") or []
+    assert isinstance(needs, list)
+    return offers_need(service, wanted) or any(str(n).startswith(f"{wanted}.") for n in needs)
+
+
 def suggest_receivers(network: NetworkConfig, organisations: Iterable[Organisation],
                       case: Case, need: str, urgency: str,
                       load: Mapping[tuple[UUID, str], ServiceLoad], now: datetime,

@@ -18,7 +18,7 @@ from typing import Any
 
 from domain.network import NetworkConfig
 from domain.referral import NO_CAPACITY, NOT_RESPONSIBLE, OTHER_GROUNDS
-from domain.routing import offers_need
+from domain.routing import offers_need, offers_need_or_group
 from readmodel.store import ViewStore, parse
 
 # Counts from 1 to 4 are shown as "< 5" in everything that leaves the office.
@@ -210,8 +210,7 @@ def care_gaps(store: ViewStore, network: NetworkConfig, f: ReportFilter) -> list
             if (not f.district or row["district"] == f.district) and f.matches_need(
                     row["need"]):
                 recorded[(row["district"], row["need"])] += int(row["n"])
-        services = cur.all("SELECT s.*, o.active FROM {p}service_load s JOIN "
-                           "{p}organisations o ON o.organisation_id = s.organisation_id")
+        services = _active_services(cur)
     trends = _monthly_sent(store, f)
     districts = [f.district] if f.district else list(network.districts)
     needs = [n for n in network.needs if f.matches_need(n)]
@@ -237,13 +236,23 @@ def care_gaps(store: ViewStore, network: NetworkConfig, f: ReportFilter) -> list
     return result
 
 
+def _active_services(cur: Any) -> list[dict[str, Any]]:
+    """The active services with their load, needs and districts read once."""
+    rows = cur.all("SELECT s.*, o.active FROM {p}service_load s JOIN {p}organisations o "
+                   "ON o.organisation_id = s.organisation_id")
+    return [{**s, "needs": json.loads(s["needs"]), "districts": json.loads(s["districts"])}
+            for s in rows if s["active"]]
+
+
+def _serves(service: dict[str, Any], district: str | None) -> bool:
+    """A service naming no districts serves the whole network."""
+    return district is None or not service["districts"] or district in service["districts"]
+
+
 def _services_for(services: list[dict[str, Any]], district: str,
                   need: str) -> list[dict[str, Any]]:
-    """Active services offering the need in the district (a service naming no districts
-    serves the whole network)."""
-    return [s for s in services if s["active"]
-            and offers_need({"needs": json.loads(s["needs"])}, need)
-            and (not json.loads(s["districts"]) or district in json.loads(s["districts"]))]
+    """Active services offering the need in the district."""
+    return [s for s in services if offers_need(s, need) and _serves(s, district)]
 
 
 def _monthly_sent(store: ViewStore, f: ReportFilter) -> dict[tuple[str, str], list[int]]:
@@ -355,27 +364,18 @@ def capacity_against_demand(store: ViewStore, f: ReportFilter) -> list[DemandRow
         estimates = cur.all("SELECT * FROM {p}report_demand WHERE people > 0 "
                             "AND first_month < ? AND last_month >= ? "
                             "ORDER BY need, district, first_month", (end, start))
-        services = cur.all("SELECT s.*, o.active FROM {p}service_load s JOIN "
-                           "{p}organisations o ON o.organisation_id = s.organisation_id")
+        services = _active_services(cur)
     rows = []
     for e in estimates:
         if f.district and e["district"] != f.district or not f.matches_need(e["need"]):
             continue
-        offered = [s for s in services if s["active"] and _offers_any(s, e["need"]) and (
-            e["district"] is None or not json.loads(s["districts"])
-            or e["district"] in json.loads(s["districts"]))]
+        offered = [s for s in services
+                   if offers_need_or_group(s, e["need"]) and _serves(s, e["district"])]
         rows.append(DemandRow(
             e["estimate_id"], e["need"], e["district"], e["first_month"][:7],
             e["last_month"][:7], int(e["people"]), sum(s["capacity"] or 0 for s in offered),
             sum(int(s["active_referrals"]) for s in offered)))
     return rows
-
-
-def _offers_any(service: dict[str, Any], need: str) -> bool:
-    """The service offers the need, or a need of the group ``need`` names."""
-    offered = json.loads(service["needs"])
-    return offers_need({"needs": offered}, need) or any(
-        n.startswith(f"{need}.") for n in offered)
 
 
 # -- what leaves the office ---------------------------------------------------------------------

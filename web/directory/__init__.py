@@ -10,6 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates_schema
 from domain import access
+from domain.routing import offers_need_or_group
 from domain.stamp import Role
 from web.auth import allowed_by, roles, viewer
 from web.form_submission import submit
@@ -17,6 +18,7 @@ from web.application import current_application
 from web.forms import FormSchema, VersionedForm, field_messages, integer, new_key, text
 from web.labels import need_label
 from web.reports.charts import load_bar
+from web.reports.query import needs_and_groups
 from web.reads import background_runs, lists_freshness, organisation_names, read_store
 from web.visible import organisation
 from readmodel import queries
@@ -56,7 +58,8 @@ def render_directory(failed: str | None = None, errors: dict[str, list[str]] | N
                            background=_operators_view(), overview=overview, choice=choice,
                            choice_errors=choice_errors,
                            districts=[(d, d) for d in network.districts],
-                           needs=[(code, need_label(network, code)) for code in _needs()],
+                           needs=[(code, need_label(network, code))
+                                  for code in needs_and_groups()],
                            orders=[(key, label) for key, label in ORDERS.items()],
                            load_bar=load_bar), status if not choice_errors else 422
 
@@ -80,14 +83,8 @@ class OverviewQuery(FormSchema):
         network = current_application().network
         if data.get("stadtteil") and data["stadtteil"] not in network.districts:
             raise ValidationError(_l("Please choose one of the districts."), "stadtteil")
-        if data.get("bedarf") and data["bedarf"] not in _needs():
+        if data.get("bedarf") and data["bedarf"] not in needs_and_groups():
             raise ValidationError(_l("Please choose one of the needs."), "bedarf")
-
-
-def _needs() -> list[str]:
-    network = current_application().network
-    groups = sorted({n.group for n in network.needs.values() if "." in n.code})
-    return [*groups, *network.needs]
 
 
 def _overview(organisations: list[dict[str, Any]], services: list[dict[str, Any]]
@@ -108,7 +105,7 @@ def _overview(organisations: list[dict[str, Any]], services: list[dict[str, Any]
         districts = json.loads(s["districts"])
         if organisation is None:
             continue
-        if choice["bedarf"] and not _offers(s["needs"], choice["bedarf"]):
+        if choice["bedarf"] and not offers_need_or_group(s, choice["bedarf"]):
             continue
         if choice["stadtteil"] and districts and choice["stadtteil"] not in districts:
             continue
@@ -126,11 +123,6 @@ def _overview(organisations: list[dict[str, Any]], services: list[dict[str, Any]
     else:
         rows.sort(key=lambda r: (r["organisation"], r["name"]))
     return rows, {**choice, "given": given}, errors
-
-
-def _offers(needs: list[str], wanted: str) -> bool:
-    return wanted in needs or any(n.startswith(f"{wanted}.") for n in needs) or (
-        "." in wanted and wanted.split(".")[0] in needs)
 
 
 @bp.get("/verzeichnis")

@@ -25,11 +25,11 @@ from web.auth import allowed_by, viewer
 from web.form_submission import submit
 from web.forms import MESSAGES, CommandForm, integer, new_key, text
 from web.labels import SECTOR, label, need_label
-from web.reads import lists_freshness, read_store
+from web.reads import lists_freshness, organisation_names, read_store
 from web.reports.charts import DEMAND_COLOUR, PLACES_COLOUR, bars_svg, network_map_svg, \
     trend_svg
 from web.reports.pdf import ReportPdf
-from web.reports.query import MONTH, report_filter
+from web.reports.query import MONTH, needs_and_groups, report_filter
 from web.spreadsheet import csv_response
 
 bp = Blueprint("reports", __name__, url_prefix="/netzwerk")
@@ -55,12 +55,6 @@ def _exported_percent(value: float | None, whole: int) -> str:
     return shown if isinstance(shown, str) else _percent(shown)
 
 
-def _names() -> dict[str, str]:
-    with read_store().reading() as cur:
-        return {r["organisation_id"]: r["name"]
-                for r in cur.all("SELECT organisation_id, name FROM {p}organisations")}
-
-
 def _scope(f: ReportFilter) -> str:
     """What was counted, in words, for the page and the files."""
     network = current_application().network
@@ -70,7 +64,7 @@ def _scope(f: ReportFilter) -> str:
     parts.append(need_label(network, f.need) if f.need else _("all needs"))
     if f.organisation_id:
         parts.append(_("referrals of %(organisation)s",
-                       organisation=_names().get(f.organisation_id, "")))
+                       organisation=organisation_names().get(f.organisation_id, "")))
     return " · ".join(parts)
 
 
@@ -79,7 +73,7 @@ def _page(template: str, title: str, files: str, f: ReportFilter, given: dict[st
     """A report's page; ``files`` names its CSV and PDF views (``<files>_csv``, ...)."""
     network = current_application().network
     districts = [(d, d) for d in network.districts]
-    needs = [(code, need_label(network, code)) for code in _needs_and_groups()]
+    needs = [(code, need_label(network, code)) for code in needs_and_groups()]
     query = _query_of(f)
     return render_template(
         template, report_title=title, csv_endpoint=f"reports.{files}_csv",
@@ -88,13 +82,6 @@ def _page(template: str, title: str, files: str, f: ReportFilter, given: dict[st
         districts=districts, needs=needs, freshness=lists_freshness(),
         first_month=f.period.start.strftime("%Y-%m"),
         last_month=f.period.last_month.strftime("%Y-%m"), **context), 422 if errors else 200
-
-
-def _needs_and_groups() -> list[str]:
-    """The needs a report can be narrowed to: each group ("health"), then each need."""
-    network = current_application().network
-    groups = sorted({n.group for n in network.needs.values() if "." in n.code})
-    return [*groups, *network.needs]
 
 
 def _query_of(f: ReportFilter) -> dict[str, str]:
@@ -244,7 +231,7 @@ def _map_svg(found: NetworkMap, names: dict[str, str], export: bool) -> str:
 def network_map_page() -> Any:
     f, given, errors = report_filter()
     found = network_map(read_store(), f)
-    names = _names()
+    names = organisation_names()
     return _page("reports/map.html", _("Network map"), "network_map", f, given, errors,
                  found=found,
                  chart=_map_svg(found, names, export=False) if found.flows else None,
@@ -256,7 +243,7 @@ def network_map_page() -> Any:
 def network_map_csv() -> Any:
     f = _export_filter()
     found = network_map(read_store(), f)
-    return csv_response(_map_header(), _map_rows(found, _names(), export=True),
+    return csv_response(_map_header(), _map_rows(found, organisation_names(), export=True),
                         _named("netzwerkkarte", f, "csv"))
 
 
@@ -265,7 +252,7 @@ def network_map_csv() -> Any:
 def network_map_pdf() -> Any:
     f = _export_filter()
     found = network_map(read_store(), f)
-    names = _names()
+    names = organisation_names()
     return _pdf(_("Network map"), f, _map_header(), _map_rows(found, names, export=True),
                 _named("netzwerkkarte", f, "pdf"), svg=_map_svg(found, names, export=True)
                 if found.flows else None, widths=[4, 4, 2, 2, 2, 2, 2, 2, 2])
@@ -390,7 +377,7 @@ def render_capacity(errors: dict[str, list[str]] | None = None,
         form_values=values or {"idempotency_key": new_key(),
                                "first_month": f.period.start.strftime("%Y-%m"),
                                "last_month": f.period.last_month.strftime("%Y-%m")},
-        need_options=[(code_, need_label(network, code_)) for code_ in _needs_and_groups()],
+        need_options=[(code_, need_label(network, code_)) for code_ in needs_and_groups()],
         new_key=new_key)
     return page, status if errors else code
 

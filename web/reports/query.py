@@ -55,8 +55,7 @@ def filter_problems(district: str | None, need: str | None, first: str | None,
     found = []
     if district and district not in network.districts:
         found.append("district")
-    if need and not (network.is_need(need) or any(
-            n.group == need for n in network.needs.values())):
+    if need and need not in needs_and_groups():
         found.append("need")
     if first or last:  # a missing end is the default period's
         period = default_period(current_application().today())
@@ -67,6 +66,14 @@ def filter_problems(district: str | None, need: str | None, first: str | None,
         elif (end.year - start.year) * 12 + end.month - start.month >= MOST_MONTHS:
             found.append("too_long")
     return found
+
+
+def needs_and_groups() -> list[str]:
+    """What a report or the directory can be narrowed to: each need group ("health"),
+    then each need."""
+    network = current_application().network
+    groups = sorted({n.group for n in network.needs.values() if "." in n.code})
+    return [*groups, *network.needs]
 
 
 def default_period(today: date) -> Period:
