@@ -5,13 +5,14 @@ PostgreSQL). The figures themselves are checked in test_network_reports.py."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from flask import Flask
 
 from readmodel.runner import ViewUpdater
 from testbed.reports import ReferredInMarch
-from testbed.web import sign_in, web_world
+from testbed.web import csrf_token, sign_in, web_world
 
 MARCH = "?von=2026-03&bis=2026-03"
 
@@ -198,3 +199,24 @@ def test_the_directory_shows_load_as_bars_filtered_and_sorted(
     assert "<title>1 von 25 Plätzen belegt</title>" in page
     refused = katrin.get("/verzeichnis?sortierung=zufall")
     assert refused.status_code == 422 and 'href="#o-f-sortierung"' in text(refused)
+
+
+def test_withdrawing_twice_says_so_above_the_page(web_app: Flask, referred: ReferredInMarch,
+                                                  updater: ViewUpdater) -> None:
+    from testbed.web import submit
+
+    katrin = sign_in(web_app, "katrin")
+    estimate = web_app.extensions["fallnetz.application"].planning.record_demand(
+        referred.world.as_("katrin", "koordinierungsstelle"), "housing",
+        date(2026, 3, 1), date(2026, 3, 1), 12)["estimate_id"]
+    updater.catch_up()
+    page = f"/netzwerk/kapazitaet{MARCH}"
+    first = submit(katrin, page, "/netzwerk/kapazitaet/zurueckziehen",
+                   estimate_id=str(estimate))
+    assert first.status_code == 302
+    again = katrin.post("/netzwerk/kapazitaet/zurueckziehen", data={
+        "csrf_token": csrf_token(katrin, page), "idempotency_key": "second-tab",
+        "estimate_id": str(estimate)}, follow_redirects=True)
+    body = text(again)
+    assert "bereits zurückgezogen" in body and 'class="flash error"' in body
+    assert "Es wurde nichts gespeichert" not in body

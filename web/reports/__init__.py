@@ -416,7 +416,15 @@ def withdraw_demand() -> Any:
     def done(_result: Any) -> Any:
         flash(_("The expected demand is withdrawn."), "success")
         return redirect(url_for("reports.capacity_page"))
-    return submit(WithdrawDemandForm, command, rerender=render_capacity, success=done)
+
+    def refused(errors: dict[str, list[str]], _values: dict[str, Any], _status: int) -> Any:
+        # A button without inputs: its refusal (withdrawn already, e.g. in another tab) is
+        # said above the page as it is now, not inside the form for recording.
+        for messages in errors.values():
+            for message in messages:
+                flash(message, "error")
+        return redirect(url_for("reports.capacity_page"))
+    return submit(WithdrawDemandForm, command, rerender=refused, success=done)
 
 
 @bp.get("/kapazitaet.csv")
