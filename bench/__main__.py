@@ -12,6 +12,10 @@ from bench import audit, commands, config, lag, projections, report, scan, web
 from domain.settings import PROJECT_ROOT
 
 
+# The measurements in the order of a run; --only names them.
+STEPS = ("commands", "web", "lag", "scan", "audit", "projections")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true",
@@ -20,10 +24,14 @@ def main() -> None:
                         help="only write the table again from a run's saved results.json")
     parser.add_argument("--out", type=Path, help="where the table goes (default: "
                         "docs/benchmarks.md, or test-artifacts/bench-quick.md with --quick)")
+    parser.add_argument("--only", action="append", choices=STEPS, metavar="STEP",
+                        help="run only this step (repeatable; the table has its rows only): "
+                        + ", ".join(STEPS))
     args = parser.parse_args()
     sizes = config.QUICK if args.quick else config.FULL
-    out = args.out or PROJECT_ROOT / ("test-artifacts/bench-quick.md" if args.quick
-                                      else "docs/benchmarks.md")
+    out = args.out or PROJECT_ROOT / (
+        "test-artifacts/bench-quick.md" if args.quick else
+        f"test-artifacts/bench-{'-'.join(args.only)}.md" if args.only else "docs/benchmarks.md")
     logs = PROJECT_ROOT / "test-artifacts" / f"bench-{sizes.name}"
     (logs / "instance").mkdir(parents=True, exist_ok=True)
 
@@ -38,18 +46,22 @@ def main() -> None:
     started = time.perf_counter()
     at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
     results: dict[str, dict] = {}
-    steps = [("command path", lambda: commands.measure(sizes)),
-             ("web", lambda: web.measure(sizes, logs)),
-             ("lag", lambda: lag.measure(sizes, logs)),
-             ("escalation scan", lambda: scan.measure(sizes)),
-             ("audit", lambda: audit.measure(sizes)),
-             ("projections", lambda: projections.measure(sizes, logs))]
-    for name, step in steps:
+    steps = {"commands": lambda: commands.measure(sizes),
+             "web": lambda: web.measure(sizes, logs),
+             "lag": lambda: lag.measure(sizes, logs),
+             "scan": lambda: scan.measure(sizes),
+             "audit": lambda: audit.measure(sizes),
+             "projections": lambda: projections.measure(sizes, logs)}
+    for name, step in steps.items():
+        if args.only and name not in args.only:
+            continue
         step_started = time.perf_counter()
         print(f"{name} …", flush=True)
         results.update(step())
         print(f"{name}: {time.perf_counter() - step_started:.0f} s", flush=True)
     command = "make bench-quick" if args.quick else "make bench"
+    if args.only:
+        command = "python -m bench" + "".join(f" --only {name}" for name in args.only)
     seconds = time.perf_counter() - started
     # Kept beside the logs, so the table can be written again without measuring again.
     (logs / "results.json").write_text(json.dumps(

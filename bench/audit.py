@@ -4,12 +4,11 @@ against the bare library reading the same events from the same store."""
 
 from __future__ import annotations
 
-import statistics
-import time
 from typing import Any
 from uuid import UUID
 
 from bench import config
+from bench.timing import median_ms
 from domain.application import ReferralNetwork
 from runtime.bootstrap import bootstrap
 from domain.case import Case
@@ -45,15 +44,6 @@ def _long_case(world: World, events: int) -> UUID:
     return case_id
 
 
-def _median_ms(run: Any, repeats: int) -> float:
-    for _ in range(2):
-        run()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
 
 
 def _page_ms(application: ReferralNetwork, settings: Settings, case_id: UUID,
@@ -64,7 +54,7 @@ def _page_ms(application: ReferralNetwork, settings: Settings, case_id: UUID,
     def page() -> None:
         response = client.get(f"/pruefung/faelle/{case_id}")
         assert response.status_code == 200, response.status_code
-    return _median_ms(page, repeats)
+    return median_ms(page, repeats)
 
 
 def measure(sizes: config.Sizes) -> dict[str, dict[str, float]]:
@@ -78,7 +68,7 @@ def measure(sizes: config.Sizes) -> dict[str, dict[str, float]]:
 
         def bare() -> None:
             assert len(list(application.repository.event_store.get(case_id))) == events
-        bare_ms = _median_ms(bare, sizes.repeats)
+        bare_ms = median_ms(bare, sizes.repeats)
         plain_ms = _page_ms(application, settings, case_id, sizes.repeats)
         snapshotting = ReferralNetwork(application.network, env={
             **settings.persistence_env(), "IS_SNAPSHOTTING_ENABLED": "y"})

@@ -36,6 +36,15 @@ NOTES: dict[str, list[str]] = {
         "(median of repeated requests); the case's events are needs recorded and resolved "
         "in turn. With snapshots, the engine runs with `IS_SNAPSHOTTING_ENABLED` and a "
         "snapshot of the case taken first.",
+        "- Report pages: after the projections' rebuild, each of the coordinator's report "
+        "pages (health, map, care gaps, capacity) with its default filter (the last twelve "
+        "months) through the Flask app in-process, median of repeated requests, on the "
+        "views just rebuilt. The cloned units are spread over the two years before the run "
+        "and over the network's districts, so about half of the history lies in the "
+        "period. The reports read monthly rows (`report_flows`, `report_step_hours`, "
+        "`report_need_months`), whose size grows with months × districts × needs × pairs "
+        "of organisations, not with the events. The baseline is a bare Flask page of the "
+        "slowest page's size in the same test client.",
         "- `make bench-quick` runs the same code on small sizes (its table goes to "
         "test-artifacts/bench-quick.md); its figures prove the code runs, nothing more.",
     ],

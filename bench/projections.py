@@ -1,6 +1,7 @@
 """Projections: catch-up rate and peak memory rebuilding every view from many events,
 against the library's ProjectionRunner with a trivial projection over the same events; each
-run in a process of its own (bench.rebuild), which reports its own peak RSS."""
+run in a process of its own (bench.rebuild), which reports its own peak RSS. Then the report
+pages on the views just rebuilt (bench.reports)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import config
+from bench import config, reports
 from bench.events import fill
 from runtime.bootstrap import bootstrap
 from domain.settings import PROJECT_ROOT, Settings
+from testbed.web import give_passwords
 from testbed.world import World
 
 
@@ -39,6 +41,7 @@ def measure(sizes: config.Sizes, logs: Path,
         url = config.schema_url(schema)
         application = bootstrap(Settings(database_url=url)).application
         last = fill(application, World.build(application), sizes.events)
+        give_passwords(application)  # the report pages below are read as the coordinator
         application.close()
         progress(f"  {last:,} events recorded")
         library = _child("library", url, min(sizes.baseline_events, last),
@@ -46,7 +49,10 @@ def measure(sizes: config.Sizes, logs: Path,
         progress(f"  library runner: {library['rate']:,.0f} events/s")
         views = _child("engine", url, last, logs / "rebuild-application.log")
         progress(f"  views rebuilt: {views['rate']:,.0f} events/s")
+        pages = reports.measure(url, sizes.repeats)
+        progress(f"  report pages: {pages['engine']:.0f} ms ({pages['slowest']})")
     return {"projections": {"engine": views["rate"], "bare": library["rate"],
                             "rss_mb": views["rss_mb"], "bare_rss_mb": library["rss_mb"],
                             "events": views["events"], "bare_events": library["events"],
-                            "seconds": views["seconds"]}}
+                            "seconds": views["seconds"]},
+            "reports": {**pages, "events": views["events"]}}

@@ -7,7 +7,6 @@ a million referrals first would take far longer than the scan it prepares."""
 from __future__ import annotations
 
 import json
-import statistics
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -16,6 +15,7 @@ from typing import Any
 import psycopg
 
 from bench import config
+from bench.timing import median_ms
 from runtime.bootstrap import bootstrap
 from domain.settings import Settings
 from testbed.world import World
@@ -63,15 +63,6 @@ def _fill(conn: psycopg.Connection, template: dict[str, Any], count: int,
     conn.commit()
 
 
-def _median_ms(run: Any, repeats: int) -> float:
-    for _ in range(3):
-        run()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
 
 
 def measure(sizes: config.Sizes) -> dict[str, dict[str, float]]:
@@ -96,8 +87,8 @@ def measure(sizes: config.Sizes) -> dict[str, dict[str, float]]:
                     conn.rollback()
                     assert len(rows) == DUE, len(rows)
 
-                results[f"scan_{label}"] = {"engine": _median_ms(engine_scan, sizes.repeats),
-                                            "bare": _median_ms(bare_scan, sizes.repeats),
+                results[f"scan_{label}"] = {"engine": median_ms(engine_scan, sizes.repeats),
+                                            "bare": median_ms(bare_scan, sizes.repeats),
                                             "open": count}
         store.close()
     return results

@@ -9,16 +9,15 @@ leaves the coordination office goes through :func:`suppressed`."""
 from __future__ import annotations
 
 import json
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from domain.network import NetworkConfig
-from domain.referral import NO_CAPACITY, NOT_RESPONSIBLE, OTHER_GROUNDS
 from domain.routing import offers_need, offers_need_or_group
+from readmodel.projections.network import FLOW_COUNTS
 from readmodel.store import ViewStore, parse
 
 # Counts from 1 to 4 are shown as "< 5" in everything that leaves the office.
@@ -41,9 +40,6 @@ class Period:
         start = date.fromisoformat(f"{first}-01")
         last_month = date.fromisoformat(f"{last}-01")
         return cls(start, _next_month(last_month))
-
-    def bounds(self) -> tuple[str, str]:
-        return f"{self.start.isoformat()}T00:00:00", f"{self.end.isoformat()}T00:00:00"
 
     @property
     def last_month(self) -> date:
@@ -69,35 +65,98 @@ def _previous_month(day: date) -> date:
     return date(day.year - (day.month == 1), (day.month - 2) % 12 + 1, 1)
 
 
-def _days(start: str | None, end: str | None) -> float | None:
-    if not start or not end:
+def weighted_median(counted: Iterable[tuple[float, int]]) -> float | None:
+    """The median of values given with how often each occurs: the same as
+    :func:`statistics.median` of the values written out, without writing them out."""
+    items = sorted((value, times) for value, times in counted if times > 0)
+    total = sum(times for _, times in items)
+    if not total:
         return None
-    return (parse(end) - parse(start)).total_seconds() / 86400
 
-
-def median(values: Iterable[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return round(statistics.median(present), 1) if present else None
+    def nth(index: int) -> float:
+        seen = 0
+        for value, times in items:
+            seen += times
+            if index < seen:
+                return value
+        raise AssertionError("index beyond the values")
+    return (nth((total - 1) // 2) + nth(total // 2)) / 2
 
 
 def share(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
 
 
-def _sent_referrals(store: ViewStore, f: ReportFilter) -> list[dict[str, Any]]:
-    """The referrals sent in the period that match the filter."""
-    start, end = f.period.bounds()
-    sql = "SELECT * FROM {p}report_referrals WHERE sent_at >= ? AND sent_at < ?"
-    params: list[Any] = [start, end]
+def _month(day: date) -> str:
+    return day.strftime("%Y-%m")
+
+
+def _where(f: ReportFilter, months: Period | None = None,
+           organisation: str = "(from_organisation_id = ? OR to_organisation_id = ?)"
+           ) -> tuple[str, list[Any]]:
+    """The filter as SQL over monthly rows (``month``, ``district``, ``need`` and the
+    organisation columns named by ``organisation``)."""
+    period = months or f.period
+    narrowed, params = _narrowed(f, "district = ?", "need", organisation)
+    return ("month >= ? AND month <= ?" + narrowed,
+            [_month(period.start), _month(period.last_month), *params])
+
+
+def _narrowed(f: ReportFilter, district: str, need: str,
+              organisation: str) -> tuple[str, list[Any]]:
+    """The filter's district, need (or need group) and organisation as SQL conditions,
+    each with its ``AND``; ``district`` and ``organisation`` are conditions with ``?``
+    for the value, ``need`` the need's column."""
+    sql, params = "", []
     if f.district:
-        sql += " AND district = ?"
+        sql += f" AND {district}"
         params.append(f.district)
+    if f.need:
+        sql += f" AND ({need} = ? OR substr({need}, 1, ?) = ?)"
+        params += [f.need, len(f.need) + 1, f"{f.need}."]
     if f.organisation_id:
-        sql += " AND (from_organisation_id = ? OR to_organisation_id = ?)"
-        params += [f.organisation_id, f.organisation_id]
+        sql += f" AND {organisation}"
+        params += [f.organisation_id] * organisation.count("?")
+    return sql, params
+
+
+def _flows(store: ViewStore, f: ReportFilter, by: tuple[str, ...],
+           months: Period | None = None) -> list[dict[str, Any]]:
+    """The referrals sent in the period that match the filter, counted per ``by``."""
+    where, params = _where(f, months)
+    sums = ", ".join(f"COALESCE(SUM({c}), 0) AS {c}" for c in FLOW_COUNTS)
+    grouped = ", ".join(by)
+    sql = (f"SELECT {grouped + ', ' if by else ''}{sums} FROM {{p}}report_flows "
+           f"WHERE {where}")
+    if by:
+        sql += f" GROUP BY {grouped} HAVING SUM(sent) > 0 ORDER BY {grouped}"
     with store.reading() as cur:
         rows = cur.all(sql, params)
-    return [r for r in rows if f.matches_need(r["need"])]
+    return [{**r, **{c: int(r[c]) for c in FLOW_COUNTS}} for r in rows]
+
+
+def _step_medians(store: ViewStore, f: ReportFilter, by: tuple[str, ...],
+                  steps: tuple[str, ...]) -> dict[tuple[Any, ...], dict[str, float | None]]:
+    """Median days of each step per ``by``, from the hours' histograms."""
+    where, params = _where(f)
+    grouped = "".join(f"{column}, " for column in by)
+    sql = (f"SELECT {grouped}step, hours, SUM(referrals) AS n FROM {{p}}report_step_hours "
+           f"WHERE {where} AND step IN ({', '.join('?' for _ in steps)}) "
+           f"GROUP BY {grouped}step, hours")
+    with store.reading() as cur:
+        rows = cur.all(sql, [*params, *steps])
+    histograms: dict[tuple[Any, ...], dict[str, list[tuple[float, int]]]] = defaultdict(
+        lambda: defaultdict(list))
+    for row in rows:
+        histograms[tuple(row[c] for c in by)][row["step"]].append(
+            (int(row["hours"]), int(row["n"])))
+    medians: dict[tuple[Any, ...], dict[str, float | None]] = {}
+    for key, by_step in histograms.items():
+        medians[key] = {}
+        for step, counted in by_step.items():
+            hours = weighted_median(counted)
+            medians[key][step] = None if hours is None else round(hours / 24, 1)
+    return medians
 
 
 # -- the network map ----------------------------------------------------------------------------
@@ -132,19 +191,20 @@ class NetworkMap:
 
 
 def network_map(store: ViewStore, f: ReportFilter) -> NetworkMap:
-    pairs: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for row in _sent_referrals(store, f):
-        pairs[(row["from_organisation_id"], row["to_organisation_id"])].append(row)
+    pair = ("from_organisation_id", "to_organisation_id")
+    medians = _step_medians(store, f, pair, ("receipt", "acceptance"))
     flows = []
-    for (sender, receiver), rows in sorted(pairs.items()):
-        accepted = sum(1 for r in rows if r["accepted_at"])
-        rejected = sum(1 for r in rows if r["rejected_at"])
+    for row in _flows(store, f, pair):
+        key = (row["from_organisation_id"], row["to_organisation_id"])
+        rejected = (row["rejected_no_capacity"] + row["rejected_not_responsible"]
+                    + row["rejected_other"])
+        steps = medians.get(key, {})
         flows.append(Flow(
-            sender, receiver, len(rows), accepted, rejected, share(accepted, accepted + rejected),
-            median(_days(r["sent_at"], r["received_at"]) for r in rows),
-            median(_days(r["sent_at"], r["accepted_at"]) for r in rows),
-            share(sum(r["escalated"] for r in rows), len(rows))))
-    involved = {o for pair in pairs for o in pair}
+            *key, row["sent"], row["accepted"], rejected,
+            share(row["accepted"], row["accepted"] + rejected), steps.get("receipt"),
+            steps.get("acceptance"), share(row["escalated"], row["sent"])))
+    involved = {o for flow in flows for o in (flow.from_organisation_id,
+                                              flow.to_organisation_id)}
     with store.reading() as cur:
         organisations = cur.all("SELECT organisation_id, name, sector FROM {p}organisations "
                                 "ORDER BY sector, name")
@@ -198,39 +258,32 @@ class GapRow:
 def care_gaps(store: ViewStore, network: NetworkConfig, f: ReportFilter) -> list[GapRow]:
     """One row per district and need with demand in the period (needs recorded or referrals
     sent), and one per need of the filter that no service offers in a district."""
-    start, end = f.period.bounds()
-    rows_by_key: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for row in _sent_referrals(store, f):
-        rows_by_key[(row["district"], row["need"])].append(row)
-    recorded: dict[tuple[str, str], int] = defaultdict(int)
+    place = ("district", "need")
+    counted = {(r["district"], r["need"]): r for r in _flows(store, f, place)}
+    first_contact = _step_medians(store, f, place, ("first_contact",))
+    where, params = _where(f, organisation="organisation_id = ?")
     with store.reading() as cur:
-        for row in cur.all("SELECT district, need, COUNT(*) AS n FROM {p}report_needs "
-                           "WHERE recorded_at >= ? AND recorded_at < ? "
-                           "GROUP BY district, need", (start, end)):
-            if (not f.district or row["district"] == f.district) and f.matches_need(
-                    row["need"]):
-                recorded[(row["district"], row["need"])] += int(row["n"])
+        recorded = {(r["district"], r["need"]): int(r["n"]) for r in cur.all(
+            f"SELECT district, need, SUM(recorded) AS n FROM {{p}}report_need_months "
+            f"WHERE {where} GROUP BY district, need HAVING SUM(recorded) > 0", params)}
         services = _active_services(cur)
     trends = _monthly_sent(store, f)
     districts = [f.district] if f.district else list(network.districts)
     needs = [n for n in network.needs if f.matches_need(n)]
-    keys = set(rows_by_key) | set(recorded)
+    keys = set(counted) | set(recorded)
     keys |= {(d, n) for d in districts for n in needs
              if not _services_for(services, d, n)}
     result = []
     for district, need in sorted(keys):
-        rows = rows_by_key.get((district, need), [])
+        row = counted.get((district, need), dict.fromkeys(FLOW_COUNTS, 0))
         offered = _services_for(services, district, need)
         places = sum(s["capacity"] or 0 for s in offered)
         taken = sum(int(s["active_referrals"]) for s in offered)
         result.append(GapRow(
-            district, need, recorded.get((district, need), 0), len(rows),
-            sum(1 for r in rows if r["accepted_at"]),
-            sum(1 for r in rows if r["grounds"] == NO_CAPACITY),
-            sum(1 for r in rows if r["grounds"] == NOT_RESPONSIBLE),
-            sum(1 for r in rows if r["grounds"] == OTHER_GROUNDS),
-            sum(r["escalated"] for r in rows),
-            median(_days(r["sent_at"], r["first_contact_at"]) for r in rows),
+            district, need, recorded.get((district, need), 0), row["sent"], row["accepted"],
+            row["rejected_no_capacity"], row["rejected_not_responsible"],
+            row["rejected_other"], row["escalated"],
+            first_contact.get((district, need), {}).get("first_contact"),
             len(offered), share(taken, places) if places else None,
             trends.get((district, need), [0] * TREND_MONTHS)))
     return result
@@ -261,12 +314,12 @@ def _monthly_sent(store: ViewStore, f: ReportFilter) -> dict[tuple[str, str], li
     months = [f.period.last_month]
     while len(months) < TREND_MONTHS:
         months.insert(0, _previous_month(months[0]))
-    window = replace(f, period=Period(months[0], f.period.end))
-    index = {m.strftime("%Y-%m"): i for i, m in enumerate(months)}
+    index = {_month(m): i for i, m in enumerate(months)}
     trends: dict[tuple[str, str], list[int]] = {}
-    for row in _sent_referrals(store, window):
+    for row in _flows(store, f, ("district", "need", "month"),
+                      months=Period(months[0], f.period.end)):
         counts = trends.setdefault((row["district"], row["need"]), [0] * TREND_MONTHS)
-        counts[index[row["sent_at"][:7]]] += 1
+        counts[index[row["month"]]] += row["sent"]
     return trends
 
 
@@ -294,43 +347,41 @@ class Health:
 
 
 def network_health(store: ViewStore, f: ReportFilter, now: datetime) -> Health:
-    rows = _sent_referrals(store, f)
-    ended = [r for r in rows if r["ended_at"] and r["status"] != "entered-in-error"]
-    counted = [r for r in rows if r["status"] != "entered-in-error"]
-
-    def decided(r: dict[str, Any]) -> str | None:
-        moments = [m for m in (r["accepted_at"], r["rejected_at"], r["forwarded_at"]) if m]
-        return min(moments) if moments else None
+    totals = _flows(store, f, ())[0]
+    steps = _step_medians(store, f, (), ("receipt", "decision", "contact_after_acceptance")
+                          ).get((), {})
     return Health(
-        len(counted), len(ended), share(len(ended), len(counted)),
-        median(_days(r["sent_at"], r["received_at"]) for r in counted),
-        median(_days(r["received_at"] or r["sent_at"], decided(r)) for r in counted),
-        median(_days(r["accepted_at"], r["first_contact_at"]) for r in counted),
+        totals["sent"], totals["ended"], share(totals["ended"], totals["sent"]),
+        steps.get("receipt"), steps.get("decision"), steps.get("contact_after_acceptance"),
         overdue_by_receiver(store, f, now))
 
 
 def overdue_by_receiver(store: ViewStore, f: ReportFilter, now: datetime) -> list[Overdue]:
     """Open referrals past their running deadline now, by receiver, the most first (for a
     supervisor's slice: those their organisation received or sent)."""
-    sql = ("SELECT r.to_organisation_id, r.from_organisation_id, r.need, r.next_due_at, "
-           "o.name, c.district "
+    sql = ("SELECT r.to_organisation_id, o.name, r.next_due_at, COUNT(*) AS n "
            "FROM {p}referrals r JOIN {p}organisations o "
            "ON o.organisation_id = r.to_organisation_id "
-           "JOIN {p}cases c ON c.case_id = r.case_id "
            "WHERE r.next_due_at IS NOT NULL AND r.next_due_at < ?")
+    narrowed, params = _narrowed(
+        f, "r.case_id IN (SELECT case_id FROM {p}cases WHERE district = ?)", "r.need",
+        "(r.to_organisation_id = ? OR r.from_organisation_id = ?)")
+    sql += narrowed
+    # Referrals due at the same moment come as one row: the page costs what the receivers
+    # and their deadlines are, not the number of referrals.
+    sql += " GROUP BY r.to_organisation_id, o.name, r.next_due_at"
     with store.reading() as cur:
-        rows = cur.all(sql, (now.isoformat(timespec="microseconds"),))
-    late: dict[tuple[str, str], list[float]] = defaultdict(list)
+        rows = cur.all(sql, [now.isoformat(timespec="microseconds"), *params])
+    late: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
     for row in rows:
-        if f.district and row["district"] != f.district or not f.matches_need(row["need"]):
-            continue
-        if f.organisation_id and f.organisation_id not in (row["to_organisation_id"],
-                                                            row["from_organisation_id"]):
-            continue
         late[(row["to_organisation_id"], row["name"])].append(
-            (now - parse(row["next_due_at"])).total_seconds() / 86400)
-    found = [Overdue(oid, name, len(days), median(days), round(max(days), 1))
-             for (oid, name), days in late.items()]
+            ((now - parse(row["next_due_at"])).total_seconds() / 86400, int(row["n"])))
+    found = []
+    for (oid, name), days in late.items():
+        middle = weighted_median(days)
+        found.append(Overdue(oid, name, sum(n for _, n in days),
+                             None if middle is None else round(middle, 1),
+                             round(max(d for d, _ in days), 1)))
     return sorted(found, key=lambda o: (-o.referrals, o.name))
 
 

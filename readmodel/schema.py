@@ -10,7 +10,7 @@ from readmodel.store import Cursor, ViewStore
 PROJECTIONS = ("handoff_views",)
 # Raise it when a view table's columns change: the views of an older version are then dropped
 # and projected again from the events on first use (kept in positions as "schema").
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 TABLES = {
     "positions": "projection TEXT PRIMARY KEY, position BIGINT NOT NULL",
     "organisations": "organisation_id TEXT PRIMARY KEY, key TEXT NOT NULL, name TEXT NOT NULL, "

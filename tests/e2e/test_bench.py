@@ -15,7 +15,7 @@ from domain.settings import PROJECT_ROOT
 from testbed.processes import REDIS_URL
 
 MEASURES = ("Command path, 1 writer", "Command path, 4 writers", "Inbox page",
-            "Referral form POST", "Projections", "Lag", "Escalation scan: find",
+            "Referral form POST", "Projections", "Report pages", "Lag", "Escalation scan: find",
             "Escalation scan: among", "without snapshots", "with a snapshot")
 
 

@@ -103,6 +103,42 @@ def test_a_rebuild_gives_the_same_reports(referred: Network, updater: ViewUpdate
     assert everything() == before
 
 
+def test_a_referral_entered_in_error_leaves_every_report(referred: Network,
+                                                        updater: ViewUpdater,
+                                                        world: World) -> None:
+    """The monthly rows change by the difference a change makes: R3 (to the Jobcenter) was
+    never meant, and the reports count as if it had not been sent."""
+    world.application.referrals.mark_referral_entered_in_error(world.birgit, referred.r3,
+                                                               "Falscher Fall.")
+    updater.catch_up()
+    assert referred.org("jobcenter") not in {
+        f.to_organisation_id for f in network_map(updater.store, MARCH).flows}
+    benefits = {(r.district, r.need): r for r in care_gaps(
+        updater.store, world.application.network, MARCH)}[("Sachsendorf", "benefits")]
+    assert (benefits.needs_recorded, benefits.sent, benefits.accepted) == (1, 0, 0)
+    now = datetime(2026, 4, 30, 12, tzinfo=timezone.utc)
+    health = network_health(updater.store, MARCH, now)
+    # R1, R2, R4, R5 sent, of them R2, R4, R5 ended; decisions 1.0, 1.0, 0.25, 1.0
+    assert (health.sent, health.with_outcome, health.median_days_to_decide) == (4, 3, 1.0)
+    assert health.overdue_by_receiver == []  # R3 owed the only running deadline
+    before = network_map(updater.store, MARCH), network_health(updater.store, MARCH, now)
+    updater.rebuild()
+    assert (network_map(updater.store, MARCH), network_health(updater.store, MARCH, now)) \
+        == before
+
+
+def test_a_supervisors_slice_counts_the_needs_their_organisation_recorded(
+        referred: Network, updater: ViewUpdater, world: World) -> None:
+    """The FSA recorded every need; the PSZ received two of the referrals."""
+    def psychosocial(organisation: str) -> GapRow:
+        rows = care_gaps(updater.store, world.application.network,
+                         ReportFilter(MARCH.period, organisation_id=referred.org(organisation)))
+        return {(r.district, r.need): r for r in rows}[("Sachsendorf", "health.psychosocial")]
+    assert (psychosocial("fsa-sachsendorf").needs_recorded,
+            psychosocial("fsa-sachsendorf").sent) == (2, 2)
+    assert (psychosocial("psz").needs_recorded, psychosocial("psz").sent) == (0, 2)
+
+
 def test_small_counts_do_not_leave_the_office() -> None:
     assert [suppressed(n) for n in (0, 1, 4, 5, 12)] == [0, "< 5", "< 5", 5, 12]
     assert rate_for_export(0.5, 2) == "< 5"
