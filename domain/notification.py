@@ -1,6 +1,9 @@
-"""Notification: one message about one escalation, recorded before it is sent.
+"""Notification: one message recorded before it is sent: about one escalation, or the
+network's monthly report to the coordination office (with the report as a PDF attachment,
+made when the mail is sent).
 
-Its id derives from (referral, stage, level), so an escalation can produce only one. Sending
+Its id derives from (referral, stage, level), or from (office, month), so an escalation or
+a month can produce only one. Sending
 is claimed by an event first; a crash after the mail left but before ``Delivered`` was
 recorded leaves the claim standing, and nothing sends it again (at most once). Only a failure
 that proves nothing was sent (no connection to the mail server) returns it for a retry.
@@ -8,7 +11,7 @@ that proves nothing was sent (no connection to the mail server) returns it for a
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -19,6 +22,7 @@ from domain.messages import _
 from domain.stamp import Stamp
 
 PENDING, SENDING, DELIVERED, RETRY = "pending", "sending", "delivered", "retry"
+MONTHLY_REPORT = "monthly_report"  # the stage of a monthly report's notification
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
            timedelta(hours=1))
 
@@ -32,16 +36,22 @@ class Notification(StampedAggregate):
     def id_for(referral_id: UUID, stage: str, level: int) -> UUID:
         return uuid5(referral_id, f"escalation:{stage}:{level}")
 
+    @staticmethod
+    def id_for_monthly_report(office_id: UUID, month: date) -> UUID:
+        return uuid5(office_id, f"{MONTHLY_REPORT}:{month:%Y-%m}")
+
     @event("Created")
-    def __init__(self, id: UUID, referral_id: UUID, stage: str, level: int,
+    def __init__(self, id: UUID, referral_id: UUID | None, stage: str, level: int,
                  recipients: list[dict[str, Any]], subject: str, body: str,
-                 by: Stamp) -> None:
+                 by: Stamp, attachment: dict[str, str] | None = None) -> None:
         self.referral_id = referral_id
         self.stage = stage
         self.level = level
         self.recipients = recipients
         self.subject = subject
         self.body = body
+        # What to attach, made when sent: {"report": "monthly", "month": "YYYY-MM"}.
+        self.attachment = attachment
         self.status = PENDING
         self.attempts = 0
         self.retry_at: datetime | None = None

@@ -169,6 +169,7 @@ class Flow:
     sent: int
     accepted: int
     rejected: int
+    escalated: int  # at least once
     acceptance_rate: float | None  # accepted ÷ decided (accepted or rejected)
     median_days_to_receive: float | None
     median_days_to_accept: float | None
@@ -200,7 +201,7 @@ def network_map(store: ViewStore, f: ReportFilter) -> NetworkMap:
                     + row["rejected_other"])
         steps = medians.get(key, {})
         flows.append(Flow(
-            *key, row["sent"], row["accepted"], rejected,
+            *key, row["sent"], row["accepted"], rejected, row["escalated"],
             share(row["accepted"], row["accepted"] + rejected), steps.get("receipt"),
             steps.get("acceptance"), share(row["escalated"], row["sent"])))
     involved = {o for flow in flows for o in (flow.from_organisation_id,
@@ -436,6 +437,11 @@ def suppressed(count: int) -> int | str:
     return f"< {SMALL}" if 0 < count < SMALL else count
 
 
-def rate_for_export(rate: float | None, whole: int) -> float | str | None:
-    """A share over fewer than five referrals would let a reader count them back."""
-    return f"< {SMALL}" if rate is not None and whole < SMALL else rate
+def rate_for_export(rate: float | None, part: int, whole: int) -> float | str | None:
+    """A share ``part`` ÷ ``whole`` as it may leave the office: beside the counts, a share
+    over fewer than five, or whose part or rest is from 1 to 4, would let a reader work a
+    suppressed count back out (5 sent and 60 % ended: 3 ended)."""
+    if rate is None:
+        return None
+    hidden = whole < SMALL or 0 < part < SMALL or 0 < whole - part < SMALL
+    return f"< {SMALL}" if hidden else rate

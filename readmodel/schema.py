@@ -41,7 +41,8 @@ TABLES = {
     "deadlines": "referral_id TEXT PRIMARY KEY, stage TEXT NOT NULL, due_at TEXT NOT NULL, "
                  "next_level INTEGER NOT NULL, next_escalation_at TEXT, "
                  "escalation_times TEXT NOT NULL",
-    "notifications": "notification_id TEXT PRIMARY KEY, referral_id TEXT NOT NULL, "
+    # referral_id is empty for the monthly report (stage "monthly_report").
+    "notifications": "notification_id TEXT PRIMARY KEY, referral_id TEXT, "
                      "stage TEXT NOT NULL, level INTEGER NOT NULL, status TEXT NOT NULL, "
                      "attempts INTEGER NOT NULL, retry_at TEXT, subject TEXT NOT NULL, "
                      "recipients TEXT NOT NULL, created_at TEXT NOT NULL, "

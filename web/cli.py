@@ -134,8 +134,9 @@ def _notification_commands(app: Flask) -> None:
         since = datetime.now(timezone.utc) - timedelta(minutes=minutes)
         rows = stuck_notifications(updater.store, since)
         for row in rows:
-            click.echo(f"{row['notification_id']}  referral {row['referral_id']}  "
-                       f"{row['stage']} level {row['level']}  attempts {row['attempts']}  "
+            about = (f"referral {row['referral_id']}  {row['stage']} level {row['level']}"
+                     if row["referral_id"] else row["stage"])
+            click.echo(f"{row['notification_id']}  {about}  attempts {row['attempts']}  "
                        f"claimed {row['updated_at'][:16]}")
         click.echo(f"{len(rows)} notification(s) stuck in sending.")
 

@@ -4,12 +4,22 @@ settings object."""
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 
+from flask import Flask
+from flask_babel import force_locale
+
+from domain.application import ReferralNetwork
+from domain.notification import Notification
+from domain.services.escalations import MAIL_LANGUAGE
 from domain.settings import Settings
+from web import create_app
+from web.reports import monthly_report_pdf
 from readmodel.runner import ViewUpdater
 from runtime.bootstrap import bootstrap
 from workers.jobs import Jobs
+from workers.mail import Attachment, AttachmentMaker
 
 
 @lru_cache(maxsize=1)
@@ -22,7 +32,24 @@ def build_jobs(settings: Settings) -> Jobs:
     system = bootstrap(settings, nudge=None)
     updater = ViewUpdater(system.application, system.read_store,
                           batch_size=settings.view_batch_size)
-    return Jobs(system.application, updater, settings)
+    return Jobs(system.application, updater, settings,
+                attachments=report_attachments(settings, system.application))
+
+
+def report_attachments(settings: Settings, application: ReferralNetwork) -> AttachmentMaker:
+    """The monthly report's PDF, made by the web's report code in an app context of its
+    own (German, as the network's staff read the mails); the app is made on first use."""
+    @lru_cache(maxsize=1)
+    def app() -> Flask:
+        return create_app(settings, application=application,
+                          config={"NUDGE_WORKERS": False})
+
+    def make(notification: Notification) -> list[Attachment]:
+        month = date.fromisoformat(f"{notification.attachment['month']}-01")
+        with app().app_context(), force_locale(MAIL_LANGUAGE):
+            filename, content = monthly_report_pdf(month)
+        return [Attachment(filename, content)]
+    return make
 
 
 @lru_cache(maxsize=1)

@@ -1,5 +1,6 @@
-"""The workers' four jobs — catch the views up, scan for escalations, send mail, deliver
-webhooks — over one application and view store. The Celery tasks (production) and the embedded
+"""The workers' four jobs — catch the views up, scan for escalations, send mail (the
+escalations' and the monthly report's), deliver webhooks — over one application and view
+store. The Celery tasks (production) and the embedded
 runner (``make run``) both call these; each records its success or failure in the runs
 table, so that a job that stopped shows as stale instead of silently doing nothing."""
 
@@ -9,7 +10,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from eventsourcing.domain import datetime_now_with_tzinfo
 
@@ -18,10 +19,14 @@ from domain.settings import Settings
 from readmodel import runs
 from readmodel.runner import ViewUpdater
 from workers.escalation import scan
-from workers.mail import MailSettings, send_due
+from workers.mail import AttachmentMaker, MailSettings, no_attachments, send_due
 from workers.webhooks import WebhookSettings, deliver_due
 
 log = logging.getLogger(__name__)
+
+
+def previous_month(day: date) -> date:
+    return date(day.year - (day.month == 1), (day.month - 2) % 12 + 1, 1)
 
 
 @dataclass
@@ -30,6 +35,7 @@ class Jobs:
     updater: ViewUpdater
     settings: Settings
     clock: Callable[[], datetime] = field(default=datetime_now_with_tzinfo)
+    attachments: AttachmentMaker = no_attachments
 
     def catch_up_views(self) -> int:
         with self._recorded(runs.VIEWS, success=False):  # catch_up records its success
@@ -50,9 +56,15 @@ class Jobs:
 
     def send_notifications(self) -> dict[str, int]:
         with self._recorded(runs.MAIL):
+            now = self.clock()
+            # The month just ended goes to the coordination office with the first run of
+            # the new one (once: the notification's id is the month's).
+            if self.application.escalations.queue_monthly_report(
+                    previous_month(now.date()))["queued"]:
+                log.info("monthly report queued")
             self.updater.catch_up()
             counts = send_due(self.application, self.updater.store, self.mail_settings(),
-                              self.clock())
+                              now, attachments=self.attachments)
             if any(counts.values()):
                 log.info("notifications: %s", counts)
                 self.updater.catch_up()

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from uuid import UUID
 
 from domain.application import ReferralNetwork
+from domain.notification import Notification
 from readmodel.queries import sendable_notifications
 from readmodel.store import ViewStore
 
@@ -34,8 +36,23 @@ class MailSettings:
     timeout: float = 5.0
 
 
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str = "application/pdf"
+
+
+# Makes the files a notification asks for (its ``attachment``), when it is sent.
+AttachmentMaker = Callable[[Notification], list[Attachment]]
+
+
+def no_attachments(notification: Notification) -> list[Attachment]:
+    raise LookupError("this sender makes no attachments")
+
+
 def send_due(application: ReferralNetwork, store: ViewStore, mail: MailSettings, now: datetime,
-             limit: int = 100) -> dict[str, int]:
+             limit: int = 100, attachments: AttachmentMaker = no_attachments) -> dict[str, int]:
     counts = {"delivered": 0, "retry": 0, "skipped": 0, "unknown": 0}
     for row in sendable_notifications(store, now, limit):
         notification_id = UUID(row["notification_id"])
@@ -43,13 +60,14 @@ def send_due(application: ReferralNetwork, store: ViewStore, mail: MailSettings,
         if notification is None:
             counts["skipped"] += 1
             continue
-        message = EmailMessage()
-        message["From"] = mail.sender
-        message["To"] = ", ".join(r["address"] for r in notification.recipients)
-        message["Subject"] = notification.subject
-        message["Message-ID"] = f"<{notification_id}@fallnetz>"
-        message.set_content(f"{notification.body}\n\n{mail.base_url}/vermittlungen/"
-                            f"{notification.referral_id}\n")
+        try:
+            message = _message(notification, mail, attachments)
+        except Exception as error:
+            # The attachment could not be made: nothing went out; the next run tries again.
+            log.exception("notification %s: attachment not made", notification_id)
+            application.escalations.record_unsent(notification_id, type(error).__name__, now)
+            counts["retry"] += 1
+            continue
         try:
             smtp = smtplib.SMTP(mail.host, mail.port, timeout=mail.timeout)
         except OSError as error:
@@ -76,3 +94,23 @@ def send_due(application: ReferralNetwork, store: ViewStore, mail: MailSettings,
         application.escalations.record_delivery(notification_id)
         counts["delivered"] += 1
     return counts
+
+
+def _message(notification: Notification, mail: MailSettings,
+             attachments: AttachmentMaker) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = mail.sender
+    message["To"] = ", ".join(r["address"] for r in notification.recipients)
+    message["Subject"] = notification.subject
+    message["Message-ID"] = f"<{notification.id}@fallnetz>"
+    if notification.referral_id is not None:
+        link = f"{mail.base_url}/vermittlungen/{notification.referral_id}"
+    else:  # the monthly report: its month's reports in the web
+        month = (notification.attachment or {}).get("month", "")
+        link = f"{mail.base_url}/netzwerk?von={month}&bis={month}"
+    message.set_content(f"{notification.body}\n\n{link}\n")
+    for attached in attachments(notification) if notification.attachment else []:
+        maintype, subtype = attached.mimetype.split("/")
+        message.add_attachment(attached.content, maintype=maintype, subtype=subtype,
+                               filename=attached.filename)
+    return message

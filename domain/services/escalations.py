@@ -1,11 +1,12 @@
-"""Escalations of missed deadlines (DESIGN §6) and the delivery of their notifications."""
+"""Escalations of missed deadlines (DESIGN §6), the network's monthly report to the
+coordination office, and the delivery of their notifications."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +15,7 @@ from domain.base import ConflictError
 from domain.deadlines import StageDeadline, calendar_for, stage_deadline
 from domain.services.base import Service
 from domain.messages import _, in_language
-from domain.notification import Notification
+from domain.notification import MONTHLY_REPORT, Notification
 from domain.organisation import Organisation
 from domain.referral import Referral
 from domain.stamp import Role, Stamp
@@ -26,6 +27,24 @@ MAIL_LANGUAGE = "de"
 
 
 log = logging.getLogger(__name__)
+
+
+def _inbox(organisation: Organisation | None) -> list[dict[str, Any]]:
+    if organisation is None:
+        return []
+    return [{"kind": "organisation", "organisation_id": organisation.id,
+             "address": organisation.inbox_address}]
+
+
+def _members(organisation: Organisation, role: Role) -> list[str]:
+    return [user for user, held in organisation.members.items() if held == role]
+
+
+def _unique(recipients: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    unique: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in recipients:
+        unique.setdefault((r["kind"], r["address"]), r)
+    return list(unique.values())
 
 
 @dataclass(frozen=True)
@@ -135,40 +154,65 @@ class EscalationService(Service):
         coordination = self.application.organisation_by_key(
             self.application.network.coordination_office)
         found: list[dict[str, Any]] = []
-
-        def inbox(organisation: Organisation | None) -> None:
-            if organisation is not None:
-                found.append({"kind": "organisation", "organisation_id": organisation.id,
-                              "address": organisation.inbox_address})
-
-        def people(organisation: Organisation | None, users: list[str]) -> None:
-            accounts = [self.application.find(UserAccount, UserAccount.id_for(u)) for u in users]
-            reachable = [a for a in accounts if a is not None and a.email]
-            if not reachable:
-                inbox(organisation)
-            for account in reachable:
-                found.append({"kind": "user", "user": account.username,
-                              "organisation_id": organisation.id if organisation else None,
-                              "address": account.email})
-
-        def supervisors(organisation: Organisation) -> list[str]:
-            return [u for u, r in organisation.members.items() if r == Role.SUPERVISOR]
-
         for recipient in policy_level.recipients:
             if recipient == "receiving_inbox":
-                inbox(receiver)
+                found += _inbox(receiver)
             elif recipient == "receiving_supervisor":
-                people(receiver, supervisors(receiver))
+                found += self._people(receiver, _members(receiver, Role.SUPERVISOR))
             elif recipient == "sending_caseworker":
-                people(sender, [referral.from_user])
+                found += self._people(sender, [referral.from_user])
             elif recipient == "sending_supervisor":
-                people(sender, supervisors(sender))
+                found += self._people(sender, _members(sender, Role.SUPERVISOR))
             elif recipient == "coordination_office":
-                inbox(coordination)
-        unique: dict[tuple[str, str], dict[str, Any]] = {}
-        for r in found:
-            unique.setdefault((r["kind"], r["address"]), r)
-        return list(unique.values())
+                found += _inbox(coordination)
+        return _unique(found)
+
+    def _people(self, organisation: Organisation | None,
+                users: list[str]) -> list[dict[str, Any]]:
+        """The users' mail addresses; the organisation's inbox when none has one."""
+        accounts = [self.application.find(UserAccount, UserAccount.id_for(u)) for u in users]
+        reachable = [a for a in accounts if a is not None and a.email]
+        if not reachable:
+            return _inbox(organisation)
+        return [{"kind": "user", "user": account.username,
+                 "organisation_id": organisation.id if organisation else None,
+                 "address": account.email} for account in reachable]
+
+    # -- the monthly report -------------------------------------------------------------------
+    def queue_monthly_report(self, month: date) -> dict[str, Any]:
+        """Records the notification that mails the network's report of ``month`` to the
+        coordination office (its inbox and its coordinators); once per month: a second
+        call records nothing. The PDF is made when the mail is sent."""
+        office = self.application.organisation_by_key(
+            self.application.network.coordination_office)
+        if office is None:
+            return {"queued": False}
+        notification_id = Notification.id_for_monthly_report(office.id, month)
+        if self.application.find(Notification, notification_id) is not None:
+            return {"queued": False}  # the usual answer: asked with every mail run
+        by = Stamp.system(f"monthly-report:{month:%Y-%m}")
+
+        def decide() -> Any:
+            if self.application.find(Notification, notification_id) is not None:
+                return [], {"queued": False}  # another worker was quicker
+            label = f"{month:%m/%Y}"
+            notification = Notification(
+                id=notification_id, referral_id=None, stage=MONTHLY_REPORT, level=0,
+                recipients=_unique(_inbox(office) + self._people(
+                    office, _members(office, Role.COORDINATOR))),
+                subject=in_language(_("[Fallnetz] Monthly report of the network {month}",
+                                      month=label), MAIL_LANGUAGE),
+                body=in_language(_(
+                    "The network's report of {month} is attached as a PDF: its health, its "
+                    "care gaps and its capacity against the expected demand, aggregated, "
+                    "without any person's data. The reports in Fallnetz:", month=label),
+                    MAIL_LANGUAGE),
+                attachment={"report": "monthly", "month": f"{month:%Y-%m}"}, by=by)
+            return [notification], {"queued": True, "notification_id": notification.id}
+        try:
+            return self.application.execute("queue_monthly_report", by, decide)
+        except ConflictError:  # two workers at the same moment: the other one recorded it
+            return {"queued": False}
 
     # -- delivery -----------------------------------------------------------------------------
     def claim_notification(self, notification_id: UUID, now: datetime) -> Notification | None:

@@ -17,7 +17,7 @@ from typing import Any
 from domain.case import Case
 from domain.demand import DemandEstimate
 from domain.referral import (
-    NO_CAPACITY, NOT_RESPONSIBLE, OTHER_GROUNDS, STATUS_AFTER_EVENT, Referral)
+    ENTERED_IN_ERROR, NO_CAPACITY, NOT_RESPONSIBLE, OTHER_GROUNDS, STATUS_AFTER_EVENT, Referral)
 from readmodel.store import Cursor, parse, ts
 
 FLOW_COUNTS = ("sent", "accepted", "rejected_no_capacity", "rejected_not_responsible",
@@ -95,7 +95,7 @@ STEPS: dict[str, Callable[[dict[str, Any]], int | None]] = {
 def flow_counts(row: dict[str, Any]) -> dict[str, int]:
     """What one referral adds to its month's counts: nothing before it is sent, nothing
     once it is marked entered in error (it did not happen)."""
-    if not row["sent_at"] or row["status"] == "entered-in-error":
+    if not row["sent_at"] or row["status"] == ENTERED_IN_ERROR:
         return {count: 0 for count in FLOW_COUNTS}
     return {"sent": 1, "accepted": int(bool(row["accepted_at"])),
             "rejected_no_capacity": int(row["grounds"] == NO_CAPACITY),
@@ -106,7 +106,7 @@ def flow_counts(row: dict[str, Any]) -> dict[str, int]:
 
 def step_hours(row: dict[str, Any]) -> dict[str, int]:
     """The hours of each step the referral has taken, under the same rule."""
-    if not row["sent_at"] or row["status"] == "entered-in-error":
+    if not row["sent_at"] or row["status"] == ENTERED_IN_ERROR:
         return {}
     taken = {step: hours(row) for step, hours in STEPS.items()}
     return {step: h for step, h in taken.items() if h is not None}

@@ -307,8 +307,10 @@ class WorkflowViews:
         nid = str(e.originator_id)
         cur.execute("INSERT INTO {p}notifications VALUES (?, ?, ?, ?, 'pending', 0, NULL, "
                     "?, ?, ?, ?)",
-                    (nid, str(e.referral_id), e.stage, e.level, e.subject,
-                     as_json(e.recipients), ts(e.timestamp), ts(e.timestamp)))
+                    (nid, str(e.referral_id) if e.referral_id else None, e.stage, e.level,
+                     e.subject, as_json(e.recipients), ts(e.timestamp), ts(e.timestamp)))
+        if e.referral_id is None:  # the monthly report: a mail, nothing in the inbox
+            return
         for recipient in e.recipients:
             key = (f"user:{recipient['user']}" if recipient["kind"] == "user"
                    else f"organisation:{recipient['organisation_id']}")

@@ -202,9 +202,10 @@ def escalate_over_http(stack: ProductionStack, world: World, url: str, tmp_path:
 
     scanned = scan_at(url, tmp_path, datetime.now(timezone.utc) + timedelta(hours=5))
     assert "1 escalation(s)" in scanned, scanned
-    wait_until(lambda: len(inbox.messages) >= 1, 60, "the escalation mail")
-    wait_until(lambda: notification_statuses(url).get("delivered") == 1, 60,
-               "the delivery to be recorded")
+    # The escalation's mail, and last month's report, which the first mail run queued.
+    wait_until(lambda: len(inbox.messages) >= 2, 60, "the escalation mail and the report")
+    wait_until(lambda: notification_statuses(url).get("delivered") == 2, 60,
+               "the deliveries to be recorded")
     return anna, case_id, scanned
 
 
@@ -216,12 +217,15 @@ def test_a_referral_past_its_deadline_escalates_by_one_mail_from_the_production_
     anna, _case, _out = escalate_over_http(stack, world, url, tmp_path, inbox, "Familie S.",
                                            "Akute Krise, bitte heute Kontakt.")
 
-    assert len(inbox.messages) == 1
-    message = inbox.messages[0]
+    assert len(inbox.messages) == 2
+    [message] = [m for m in inbox.messages if "Frist" in subject(m)]
     assert subject(message) == ("[Fallnetz] Frist überschritten: Eingangsbestätigung "
                                 "(Eskalationsstufe 1)")
     assert "psz@test.invalid" in message["To"]
-    assert notification_statuses(url) == {"delivered": 1}
+    [report] = [m for m in inbox.messages if "Monatsbericht" in subject(m)]
+    [pdf] = [part for part in report.walk() if part.get_content_type() == "application/pdf"]
+    assert pdf.get_payload(decode=True).startswith(b"%PDF")
+    assert notification_statuses(url) == {"delivered": 2}
 
     # The metrics of both gunicorn workers and of the store, from whichever worker answers.
     exposed = requests.get(f"{stack.base}/metrics", timeout=30).text
@@ -230,7 +234,7 @@ def test_a_referral_past_its_deadline_escalates_by_one_mail_from_the_production_
     assert metric(exposed, "fallnetz_http_requests_total", method="POST",
                   route="/faelle/<uuid:case_id>/vermitteln", status="302") == 1
     assert metric(exposed, "fallnetz_escalations_total", stage="receive", level="1") == 1
-    assert metric(exposed, "fallnetz_mails_sent_total") == 1
+    assert metric(exposed, "fallnetz_mails_sent_total") == 2
     assert metric(exposed, "fallnetz_outbox_backlog") == 0
     wait_until(lambda: requests.get(f"{stack.base}/health", timeout=30).status_code == 200,
                30, "the full health check to pass once the views caught up")

@@ -31,11 +31,11 @@ def test_the_network_map_counts_each_flow_by_hand(referred: Network,
     fsa, psz, jobcenter, practice = (referred.org(k) for k in (
         "fsa-sachsendorf", "psz", "jobcenter", "kinderarzt-schmellwitz"))
     assert sorted(found.flows, key=lambda f: f.to_organisation_id) == sorted([
-        # sent, accepted, rejected, accepted ÷ decided, days to receive (R1 1.0, R2 2.0),
-        # days to accept (R1 2.0), escalated ÷ sent (R2)
-        Flow(fsa, psz, 2, 1, 1, 0.5, 1.5, 2.0, 0.5),
-        Flow(fsa, jobcenter, 1, 1, 0, 1.0, None, 1.0, 0.0),
-        Flow(fsa, practice, 2, 0, 2, 0.0, None, None, 0.0),
+        # sent, accepted, rejected, escalated, accepted ÷ decided, days to receive (R1 1.0,
+        # R2 2.0), days to accept (R1 2.0), escalated ÷ sent (R2)
+        Flow(fsa, psz, 2, 1, 1, 1, 0.5, 1.5, 2.0, 0.5),
+        Flow(fsa, jobcenter, 1, 1, 0, 0, 1.0, None, 1.0, 0.0),
+        Flow(fsa, practice, 2, 0, 2, 0, 0.0, None, None, 0.0),
     ], key=lambda f: f.to_organisation_id)
     assert {n.organisation_id: (n.sent, n.received) for n in found.nodes} == {
         fsa: (5, 0), psz: (0, 2), jobcenter: (0, 1), practice: (0, 2)}
@@ -141,9 +141,13 @@ def test_a_supervisors_slice_counts_the_needs_their_organisation_recorded(
 
 def test_small_counts_do_not_leave_the_office() -> None:
     assert [suppressed(n) for n in (0, 1, 4, 5, 12)] == [0, "< 5", "< 5", 5, 12]
-    assert rate_for_export(0.5, 2) == "< 5"
-    assert rate_for_export(0.5, 10) == 0.5
-    assert rate_for_export(None, 0) is None
+    assert rate_for_export(0.5, 1, 2) == "< 5"
+    assert rate_for_export(0.5, 5, 10) == 0.5
+    assert rate_for_export(None, 0, 0) is None
+    # 5 sent and 60 % ended would give the 3 ended away; 83 % of 6 the one not ended.
+    assert rate_for_export(0.6, 3, 5) == "< 5"
+    assert rate_for_export(0.833, 5, 6) == "< 5"
+    assert rate_for_export(0.0, 0, 7) == 0.0 and rate_for_export(1.0, 7, 7) == 1.0
 
 
 def test_rejection_grounds_are_checked(world: World) -> None:

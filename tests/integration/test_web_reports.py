@@ -4,11 +4,13 @@ PostgreSQL). The figures themselves are checked in test_network_reports.py."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date
 
 import pytest
 from flask import Flask
+from pypdf import PdfReader
 
 from readmodel.runner import ViewUpdater
 from testbed.reports import ReferredInMarch
@@ -220,3 +222,20 @@ def test_withdrawing_twice_says_so_above_the_page(web_app: Flask, referred: Refe
     body = text(again)
     assert "bereits zurückgezogen" in body and 'class="flash error"' in body
     assert "Es wurde nichts gespeichert" not in body
+
+
+def test_the_demo_networks_reports_print_on_one_a4_landscape_page(  # type: ignore[no-untyped-def]
+        app, runner) -> None:
+    """As large as the demo network (26 organisations, 19 flows on the map), each report
+    prints on one page, drawn smaller where it must be."""
+    assert runner.invoke(args=["load-demo"]).exit_code == 0
+    system = app.extensions["fallnetz.system"]
+    ViewUpdater(system.application, system.read_store).catch_up()
+    coordinator = sign_in(app, "k.lehmann", "fallnetz-demo")
+    for report in ("karte", "versorgungsluecken", "gesundheit", "kapazitaet"):
+        pdf = PdfReader(io.BytesIO(coordinator.get(f"/netzwerk/{report}.pdf").data))
+        box = pdf.pages[0].mediabox
+        assert (len(pdf.pages), round(box.width), round(box.height)) == (1, 842, 595), report
+    text = PdfReader(io.BytesIO(coordinator.get("/netzwerk/karte.pdf").data)
+                     ).pages[0].extract_text()
+    assert "Flüchtlingssozialarbeit GU Sachsendorf" in text and "Jobcenter Cottbus" in text

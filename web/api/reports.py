@@ -168,11 +168,12 @@ def network_map_report(query: dict[str, Any]) -> Any:
                        "to_organisation_id": fl.to_organisation_id,
                        "sent": suppressed(fl.sent), "accepted": suppressed(fl.accepted),
                        "rejected": suppressed(fl.rejected),
-                       "acceptance_rate": rate_for_export(fl.acceptance_rate,
-                                                          fl.accepted + fl.rejected),
+                       "acceptance_rate": rate_for_export(
+                           fl.acceptance_rate, fl.accepted, fl.accepted + fl.rejected),
                        "median_days_to_receive": fl.median_days_to_receive,
                        "median_days_to_accept": fl.median_days_to_accept,
-                       "overdue_share": rate_for_export(fl.overdue_share, fl.sent)}
+                       "overdue_share": rate_for_export(fl.overdue_share, fl.escalated,
+                                                        fl.sent)}
                       for fl in found.flows]}
 
 
@@ -208,7 +209,8 @@ def network_health_report(query: dict[str, Any]) -> Any:
     health = network_health(read_store(), f, current_application().clock())
     return {"scope": _scope(f), "sent": suppressed(health.sent),
             "with_outcome": suppressed(health.with_outcome),
-            "outcome_share": rate_for_export(health.outcome_share, health.sent),
+            "outcome_share": rate_for_export(health.outcome_share, health.with_outcome,
+                                             health.sent),
             "median_days_to_receive": health.median_days_to_receive,
             "median_days_to_decide": health.median_days_to_decide,
             "median_days_to_first_contact": health.median_days_to_first_contact,

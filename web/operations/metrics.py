@@ -107,7 +107,7 @@ class StoreCollector:
                 statuses = cur.all("SELECT status, COUNT(*) AS n FROM {p}notifications "
                                    "GROUP BY status")
                 levels = cur.all("SELECT stage, level, COUNT(*) AS n FROM {p}notifications "
-                                 "GROUP BY stage, level")
+                                 "WHERE referral_id IS NOT NULL GROUP BY stage, level")
                 hooks = cur.all("SELECT status, COUNT(*) AS n FROM {p}webhook_deliveries "
                                 "GROUP BY status")
         finally:
@@ -135,7 +135,8 @@ class StoreCollector:
         for r in levels:
             escalations.add_metric([r["stage"], str(r["level"])], int(r["n"]))
         mails = CounterMetricFamily("fallnetz_mails_sent",
-                                    "Escalation mails whose delivery was recorded.")
+                                    "Mails (escalations, monthly reports) whose "
+                                    "delivery was recorded.")
         mails.add_metric([], counts.get("delivered", 0))
         webhooks = GaugeMetricFamily("fallnetz_webhook_deliveries",
                                      "Referral status changes in the webhook outbox, by "

@@ -18,8 +18,8 @@ from marshmallow import fields
 from domain import access
 from domain.demand import MOST_PEOPLE
 from readmodel.reports import (
-    DemandRow, GapRow, Health, NetworkMap, ReportFilter, capacity_against_demand, care_gaps,
-    network_health, network_map, rate_for_export, suppressed)
+    DemandRow, GapRow, Health, NetworkMap, Period, ReportFilter, capacity_against_demand,
+    care_gaps, network_health, network_map, rate_for_export, suppressed)
 from web.application import current_application
 from web.auth import allowed_by, viewer
 from web.form_submission import submit
@@ -28,7 +28,7 @@ from web.labels import SECTOR, label, need_label
 from web.reads import lists_freshness, organisation_names, read_store
 from web.reports.charts import DEMAND_COLOUR, PLACES_COLOUR, bars_svg, network_map_svg, \
     trend_svg
-from web.reports.pdf import ReportPdf
+from web.reports.pdf import ReportPdf, on_one_page
 from web.reports.query import MONTH, needs_and_groups, report_filter
 from web.spreadsheet import csv_response
 
@@ -38,8 +38,12 @@ GAP_REASONS = {"no_provider": _l("no service in the district"),
                "no_acceptance": _l("no referral accepted"),
                "rejected_for_capacity": _l("rejected for lack of capacity"),
                "high_load": _l("services at least 90 percent full")}
-SUPPRESSION_NOTE = _l("Counts from 1 to 4 are shown as “< 5”, and shares over fewer than "
-                      "five referrals likewise, so that no person can be recognised.")
+# The columns' widths in a PDF, in parts of the page's width.
+GAP_WIDTHS = [22, 36, 17, 20, 20, 17, 17, 17, 16, 17, 16, 17, 45]
+DEMAND_WIDTHS = [4, 3, 3, 2, 2, 2, 2, 2]
+SUPPRESSION_NOTE = _l("Counts from 1 to 4 are shown as “< 5”, and so are the shares that "
+                      "would let such a count be worked out, so that no person can be "
+                      "recognised.")
 
 
 def _days(value: float | None) -> str:
@@ -50,8 +54,8 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else format_decimal(value * 100, "#,##0") + " %"
 
 
-def _exported_percent(value: float | None, whole: int) -> str:
-    shown = rate_for_export(value, whole)
+def _exported_percent(value: float | None, part: int, whole: int) -> str:
+    shown = rate_for_export(value, part, whole)
     return shown if isinstance(shown, str) else _percent(shown)
 
 
@@ -117,12 +121,20 @@ def _named(base: str, f: ReportFilter, extension: str) -> str:
 
 def _pdf(title: str, f: ReportFilter, header: list[str], rows: list[list[Any]],
          filename: str, svg: str | None = None, widths: list[int] | None = None) -> Response:
-    pdf = ReportPdf(title, f"Fallnetz · {current_application().network.name}")
-    pdf.heading(_scope(f))
-    if svg:
-        pdf.chart(svg, width=170)
-    pdf.table_of(header, rows, widths)
-    pdf.note(str(SUPPRESSION_NOTE))
+    def draw(pdf: ReportPdf) -> None:
+        pdf.heading(_scope(f))
+        if svg:
+            pdf.chart(svg, width=170)
+        pdf.table_of(header, rows, widths)
+        pdf.note(str(SUPPRESSION_NOTE))
+    return _pdf_response(on_one_page(title, _footer(), draw), filename)
+
+
+def _footer() -> str:
+    return f"Fallnetz · {current_application().network.name}"
+
+
+def _pdf_response(pdf: ReportPdf, filename: str) -> Response:
     return Response(pdf.output_bytes(), mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -141,7 +153,8 @@ def _health_header() -> list[str]:
 
 def _health_figures(health: Health, export: bool) -> list[list[Any]]:
     count = suppressed if export else (lambda n: n)
-    share = (lambda v: _exported_percent(v, health.sent)) if export else _percent
+    share = (lambda v: _exported_percent(v, health.with_outcome, health.sent)) if export \
+        else _percent
     return [[_("Referrals sent"), count(health.sent)],
             [_("With an outcome (ended)"), count(health.with_outcome)],
             [_("Share with an outcome"), share(health.outcome_share)],
@@ -175,20 +188,26 @@ def overview_csv() -> Any:
     return csv_response([_("Figure"), _("Value")], rows, _named("netzwerk-gesundheit", f, "csv"))
 
 
+def health_section(pdf: ReportPdf, health: Health) -> None:
+    """The network's health in a PDF, its counts suppressed."""
+    pdf.table_of([_("Figure"), _("Value")], _health_figures(health, export=True), [3, 1])
+    if health.overdue_by_receiver:
+        pdf.ln(4)
+        pdf.table_of(_health_header(), _health_rows(health, export=True), [3, 1, 1, 1])
+
+
 @bp.get("/gesundheit.pdf")
 @allowed_by(access.sees_network_reports)
 def overview_pdf() -> Any:
     f = _export_filter()
     health = network_health(read_store(), f, current_application().clock())
-    pdf = ReportPdf(_("The network's health"), f"Fallnetz · {current_application().network.name}")
-    pdf.heading(_scope(f))
-    pdf.table_of([_("Figure"), _("Value")], _health_figures(health, export=True), [3, 1])
-    pdf.ln(4)
-    pdf.table_of(_health_header(), _health_rows(health, export=True), [3, 1, 1, 1])
-    pdf.note(str(SUPPRESSION_NOTE))
-    name = _named("netzwerk-gesundheit", f, "pdf")
-    return Response(pdf.output_bytes(), mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{name}"'})
+
+    def draw(pdf: ReportPdf) -> None:
+        pdf.heading(_scope(f))
+        health_section(pdf, health)
+        pdf.note(str(SUPPRESSION_NOTE))
+    return _pdf_response(on_one_page(_("The network's health"), _footer(), draw),
+                         _named("netzwerk-gesundheit", f, "pdf"))
 
 
 # -- the network map ----------------------------------------------------------------------
@@ -206,10 +225,10 @@ def _map_rows(found: NetworkMap, names: dict[str, str], export: bool) -> list[li
         rows.append([
             names.get(flow.from_organisation_id, ""), names.get(flow.to_organisation_id, ""),
             count(flow.sent), count(flow.accepted), count(flow.rejected),
-            _exported_percent(flow.acceptance_rate, decided) if export
+            _exported_percent(flow.acceptance_rate, flow.accepted, decided) if export
             else _percent(flow.acceptance_rate),
             _days(flow.median_days_to_receive), _days(flow.median_days_to_accept),
-            _exported_percent(flow.overdue_share, flow.sent) if export
+            _exported_percent(flow.overdue_share, flow.escalated, flow.sent) if export
             else _percent(flow.overdue_share)])
     return rows
 
@@ -255,7 +274,7 @@ def network_map_pdf() -> Any:
     names = organisation_names()
     return _pdf(_("Network map"), f, _map_header(), _map_rows(found, names, export=True),
                 _named("netzwerkkarte", f, "pdf"), svg=_map_svg(found, names, export=True)
-                if found.flows else None, widths=[4, 4, 2, 2, 2, 2, 2, 2, 2])
+                if found.flows else None, widths=[5, 5, 2, 2, 2, 2, 2, 2, 2])
 
 
 # -- the care-gap report -------------------------------------------------------------------
@@ -320,8 +339,7 @@ def care_gaps_pdf() -> Any:
     rows = [r for r in care_gaps(read_store(), current_application().network, f)
             if r.sent or r.needs_recorded]
     return _pdf(_("Care gaps"), f, _gap_header(), _gap_rows(rows, export=True),
-                _named("versorgungsluecken", f, "pdf"),
-                widths=[3, 4, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4])
+                _named("versorgungsluecken", f, "pdf"), widths=GAP_WIDTHS)
 
 
 # -- capacity against demand ------------------------------------------------------------------
@@ -443,4 +461,35 @@ def capacity_pdf() -> Any:
     rows = capacity_against_demand(read_store(), f)
     return _pdf(_("Capacity against demand"), f, _demand_header(),
                 _demand_rows(rows, export=True), _named("kapazitaet-und-bedarf", f, "pdf"),
-                svg=_demand_svg(rows) if rows else None, widths=[4, 3, 3, 2, 2, 2, 2, 2])
+                svg=_demand_svg(rows) if rows else None, widths=DEMAND_WIDTHS)
+
+
+# -- the monthly report ------------------------------------------------------------------------
+def monthly_report_pdf(month: date) -> tuple[str, bytes]:
+    """The network's report of one month for the coordination office's mail: its health,
+    its care gaps and its capacity against demand, counts suppressed (a mail leaves the
+    office). Made in an app context, outside of any request: the workers' mail job."""
+    application = current_application()
+    f = ReportFilter(Period.months(f"{month:%Y-%m}", f"{month:%Y-%m}"))
+    store = read_store()
+    health = network_health(store, f, application.clock())
+    gaps = [r for r in care_gaps(store, application.network, f) if r.sent or r.needs_recorded]
+    demand = capacity_against_demand(store, f)
+
+    def draw(pdf: ReportPdf) -> None:
+        pdf.heading(_scope(f))
+        pdf.section(_("The network's health"))
+        health_section(pdf, health)
+        pdf.section(_("Care gaps"))
+        if gaps:
+            pdf.table_of(_gap_header(), _gap_rows(gaps, export=True), GAP_WIDTHS)
+        else:
+            pdf.note(_("No needs were recorded and no referrals sent in this month."))
+        pdf.section(_("Capacity against demand"))
+        if demand:
+            pdf.table_of(_demand_header(), _demand_rows(demand, export=True), DEMAND_WIDTHS)
+        else:
+            pdf.note(_("No expected demand is recorded for this month."))
+        pdf.note(str(SUPPRESSION_NOTE))
+    pdf = on_one_page(_("Monthly report of the network"), _footer(), draw)
+    return _named("monatsbericht", f, "pdf"), pdf.output_bytes()

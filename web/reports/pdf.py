@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,16 @@ def _latin_1(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
+# How much smaller a report may be drawn to fit on one page (see :func:`on_one_page`).
+SCALES = (1.0, 0.9, 0.8, 0.7, 0.6)
+
+
 class ReportPdf(FPDF):
-    def __init__(self, title: str, footer_text: str) -> None:
+    def __init__(self, title: str, footer_text: str, scale: float = 1.0) -> None:
         super().__init__(orientation="landscape", format="A4")
         self.report_title = title
         self.footer_text = footer_text
+        self.scale = scale  # of the tables' type and the charts
         self.unicode = (DEJAVU / "DejaVuSans.ttf").exists()
         if self.unicode:
             self.add_font("body", "", str(DEJAVU / "DejaVuSans.ttf"))
@@ -60,18 +65,26 @@ class ReportPdf(FPDF):
         self.multi_cell(0, 5, self.text_of(subtitle), new_x="LMARGIN", new_y="NEXT")
         self.ln(2)
 
+    def section(self, title: str) -> None:
+        self.ln(3)
+        self.set_font(self.family, "B", 12)
+        self.multi_cell(0, 7, self.text_of(title), new_x="LMARGIN", new_y="NEXT")
+        self.ln(1)
+
     def chart(self, svg: str, width: float) -> None:
         # fpdf2 draws an SVG's text in a core font, which writes Latin-1 only; the titles
         # for screen readers have no place on paper.
         drawn = re.sub(r"<title[^>]*>.*?</title>", "", _latin_1(svg), flags=re.S)
-        self.image(io.BytesIO(drawn.encode()), w=width)
+        self.image(io.BytesIO(drawn.encode()), w=width * self.scale)
         self.ln(2)
 
     def table_of(self, header: Sequence[str], rows: Sequence[Sequence[Any]],
                  widths: Sequence[int] | None = None) -> None:
-        self.set_font(self.family, "", 7.5)
-        with self.table(col_widths=widths, text_align="LEFT", line_height=4.2,
-                        headings_style=FontFace(emphasis="BOLD"),
+        self.set_font(self.family, "", 7.5 * self.scale)
+        with self.table(col_widths=widths, text_align="LEFT", line_height=4.2 * self.scale,
+                        # A size below the body's, so German headings break between
+                        # words, not inside them ("Vermittlu-ngen").
+                        headings_style=FontFace(emphasis="BOLD", size_pt=6 * self.scale),
                         repeat_headings=1) as table:
             heading = table.row()
             for text in header:
@@ -88,3 +101,18 @@ class ReportPdf(FPDF):
 
     def output_bytes(self) -> bytes:
         return bytes(self.output())
+
+
+def on_one_page(title: str, footer_text: str,
+                draw: Callable[[ReportPdf], None]) -> ReportPdf:
+    """The report drawn on one page (A4 landscape, as the network's reports are printed
+    and pinned up), smaller where it has to be, down to 60 %; one too long even for that
+    goes on over pages at full size, where it stays readable."""
+    for scale in SCALES:
+        pdf = ReportPdf(title, footer_text, scale)
+        draw(pdf)
+        if pdf.page_no() == 1:
+            return pdf
+    pdf = ReportPdf(title, footer_text)
+    draw(pdf)
+    return pdf
