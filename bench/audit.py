@@ -44,8 +44,6 @@ def _long_case(world: World, events: int) -> UUID:
     return case_id
 
 
-
-
 def _page_ms(application: ReferralNetwork, settings: Settings, case_id: UUID,
              repeats: int) -> float:
     app = create_app(settings, application=application, config={"NUDGE_WORKERS": False})

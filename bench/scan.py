@@ -63,8 +63,6 @@ def _fill(conn: psycopg.Connection, template: dict[str, Any], count: int,
     conn.commit()
 
 
-
-
 def measure(sizes: config.Sizes) -> dict[str, dict[str, float]]:
     results = {}
     now = datetime.now(timezone.utc)

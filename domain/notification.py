@@ -6,7 +6,8 @@ Its id derives from (referral, stage, level), or from (office, month), so an esc
 a month can produce only one. Sending
 is claimed by an event first; a crash after the mail left but before ``Delivered`` was
 recorded leaves the claim standing, and nothing sends it again (at most once). Only a failure
-that proves nothing was sent (no connection to the mail server) returns it for a retry.
+that proves nothing was sent (no connection to the mail server, a refusal before the data,
+a message that could not be made) returns it for a retry.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ class Notification(StampedAggregate):
         self.status = DELIVERED
 
     def record_unsent(self, error: str, now: datetime, by: Stamp) -> None:
-        """The mail server could not be reached: nothing was sent; retry with backoff."""
+        """Nothing was sent (the mail server could not be reached or refused, or the
+        message could not be made): retry with backoff."""
         if self.status != SENDING:
             raise NotSendable(_("This notification is {status}.", status=self.status))
         wait = BACKOFF[min(self.attempts, len(BACKOFF)) - 1]

@@ -22,6 +22,7 @@ from readmodel.store import ViewStore, parse
 
 # Counts from 1 to 4 are shown as "< 5" in everything that leaves the office.
 SMALL = 5
+ROUNDED_TO = 5  # the larger counts that leave the office, to a multiple of this
 HIGH_LOAD = 0.9  # a need's services this full in a district count as a gap
 TREND_MONTHS = 12
 
@@ -43,7 +44,7 @@ class Period:
 
     @property
     def last_month(self) -> date:
-        return _previous_month(self.end)
+        return previous_month(self.end)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ def _next_month(day: date) -> date:
     return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
 
 
-def _previous_month(day: date) -> date:
+def previous_month(day: date) -> date:
+    """The first day of the month before ``day``'s."""
     return date(day.year - (day.month == 1), (day.month - 2) % 12 + 1, 1)
 
 
@@ -135,8 +137,17 @@ def _flows(store: ViewStore, f: ReportFilter, by: tuple[str, ...],
     return [{**r, **{c: int(r[c]) for c in FLOW_COUNTS}} for r in rows]
 
 
+@dataclass(frozen=True)
+class StepTimes:
+    """Median days of a row's steps, and how many referrals took each (a median over
+    fewer than five does not leave the office: it would be one person's wait)."""
+
+    days: dict[str, float | None] = field(default_factory=dict)
+    referrals: dict[str, int] = field(default_factory=dict)
+
+
 def _step_medians(store: ViewStore, f: ReportFilter, by: tuple[str, ...],
-                  steps: tuple[str, ...]) -> dict[tuple[Any, ...], dict[str, float | None]]:
+                  steps: tuple[str, ...]) -> dict[tuple[Any, ...], StepTimes]:
     """Median days of each step per ``by``, from the hours' histograms."""
     where, params = _where(f)
     grouped = "".join(f"{column}, " for column in by)
@@ -150,12 +161,13 @@ def _step_medians(store: ViewStore, f: ReportFilter, by: tuple[str, ...],
     for row in rows:
         histograms[tuple(row[c] for c in by)][row["step"]].append(
             (int(row["hours"]), int(row["n"])))
-    medians: dict[tuple[Any, ...], dict[str, float | None]] = {}
+    medians: dict[tuple[Any, ...], StepTimes] = {}
     for key, by_step in histograms.items():
-        medians[key] = {}
+        medians[key] = times = StepTimes()
         for step, counted in by_step.items():
             hours = weighted_median(counted)
-            medians[key][step] = None if hours is None else round(hours / 24, 1)
+            times.days[step] = None if hours is None else round(hours / 24, 1)
+            times.referrals[step] = sum(n for _, n in counted)
     return medians
 
 
@@ -174,6 +186,7 @@ class Flow:
     median_days_to_receive: float | None
     median_days_to_accept: float | None
     overdue_share: float | None  # escalated at least once ÷ sent
+    times: StepTimes = field(default_factory=StepTimes, compare=False)
 
 
 @dataclass(frozen=True)
@@ -199,11 +212,11 @@ def network_map(store: ViewStore, f: ReportFilter) -> NetworkMap:
         key = (row["from_organisation_id"], row["to_organisation_id"])
         rejected = (row["rejected_no_capacity"] + row["rejected_not_responsible"]
                     + row["rejected_other"])
-        steps = medians.get(key, {})
+        steps = medians.get(key, StepTimes())
         flows.append(Flow(
             *key, row["sent"], row["accepted"], rejected, row["escalated"],
-            share(row["accepted"], row["accepted"] + rejected), steps.get("receipt"),
-            steps.get("acceptance"), share(row["escalated"], row["sent"])))
+            share(row["accepted"], row["accepted"] + rejected), steps.days.get("receipt"),
+            steps.days.get("acceptance"), share(row["escalated"], row["sent"]), steps))
     involved = {o for flow in flows for o in (flow.from_organisation_id,
                                               flow.to_organisation_id)}
     with store.reading() as cur:
@@ -232,6 +245,7 @@ class GapRow:
     providers: int  # active services offering the need in the district
     load: float | None  # places taken ÷ places of those services
     trend: list[int] = field(default_factory=list)  # referrals sent per month, oldest first
+    times: StepTimes = field(default_factory=StepTimes, compare=False)
 
     @property
     def no_provider(self) -> bool:
@@ -280,13 +294,14 @@ def care_gaps(store: ViewStore, network: NetworkConfig, f: ReportFilter) -> list
         offered = _services_for(services, district, need)
         places = sum(s["capacity"] or 0 for s in offered)
         taken = sum(int(s["active_referrals"]) for s in offered)
+        steps = first_contact.get((district, need), StepTimes())
         result.append(GapRow(
             district, need, recorded.get((district, need), 0), row["sent"], row["accepted"],
             row["rejected_no_capacity"], row["rejected_not_responsible"],
             row["rejected_other"], row["escalated"],
-            first_contact.get((district, need), {}).get("first_contact"),
-            len(offered), share(taken, places) if places else None,
-            trends.get((district, need), [0] * TREND_MONTHS)))
+            steps.days.get("first_contact"), len(offered),
+            share(taken, places) if places else None,
+            trends.get((district, need), [0] * TREND_MONTHS), steps))
     return result
 
 
@@ -314,7 +329,7 @@ def _monthly_sent(store: ViewStore, f: ReportFilter) -> dict[tuple[str, str], li
     period's last."""
     months = [f.period.last_month]
     while len(months) < TREND_MONTHS:
-        months.insert(0, _previous_month(months[0]))
+        months.insert(0, previous_month(months[0]))
     index = {_month(m): i for i, m in enumerate(months)}
     trends: dict[tuple[str, str], list[int]] = {}
     for row in _flows(store, f, ("district", "need", "month"),
@@ -345,16 +360,17 @@ class Health:
     median_days_to_decide: float | None  # from receipt to acceptance, rejection or forward
     median_days_to_first_contact: float | None  # from acceptance
     overdue_by_receiver: list[Overdue]
+    times: StepTimes = field(default_factory=StepTimes, compare=False)
 
 
 def network_health(store: ViewStore, f: ReportFilter, now: datetime) -> Health:
     totals = _flows(store, f, ())[0]
     steps = _step_medians(store, f, (), ("receipt", "decision", "contact_after_acceptance")
-                          ).get((), {})
+                          ).get((), StepTimes())
     return Health(
         totals["sent"], totals["ended"], share(totals["ended"], totals["sent"]),
-        steps.get("receipt"), steps.get("decision"), steps.get("contact_after_acceptance"),
-        overdue_by_receiver(store, f, now))
+        steps.days.get("receipt"), steps.days.get("decision"),
+        steps.days.get("contact_after_acceptance"), overdue_by_receiver(store, f, now), steps)
 
 
 def overdue_by_receiver(store: ViewStore, f: ReportFilter, now: datetime) -> list[Overdue]:
@@ -368,8 +384,8 @@ def overdue_by_receiver(store: ViewStore, f: ReportFilter, now: datetime) -> lis
         f, "r.case_id IN (SELECT case_id FROM {p}cases WHERE district = ?)", "r.need",
         "(r.to_organisation_id = ? OR r.from_organisation_id = ?)")
     sql += narrowed
-    # Referrals due at the same moment come as one row: the page costs what the receivers
-    # and their deadlines are, not the number of referrals.
+    # The referrals open and overdue now, not the history: one row per receiver and
+    # deadline (referrals due at the same moment come as one).
     sql += " GROUP BY r.to_organisation_id, o.name, r.next_due_at"
     with store.reading() as cur:
         rows = cur.all(sql, [now.isoformat(timespec="microseconds"), *params])
@@ -433,8 +449,25 @@ def capacity_against_demand(store: ViewStore, f: ReportFilter) -> list[DemandRow
 # -- what leaves the office ---------------------------------------------------------------------
 def suppressed(count: int) -> int | str:
     """A count as it may leave the coordination office: 1 to 4 as "< 5" (0 stays 0: that
-    nothing happened is not a person)."""
-    return f"< {SMALL}" if 0 < count < SMALL else count
+    nothing happened is not a person), the others rounded to a multiple of five, so that
+    no total, difference or sum of the shown counts gives a hidden one back exactly."""
+    return f"< {SMALL}" if 0 < count < SMALL else rounded(count)
+
+
+def rounded(count: int) -> int:
+    """To the nearest multiple of five (7 → 5, 8 → 10)."""
+    return ROUNDED_TO * ((count + ROUNDED_TO // 2) // ROUNDED_TO)
+
+
+def drawn(count: int) -> int:
+    """A count as a chart that leaves the office may draw it (a line's thickness would
+    otherwise tell the hidden count): rounded, and every small count alike."""
+    return 0 if count == 0 else SMALL // 2 if count < SMALL else rounded(count)
+
+
+def median_for_export(days: float | None, referrals: int) -> float | None:
+    """A median over fewer than five referrals would be a person's own wait."""
+    return days if referrals >= SMALL else None
 
 
 def rate_for_export(rate: float | None, part: int, whole: int) -> float | str | None:

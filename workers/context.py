@@ -4,13 +4,14 @@ settings object."""
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import replace
 from datetime import date
 from functools import lru_cache
 
 from flask import Flask
 from flask_babel import force_locale
 
-from domain.application import ReferralNetwork
 from domain.notification import Notification
 from domain.services.escalations import MAIL_LANGUAGE
 from domain.settings import Settings
@@ -33,15 +34,17 @@ def build_jobs(settings: Settings) -> Jobs:
     updater = ViewUpdater(system.application, system.read_store,
                           batch_size=settings.view_batch_size)
     return Jobs(system.application, updater, settings,
-                attachments=report_attachments(settings, system.application))
+                attachments=report_attachments(settings))
 
 
-def report_attachments(settings: Settings, application: ReferralNetwork) -> AttachmentMaker:
-    """The monthly report's PDF, made by the web's report code in an app context of its
-    own (German, as the network's staff read the mails); the app is made on first use."""
+def report_attachments(settings: Settings) -> AttachmentMaker:
+    """The monthly report's PDF, made by the web's report code in a Flask app of its own
+    (German, as the network's staff read the mails), made on first use. The app has its
+    own application, so nothing of the worker's own changes; it serves no requests, so it
+    gets a throwaway secret key instead of the installation's."""
     @lru_cache(maxsize=1)
     def app() -> Flask:
-        return create_app(settings, application=application,
+        return create_app(replace(settings, secret_key=secrets.token_hex(32)),
                           config={"NUDGE_WORKERS": False})
 
     def make(notification: Notification) -> list[Attachment]:

@@ -10,23 +10,20 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from eventsourcing.domain import datetime_now_with_tzinfo
 
 from domain.application import ReferralNetwork
 from domain.settings import Settings
 from readmodel import runs
+from readmodel.reports import previous_month
 from readmodel.runner import ViewUpdater
 from workers.escalation import scan
 from workers.mail import AttachmentMaker, MailSettings, no_attachments, send_due
 from workers.webhooks import WebhookSettings, deliver_due
 
 log = logging.getLogger(__name__)
-
-
-def previous_month(day: date) -> date:
-    return date(day.year - (day.month == 1), (day.month - 2) % 12 + 1, 1)
 
 
 @dataclass
@@ -57,11 +54,7 @@ class Jobs:
     def send_notifications(self) -> dict[str, int]:
         with self._recorded(runs.MAIL):
             now = self.clock()
-            # The month just ended goes to the coordination office with the first run of
-            # the new one (once: the notification's id is the month's).
-            if self.application.escalations.queue_monthly_report(
-                    previous_month(now.date()))["queued"]:
-                log.info("monthly report queued")
+            self._queue_monthly_report(now)
             self.updater.catch_up()
             counts = send_due(self.application, self.updater.store, self.mail_settings(),
                               now, attachments=self.attachments)
@@ -69,6 +62,17 @@ class Jobs:
                 log.info("notifications: %s", counts)
                 self.updater.catch_up()
             return counts
+
+    def _queue_monthly_report(self, now: datetime) -> None:
+        """The month just ended goes to the coordination office with the first mail run
+        of the new one (once: the notification's id is the month's). A failure here is
+        logged and tried again next run; it never holds up the escalations' mail."""
+        try:
+            if self.application.escalations.queue_monthly_report(
+                    previous_month(now.date()))["queued"]:
+                log.info("monthly report queued")
+        except Exception:
+            log.exception("the monthly report could not be queued")
 
     def deliver_webhooks(self) -> dict[str, int]:
         with self._recorded(runs.WEBHOOKS):

@@ -56,17 +56,21 @@ def send_due(application: ReferralNetwork, store: ViewStore, mail: MailSettings,
     counts = {"delivered": 0, "retry": 0, "skipped": 0, "unknown": 0}
     for row in sendable_notifications(store, now, limit):
         notification_id = UUID(row["notification_id"])
-        notification = application.escalations.claim_notification(notification_id, now)
-        if notification is None:
-            counts["skipped"] += 1
-            continue
+        # The message (and its attachment, the slow part) is made before the claim: a
+        # worker stopped meanwhile leaves the notification pending, not claimed for good.
         try:
-            message = _message(notification, mail, attachments)
+            message = _message(application.load(Notification, notification_id), mail,
+                               attachments)
         except Exception as error:
-            # The attachment could not be made: nothing went out; the next run tries again.
-            log.exception("notification %s: attachment not made", notification_id)
-            application.escalations.record_unsent(notification_id, type(error).__name__, now)
-            counts["retry"] += 1
+            # Nothing went out: claimed only to be put back for a retry with backoff.
+            log.exception("notification %s: its message could not be made", notification_id)
+            if application.escalations.claim_notification(notification_id, now) is not None:
+                application.escalations.record_unsent(notification_id, type(error).__name__,
+                                                      now)
+                counts["retry"] += 1
+            continue
+        if application.escalations.claim_notification(notification_id, now) is None:
+            counts["skipped"] += 1
             continue
         try:
             smtp = smtplib.SMTP(mail.host, mail.port, timeout=mail.timeout)

@@ -208,7 +208,8 @@ class NetworkReports:
     def _count_referral(self, cur: Cursor, before: dict[str, Any] | None,
                         after: dict[str, Any]) -> None:
         """Moves the referral's share of the monthly rows from how it was to how it is:
-        one statement per row that changes (usually one: the step just taken)."""
+        one statement per row that changes (its month's counts, the hours of a step just
+        taken), none for the rows it leaves as they were."""
         counts: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
         hours: Counter[tuple[Any, ...]] = Counter()
         for row, sign in ((before, -1), (after, 1)):

@@ -12,6 +12,7 @@ the error pages."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import subprocess
@@ -27,6 +28,7 @@ from typing import Any
 import pytest
 import redis
 import requests
+from pypdf import PdfReader
 
 from runtime.bootstrap import bootstrap
 from domain.network import NetworkConfig
@@ -167,11 +169,14 @@ def subject(message: Message) -> str:
 
 
 def mail_text(message: Message) -> str:
-    """Headers and every part's decoded content: an encoding must not hide anything."""
+    """Headers and every part's decoded content, a PDF's as its text: an encoding must not
+    hide anything."""
     parts = [f"{k}: {make_header(decode_header(v))}" for k, v in message.items()]
     for part in message.walk():
         payload = part.get_payload(decode=True)
-        if payload:
+        if payload and part.get_content_type() == "application/pdf":
+            parts += [page.extract_text() for page in PdfReader(io.BytesIO(payload)).pages]
+        elif payload:
             parts.append(payload.decode(part.get_content_charset() or "utf-8"))
     return "\n".join(parts)
 

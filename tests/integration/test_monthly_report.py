@@ -29,7 +29,7 @@ def _jobs(world: World, updater: ViewUpdater, settings: Settings, port: int,
     application.clock = lambda: APRIL_FIRST
     mail = replace(settings, smtp_port=port, public_base_url="https://fallnetz.example")
     return Jobs(application, updater, mail, clock=lambda: APRIL_FIRST,
-                attachments=attachments or report_attachments(mail, application))
+                attachments=attachments or report_attachments(mail))
 
 
 def test_march_goes_to_the_coordination_office_once_as_a_pdf(

@@ -12,7 +12,7 @@ import pytest
 from domain.base import DomainError, PermissionDenied
 from readmodel.reports import (
     Flow, GapRow, Overdue, Period, ReportFilter, capacity_against_demand, care_gaps,
-    network_health, network_map, rate_for_export, suppressed)
+    drawn, median_for_export, network_health, network_map, rate_for_export, suppressed)
 from readmodel.runner import ViewUpdater
 from testbed.reports import MARCH, ReferredInMarch as Network
 from testbed.world import World
@@ -140,7 +140,11 @@ def test_a_supervisors_slice_counts_the_needs_their_organisation_recorded(
 
 
 def test_small_counts_do_not_leave_the_office() -> None:
-    assert [suppressed(n) for n in (0, 1, 4, 5, 12)] == [0, "< 5", "< 5", 5, 12]
+    assert [suppressed(n) for n in (0, 1, 4, 5, 7, 8, 12, 13)] == [
+        0, "< 5", "< 5", 5, 5, 10, 10, 15]
+    # 12 sent in all, 10 and "< 5" shown in two rows: the rest is 2 only up to rounding.
+    assert [drawn(n) for n in (0, 1, 4, 12)] == [0, 2, 2, 10]
+    assert median_for_export(2.5, 4) is None and median_for_export(2.5, 5) == 2.5
     assert rate_for_export(0.5, 1, 2) == "< 5"
     assert rate_for_export(0.5, 5, 10) == 0.5
     assert rate_for_export(None, 0, 0) is None

@@ -11,8 +11,8 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from domain.stamp import Role
 from readmodel.reports import (
-    ReportFilter, capacity_against_demand, care_gaps, network_health, network_map, rate_for_export,
-    suppressed)
+    ReportFilter, capacity_against_demand, care_gaps, median_for_export, network_health,
+    network_map, rate_for_export, suppressed)
 from web.api.common import ApiSchema, api_blueprint, requires
 from web.api.problems import ProblemSchema
 from web.application import current_application
@@ -25,10 +25,14 @@ READERS = (Role.COORDINATOR, Role.SUPERVISOR)
 MONTH = validate.Regexp(r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$",
                         error="A month as YYYY-MM, e.g. 2026-03.")
 COUNT = {"oneOf": [{"type": "integer"}, {"type": "string", "enum": ["< 5"]}],
-         "description": "A count; 1 to 4 as \"< 5\""}
+         "description": "A count; 1 to 4 as \"< 5\", larger ones rounded to a multiple "
+                        "of five"}
 SHARE = {"oneOf": [{"type": "number"}, {"type": "string", "enum": ["< 5"]}],
          "nullable": True, "description": "A share from 0 to 1; \"< 5\" when fewer than "
-                                         "five referrals make it; null when none"}
+                                         "five referrals make it, or it would give a count "
+                                         "from 1 to 4 away; null when none"}
+MEDIAN = {"description": "Median days; null when no referral or fewer than five took the "
+                         "step"}
 
 
 class ReportQuery(ApiSchema):
@@ -79,8 +83,8 @@ class FlowSchema(ApiSchema):
     accepted = fields.Raw(metadata=COUNT)
     rejected = fields.Raw(metadata=COUNT)
     acceptance_rate = fields.Raw(allow_none=True, metadata=SHARE)
-    median_days_to_receive = fields.Float(allow_none=True)
-    median_days_to_accept = fields.Float(allow_none=True)
+    median_days_to_receive = fields.Float(allow_none=True, metadata=MEDIAN)
+    median_days_to_accept = fields.Float(allow_none=True, metadata=MEDIAN)
     overdue_share = fields.Raw(allow_none=True, metadata=SHARE)
 
 
@@ -108,7 +112,7 @@ class GapSchema(ApiSchema):
     rejected_not_responsible = fields.Raw(metadata=COUNT)
     rejected_other = fields.Raw(metadata=COUNT)
     overdue = fields.Raw(metadata=COUNT)
-    median_days_to_first_contact = fields.Float(allow_none=True)
+    median_days_to_first_contact = fields.Float(allow_none=True, metadata=MEDIAN)
     providers = fields.Integer(metadata={"description": "Active services offering the need "
                                                         "in the district"})
     load = fields.Float(allow_none=True)
@@ -137,9 +141,9 @@ class HealthSchema(ApiSchema):
     sent = fields.Raw(metadata=COUNT)
     with_outcome = fields.Raw(metadata=COUNT)
     outcome_share = fields.Raw(allow_none=True, metadata=SHARE)
-    median_days_to_receive = fields.Float(allow_none=True)
-    median_days_to_decide = fields.Float(allow_none=True)
-    median_days_to_first_contact = fields.Float(allow_none=True)
+    median_days_to_receive = fields.Float(allow_none=True, metadata=MEDIAN)
+    median_days_to_decide = fields.Float(allow_none=True, metadata=MEDIAN)
+    median_days_to_first_contact = fields.Float(allow_none=True, metadata=MEDIAN)
     overdue_by_receiver = fields.List(fields.Nested(OverdueSchema))
 
 
@@ -170,8 +174,10 @@ def network_map_report(query: dict[str, Any]) -> Any:
                        "rejected": suppressed(fl.rejected),
                        "acceptance_rate": rate_for_export(
                            fl.acceptance_rate, fl.accepted, fl.accepted + fl.rejected),
-                       "median_days_to_receive": fl.median_days_to_receive,
-                       "median_days_to_accept": fl.median_days_to_accept,
+                       "median_days_to_receive": median_for_export(
+                           fl.median_days_to_receive, fl.times.referrals.get("receipt", 0)),
+                       "median_days_to_accept": median_for_export(
+                           fl.median_days_to_accept, fl.times.referrals.get("acceptance", 0)),
                        "overdue_share": rate_for_export(fl.overdue_share, fl.escalated,
                                                         fl.sent)}
                       for fl in found.flows]}
@@ -192,7 +198,8 @@ def care_gaps_report(query: dict[str, Any]) -> Any:
     return {"scope": _scope(f), "rows": [{
         "district": r.district, "need": r.need,
         **{name: suppressed(getattr(r, name)) for name in counted},
-        "median_days_to_first_contact": r.median_days_to_first_contact,
+        "median_days_to_first_contact": median_for_export(
+            r.median_days_to_first_contact, r.times.referrals.get("first_contact", 0)),
         "providers": r.providers, "load": r.load, "gaps": r.gaps,
         "trend": [suppressed(n) for n in r.trend]} for r in rows]}
 
@@ -211,9 +218,11 @@ def network_health_report(query: dict[str, Any]) -> Any:
             "with_outcome": suppressed(health.with_outcome),
             "outcome_share": rate_for_export(health.outcome_share, health.with_outcome,
                                              health.sent),
-            "median_days_to_receive": health.median_days_to_receive,
-            "median_days_to_decide": health.median_days_to_decide,
-            "median_days_to_first_contact": health.median_days_to_first_contact,
+            **{name: median_for_export(getattr(health, name), health.times.referrals.get(
+                step, 0)) for name, step in (("median_days_to_receive", "receipt"),
+                                             ("median_days_to_decide", "decision"),
+                                             ("median_days_to_first_contact",
+                                              "contact_after_acceptance"))},
             "overdue_by_receiver": [{
                 "organisation_id": o.organisation_id, "name": o.name,
                 "referrals": suppressed(o.referrals),
@@ -234,9 +243,9 @@ class DemandSchema(ApiSchema):
     places = fields.Integer(metadata={"description": "Places of the active services offering "
                                                      "the need in the district"})
     taken = fields.Raw(metadata=COUNT)
-    free = fields.Integer()
-    missing = fields.Integer(metadata={"description": "Expected demand beyond the free "
-                                                      "places"})
+    free = fields.Raw(metadata=COUNT)
+    missing = fields.Raw(metadata={**COUNT, "description": "Expected demand beyond the free "
+                                                          "places; as a count"})
 
 
 class CapacityAgainstDemandSchema(ApiSchema):
@@ -256,5 +265,5 @@ def capacity_report(query: dict[str, Any]) -> Any:
     return {"scope": _scope(f), "rows": [{
         "estimate_id": r.estimate_id, "need": r.need, "district": r.district,
         "first_month": r.first_month, "last_month": r.last_month, "people": r.people,
-        "places": r.places, "taken": suppressed(r.taken), "free": r.free,
-        "missing": r.missing} for r in capacity_against_demand(read_store(), f)]}
+        "places": r.places, "taken": suppressed(r.taken), "free": suppressed(r.free),
+        "missing": suppressed(r.missing)} for r in capacity_against_demand(read_store(), f)]}

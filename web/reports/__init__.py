@@ -7,19 +7,21 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, \
     url_for
-from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
+from flask_babel import format_date, format_decimal, gettext as _, lazy_gettext as _l
 from marshmallow import fields
 
 from domain import access
 from domain.demand import MOST_PEOPLE
 from readmodel.reports import (
-    DemandRow, GapRow, Health, NetworkMap, Period, ReportFilter, capacity_against_demand,
-    care_gaps, network_health, network_map, rate_for_export, suppressed)
+    DemandRow, GapRow, Health, NetworkMap, Period, ReportFilter, StepTimes,
+    capacity_against_demand, care_gaps, drawn, median_for_export, network_health, network_map,
+    rate_for_export, suppressed)
 from web.application import current_application
 from web.auth import allowed_by, viewer
 from web.form_submission import submit
@@ -41,13 +43,18 @@ GAP_REASONS = {"no_provider": _l("no service in the district"),
 # The columns' widths in a PDF, in parts of the page's width.
 GAP_WIDTHS = [22, 36, 17, 20, 20, 17, 17, 17, 16, 17, 16, 17, 45]
 DEMAND_WIDTHS = [4, 3, 3, 2, 2, 2, 2, 2]
-SUPPRESSION_NOTE = _l("Counts from 1 to 4 are shown as “< 5”, and so are the shares that "
-                      "would let such a count be worked out, so that no person can be "
-                      "recognised.")
+SUPPRESSION_NOTE = _l("So that no person can be recognised, counts from 1 to 4 are shown "
+                      "as “< 5” and larger counts rounded to a multiple of five; shares "
+                      "that would let a small count be worked out and medians over fewer "
+                      "than five referrals are left out (–).")
 
 
 def _days(value: float | None) -> str:
     return "–" if value is None else format_decimal(value, "#,##0.0")
+
+
+def _median(days: float | None, times: StepTimes, step: str, export: bool) -> str:
+    return _days(median_for_export(days, times.referrals.get(step, 0)) if export else days)
 
 
 def _percent(value: float | None) -> str:
@@ -120,11 +127,12 @@ def _named(base: str, f: ReportFilter, extension: str) -> str:
 
 
 def _pdf(title: str, f: ReportFilter, header: list[str], rows: list[list[Any]],
-         filename: str, svg: str | None = None, widths: list[int] | None = None) -> Response:
+         filename: str, svg: str | None = None, widths: list[int] | None = None,
+         chart_width: float = 170) -> Response:
     def draw(pdf: ReportPdf) -> None:
         pdf.heading(_scope(f))
         if svg:
-            pdf.chart(svg, width=170)
+            pdf.chart(svg, width=chart_width)
         pdf.table_of(header, rows, widths)
         pdf.note(str(SUPPRESSION_NOTE))
     return _pdf_response(on_one_page(title, _footer(), draw), filename)
@@ -158,10 +166,13 @@ def _health_figures(health: Health, export: bool) -> list[list[Any]]:
     return [[_("Referrals sent"), count(health.sent)],
             [_("With an outcome (ended)"), count(health.with_outcome)],
             [_("Share with an outcome"), share(health.outcome_share)],
-            [_("Median days from sending to receipt"), _days(health.median_days_to_receive)],
-            [_("Median days from receipt to decision"), _days(health.median_days_to_decide)],
+            [_("Median days from sending to receipt"),
+             _median(health.median_days_to_receive, health.times, "receipt", export)],
+            [_("Median days from receipt to decision"),
+             _median(health.median_days_to_decide, health.times, "decision", export)],
             [_("Median days from acceptance to first contact"),
-             _days(health.median_days_to_first_contact)]]
+             _median(health.median_days_to_first_contact, health.times,
+                     "contact_after_acceptance", export)]]
 
 
 @bp.get("")
@@ -188,11 +199,15 @@ def overview_csv() -> Any:
     return csv_response([_("Figure"), _("Value")], rows, _named("netzwerk-gesundheit", f, "csv"))
 
 
-def health_section(pdf: ReportPdf, health: Health) -> None:
-    """The network's health in a PDF, its counts suppressed."""
+def health_section(pdf: ReportPdf, health: Health, overdue_caption: str = "") -> None:
+    """The network's health in a PDF, its counts suppressed; ``overdue_caption`` says
+    when the overdue referrals were counted where the period would suggest otherwise."""
     pdf.table_of([_("Figure"), _("Value")], _health_figures(health, export=True), [3, 1])
     if health.overdue_by_receiver:
-        pdf.ln(4)
+        if overdue_caption:
+            pdf.note(overdue_caption)
+        else:
+            pdf.ln(4)
         pdf.table_of(_health_header(), _health_rows(health, export=True), [3, 1, 1, 1])
 
 
@@ -227,7 +242,8 @@ def _map_rows(found: NetworkMap, names: dict[str, str], export: bool) -> list[li
             count(flow.sent), count(flow.accepted), count(flow.rejected),
             _exported_percent(flow.acceptance_rate, flow.accepted, decided) if export
             else _percent(flow.acceptance_rate),
-            _days(flow.median_days_to_receive), _days(flow.median_days_to_accept),
+            _median(flow.median_days_to_receive, flow.times, "receipt", export),
+            _median(flow.median_days_to_accept, flow.times, "acceptance", export),
             _exported_percent(flow.overdue_share, flow.escalated, flow.sent) if export
             else _percent(flow.overdue_share)])
     return rows
@@ -235,6 +251,10 @@ def _map_rows(found: NetworkMap, names: dict[str, str], export: bool) -> list[li
 
 def _map_svg(found: NetworkMap, names: dict[str, str], export: bool) -> str:
     count = suppressed if export else (lambda n: n)
+    if export:  # the lines' and dots' sizes would tell the hidden counts
+        found = NetworkMap(
+            [replace(n, sent=drawn(n.sent), received=drawn(n.received)) for n in found.nodes],
+            [replace(fl, sent=drawn(fl.sent)) for fl in found.flows])
     sectors = {code: label(SECTOR, code) for code in {n.sector for n in found.nodes}}
     return network_map_svg(
         found, names, sectors, _("Network map: referrals between the organisations"),
@@ -274,7 +294,8 @@ def network_map_pdf() -> Any:
     names = organisation_names()
     return _pdf(_("Network map"), f, _map_header(), _map_rows(found, names, export=True),
                 _named("netzwerkkarte", f, "pdf"), svg=_map_svg(found, names, export=True)
-                if found.flows else None, widths=[5, 5, 2, 2, 2, 2, 2, 2, 2])
+                if found.flows else None, widths=[5, 5, 2, 2, 2, 2, 2, 2, 2],
+                chart_width=150)  # tall (2:3): narrower, so its table fits below it
 
 
 # -- the care-gap report -------------------------------------------------------------------
@@ -291,7 +312,8 @@ def _gap_rows(rows: list[GapRow], export: bool) -> list[list[Any]]:
     return [[r.district, need_label(network, r.need), count(r.needs_recorded), count(r.sent),
              count(r.accepted), count(r.rejected_no_capacity),
              count(r.rejected_not_responsible), count(r.rejected_other), count(r.overdue),
-             _days(r.median_days_to_first_contact), r.providers, _percent(r.load),
+             _median(r.median_days_to_first_contact, r.times, "first_contact", export),
+             r.providers, _percent(r.load),
              ", ".join(str(GAP_REASONS[g]) for g in r.gaps) or "–"] for r in rows]
 
 
@@ -365,7 +387,9 @@ def _demand_rows(rows: list[DemandRow], export: bool) -> list[list[Any]]:
     network = current_application().network
     return [[need_label(network, r.need), r.district or _("whole network"),
              _("%(first)s to %(last)s", first=_month(r.first_month), last=_month(r.last_month)),
-             r.people, r.places, count(r.taken), r.free, r.missing] for r in rows]
+             # Free and missing places are the places less those taken: as the taken.
+             r.people, r.places, count(r.taken), count(r.free), count(r.missing)]
+            for r in rows]
 
 
 def _month(value: str) -> str:
@@ -479,7 +503,9 @@ def monthly_report_pdf(month: date) -> tuple[str, bytes]:
     def draw(pdf: ReportPdf) -> None:
         pdf.heading(_scope(f))
         pdf.section(_("The network's health"))
-        health_section(pdf, health)
+        health_section(pdf, health, _(
+            "Open referrals past their deadline when this report was made (%(day)s):",
+            day=format_date(application.clock(), "dd.MM.yyyy")))
         pdf.section(_("Care gaps"))
         if gaps:
             pdf.table_of(_gap_header(), _gap_rows(gaps, export=True), GAP_WIDTHS)
