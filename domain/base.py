@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from datetime import date, datetime, timezone
 from typing import Any
@@ -76,6 +77,33 @@ class StampedAggregate(Aggregate):
 
     class Created(Event, Aggregate.Created):
         pass
+
+
+# A mail address as the network's mails are sent to: no spaces or line breaks (which
+# would let an address add headers to a mail), one @, a dot in the domain.
+MAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Control characters other than tab, line feed and carriage return (C0, DEL, C1), and
+# UTF-16 surrogates without their pair (which cannot be stored as UTF-8): no form or system
+# of the network has a reason to send them.
+UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def unprintable_paths(data: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The paths (keys and list indexes) of the strings in ``data`` with
+    :data:`UNPRINTABLE` characters; a key with them is named by its parent's path and
+    ``_key``."""
+    if isinstance(data, str):
+        if UNPRINTABLE.search(data):
+            yield path
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(key, str) and UNPRINTABLE.search(key):
+                yield (*path, "_key")
+            else:
+                yield from unprintable_paths(value, (*path, str(key)))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from unprintable_paths(value, (*path, str(index)))
 
 
 def require_text(value: str | None, field: str, what: Message) -> str:

@@ -7,7 +7,8 @@ a month can produce only one. Sending
 is claimed by an event first; a crash after the mail left but before ``Delivered`` was
 recorded leaves the claim standing, and nothing sends it again (at most once). Only a failure
 that proves nothing was sent (no connection to the mail server, a refusal before the data,
-a message that could not be made) returns it for a retry.
+an attachment that could not be made) returns it for a retry; a message that can never be
+sent as it stands (an address with a line break) fails, with its reason.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from domain.base import DomainError, StampedAggregate
 from domain.messages import _
 from domain.stamp import Stamp
 
-PENDING, SENDING, DELIVERED, RETRY = "pending", "sending", "delivered", "retry"
+PENDING, SENDING, DELIVERED, RETRY, FAILED = "pending", "sending", "delivered", "retry", "failed"
 MONTHLY_REPORT = "monthly_report"  # the stage of a monthly report's notification
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
            timedelta(hours=1))
@@ -90,6 +91,17 @@ class Notification(StampedAggregate):
     @event("NotSent")
     def _not_sent(self, attempt: int, error: str, retry_at: datetime, by: Stamp) -> None:
         self.status, self.retry_at = RETRY, retry_at
+
+    def record_failure(self, reason: str, by: Stamp) -> None:
+        """The message can never be sent as it stands (e.g. an address with a line break):
+        given up with the reason, for an operator to see; nothing was sent."""
+        if self.status != SENDING:
+            raise NotSendable(_("This notification is {status}.", status=self.status))
+        self._failed(attempt=self.attempts, reason=reason[:200], by=by)
+
+    @event("Failed")
+    def _failed(self, attempt: int, reason: str, by: Stamp) -> None:
+        self.status = FAILED
 
     def release(self, reason: str, now: datetime, by: Stamp) -> None:
         """An operator checked that a claimed notification never left (e.g. in the mail

@@ -10,7 +10,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
-from domain.base import DomainError, StampedAggregate, require_text
+from domain.base import MAIL_ADDRESS, DomainError, StampedAggregate, require_text
 from domain.messages import _
 from domain.stamp import Role, Stamp
 from domain.vocabulary import LEGAL_SPHERES, SECTORS
@@ -102,6 +102,8 @@ class Organisation(StampedAggregate):
         if sector not in SECTORS:
             raise DomainError(_("Unknown sector {sector!r}.", sector=sector), field="sector")
         inbox = require_text(inbox_address, "inbox_address", _("An inbox address"))
+        if not MAIL_ADDRESS.match(inbox):
+            raise DomainError(_("This is not an e-mail address."), field="inbox_address")
         return cls(id=id, key=key, name=name, sector=sector, inbox_address=inbox,
                    contacts=list(contacts or []), by=by)
 

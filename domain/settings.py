@@ -54,6 +54,15 @@ class Settings:
     # Where failed sign-ins are counted: per process by default, or e.g. Redis so all
     # gunicorn workers share the count.
     ratelimit_storage_uri: str = "memory://"
+    # A session ends after this long without a request, and this long after sign-in
+    # whatever happens.
+    session_idle_minutes: float = 30.0
+    session_hours: float = 10.0
+    # How many reverse proxies in front set X-Forwarded-For (0: the connection's address
+    # is the client's): the sign-in throttle counts per client address.
+    trusted_proxies: int = 0
+    # A bearer token for /metrics from elsewhere than this host (empty: this host only).
+    metrics_token: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -90,6 +99,10 @@ class Settings:
             health_max_view_lag=int(number("HEALTH_MAX_VIEW_LAG", 1000)),
             health_max_outbox_backlog=int(number("HEALTH_MAX_OUTBOX_BACKLOG", 50)),
             ratelimit_storage_uri=environ.get("RATELIMIT_STORAGE_URI") or "memory://",
+            session_idle_minutes=number("SESSION_IDLE_MINUTES", 30.0),
+            session_hours=number("SESSION_HOURS", 10.0),
+            trusted_proxies=int(number("TRUSTED_PROXIES", 0)),
+            metrics_token=environ.get("METRICS_TOKEN") or "",
         )
 
     @property
@@ -129,7 +142,7 @@ class Settings:
                                     "sqlite:///instance/fallnetz.sqlite3")
             if name != ":memory:" and not name.startswith("file:"):
                 path = _from_root(name)
-                path.parent.mkdir(parents=True, exist_ok=True)
+                private_file(path)
                 name = str(path)
             return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": name,
                     "SQLITE_LOCK_TIMEOUT": "10"}
@@ -157,3 +170,15 @@ class Settings:
 def _from_root(path: str) -> Path:
     p = Path(path)
     return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+def private_file(path: Path) -> None:
+    """The file readable by the installation's user only (0600), in a folder made for it
+    0700: the SQLite store holds health data of people. SQLite gives its WAL and shared
+    memory files the store's own permissions."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        path.touch(mode=0o600, exist_ok=True)
+    elif path.stat().st_mode & 0o077:
+        path.chmod(0o600)

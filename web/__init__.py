@@ -12,11 +12,13 @@ from typing import Any
 from flask import Flask, g, has_app_context, redirect, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from domain.application import ReferralNetwork
 from runtime.bootstrap import DEFAULT, bootstrap
 from domain.settings import Settings
 from domain.stamp import Role
+from web.headers import SecurityHeaders
 
 csrf = CSRFProtect()
 
@@ -39,7 +41,7 @@ def _instance_secret(settings: Settings) -> str:
     only), so every worker process of one installation signs sessions alike."""
     path = settings.instance_path / "secret_key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         draft = path.with_name(f"secret_key.{os.getpid()}")
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -66,13 +68,16 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         MAX_CONTENT_LENGTH=1024 * 1024,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
     )
     app.config.update(config or {})
     app.extensions["fallnetz.settings"] = settings
+    if settings.trusted_proxies:  # the client's address, as the proxies in front saw it
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     # Celery's workers wait for a nudge after each command (when a broker is configured);
     # the embedded worker looks at the log itself.
     system = bootstrap(settings, application=application,
@@ -89,7 +94,7 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
             return places_taken(organisation_id, service_id)
 
     app.extensions["fallnetz.application"].places_taken = taken
-    from web import api, cli, errors, i18n, labels
+    from web import api, cli, errors, i18n, incoming, labels
     from web.audit import bp as audit_bp
     from web.auth import bp as auth_bp, home_for, load_viewer, throttle
     from web.cases import bp as cases_bp
@@ -99,6 +104,7 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     from web.reports import bp as reports_bp
 
     i18n.init_app(app)
+    incoming.init_app(app)
     labels.init_app(app)
     csrf.init_app(app)
     for blueprint in (auth_bp, cases_bp, referrals_bp, inbox_bp, audit_bp, directory_bp,
@@ -135,13 +141,7 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
         navigation=lambda: NAVIGATION.get(g.viewer.role, ()) if g.get("viewer") else ())
 
     @app.after_request
-    def security_headers(response: Any) -> Any:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+    def not_cached(response: Any) -> Any:
         if g.get("viewer") is not None:  # pages with case data are not kept by caches
             response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -151,4 +151,6 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     from web import operations  # health, metrics, request logs, 503 during a DB outage
 
     operations.init_app(app)
+    app.wsgi_app = SecurityHeaders(  # type: ignore[method-assign]
+        app.wsgi_app, https=settings.public_base_url.startswith("https://"))
     return app

@@ -17,6 +17,7 @@ from domain.organisation import MEMBER_ROLES, TOKEN_SCOPES
 from domain.stamp import Role, Stamp
 from domain.network import NetworkConfigError, load_network
 from web.application import current_application
+from web.incoming import UnreadableInput, decode_json
 
 
 def init_app(app: Flask) -> None:
@@ -221,9 +222,11 @@ def _exchange_commands(app: Flask) -> None:
         """Register missing organisations and add or change services from HSDS 3.0 JSON;
         report what was refused and why."""
         try:
-            document = json.load(file)
-        except json.JSONDecodeError as e:
-            raise click.ClickException(f"Not JSON: {e}") from None
+            document = decode_json(file.read())
+        except (UnreadableInput, UnicodeDecodeError) as e:
+            raise click.ClickException(f"Not JSON: {getattr(e, 'description', e)}") from None
+        if not isinstance(document, list) or not all(isinstance(o, dict) for o in document):
+            raise click.ClickException("An HSDS import is a list of organization objects.")
         report = current_application().exchange.import_hsds(Stamp.system("cli:hsds-import"),
                                                             document)
         click.echo(f"registered {len(report.registered)}, updated {len(report.updated)}, "

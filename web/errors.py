@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from domain.base import DomainError
 from web.api.problems import domain_problem, is_api_request, problem, status_of
 from web.i18n import translate
+from web.incoming import UnreadableInput
 
 def conflict_message() -> str:
     return _("Someone changed this meanwhile. Nothing of yours was saved. Please reload the "
@@ -37,6 +38,10 @@ def init_app(app: Flask) -> None:
     def csrf_error(_error: CSRFError) -> Any:
         return page(400, _("The form had expired or did not come from this site. Nothing was "
                            "saved. Please reload the page and send it again."))
+
+    @app.errorhandler(UnreadableInput)
+    def unreadable(error: UnreadableInput) -> Any:
+        return page(400, str(error.description))
 
     @app.errorhandler(400)
     def bad_request(_error: Any) -> Any:

@@ -18,6 +18,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 
 from domain.base import DomainError
 from web.i18n import translate
+from web.incoming import refuse_unprintable
 
 MESSAGES = {
     "required": _l("Please fill in this field."),
@@ -42,6 +43,7 @@ class FormSchema(Schema):
 
     @pre_load
     def blanks_are_missing(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        refuse_unprintable(data)
         # An empty input is a missing value: required fields say so, optional ones are None.
         cleaned: dict[str, Any] = {}
         for key, value in data.items():

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import Babel, get_locale, gettext
 
 from domain.messages import Message
@@ -18,6 +18,8 @@ TIMEZONE = "Europe/Berlin"
 
 
 def select_locale() -> str:
+    if not has_request_context():  # the operators' commands speak English
+        return "en"
     chosen = session.get("language")
     if chosen in LANGUAGES:
         return chosen

@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from uuid import UUID
 
 from domain.application import ReferralNetwork
+from domain.base import MAIL_ADDRESS
 from domain.notification import Notification
 from readmodel.queries import sendable_notifications
 from readmodel.store import ViewStore
@@ -53,7 +54,7 @@ def no_attachments(notification: Notification) -> list[Attachment]:
 
 def send_due(application: ReferralNetwork, store: ViewStore, mail: MailSettings, now: datetime,
              limit: int = 100, attachments: AttachmentMaker = no_attachments) -> dict[str, int]:
-    counts = {"delivered": 0, "retry": 0, "skipped": 0, "unknown": 0}
+    counts = {"delivered": 0, "retry": 0, "failed": 0, "skipped": 0, "unknown": 0}
     for row in sendable_notifications(store, now, limit):
         notification_id = UUID(row["notification_id"])
         # The message (and its attachment, the slow part) is made before the claim: a
@@ -61,6 +62,13 @@ def send_due(application: ReferralNetwork, store: ViewStore, mail: MailSettings,
         try:
             message = _message(application.load(Notification, notification_id), mail,
                                attachments)
+        except Undeliverable as error:
+            # Never sendable as it stands: given up with the reason (claimed to record it).
+            log.error("notification %s failed: %s", notification_id, error)
+            if application.escalations.claim_notification(notification_id, now) is not None:
+                application.escalations.record_failure(notification_id, str(error))
+                counts["failed"] += 1
+            continue
         except Exception as error:
             # Nothing went out: claimed only to be put back for a retry with backoff.
             log.exception("notification %s: its message could not be made", notification_id)
@@ -100,13 +108,24 @@ def send_due(application: ReferralNetwork, store: ViewStore, mail: MailSettings,
     return counts
 
 
+class Undeliverable(Exception):
+    """A message that can never be sent as it stands; its text says why (no person data:
+    the recipients are named by their position only)."""
+
+
 def _message(notification: Notification, mail: MailSettings,
              attachments: AttachmentMaker) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = mail.sender
-    message["To"] = ", ".join(r["address"] for r in notification.recipients)
-    message["Subject"] = notification.subject
-    message["Message-ID"] = f"<{notification.id}@fallnetz>"
+    for index, recipient in enumerate(notification.recipients):
+        if not MAIL_ADDRESS.match(recipient["address"] or ""):
+            raise Undeliverable(f"recipient {index + 1} has no valid mail address")
+    try:
+        message["From"] = mail.sender
+        message["To"] = ", ".join(r["address"] for r in notification.recipients)
+        message["Subject"] = notification.subject
+        message["Message-ID"] = f"<{notification.id}@fallnetz>"
+    except ValueError as error:  # e.g. a line break in a header
+        raise Undeliverable(f"a header cannot be written: {type(error).__name__}") from None
     if notification.referral_id is not None:
         link = f"{mail.base_url}/vermittlungen/{notification.referral_id}"
     else:  # the monthly report: its month's reports in the web

@@ -20,7 +20,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
+import certifi
 import requests
+import urllib3
 from standardwebhooks import Webhook
 
 from domain.application import ReferralNetwork
@@ -50,21 +52,29 @@ class WebhookSettings:
 
     def refusal(self, url: str) -> str | None:
         """Why an address may not be sent to now, or None."""
+        return self.checked(url)[0]
+
+    def checked(self, url: str) -> tuple[str | None, str | None]:
+        """Why an address may not be sent to now (or None), and the IP address it was
+        checked at, which the POST then connects to: a name that resolves to a public
+        address for the check and to the servers' own network for the POST (DNS
+        rebinding) reaches only the address checked. No pinning where private addresses
+        are allowed anyway."""
         parts = urlsplit(url)
         if parts.scheme != "https" and not self.allow_http:
-            return "plain http is not allowed (WEBHOOK_ALLOW_HTTP)"
+            return "plain http is not allowed (WEBHOOK_ALLOW_HTTP)", None
         if self.allow_private:
-            return None
+            return None, None
         try:
-            addresses = {info[4][0] for info in socket.getaddrinfo(
-                parts.hostname or "", parts.port or 443, proto=socket.IPPROTO_TCP)}
+            addresses = [info[4][0] for info in socket.getaddrinfo(
+                parts.hostname or "", parts.port or 443, proto=socket.IPPROTO_TCP)]
         except OSError:
-            return None  # unresolvable: the POST fails and is retried
+            return None, None  # unresolvable: the POST fails and is retried
         for address in addresses:
             ip = ipaddress.ip_address(address.split("%")[0])
             if not ip.is_global:
-                return f"{parts.hostname} is a private address (WEBHOOK_ALLOW_PRIVATE)"
-        return None
+                return f"{parts.hostname} is a private address (WEBHOOK_ALLOW_PRIVATE)", None
+        return None, addresses[0] if addresses else None
 
     def pause_after(self, attempts: int) -> timedelta:
         return timedelta(seconds=self.first_retry_seconds * BACKOFF[attempts - 1])
@@ -150,12 +160,12 @@ def _deliver(application: ReferralNetwork, store: ViewStore, session: requests.S
     if hook is None or not organisation.active:  # unsubscribed or deactivated meanwhile
         _settle(store, row["delivery_id"], "dropped", now)
         return "dropped"
-    refusal = settings.refusal(hook["url"])
+    refusal, address = settings.checked(hook["url"])
     if refusal is not None:
         _settle(store, row["delivery_id"], "failed", now, error=refusal)
         log.warning("webhook delivery %s refused: %s", row["delivery_id"], refusal)
         return "refused"
-    error = _post(session, hook, row, settings)
+    error = _post(session, hook, row, settings, address)
     if error is None:
         _settle(store, row["delivery_id"], "delivered", now)
         return "delivered"
@@ -171,19 +181,48 @@ def _deliver(application: ReferralNetwork, store: ViewStore, session: requests.S
 
 
 def _post(session: requests.Session, hook: dict[str, Any], row: dict[str, Any],
-          settings: WebhookSettings) -> str | None:
-    """Sends one delivery; None when the receiver took it (2xx), else why not."""
+          settings: WebhookSettings, address: str | None = None) -> str | None:
+    """Sends one delivery (to ``address`` when the check pinned one); None when the
+    receiver took it (2xx), else why not."""
     body = row["payload"]
     sent_at = datetime.now(timezone.utc)  # the receiver's clock check needs real time
     signature = Webhook(hook["secret"]).sign(row["message_id"], sent_at, body)
     headers = {"Content-Type": "application/json", "webhook-id": row["message_id"],
                "webhook-timestamp": str(int(sent_at.timestamp())),
                "webhook-signature": signature}
+    if address is not None:
+        status = _post_pinned(hook["url"], address, body.encode(),
+                              {**headers, "User-Agent": settings.user_agent}, settings.timeout)
+        if isinstance(status, str):
+            return status
+    else:
+        try:
+            status = session.post(hook["url"], data=body.encode(), headers=headers,
+                                  timeout=settings.timeout, allow_redirects=False).status_code
+        except requests.RequestException as error:
+            return type(error).__name__
+    return None if 200 <= status < 300 else f"HTTP {status}"
+
+
+def _post_pinned(url: str, address: str, body: bytes, headers: dict[str, str],
+                 timeout: float) -> int | str:
+    """POSTs to ``url`` over a connection to ``address``: the name stays in the Host
+    header and in TLS (server name and certificate check). The status, or why none."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    host = parts.hostname or ""
+    pool: urllib3.HTTPConnectionPool
+    if parts.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            address, port, timeout=timeout, retries=False, server_hostname=host,
+            assert_hostname=host, cert_reqs="CERT_REQUIRED", ca_certs=certifi.where())
+    else:
+        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
     try:
-        response = session.post(hook["url"], data=body.encode(), headers=headers,
-                                timeout=settings.timeout, allow_redirects=False)
-    except requests.RequestException as error:
+        with pool:
+            response = pool.urlopen("POST", target, body=body, redirect=False, retries=False,
+                                    headers={**headers, "Host": parts.netloc.rsplit("@")[-1]})
+    except urllib3.exceptions.HTTPError as error:
         return type(error).__name__
-    if 200 <= response.status_code < 300:
-        return None
-    return f"HTTP {response.status_code}"
+    return response.status

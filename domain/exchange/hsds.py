@@ -38,6 +38,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from domain.base import MAIL_ADDRESS, unprintable_paths
 from domain.organisation import KEY, Organisation
 
 SCHEMAS = Path(__file__).parent / "hsds_3_0"
@@ -219,6 +220,12 @@ def read_organisation(offer: dict[str, Any], pointer: str) -> OrganisationOffer:
                        "detail": "needs exactly one attribute of link_type 'sector'"})
     if not offer.get("email"):
         errors.append({"pointer": f"{pointer}/email", "detail": "the inbox address is missing"})
+    elif not MAIL_ADDRESS.match(str(offer["email"])):
+        errors.append({"pointer": f"{pointer}/email",
+                       "detail": "the inbox address is not an e-mail address"})
+    errors += [{"pointer": pointer + "".join(f"/{p}" for p in path),
+                "detail": "control characters or broken characters in the text"}
+               for path in unprintable_paths(offer)]
     ours: dict[str, dict[str, Any]] = {}
     for j, service in enumerate(services):
         attributes = service.get("attributes") or []

@@ -35,6 +35,15 @@ class AccountService(Service):
                                         idempotency_key=idempotency_key,
                                         arguments={"username": username})
 
+    def sign_out(self, by: Stamp) -> None:
+        """Ends every session the user began before now (see UserAccount.sign_out)."""
+        def decide() -> Any:
+            account = self.application.load(UserAccount, UserAccount.id_for(by.user),
+                                            what="account")
+            account.sign_out(by=by)
+            return [account], {}
+        self.application.execute("sign_out", by, decide)
+
     def authenticate(self, username: str, password: str) -> UserAccount | None:
         """The account if the password matches; a hash made with weaker parameters than
         today's is replaced on the way."""

@@ -243,6 +243,10 @@ class EscalationService(Service):
         self._notification_command("record_unsent", notification_id, "mail",
                                    lambda n, by: n.record_unsent(error, now, by=by))
 
+    def record_failure(self, notification_id: UUID, reason: str) -> None:
+        self._notification_command("record_failure", notification_id, "mail",
+                                   lambda n, by: n.record_failure(reason, by=by))
+
     def release_notification(self, notification_id: UUID, reason: str,
                              now: datetime) -> None:
         self._notification_command("release_notification", notification_id,

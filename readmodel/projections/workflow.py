@@ -328,6 +328,11 @@ class WorkflowViews:
         cur.execute("UPDATE {p}notifications SET status = 'delivered', updated_at = ? "
                     "WHERE notification_id = ?", (ts(e.timestamp), str(e.originator_id)))
 
+    @project.register(Notification.Failed)
+    def _failed(self, e: Any, cur: Cursor, position: int) -> None:
+        cur.execute("UPDATE {p}notifications SET status = 'failed', updated_at = ? "
+                    "WHERE notification_id = ?", (ts(e.timestamp), str(e.originator_id)))
+
     @project.register(Notification.NotSent)
     @project.register(Notification.Released)
     def _to_retry(self, e: Any, cur: Cursor, position: int) -> None:

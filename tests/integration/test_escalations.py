@@ -91,8 +91,8 @@ def test_each_escalation_sends_one_mail_to_the_designs_recipients(
         first = send_due(application, updater.store, mail, moment)
         updater.catch_up()
         again = send_due(application, updater.store, mail, moment)
-    assert first["delivered"] == 3 and again == {"delivered": 0, "retry": 0, "skipped": 0,
-                                                 "unknown": 0}
+    assert first["delivered"] == 3 and again == {"delivered": 0, "retry": 0, "failed": 0,
+                                                 "skipped": 0, "unknown": 0}
     assert len(inbox.messages) == 3
     by_level = {int(m["Subject"].split("Eskalationsstufe ")[1][0]): m for m in inbox.messages}
     assert by_level[1]["To"] == "psz@test.invalid"  # the receiver's inbox

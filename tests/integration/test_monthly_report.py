@@ -82,8 +82,8 @@ def test_a_report_that_cannot_be_made_is_tried_again_not_lost(
         return [Attachment("bericht.pdf", b"%PDF-1.4 test")]
     with smtp_server() as (inbox, port):
         jobs = _jobs(world, updater, settings, port, attachments=flaky)
-        assert jobs.send_notifications() == {"delivered": 0, "retry": 1, "skipped": 0,
-                                             "unknown": 0}
+        assert jobs.send_notifications() == {"delivered": 0, "retry": 1, "failed": 0,
+                                             "skipped": 0, "unknown": 0}
         assert inbox.messages == []
         later = datetime(2026, 4, 1, 7, tzinfo=timezone.utc)  # after the backoff
         jobs.clock = lambda: later

@@ -98,7 +98,8 @@ def test_a_mail_backlog_beyond_the_limit_fails_the_full_check(
     full = client.get("/health")
     assert full.status_code == 503
     assert full.json["checks"]["outbox"] == {"ok": False, "backlog": 1, "limit": 0,
-                                             "pending": 1, "retry": 0, "sending": 0}
+                                             "pending": 1, "retry": 0, "sending": 0,
+                                             "failed": 0}
     assert full.json["checks"]["views"]["ok"] is True
 
 
@@ -179,3 +180,47 @@ def test_request_ids_are_kept_when_they_look_like_ids_and_reach_the_events(
     last = list(application.repository.event_store.get(case_id))[-1]
     assert type(last).__name__ == "NeedRecorded"
     assert last.by.correlation_id == answered
+
+
+def test_every_answer_carries_the_security_headers_and_https_adds_hsts(
+        application: ReferralNetwork, settings: Settings, tmp_path: Path) -> None:
+    client = served(application, settings, tmp_path).test_client()
+    for path in ("/anmelden", "/health/live", "/metrics", "/api/v1/cases", "/gibt-es-nicht"):
+        answer = client.get(path)
+        assert answer.headers["X-Content-Type-Options"] == "nosniff", path
+        assert answer.headers["X-Frame-Options"] == "DENY", path
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"], path
+        assert "Strict-Transport-Security" not in answer.headers, path
+    secure = served(application, settings, tmp_path,
+                    public_base_url="https://fallnetz.example").test_client()
+    for path in ("/anmelden", "/health/live", "/metrics"):
+        assert secure.get(path).headers["Strict-Transport-Security"].startswith(
+            "max-age=31536000"), path
+
+
+def test_metrics_answer_this_host_or_the_token_only(
+        application: ReferralNetwork, settings: Settings, tmp_path: Path) -> None:
+    client = served(application, settings, tmp_path, metrics_token="scrape-" + "y" * 24
+                    ).test_client()
+    assert client.get("/metrics").status_code == 200  # Prometheus on this host
+    through_proxy = client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert through_proxy.status_code == 403
+    elsewhere = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert elsewhere.status_code == 403 and b"fallnetz_" not in elsewhere.data
+    with_token = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"},
+                            headers={"Authorization": "Bearer scrape-" + "y" * 24})
+    assert with_token.status_code == 200 and b"fallnetz_" in with_token.data
+
+
+def test_the_embedded_store_and_its_folder_are_the_installations_alone(
+        tmp_path: Path) -> None:
+    from domain.settings import Settings as Fresh
+    from runtime.bootstrap import bootstrap
+
+    store = tmp_path / "instance" / "fallnetz.sqlite3"
+    application = bootstrap(Fresh(database_url=f"sqlite:///{store}")).application
+    World.build(application)  # writes, so the WAL file exists too
+    for path in (store, store.with_name("fallnetz.sqlite3-wal")):
+        assert path.stat().st_mode & 0o777 == 0o600, path
+    assert store.parent.stat().st_mode & 0o777 == 0o700
+    application.close()

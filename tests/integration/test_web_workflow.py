@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 
-from testbed.web import csrf_token, events, sign_in, submit, web_world
+from domain.application import ReferralNetwork
+from domain.settings import Settings
+from testbed.web import PASSWORD, csrf_token, events, sign_in, submit, web_world
 from testbed.world import World
 from readmodel.runner import ViewUpdater
 
@@ -87,10 +89,12 @@ def test_a_crisis_referral_from_case_to_inbox_to_audit(web_app: Flask, world: Wo
     seen = text(nadia.get(f"/vermittlungen/{referral_id}"))
     assert "Familie T." in seen, "the receiver sees the minimum case data under consent"
     world.application.clock = lambda: accepting
+    nadia = sign_in(web_app, "nadia")  # an hour later: her first session has ended idle
     accepted = submit(nadia, f"/vermittlungen/{referral_id}",
                       f"/vermittlungen/{referral_id}/annehmen")
     world.application.clock = real_clock
     assert accepted.status_code == 302, text(accepted)
+    nadia = sign_in(web_app, "nadia")
     assert "angenommen" in text(nadia.get(f"/vermittlungen/{referral_id}"))
 
     birgit = sign_in(web_app, "birgit")
@@ -229,6 +233,36 @@ def test_repeated_failed_sign_ins_are_throttled_per_username(web_app: Flask,
     assert blocked.status_code == 429
     assert "Zu viele fehlgeschlagene Anmeldungen" in text(blocked)
     assert sign_in(web_app, "nadia").get("/eingang").status_code == 200
+    # Anna herself, at her own computer, is not locked out by the guesses from elsewhere.
+    at_her_desk = web_app.test_client()
+    answer = at_her_desk.post("/anmelden", environ_base={"REMOTE_ADDR": "10.0.0.7"},
+                              data={"csrf_token": csrf_token(at_her_desk), "username": "anna",
+                                    "password": PASSWORD})
+    assert answer.status_code == 302
+
+
+def test_behind_the_proxy_each_colleague_has_an_address_of_their_own(
+        application: ReferralNetwork, settings: Settings) -> None:
+    """All requests come from the proxy; TRUSTED_PROXIES=1 takes the client's address
+    from X-Forwarded-For, so one person's failures do not lock the office out."""
+    from dataclasses import replace
+
+    from web import create_app
+
+    app = create_app(replace(settings, secret_key="test-secret", trusted_proxies=1),
+                     application=application, config={"NUDGE_WORKERS": False})
+    web_world(app)
+    guesser = app.test_client()
+    token = csrf_token(guesser)
+    for _attempt in range(10):
+        guesser.post("/anmelden", headers={"X-Forwarded-For": "10.0.0.66"},
+                     data={"csrf_token": token, "username": "anna", "password": "guess"})
+    assert guesser.post("/anmelden", headers={"X-Forwarded-For": "10.0.0.66"}, data={
+        "csrf_token": token, "username": "anna", "password": PASSWORD}).status_code == 429
+    colleague = app.test_client()
+    assert colleague.post("/anmelden", headers={"X-Forwarded-For": "10.0.0.7"}, data={
+        "csrf_token": csrf_token(colleague), "username": "anna",
+        "password": PASSWORD}).status_code == 302
 
 
 def test_a_removed_membership_ends_the_session(web_app: Flask, world: World) -> None:

@@ -38,7 +38,9 @@ NEWER_AGGREGATES = (DemandEstimate,)
 NEWER_THAN_FIXTURE = {"domain.referral:Referral.PutOnWaitingList",
                       "domain.demand:DemandEstimate.Recorded",
                       "domain.demand:DemandEstimate.Revised",
-                      "domain.demand:DemandEstimate.Withdrawn"}
+                      "domain.demand:DemandEstimate.Withdrawn",
+                      "domain.notification:Notification.Failed",
+                      "domain.account:UserAccount.SignedOut"}
 
 
 def stored_topics(path: Path) -> set[str]:

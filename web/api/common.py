@@ -11,13 +11,14 @@ from typing import Any, TypeVar
 from flask import abort, g, request
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields
+from marshmallow import RAISE, Schema, fields, pre_load
 
 from domain.base import ConflictError
 from domain.organisation import TOKEN_SCOPES
 from domain.stamp import CASEWORK, Role
 from web.api.problems import problem
 from web.application import current_application
+from web.incoming import ArgumentsParser, refuse_unprintable
 
 F = TypeVar("F", bound=Callable[..., Any])
 EVERY_ROLE = (Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR, Role.ADMIN)
@@ -25,10 +26,16 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class ApiSchema(Schema):
-    """Unknown fields are an error, never silently dropped."""
+    """Unknown fields are an error, never silently dropped; so are control characters and
+    broken characters in any text."""
     class Meta:
         unknown = RAISE
         ordered = True
+
+    @pre_load
+    def printable(self, data: Any, **_: Any) -> Any:
+        refuse_unprintable(data)
+        return data
 
 
 class ViewTime(fields.DateTime):
@@ -45,6 +52,8 @@ class Stop(Exception):
 
 
 class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = ArgumentsParser()  # JSON within limits (web/incoming.py)
+
     def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
         # The header carries JSON text; described as an object, clients would read it as a
         # comma-separated list of names and values.

@@ -1,19 +1,24 @@
 """Sign-in and sign-out, the chosen organisation, and who is acting in this request.
 
-The session cookie holds the username, the organisation and role acted for, and a
-fingerprint of the password hash; every request checks them against the events again, so a
-removed membership or a changed password ends the session at once."""
+The session cookie holds the username, the organisation and role acted for, a fingerprint
+of the password hash, when the session began and when it was last used; every request
+checks them against the events again, so a removed membership, a changed password or a
+sign-out (which ends every session of the user begun before it, copies of the cookie
+included) ends the session at once, as do 30 minutes without a request and 10 hours after
+sign-in (SESSION_IDLE_MINUTES, SESSION_HOURS)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 from uuid import UUID
 
-from flask import Blueprint, abort, g, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
 
 from domain.base import DomainError
 from domain.stamp import CASEWORK, Role, Stamp
@@ -21,6 +26,9 @@ from web.application import current_application
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
+# How often the cookie's last use is written anew (each time would send a cookie with
+# every answer for nothing).
+SEEN_EVERY = timedelta(minutes=1)
 
 
 
@@ -29,14 +37,29 @@ def password_fingerprint(password_hash: str | None) -> str:
 
 
 def sign_in(username: str, organisation_id: UUID, role: str, password_hash: str | None,
-            ) -> None:
-    language = session.get("language")
-    session.clear()  # nothing of an earlier session carries over
+            began: str | None = None) -> None:
+    """A new session, or (``began`` given: another organisation chosen) the same one."""
+    end_session()  # nothing of an earlier session carries over
+    now = current_application().clock().isoformat()
     session.permanent = True
     session.update(user=username, organisation_id=str(organisation_id), role=role,
-                   auth=password_fingerprint(password_hash))
+                   auth=password_fingerprint(password_hash), began=began or now, seen=now)
+
+
+def end_session() -> None:
+    """Forgets who was signed in; the chosen language stays."""
+    language = session.get("language")
+    session.clear()
     if language:
         session["language"] = language
+
+
+def _timed_out(now: datetime) -> bool:
+    settings = current_app.extensions["fallnetz.settings"]
+    began = datetime.fromisoformat(session["began"])
+    seen = datetime.fromisoformat(session["seen"])
+    return (now - seen > timedelta(minutes=settings.session_idle_minutes)
+            or now - began > timedelta(hours=settings.session_hours))
 
 
 def load_viewer() -> None:
@@ -48,16 +71,25 @@ def load_viewer() -> None:
     if not username or request.endpoint == "static":
         return
     account = current_application().directory.user(username)
+    now = current_application().clock()
     try:
         viewer = Stamp(username, UUID(session["organisation_id"]), session["role"],
                        g.correlation_id)
+        if _timed_out(now):
+            end_session()
+            flash(_("Your session has ended after a while without use. Please sign in "
+                    "again."), "info")
+            return
         if account is None or session.get("auth") != password_fingerprint(
-                account.password_hash):
+                account.password_hash) or account.session_ended(
+                    datetime.fromisoformat(session["began"])):
             raise DomainError("stale session")
         organisation = current_application().accounts.require_member(viewer)
     except (DomainError, KeyError, ValueError):
-        session.clear()
+        end_session()
         return
+    if now - datetime.fromisoformat(session["seen"]) > SEEN_EVERY:
+        session["seen"] = now.isoformat()
     g.viewer, g.organisation, g.account = viewer, organisation, account
 
 

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from marshmallow import fields, validate
 
 from domain.base import DomainError
-from web.auth import bp, home_for, login_required, sign_in, viewer
+from web.auth import bp, end_session, home_for, login_required, sign_in, viewer
 from web.application import current_application
 from web.forms import FormError, FormSchema, load_form, text
 from web.i18n import LANGUAGES
@@ -88,7 +88,8 @@ def choose_organisation() -> Any:
                                next=None, errors=e.errors), 422
     for organisation, role in memberships:
         if f"{organisation.id}:{role}" == data["membership"]:
-            sign_in(viewer().user, organisation.id, role, g.account.password_hash)
+            sign_in(viewer().user, organisation.id, role, g.account.password_hash,
+                    began=session["began"])
             flash(_("You now act for %(name)s.", name=organisation.name), "success")
             return redirect(home_for(role))
     return render_template("auth/organisation.html", memberships=memberships, next=None,
@@ -97,10 +98,9 @@ def choose_organisation() -> Any:
 
 @bp.post("/abmelden")
 def logout() -> Any:
-    language = session.get("language")
-    session.clear()
-    if language:
-        session["language"] = language
+    if g.viewer is not None:  # every copy of this session's cookie ends with it
+        current_application().accounts.sign_out(viewer())
+    end_session()
     flash(_("You are signed out."), "success")
     return redirect(url_for("auth.login"))
 

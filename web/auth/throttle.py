@@ -1,5 +1,11 @@
-"""Failed sign-ins are throttled (Flask-Limiter): per username, so nobody can guess a
-colleague's password, and per address, so nobody can try many names. Only failures count.
+"""Failed sign-ins are throttled (Flask-Limiter): per username and address, so nobody can
+guess a colleague's password from their computer, and per address, so nobody can try many
+names. Only failures count. Neither lets an attacker lock a colleague out: their
+failures count against the attacker's address, not the colleague's (ASVS 6.3.1). Behind
+the reverse proxy the address is the client's only when TRUSTED_PROXIES says how many
+proxies set X-Forwarded-For (web/__init__.py); otherwise every colleague would share the
+proxy's address and its counter.
+
 Counters live in memory per process unless RATELIMIT_STORAGE_URI names a shared store
 (e.g. the Redis of production)."""
 
@@ -12,7 +18,7 @@ from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-PER_USERNAME = "10 per 15 minutes"
+PER_USERNAME_AND_ADDRESS = "10 per 15 minutes"
 PER_ADDRESS = "50 per 15 minutes"
 
 
@@ -20,16 +26,17 @@ def _failed(response: Any) -> bool:
     return response.status_code == 401
 
 
-def _username() -> str:
-    return "user:" + (request.form.get("username") or "").strip().lower()
+def _username_and_address() -> str:
+    return (f"user:{(request.form.get('username') or '').strip().lower()}"
+            f"@{get_remote_address()}")
 
 
 def init_app(app: Flask) -> None:
     limiter = Limiter(get_remote_address, app=app, default_limits=[],
                       storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
     login = app.view_functions["auth.login"]
-    login = limiter.limit(PER_USERNAME, key_func=_username, methods=["POST"],
-                          deduct_when=_failed)(login)
+    login = limiter.limit(PER_USERNAME_AND_ADDRESS, key_func=_username_and_address,
+                          methods=["POST"], deduct_when=_failed)(login)
     login = limiter.limit(PER_ADDRESS, methods=["POST"], deduct_when=_failed)(login)
     app.view_functions["auth.login"] = login
 

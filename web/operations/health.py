@@ -104,7 +104,9 @@ def check(settings: Settings, last_event: Callable[[], int]) -> tuple[bool, dict
                        "are waiting: the background processing is not running")
         report["outbox"] = {"ok": backlog <= settings.health_max_outbox_backlog,
                             "backlog": backlog, "limit": settings.health_max_outbox_backlog,
-                            **{s: statuses.get(s, 0) for s in BACKLOG_STATUSES}}
+                            **{s: statuses.get(s, 0) for s in BACKLOG_STATUSES},
+                            # given up (never sendable as it stands): for an operator's look
+                            "failed": statuses.get("failed", 0)}
         report["jobs"] = _jobs(settings, last_runs)
     else:  # nothing to count without the database
         report["views"] = {"ok": False, "behind": None}

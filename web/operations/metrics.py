@@ -12,6 +12,7 @@ These are counts of recorded facts, so a ``views rebuild`` may briefly lower the
 
 from __future__ import annotations
 
+import hmac
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -124,11 +125,12 @@ class StoreCollector:
                                    "Notifications in the mail outbox, by status.",
                                    labels=["status"])
         counts = {r["status"]: int(r["n"]) for r in statuses}
-        for status in ("pending", "sending", "retry", "delivered"):
+        for status in ("pending", "sending", "retry", "delivered", "failed"):
             outbox.add_metric([status], counts.get(status, 0))
         backlog = GaugeMetricFamily("fallnetz_outbox_backlog",
                                     "Notifications not yet delivered.")
-        backlog.add_metric([], sum(n for s, n in counts.items() if s != "delivered"))
+        backlog.add_metric([], sum(n for s, n in counts.items()
+                                   if s not in ("delivered", "failed")))
         escalations = CounterMetricFamily("fallnetz_escalations",
                                           "Escalations recorded (one notification each).",
                                           labels=["stage", "level"])
@@ -164,4 +166,28 @@ def exposition_app(settings: Settings, last_event: Callable[[], int]) -> Any:
     else:
         registry.register(_ThisProcess())  # type: ignore[arg-type]
     registry.register(StoreCollector(settings, last_event))  # type: ignore[arg-type]
-    return make_wsgi_app(registry)
+    return OperatorsOnly(make_wsgi_app(registry), settings.metrics_token)
+
+
+class OperatorsOnly:
+    """``/metrics`` answers the monitoring only: a request with ``METRICS_TOKEN`` as its
+    bearer token, or one made on this host directly (Prometheus scraping gunicorn's own
+    address; a request through the reverse proxy carries X-Forwarded-For and is not one)."""
+
+    LOOPBACK = ("127.0.0.1", "::1")
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app = app
+        self.token = token
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        given = environ.get("HTTP_AUTHORIZATION", "")
+        by_token = bool(self.token) and hmac.compare_digest(given.encode(),
+                                                            f"Bearer {self.token}".encode())
+        on_this_host = (environ.get("REMOTE_ADDR") in self.LOOPBACK
+                        and "HTTP_X_FORWARDED_FOR" not in environ)
+        if by_token or on_this_host:
+            return self.app(environ, start_response)
+        start_response("403 Forbidden", [("Content-Type", "text/plain; charset=utf-8"),
+                                         ("Cache-Control", "no-store")])
+        return [b"metrics: a bearer token (METRICS_TOKEN) or a request on this host\n"]
