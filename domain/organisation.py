@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -35,6 +36,14 @@ TOKEN_SCOPES = ("cases:read", "cases:write", "referrals:read", "referrals:write"
                 "directory:read", "directory:write", "audit:read", "integrations:write",
                 "reports:read")
 TOKEN_PRINCIPAL = "api:"  # how a token appears as the acting user in events and audits
+# A token lasts a year unless its issuer says otherwise, at most two: a forgotten one ends.
+DEFAULT_TOKEN_DAYS = 365
+MOST_TOKEN_DAYS = 730
+
+
+def by_day(moment: datetime) -> date:
+    """The day (UTC) of an event's moment."""
+    return moment.astimezone(timezone.utc).date()
 
 
 class UnknownToken(DomainError):
@@ -190,8 +199,11 @@ class Organisation(StampedAggregate):
 
     # -- API tokens -------------------------------------------------------------------------
     def issue_token(self, token_id: str, name: str, role: Role, scopes: list[str],
-                    secret: str, by: Stamp) -> None:
+                    secret: str, expires_on: date, today: date, by: Stamp) -> None:
         self._require_active()
+        if not today < expires_on <= today + timedelta(days=MOST_TOKEN_DAYS):
+            raise DomainError(_("A token expires after today and within {days} days.",
+                                days=MOST_TOKEN_DAYS), field="expires_on")
         if not KEY.match(name or ""):
             raise DomainError(_("A token name is 2–40 lower-case letters, digits or '-'."),
                               field="name")
@@ -206,13 +218,17 @@ class Organisation(StampedAggregate):
             raise DomainError(_("Scopes are some of: {scopes}.", scopes=", ".join(TOKEN_SCOPES)),
                               field="scopes")
         self._token_issued(token_id=token_id, name=name, role=Role(role).value,
-                           scopes=sorted(set(scopes)), secret_hash=secret_digest(secret), by=by)
+                           scopes=sorted(set(scopes)), secret_hash=secret_digest(secret),
+                           expires_on=expires_on, by=by)
 
     @event("TokenIssued")
     def _token_issued(self, token_id: str, name: str, role: str, scopes: list[str],
-                      secret_hash: str, by: Stamp) -> None:
+                      secret_hash: str, by: Stamp, expires_on: date | None = None) -> None:
+        # Tokens issued before they expired get a year from their issue.
+        expires = expires_on or by_day(self.modified_on) + timedelta(days=DEFAULT_TOKEN_DAYS)
         self.api_tokens[token_id] = {"name": name, "role": role, "scopes": scopes,
-                                     "secret_hash": secret_hash, "revoked": False}
+                                     "secret_hash": secret_hash, "revoked": False,
+                                     "expires_on": expires}
 
     def revoke_token(self, token_id: str, by: Stamp) -> None:
         token = self.api_tokens.get(token_id)
@@ -225,10 +241,11 @@ class Organisation(StampedAggregate):
     def _token_revoked(self, token_id: str, by: Stamp) -> None:
         self.api_tokens[token_id] = {**self.api_tokens[token_id], "revoked": True}
 
-    def token_matching(self, token_id: str, secret: str) -> dict[str, Any] | None:
-        """The active token with this id and secret, compared in constant time."""
+    def token_matching(self, token_id: str, secret: str, today: date) -> dict[str, Any] | None:
+        """The active, unexpired token with this id and secret, compared in constant
+        time."""
         token = self.api_tokens.get(token_id)
-        if token is None or token["revoked"] or not self.active:
+        if token is None or token["revoked"] or not self.active or token["expires_on"] < today:
             return None
         if not hmac.compare_digest(token["secret_hash"], secret_digest(secret)):
             return None

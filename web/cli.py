@@ -13,7 +13,7 @@ from flask import Flask
 
 from domain.base import DomainError
 from domain.demo import load_demo
-from domain.organisation import MEMBER_ROLES, TOKEN_SCOPES
+from domain.organisation import DEFAULT_TOKEN_DAYS, MEMBER_ROLES, MOST_TOKEN_DAYS, TOKEN_SCOPES
 from domain.stamp import Role, Stamp
 from domain.network import NetworkConfigError, load_network
 from web.application import current_application
@@ -169,16 +169,21 @@ def _exchange_commands(app: Flask) -> None:
                   type=click.Choice([r.value for r in MEMBER_ROLES]))
     @click.option("--scope", "scopes", multiple=True, required=True,
                   type=click.Choice(TOKEN_SCOPES), help="Repeat for several scopes.")
-    def tokens_issue(organisation_key: str, name: str, role: str, scopes: tuple[str]) -> None:
+    @click.option("--days", type=click.IntRange(1, MOST_TOKEN_DAYS), default=DEFAULT_TOKEN_DAYS,
+                  show_default=True, help="Days until it expires.")
+    def tokens_issue(organisation_key: str, name: str, role: str, scopes: tuple[str],
+                     days: int) -> None:
         """Issue a token; it is shown once."""
         organisation = organisation_for(organisation_key)
+        application = current_application()
         try:
-            issued = current_application().integrations.issue_api_token(
-                Stamp.system("cli:tokens-issue"), organisation.id, name, Role(role), list(scopes))
+            issued = application.integrations.issue_api_token(
+                Stamp.system("cli:tokens-issue"), organisation.id, name, Role(role), list(scopes),
+                expires_on=application.today() + timedelta(days=days))
         except DomainError as e:
             raise click.ClickException(str(e.message)) from None
-        click.echo(f"Token {issued['token_id']} ({name}, {role} of {organisation.name}); "
-                   "keep it now, it is not shown again:")
+        click.echo(f"Token {issued['token_id']} ({name}, {role} of {organisation.name}, until "
+                   f"{issued['expires_on']}); keep it now, it is not shown again:")
         click.echo(issued["token"])
 
     @tokens_group.command("list")
@@ -186,9 +191,10 @@ def _exchange_commands(app: Flask) -> None:
     def tokens_list(organisation_key: str) -> None:
         """The organisation's tokens (never their secrets)."""
         for token_id, token in organisation_for(organisation_key).api_tokens.items():
-            state = "revoked" if token["revoked"] else "active"
+            state = ("revoked" if token["revoked"] else "expired"
+                     if token["expires_on"] < current_application().today() else "active")
             click.echo(f"{token_id}  {token['name']:<20} {token['role']:<11} {state:<8} "
-                       f"{' '.join(token['scopes'])}")
+                       f"until {token['expires_on']}  {' '.join(token['scopes'])}")
 
     @tokens_group.command("revoke")
     @click.argument("organisation_key")

@@ -11,13 +11,14 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
 from domain.base import PermissionDenied
 from domain.services.base import arguments, Service
 from domain.messages import _
-from domain.organisation import Organisation, TOKEN_PRINCIPAL
+from domain.organisation import DEFAULT_TOKEN_DAYS, TOKEN_PRINCIPAL, Organisation
 from domain.stamp import Role, Stamp
 
 TOKEN_PREFIX = "fnz"
@@ -52,12 +53,18 @@ class IntegrationService(Service):
                                      "and webhooks."))
 
     def issue_api_token(self, by: Stamp, organisation_id: UUID, name: str, role: Role,
-                        scopes: list[str]) -> dict[str, Any]:
-        """Returns the token text once; only its digest is kept."""
+                        scopes: list[str], expires_on: date | None = None) -> dict[str, Any]:
+        """Returns the token text once; only its digest is kept. It expires on
+        ``expires_on`` (by default in a year)."""
         secret = secrets.token_urlsafe(32)
         token_id = secrets.token_hex(6)
+        expires = expires_on or self.application.today() + timedelta(days=DEFAULT_TOKEN_DAYS)
 
         def decide() -> Any:
+            if by.user.startswith(TOKEN_PRINCIPAL):
+                # A token that made tokens would live on in them after its revocation.
+                raise PermissionDenied(_("A token cannot issue tokens; a supervisor signed "
+                                         "in does."))
             self.require_keeper(by, organisation_id)
             if not by.is_engine and Role(role) not in SUPERVISOR_GIVES:
                 raise PermissionDenied(_("A supervisor gives a token the role caseworker or "
@@ -65,8 +72,9 @@ class IntegrationService(Service):
                                          "operators."))
             organisation = self.application.load(Organisation, organisation_id,
                                                  what="organisation")
-            organisation.issue_token(token_id, name, role, list(scopes), secret, by=by)
-            return [organisation], {"token_id": token_id, "name": name,
+            organisation.issue_token(token_id, name, role, list(scopes), secret, expires,
+                                     self.application.today(), by=by)
+            return [organisation], {"token_id": token_id, "name": name, "expires_on": expires,
                                     "token": token_text(organisation.id, token_id, secret)}
         return self.application.execute("issue_api_token", by, decide)
 
@@ -94,7 +102,8 @@ class IntegrationService(Service):
         except ValueError:
             return None
         organisation = self.application.find(Organisation, organisation_id)
-        token = organisation.token_matching(token_id, secret) if organisation else None
+        token = (organisation.token_matching(token_id, secret, self.application.today())
+                 if organisation else None)
         if organisation is None or token is None:
             return None
         return ApiIdentity(organisation, token_id, token["name"], token["role"],

@@ -9,6 +9,7 @@ organisations get 404, missing scopes 403."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -192,14 +193,31 @@ def test_the_spec_and_its_docs_are_served(web_app: Flask) -> None:
 
 def test_tokens_are_kept_by_the_organisations_supervisor(web_app: Flask,
                                                          world: World) -> None:
+    from testbed.web import csrf_token, give_passwords, sign_in
+
     client = web_app.test_client()
     supervisor = token(web_app, world, "psz", "leitung", Role.SUPERVISOR,
                        ["integrations:write"])
     psz = world.org("psz")
-    issued = client.post(f"/api/v1/organisations/{psz}/tokens", headers=supervisor,
+    # A token does not make tokens: they would outlive its revocation.
+    before = world.application.recorder.max_notification_id()
+    assert_problem(client.post(f"/api/v1/organisations/{psz}/tokens", headers=supervisor,
+                               json={"name": "kis", "role": "caseworker",
+                                     "scopes": ["referrals:read"]}), 403)
+    assert world.application.recorder.max_notification_id() == before
+    # The supervisor signed in does, for a year unless said otherwise.
+    give_passwords(world.application)
+    ulrike = sign_in(web_app, "ulrike")
+    signed_in = {"X-CSRFToken": csrf_token(ulrike, "/eingang")}
+    issued = ulrike.post(f"/api/v1/organisations/{psz}/tokens", headers=signed_in,
                          json={"name": "kis", "role": "caseworker",
                                "scopes": ["referrals:read"]})
     assert issued.status_code == 201, issued.get_data(as_text=True)
+    assert issued.json["expires_on"] == str(world.application.today() + timedelta(days=365))
+    assert_problem(ulrike.post(f"/api/v1/organisations/{psz}/tokens", headers=signed_in,
+                               json={"name": "ewig", "role": "caseworker",
+                                     "scopes": ["referrals:read"],
+                                     "expires_on": "2099-12-31"}), 422, "#/expires_on")
     kis = {"Authorization": f"Bearer {issued.json['token']}"}
     assert client.get("/api/v1/inbox", headers=kis).status_code == 200
     listed = client.get(f"/api/v1/organisations/{psz}/tokens", headers=supervisor).json
@@ -224,6 +242,22 @@ def test_tokens_are_kept_by_the_organisations_supervisor(web_app: Flask,
     assert removed.status_code == 204
     assert_problem(client.get("/api/v1/inbox", headers=kis), 401)
     assert UUID(str(psz))
+
+
+def test_a_token_is_refused_from_the_day_after_it_expires(web_app: Flask,
+                                                         world: World) -> None:
+    application = world.application
+    today = application.today()
+    issued = application.integrations.issue_api_token(
+        Stamp.system("test"), world.org("psz"), "kurz", Role.CASEWORKER, ["referrals:read"],
+        expires_on=today + timedelta(days=1))
+    headers = {"Authorization": f"Bearer {issued['token']}"}
+    client = web_app.test_client()
+    real_clock = application.clock
+    application.clock = lambda: real_clock() + timedelta(days=1)
+    assert client.get("/api/v1/inbox", headers=headers).status_code == 200  # its last day
+    application.clock = lambda: real_clock() + timedelta(days=2)
+    assert_problem(client.get("/api/v1/inbox", headers=headers), 401)
 
 
 def test_operators_issue_list_and_revoke_tokens_on_the_command_line(app: Flask,

@@ -29,6 +29,7 @@ class TokenSchema(ApiSchema):
     role = fields.String()
     scopes = fields.List(fields.String())
     revoked = fields.Boolean()
+    expires_on = fields.Date(metadata={"description": "Refused from the day after"})
 
 
 class IssueTokenSchema(ApiSchema):
@@ -37,11 +38,14 @@ class IssueTokenSchema(ApiSchema):
         [r.value for r in SUPERVISOR_GIVES]))
     scopes = fields.List(fields.String(validate=validate.OneOf(TOKEN_SCOPES)), required=True,
                          validate=validate.Length(min=1))
+    expires_on = fields.Date(metadata={"description": "The last day it is accepted; at most "
+                                                      "two years ahead, by default one"})
 
 
 class IssuedTokenSchema(ApiSchema):
     token_id = fields.String()
     name = fields.String()
+    expires_on = fields.Date()
     token = fields.String(metadata={"description": "Shown only now: send it as "
                                                    "Authorization: Bearer <token>"})
 
@@ -78,7 +82,8 @@ def tokens(organisation_id: UUID) -> Any:
     """The organisation's API tokens (never their secrets)."""
     found = organisation(organisation_id)
     current_application().integrations.require_keeper(g.viewer, found.id)
-    return [{"token_id": token_id, **{k: t[k] for k in ("name", "role", "scopes", "revoked")}}
+    return [{"token_id": token_id, **{k: t[k] for k in ("name", "role", "scopes", "revoked",
+                                                         "expires_on")}}
             for token_id, t in found.api_tokens.items()]
 
 
@@ -90,9 +95,9 @@ def tokens(organisation_id: UUID) -> Any:
 def issue_token(body: dict[str, Any], organisation_id: UUID) -> Any:
     """Issues a token acting for the organisation in a role, limited to scopes."""
     organisation(organisation_id)
-    return current_application().integrations.issue_api_token(g.viewer, organisation_id,
-                                                              body["name"], Role(body["role"]),
-                                                              body["scopes"])
+    return current_application().integrations.issue_api_token(
+        g.viewer, organisation_id, body["name"], Role(body["role"]), body["scopes"],
+        expires_on=body.get("expires_on"))
 
 
 @bp.delete("/organisations/<uuid:organisation_id>/tokens/<string:token_id>")
