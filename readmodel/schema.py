@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from readmodel import read_audit
 from readmodel.projections import REPORT_INDEXES, REPORT_TABLES
 from readmodel.store import Cursor, ViewStore
 
@@ -69,6 +70,8 @@ OUTBOX_TABLES = {
 # is said, never hidden).
 RUN_TABLES = {
     "runs": "job TEXT PRIMARY KEY, succeeded_at TEXT, failed_at TEXT, failure TEXT",
+    # The reads of case data (readmodel/read_audit.py): a record, not a view.
+    **read_audit.TABLES,
 }
 INDEXES = {
     "inbox": "referrals (to_organisation_id, next_due_at)",
@@ -80,6 +83,7 @@ INDEXES = {
     "webhook_deliveries_by_address": "webhook_deliveries (organisation_id, webhook_id, "
                                      "position)",
     **REPORT_INDEXES,
+    **read_audit.INDEXES,
 }
 
 

@@ -38,6 +38,16 @@ SECTOR = {
     "employment": _l("employment"), "education": _l("education"),
     "administration": _l("administration"), "civil_society": _l("civil society"),
 }
+# What a recorded read was (readmodel/read_audit.py).
+READ = {"case_page": _l("case page"), "referral_page": _l("referral page"),
+        "case_history": _l("audit of the case"), "case_print": _l("print of the case's audit"),
+        "case_csv": _l("CSV of the case's audit"),
+        "referral_history": _l("audit of a referral"),
+        "referral_print": _l("print of a referral's audit"),
+        "referral_csv": _l("CSV of a referral's audit"), "api_case": _l("API: the case"),
+        "api_referral": _l("API: a referral"), "api_case_history": _l("API: the case's history"),
+        "api_referral_history": _l("API: a referral's history"),
+        "fhir": _l("API: a referral as FHIR")}
 ROLE = {"caseworker": _l("caseworker"), "supervisor": _l("supervisor"),
         "coordinator": _l("coordinator"), "admin": _l("admin"), "system": _l("system")}
 STAGE = {"receive": _l("acknowledge receipt"), "decide": _l("accept or reject"),
@@ -110,7 +120,7 @@ def init_app(app: Flask) -> None:
               "residence_status": RESIDENCE_STATUS, "housing_stage": HOUSING_STAGE,
               "sector": SECTOR, "role": ROLE, "stage": STAGE, "consent_state": CONSENT_STATE,
               "need_state": NEED_STATE, "case_status": CASE_STATUS, "event": EVENT,
-              "job": JOB, "grounds": GROUNDS}
+              "job": JOB, "grounds": GROUNDS, "read": READ}
     for name, table in tables.items():
         app.jinja_env.filters[f"{name}_label"] = (lambda t: lambda code: label(t, code))(table)
     register_filters(app)

@@ -18,6 +18,7 @@ from web.api.problems import ProblemSchema
 from web.application import current_application
 from web.reads import read_store, service_loads
 from web.visible import visible_case
+from web.read_audit import records_read
 from readmodel import queries
 
 bp = api_blueprint("cases", "Cases led by the caller's organisation, and their commands.")
@@ -187,6 +188,7 @@ def open_case(body: dict[str, Any]) -> Any:
 
 
 @bp.get("/cases/<uuid:case_id>")
+@records_read("api_case")
 @bp.response(200, CaseSchema, headers={"ETag": {"schema": {"type": "string"}}})
 @bp.alt_response(404, schema=ProblemSchema, description="No such case, or not visible")
 @requires("cases:read", CASEWORK)

@@ -18,6 +18,7 @@ from web.api.problems import ProblemSchema
 from web.audit.history import HistoryRow, detail_text, history_rows, without_details
 from web.application import current_application
 from web.visible import audited_case, audited_referral
+from web.read_audit import records_read
 
 bp = api_blueprint("histories", "Complete histories of cases and referrals (supervisors).")
 
@@ -48,6 +49,7 @@ def _entries(rows: list[HistoryRow]) -> list[dict[str, Any]]:
 
 
 @bp.get("/cases/<uuid:case_id>/history")
+@records_read("api_case_history")
 @bp.response(200, HistoryEntrySchema(many=True))
 @bp.alt_response(404, schema=ProblemSchema, description="No such case, or not audited by "
                                                         "the caller")
@@ -59,6 +61,7 @@ def case_history(case_id: UUID) -> Any:
 
 
 @bp.get("/referrals/<uuid:referral_id>/history")
+@records_read("api_referral_history")
 @bp.response(200, HistoryEntrySchema(many=True))
 @bp.alt_response(404, schema=ProblemSchema, description="No such referral, or not audited "
                                                         "by the caller")

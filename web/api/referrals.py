@@ -22,6 +22,7 @@ from web.api.common import ApiSchema, CASEWORK, api_blueprint, command_problems,
 from web.api.problems import ProblemSchema
 from web.application import current_application
 from web.visible import visible_referral
+from web.read_audit import records_read
 
 bp = api_blueprint("referrals", "Referrals between organisations and every command on them.")
 ETAG_HEADER = {"ETag": {"schema": {"type": "string"}}}
@@ -144,6 +145,7 @@ def send_referral(body: dict[str, Any]) -> Any:
 
 
 @bp.get("/referrals/<uuid:referral_id>")
+@records_read("api_referral")
 @bp.response(200, ReferralSchema, headers=ETAG_HEADER)
 @bp.alt_response(404, schema=ProblemSchema, description="No such referral, or not visible")
 @requires("referrals:read", CASEWORK)
@@ -226,6 +228,7 @@ class FhirQuery(ApiSchema):
 
 
 @bp.get("/referrals/<uuid:referral_id>/fhir")
+@records_read("fhir")
 @bp.arguments(FhirQuery, location="query")
 @bp.response(200, description="A FHIR R4 Bundle (collection) of the ServiceRequest, its Task "
                               "and the sub-Tasks of forwarded referrals",

@@ -14,6 +14,7 @@ from marshmallow import ValidationError, fields, validate
 
 from domain import access
 from domain.stamp import Role
+from readmodel.read_audit import reads_of_case
 from web.audit import bp
 from web.audit.history import HistoryRow, case_snapshot, deadline_trail, detail_text, \
     history_rows, without_details
@@ -21,9 +22,10 @@ from web.auth import roles, viewer
 from web.application import current_application
 from web.forms import FormSchema, field_messages
 from web.labels import EVENT, ROLE, STATUS, CASE_STATUS, label
-from web.reads import organisation_names
+from web.reads import organisation_names, read_store
 from web.spreadsheet import csv_response
 from web.visible import audited_case, audited_referral
+from web.read_audit import records_read
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -61,12 +63,13 @@ def _case_rows(case_id: UUID) -> tuple[Any, list[HistoryRow]]:
 
 @bp.get("/faelle/<uuid:case_id>")
 @roles(Role.SUPERVISOR)
+@records_read("case_history")
 def case(case_id: UUID) -> Any:
     case, rows = _case_rows(case_id)
     moment, errors = _moment()
     snapshot = case_snapshot(current_application(), case.id, moment) if moment else None
     return render_template("audit/case.html", case=case, rows=rows, moment=moment,
-                           names=organisation_names(),
+                           names=organisation_names(), reads=_reads(case.id),
                            snapshot=snapshot, errors=errors,
                            raw_moment=request.args.get("zeitpunkt", ""),
                            detail_text=detail_text, printable=False), 422 if errors else 200
@@ -74,6 +77,7 @@ def case(case_id: UUID) -> Any:
 
 @bp.get("/faelle/<uuid:case_id>/druck")
 @roles(Role.SUPERVISOR)
+@records_read("case_print")
 def case_print(case_id: UUID) -> Any:
     case, rows = _case_rows(case_id)
     return render_template("audit/case.html", case=case, rows=rows, moment=None,
@@ -83,9 +87,22 @@ def case_print(case_id: UUID) -> Any:
 
 @bp.get("/faelle/<uuid:case_id>/verlauf.csv")
 @roles(Role.SUPERVISOR)
+@records_read("case_csv")
 def case_csv(case_id: UUID) -> Any:
     case, rows = _case_rows(case_id)
     return _csv(rows, f"verlauf-{case.reference}.csv", {case.id: case.reference})
+
+
+def _reads(case_id: UUID) -> list[dict[str, Any]]:
+    """Who read the case (this page's own read comes with the answer, so it is not yet
+    among them), with the readers' names."""
+    reads = reads_of_case(read_store(), str(case_id))
+    directory = current_application().directory
+    names = {}
+    for reader in {r["reader"] for r in reads}:
+        account = directory.user(reader)
+        names[reader] = account.display_name if account else reader
+    return [{**r, "name": names[r["reader"]]} for r in reads]
 
 
 # -- referral ---------------------------------------------------------------------------------
@@ -99,6 +116,7 @@ def _referral_rows(referral_id: UUID) -> tuple[Any, Any, list[HistoryRow]]:
 
 @bp.get("/vermittlungen/<uuid:referral_id>")
 @roles(Role.SUPERVISOR)
+@records_read("referral_history")
 def referral(referral_id: UUID) -> Any:
     referral, case, rows = _referral_rows(referral_id)
     moment, errors = _moment()
@@ -118,6 +136,7 @@ def referral(referral_id: UUID) -> Any:
 
 @bp.get("/vermittlungen/<uuid:referral_id>/druck")
 @roles(Role.SUPERVISOR)
+@records_read("referral_print")
 def referral_print(referral_id: UUID) -> Any:
     referral, case, rows = _referral_rows(referral_id)
     return render_template("audit/referral.html", referral=referral, case=case, rows=rows,
@@ -129,6 +148,7 @@ def referral_print(referral_id: UUID) -> Any:
 
 @bp.get("/vermittlungen/<uuid:referral_id>/verlauf.csv")
 @roles(Role.SUPERVISOR)
+@records_read("referral_csv")
 def referral_csv(referral_id: UUID) -> Any:
     referral, case, rows = _referral_rows(referral_id)
     return _csv(rows, f"verlauf-{case.reference}-vermittlung.csv", {case.id: case.reference})

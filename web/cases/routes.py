@@ -25,6 +25,7 @@ from readmodel import queries
 from web.reads import lists_freshness, organisation_names, read_store, service_loads
 from web.visible import visible_case, visible_referral
 from web.receivers import parse_receiver, receiver_value, receiver_values
+from web.read_audit import records_read
 
 
 @dataclass
@@ -138,6 +139,7 @@ def _active_organisations() -> list[Organisation]:
 
 @bp.get("/<uuid:case_id>")
 @roles(*CASEWORK)
+@records_read("case_page")
 def show(case_id: UUID) -> Any:
     return render_case(visible_case(case_id))
 

@@ -21,6 +21,7 @@ from web.visible import visible_referral
 from web.referrals import bp
 from web.referrals.actions import ACTIONS
 from web.receivers import parse_receiver, receiver_values
+from web.read_audit import records_read
 
 
 def render_referral(referral: Referral, failed: str | None = None,
@@ -76,6 +77,7 @@ def _receiver_label(value: str, organisations: list[Organisation]) -> str:
 
 @bp.get("/<uuid:referral_id>")
 @roles(*CASEWORK)
+@records_read("referral_page")
 def show(referral_id: UUID) -> Any:
     referral, _case = visible_referral(referral_id)
     return render_referral(referral)
