@@ -14,7 +14,8 @@ from typing import Any
 
 from flask import request
 from flask_babel import lazy_gettext as _l
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, \
+    validates_schema
 
 from domain.base import DomainError
 from web.i18n import translate
@@ -41,9 +42,13 @@ class FormSchema(Schema):
 
     error_messages = {"unknown": _l("This field is not part of the form.")}
 
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def printable(self, _data: Any, original: Any, **_: Any) -> None:
+        # Beside the other fields' messages, so one correction covers them all.
+        refuse_unprintable(original)
+
     @pre_load
     def blanks_are_missing(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        refuse_unprintable(data)
         # An empty input is a missing value: required fields say so, optional ones are None.
         cleaned: dict[str, Any] = {}
         for key, value in data.items():

@@ -28,7 +28,9 @@ class Api(SmorestApi):
     def handle_http_exception(self, error: HTTPException) -> Any:
         data = getattr(error, "data", None) or {}
         messages = data.get("errors") or data.get("messages") or {}
-        errors = list(field_errors(messages))
+        # A nested schema and its parent may name the same field for the same reason
+        # (control characters are looked for by both): once is enough.
+        errors = list({(e["pointer"], e["detail"]): e for e in field_errors(messages)}.values())
         if errors and error.code == 422:
             from flask_babel import gettext as _
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from flask import abort, g, request
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, pre_load
+from marshmallow import RAISE, Schema, fields, validates_schema
 
 from domain.base import ConflictError
 from domain.organisation import TOKEN_SCOPES
@@ -32,10 +32,9 @@ class ApiSchema(Schema):
         unknown = RAISE
         ordered = True
 
-    @pre_load
-    def printable(self, data: Any, **_: Any) -> Any:
-        refuse_unprintable(data)
-        return data
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def printable(self, _data: Any, original: Any, **_: Any) -> None:
+        refuse_unprintable(original)
 
 
 class ViewTime(fields.DateTime):
