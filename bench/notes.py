@@ -103,7 +103,11 @@ NOTES: dict[str, list[str]] = {
         "batch in psycopg's pipeline mode (`conn.pipeline()`), so statements are sent "
         "without waiting for each answer, and keep the batch's referral rows in a dict instead "
         "of reading them back after each write; "
-        "memory stays small either way (batches of 500).",
+        "memory stays small either way (batches of 500). "
+        "The report projection (issue 15) adds to each referral event a read of its report "
+        "row and one or two upserts of its month's rows; the run with it measured 493 "
+        "events/s on a machine shared with the test suite, against 1,721 in the idle full "
+        "run before it. Batching applies to its statements alike.",
     ],
     "lag": [
         "The nudge goes through Redis to the worker, which then reads and applies the new "
