@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -13,6 +13,7 @@ from domain.base import DomainError
 from web.api.problems import domain_problem, is_api_request, problem, status_of
 from web.i18n import translate
 from web.incoming import UnreadableInput
+from web.security_log import security_event
 
 def conflict_message() -> str:
     return _("Someone changed this meanwhile. Nothing of yours was saved. Please reload the "
@@ -27,9 +28,13 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> Any:
+        status = status_of(error)
+        if status == 403:
+            viewer = g.get("viewer")
+            security_event("refused", viewer.user if viewer is not None else None,
+                           code=error.code)
         if is_api_request():
             return domain_problem(error)
-        status = status_of(error)
         if status == 409:
             return page(409, conflict_message())
         return page(status, translate(error.message))
@@ -49,6 +54,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(403)
     def forbidden(_error: Any) -> Any:
+        viewer = g.get("viewer")
+        security_event("refused", viewer.user if viewer is not None else None)
         return page(403, _("You may not see or change this."))
 
     @app.errorhandler(404)

@@ -19,6 +19,7 @@ from domain.stamp import CASEWORK, Role
 from web.api.problems import problem
 from web.application import current_application
 from web.incoming import ArgumentsParser, refuse_unprintable
+from web.security_log import security_event
 
 F = TypeVar("F", bound=Callable[..., Any])
 EVERY_ROLE = (Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR, Role.ADMIN)
@@ -107,9 +108,11 @@ def requires(scope: str, roles: Sequence[Role] = EVERY_ROLE) -> Callable[[F], F]
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if scope not in g.scopes:
+                security_event("refused", g.viewer.user, code="insufficient_scope")
                 return problem(403, _("This token lacks the scope {scope}.").format(
                     scope=scope), code="insufficient_scope")
             if g.viewer.role not in roles:
+                security_event("refused", g.viewer.user, code="permission_denied")
                 return problem(403, _("The role {role} cannot do this.").format(
                     role=g.viewer.role), code="permission_denied")
             try:

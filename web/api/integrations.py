@@ -18,6 +18,7 @@ from web.api.common import ApiSchema, Stop, api_blueprint, idempotency_key, prob
 from web.api.problems import problem
 from web.application import current_application
 from web.visible import organisation
+from web.security_log import security_event
 
 bp = api_blueprint("integrations", "API tokens and webhooks of an organisation.")
 KEEPERS = (Role.SUPERVISOR,)
@@ -95,9 +96,12 @@ def tokens(organisation_id: UUID) -> Any:
 def issue_token(body: dict[str, Any], organisation_id: UUID) -> Any:
     """Issues a token acting for the organisation in a role, limited to scopes."""
     organisation(organisation_id)
-    return current_application().integrations.issue_api_token(
+    issued = current_application().integrations.issue_api_token(
         g.viewer, organisation_id, body["name"], Role(body["role"]), body["scopes"],
         expires_on=body.get("expires_on"))
+    security_event("token_issued", g.viewer.user, token=issued["name"],
+                   organisation=str(organisation_id))
+    return issued
 
 
 @bp.delete("/organisations/<uuid:organisation_id>/tokens/<string:token_id>")
@@ -109,6 +113,8 @@ def revoke_token(organisation_id: UUID, token_id: str) -> Any:
     organisation(organisation_id)
     current_application().integrations.revoke_api_token(g.viewer, organisation_id, token_id,
                               idempotency_key=idempotency_key())
+    security_event("token_revoked", g.viewer.user, token_id=token_id,
+                   organisation=str(organisation_id))
     return None
 
 

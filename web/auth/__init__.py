@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from domain.base import DomainError
 from domain.stamp import CASEWORK, Role, Stamp
 from web.application import current_application
+from web.security_log import security_event
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,6 +77,7 @@ def load_viewer() -> None:
         viewer = Stamp(username, UUID(session["organisation_id"]), session["role"],
                        g.correlation_id)
         if _timed_out(now):
+            security_event("session_timed_out", username)
             end_session()
             flash(_("Your session has ended after a while without use. Please sign in "
                     "again."), "info")

@@ -12,6 +12,7 @@ from marshmallow import fields, validate
 
 from domain.base import DomainError
 from web.auth import bp, end_session, home_for, login_required, sign_in, viewer
+from web.security_log import security_event
 from web.application import current_application
 from web.forms import FormError, FormSchema, load_form, text
 from web.i18n import LANGUAGES
@@ -62,6 +63,8 @@ def login() -> Any:
     account = current_application().accounts.authenticate(data["username"], data["password"])
     memberships = current_application().accounts.memberships(account.username) if account else []
     if account is None or not memberships:
+        security_event("sign_in_failed", data["username"][:80],
+                       reason="password" if account is None else "no_membership")
         message = _("Username or password is wrong.") if account is None else _(
             "Your account belongs to no active organisation. Please ask your admin.")
         return render_template("auth/login.html", values={"username": data["username"],
@@ -100,6 +103,7 @@ def choose_organisation() -> Any:
 def logout() -> Any:
     if g.viewer is not None:  # every copy of this session's cookie ends with it
         current_application().accounts.sign_out(viewer())
+        security_event("signed_out", viewer().user)
     end_session()
     flash(_("You are signed out."), "success")
     return redirect(url_for("auth.login"))

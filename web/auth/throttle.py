@@ -18,6 +18,8 @@ from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from web.security_log import security_event
+
 PER_USERNAME_AND_ADDRESS = "10 per 15 minutes"
 PER_ADDRESS = "50 per 15 minutes"
 
@@ -42,6 +44,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(_error: Any) -> Any:
+        security_event("sign_in_throttled", (request.form.get("username") or "")[:80] or None)
         return render_template(
             "error.html", status=429,
             message=_("Too many failed sign-ins. Please wait a few minutes and try again, "
