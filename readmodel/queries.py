@@ -119,6 +119,14 @@ def position(store: ViewStore, projection: str = "handoff_views") -> int:
     return int(row["position"]) if row else 0
 
 
+def leads_open_cases(store: ViewStore, organisation_id: str) -> bool:
+    """Whether the organisation leads a case that is open (a sender's work starts there,
+    a receiver's in its inbox)."""
+    with store.reading() as cur:
+        return cur.one("SELECT 1 AS found FROM {p}cases WHERE lead_organisation_id = ? "
+                       "AND status = 'open' LIMIT 1", (organisation_id,)) is not None
+
+
 def cases_led_by(store: ViewStore, organisation_id: str, include_closed: bool,
                  limit: int = 500) -> list[dict[str, Any]]:
     """The organisation's cases, newest first, each with its number of open referrals."""

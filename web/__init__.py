@@ -131,7 +131,7 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     def home() -> Any:
         if g.viewer is None:
             return redirect(url_for("auth.login"))
-        return redirect(home_for(g.viewer.role))
+        return redirect(home_for(g.viewer.role, g.viewer.organisation_id))
 
     network_name = app.extensions["fallnetz.application"].network.name
     from web.forms import new_key

@@ -21,12 +21,17 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, se
 from flask_babel import gettext as _
 
 from domain.base import DomainError
+from domain.organisation import Organisation
 from domain.stamp import CASEWORK, Role, Stamp
+from readmodel.queries import leads_open_cases
 from web.application import current_application
+from web.reads import read_store
 from web.security_log import security_event
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
+# The sector whose services lead cases (the social work of the accommodations).
+LEADING_SECTOR = "social_work"
 # How often the cookie's last use is written anew (each time would send a cookie with
 # every answer for nothing).
 SEEN_EVERY = timedelta(minutes=1)
@@ -137,11 +142,18 @@ def allowed_by(rule: Callable[[Stamp], bool]) -> Callable[[F], F]:
     return decorate
 
 
-def home_for(role: str) -> str:
+def home_for(role: str, organisation_id: UUID | str) -> str:
+    """Where a member starts: the organisation's cases when it leads open ones or is a
+    social work service (whose work is leading cases, from the first), else its inbox (the
+    receivers'); the coordination office on the network's health."""
     if role in CASEWORK:
-        return url_for("cases.index")
+        organisation = current_application().find(Organisation, UUID(str(organisation_id)))
+        if (organisation is not None and organisation.sector == LEADING_SECTOR) or \
+                leads_open_cases(read_store(), str(organisation_id)):
+            return url_for("cases.index")
+        return url_for("inbox.index")
     if role == Role.COORDINATOR:
-        return url_for("directory.escalations")
+        return url_for("reports.overview")
     return url_for("directory.index")
 
 

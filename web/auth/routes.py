@@ -53,7 +53,7 @@ def _local(target: str | None) -> str | None:
 def login() -> Any:
     if request.method == "GET":
         if g.viewer is not None:
-            return redirect(home_for(g.viewer.role))
+            return redirect(home_for(g.viewer.role, g.viewer.organisation_id))
         return render_template("auth/login.html", values={"next": request.args.get("next")},
                                errors={})
     try:
@@ -74,7 +74,7 @@ def login() -> Any:
     sign_in(account.username, organisation.id, role, account.password_hash)
     if len(memberships) > 1:
         return redirect(url_for("auth.choose_organisation", next=_local(data.get("next"))))
-    return redirect(_local(data.get("next")) or home_for(role))
+    return redirect(_local(data.get("next")) or home_for(role, organisation.id))
 
 
 @bp.route("/organisation", methods=["GET", "POST"])
@@ -94,7 +94,7 @@ def choose_organisation() -> Any:
             sign_in(viewer().user, organisation.id, role, g.account.password_hash,
                     began=session["began"])
             flash(_("You now act for %(name)s.", name=organisation.name), "success")
-            return redirect(home_for(role))
+            return redirect(home_for(role, organisation.id))
     return render_template("auth/organisation.html", memberships=memberships, next=None,
                            errors={"membership": [_("Please choose one of the options.")]}), 422
 
@@ -145,4 +145,4 @@ def change_password() -> Any:
     sign_in(account.username, UUID(session["organisation_id"]), session["role"],
             account.password_hash)
     flash(_("Your password is changed."), "success")
-    return redirect(home_for(viewer().role))
+    return redirect(home_for(viewer().role, viewer().organisation_id))
