@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import datetime_now_with_tzinfo
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
 from eventsourcing.utils import get_topic
 
 from domain.base import (CLOCK, ConcurrentSave, ConflictError, DateAsISO, DomainError,
@@ -32,6 +32,7 @@ from domain.network import NetworkConfig
 from domain.organisation import Organisation, OrganisationInactive
 from domain.receipt import CommandReceipt, fingerprint
 from domain.referral import Referral
+from domain.sealing import PersonKeys, SealingMapper
 from domain.services.accounts import AccountService
 from domain.services.cases import CaseService
 from domain.services.directory import DirectoryService
@@ -39,6 +40,7 @@ from domain.services.escalations import EscalationService
 from domain.services.exchange import ExchangeService
 from domain.services.integrations import IntegrationService
 from domain.services.planning import PlanningService
+from domain.services.privacy import PrivacyService
 from domain.services.referrals import ReferralService
 from domain.stamp import Role, Stamp, StampAsDict
 
@@ -66,8 +68,12 @@ class ReferralNetwork(Application):
     log_section_size = 1000
 
     def __init__(self, network: NetworkConfig, env: dict[str, str] | None = None,
-                 clock: Callable[[], datetime] = datetime_now_with_tzinfo) -> None:
+                 clock: Callable[[], datetime] = datetime_now_with_tzinfo,
+                 person_keys: PersonKeys | None = None) -> None:
         self.network = network
+        # The cases' own keys (domain.sealing); None: person data is stored unsealed (an
+        # in-memory store of a test, a benchmark's comparison run).
+        self.person_keys = person_keys
         self.clock = clock
         # Called after every successful save, e.g. to nudge the workers (ids only).
         self.after_save: list[Callable[[int], None]] = []
@@ -87,6 +93,25 @@ class ReferralNetwork(Application):
         self.integrations = IntegrationService(self)
         self.exchange = ExchangeService(self)
         self.planning = PlanningService(self)
+        self.privacy = PrivacyService(self)
+        # The projections read the events without the person's data: the views hold none.
+        self.mapper_for_views = self._sealing_mapper(unseal=False) if person_keys \
+            else self.mapper
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        if self.person_keys is None:
+            return super().construct_mapper()
+        return self._sealing_mapper(unseal=True)
+
+    def _sealing_mapper(self, unseal: bool) -> Mapper[UUID]:
+        assert self.person_keys is not None
+        return SealingMapper(transcoder=self.construct_transcoder(),
+                             cipher=self.factory.cipher(), compressor=self.factory.compressor(),
+                             keys=self.person_keys, unseal=unseal)
+
+    def destroy_person_keys(self, case_id: UUID) -> None:
+        if self.person_keys is not None:
+            self.person_keys.destroy_case(case_id)
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         recordings = super().save(*objs, **kwargs)

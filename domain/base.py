@@ -15,6 +15,16 @@ from domain.messages import Message, _
 from domain.stamp import Stamp
 
 
+class Erased(str):
+    """An erased text (:mod:`domain.sealing`). It reads "gelöscht" wherever it goes as it is
+    (API, CSV, FHIR); the web shows it in the reader's language."""
+
+    __slots__ = ()
+
+
+ERASED = Erased("gelöscht")
+
+
 class DomainError(Exception):
     """A command was refused by a rule of the domain; the message says which, in plain words.
 

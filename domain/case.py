@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.base import DomainError, StampedAggregate, require_text
+from domain.base import ERASED, DomainError, StampedAggregate, require_text
 from domain.messages import _
 from domain.stamp import Stamp
 from domain.vocabulary import HOUSING_STAGES, LEGAL_SPHERES, RESIDENCE_STATUSES, SECTORS
@@ -39,9 +39,26 @@ class InvalidPersonData(DomainError):
     code = "invalid_person_data"
 
 
+class CaseErased(DomainError):
+    code = "case_erased"
+
+
+class ErasureNotRequested(DomainError):
+    code = "erasure_not_requested"
+
+
+class SamePersonConfirms(DomainError):
+    """Four eyes: who requested an erasure cannot confirm it."""
+
+    code = "same_person_confirms"
+
+
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 PERSON_FIELDS = ("display_name", "birth_year", "household_size", "languages",
                  "interpreter_needed", "district")
+# An erased person (domain.sealing): the district stays, everything else is gone.
+ERASED_PERSON = {"display_name": ERASED, "birth_year": None, "household_size": None,
+                 "languages": [], "interpreter_needed": None}
 
 
 def validate_person(person: dict[str, Any], *, this_year: int) -> dict[str, Any]:
@@ -99,6 +116,10 @@ class Case(StampedAggregate):
         self.proposed_handoff_ids: list[UUID] = []
         # every referral of this case, sent or drafted, in the order they arose
         self.referral_ids: list[UUID] = []
+        # {"reason", "by", "at"} while an erasure waits for the data protection role
+        self.erasure_request: dict[str, Any] | None = None
+        self.erased_at: Any = None
+        self.closed_at: Any = None
 
     @classmethod
     def open(cls, id: UUID, reference: str, lead_organisation_id: UUID, lead_caseworker: str,
@@ -201,6 +222,7 @@ class Case(StampedAggregate):
         }
 
     def revoke_consent(self, consent_id: str, reason: str, by: Stamp) -> None:
+        self._require_not_erased()
         self._require_active_consent(consent_id)
         self._consent_revoked(consent_id=consent_id,
                               reason=require_text(reason, "reason", _("A reason")), by=by)
@@ -352,8 +374,10 @@ class Case(StampedAggregate):
     @event("Closed")
     def _closed(self, reason: str, by: Stamp) -> None:
         self.status = "closed"
+        self.closed_at = self.modified_on
 
     def reopen(self, reason: str, by: Stamp) -> None:
+        self._require_not_erased()
         if self.is_open:
             raise CaseNotClosed(_("Case {reference} is open.", reference=self.reference))
         self._reopened(reason=require_text(reason, "reason", _("A reason")), by=by)
@@ -361,6 +385,65 @@ class Case(StampedAggregate):
     @event("Reopened")
     def _reopened(self, reason: str, by: Stamp) -> None:
         self.status = "open"
+        self.erasure_request = None
+
+    # -- erasure (GDPR Art. 17; four eyes: a supervisor asks, the data protection role
+    # confirms) ------------------------------------------------------------------------------
+    def request_erasure(self, reason: str, by: Stamp) -> None:
+        self._require_not_erased()
+        if self.is_open:
+            raise DomainError(_("Close case {reference} before asking for its erasure.",
+                                reference=self.reference))
+        if self.erasure_request is not None:
+            raise DomainError(_("The erasure of case {reference} is requested already.",
+                                reference=self.reference))
+        self._erasure_requested(reason=require_text(reason, "reason", _("A reason")), by=by)
+
+    @event("ErasureRequested")
+    def _erasure_requested(self, reason: str, by: Stamp) -> None:
+        self.erasure_request = {"reason": reason, "by": by.user, "at": self.modified_on}
+
+    def decline_erasure(self, reason: str, by: Stamp) -> None:
+        self._require_erasure_request()
+        self._erasure_declined(reason=require_text(reason, "reason", _("A reason")), by=by)
+
+    @event("ErasureDeclined")
+    def _erasure_declined(self, reason: str, by: Stamp) -> None:
+        self.erasure_request = None
+
+    def erase(self, by: Stamp) -> None:
+        request = self._require_erasure_request()
+        if request["by"] == by.user:
+            raise SamePersonConfirms(_("A second person confirms an erasure: you asked for "
+                                       "this one."))
+        self._erased(requested_by=request["by"], reason=request["reason"], by=by)
+
+    @event("Erased")
+    def _erased(self, requested_by: str, reason: str, by: Stamp) -> None:
+        """The person's data and free texts are gone from here on; their keys are destroyed
+        once this is saved (domain.services.cases)."""
+        self.erasure_request = None
+        self.erased_at = self.modified_on
+        self.person = {**ERASED_PERSON, "district": self.person["district"]}
+        self.needs = {need: {**n, "note": ERASED if n["note"] else ""}
+                      for need, n in self.needs.items()}
+        self.consents = {cid: {**c, "ended_reason": ERASED if c["ended_reason"] else ""}
+                         for cid, c in self.consents.items()}
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
+
+    def _require_not_erased(self) -> None:
+        if self.is_erased:
+            raise CaseErased(_("Case {reference} is erased.", reference=self.reference))
+
+    def _require_erasure_request(self) -> dict[str, Any]:
+        self._require_not_erased()
+        if self.erasure_request is None:
+            raise ErasureNotRequested(_("No erasure of case {reference} is requested.",
+                                        reference=self.reference))
+        return self.erasure_request
 
 
 def _check_housing_stage(value: str) -> None:

@@ -30,7 +30,8 @@ class InvalidService(DomainError):
 
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
-MEMBER_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR, Role.ADMIN)
+MEMBER_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR, Role.ADMIN,
+                Role.DATA_PROTECTION)
 # What an API token may do beyond its role; the role's own limits (DESIGN §8) still hold.
 TOKEN_SCOPES = ("cases:read", "cases:write", "referrals:read", "referrals:write",
                 "directory:read", "directory:write", "audit:read", "integrations:write",

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.base import DomainError, PermissionDenied, StampedAggregate, require_text
+from domain.base import ERASED, DomainError, PermissionDenied, StampedAggregate, require_text
 from domain.messages import Message, _
 from domain.stamp import Role, Stamp
 from domain.vocabulary import REFERRAL_KINDS, URGENCIES
@@ -205,6 +205,7 @@ class Referral(StampedAggregate):
         self.first_contact_made = False
         self.waitlisted = False  # on hold on the receiver's waiting list, not yet accepted
         self.over_capacity_reason = ""  # why it was accepted although the service was full
+        self.erased = False  # its case was erased: nothing more happens to it
 
     @classmethod
     def create(cls, *, id: UUID, case_id: UUID, need: str, urgency: str, kind: str,
@@ -244,6 +245,8 @@ class Referral(StampedAggregate):
     def check(self, command: str, by: Stamp) -> str:
         """Raises unless ``by`` may issue ``command`` now; returns the state it leads to."""
         sources, target, party = TRANSITIONS[command]
+        if self.erased:
+            raise IllegalTransition(_("This referral's case is erased."))
         if party == RECEIVER and by.organisation_id != self.to_organisation_id:
             raise NotReceiversSide(_("Only the receiving organisation can do this."))
         if party in (SENDER, SENDERS_SUPERVISOR) and (
@@ -456,6 +459,21 @@ class Referral(StampedAggregate):
         self._end_hold()
         self.status, self.outcome = FAILED, outcome
 
+    # -- erasure of its case (domain.case) ------------------------------------------------------
+    def erase(self, by: Stamp) -> None:
+        if self.status in OPEN_STATES:
+            raise DomainError(_("A referral of this case is still open ({status}): cancel or "
+                                "end it before the erasure.", status=self.status))
+        self._erased(by=by)
+
+    @event("Erased")
+    def _erased(self, by: Stamp) -> None:
+        """Its free texts are gone from here on, also in processes that hold it in memory."""
+        self.erased = True
+        for name in ("reason", "crisis_override_reason", "status_reason", "outcome",
+                     "over_capacity_reason"):
+            if getattr(self, name):
+                setattr(self, name, ERASED)
 
     # -- deadlines ----------------------------------------------------------------------------
     @property

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import os
+from base64 import b64decode, b64encode
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite:///instance/fallnetz.sqlite3"
@@ -63,6 +68,16 @@ class Settings:
     trusted_proxies: int = 0
     # A bearer token for /metrics from elsewhere than this host (empty: this host only).
     metrics_token: str = ""
+    # The installation's master key (32 bytes, base64), or the file holding it (0600); the
+    # store's cipher key and the wrapping of the person keys derive from it (docs/
+    # operations.md, "Keys"). Without either, instance/master.key is made on first start.
+    master_key: str = ""
+    master_key_file: str = ""
+    # Off only for benchmarks that compare against the bare library (bench/).
+    encrypt_store: bool = True
+    # The erasures done, one case id per line, kept apart from the database and its
+    # backups: a restored backup gets its erased keys destroyed again on start.
+    erasure_ledger: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -103,6 +118,10 @@ class Settings:
             session_hours=number("SESSION_HOURS", 10.0),
             trusted_proxies=int(number("TRUSTED_PROXIES", 0)),
             metrics_token=environ.get("METRICS_TOKEN") or "",
+            master_key=environ.get("MASTER_KEY") or "",
+            master_key_file=environ.get("MASTER_KEY_FILE") or "",
+            encrypt_store=(environ.get("STORE_ENCRYPTION") or "on").lower() in TRUE,
+            erasure_ledger=environ.get("ERASURE_LEDGER") or "",
         )
 
     @property
@@ -114,9 +133,24 @@ class Settings:
     def network_path(self) -> Path:
         return _from_root(self.network_dir)
 
+    @property
+    def erasure_ledger_path(self) -> Path:
+        return _from_root(self.erasure_ledger) if self.erasure_ledger \
+            else self.instance_path / "erasures.ledger"
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for one purpose ("event store", "person keys"), derived from the master
+        key, so that one secret is kept and rotated."""
+        return derive_key(master_key(self.master_key, self.master_key_file,
+                                     self.instance_path), purpose)
+
     def persistence_env(self) -> dict[str, str]:
         """The ``eventsourcing`` library's settings for :attr:`database_url`."""
         env = self._store_env()
+        if self.encrypt_store:
+            # Every stored event's state, AES-GCM (the library's cipher on `cryptography`).
+            env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
+            env["CIPHER_KEY"] = b64encode(self.derived_key("event store")).decode()
         if self.aggregate_cache_size < 0:
             raise SettingsError("AGGREGATE_CACHE_SIZE: must be 0 (no cache) or more")
         # The library's LRU cache of loaded aggregates. Several gunicorn workers and Celery
@@ -165,6 +199,45 @@ class Settings:
             return env
         raise SettingsError(f"DATABASE_URL: unsupported scheme {url.scheme!r}; use sqlite:// "
                             "or postgresql://")
+
+
+@functools.cache
+def master_key(encoded: str, key_file: str, instance_path: Path) -> bytes:
+    """The master key from the environment, else from its file, else from
+    instance/master.key, made (0600) when it is missing there."""
+    if encoded:
+        raw = _decoded_key(encoded, "MASTER_KEY")
+    else:
+        path = _from_root(key_file) if key_file else instance_path / "master.key"
+        if not key_file and not path.exists():
+            private_file(path)
+            with path.open("r+b") as f:
+                if not f.read(1):  # another process may have written it meanwhile
+                    f.write(b64encode(os.urandom(32)) + b"\n")
+        try:
+            raw = _decoded_key(path.read_text().strip(), str(path))
+        except OSError as e:
+            raise SettingsError(f"MASTER_KEY_FILE: cannot read {path}: {e.strerror}") from None
+        if path.stat().st_mode & 0o077:
+            raise SettingsError(f"MASTER_KEY_FILE: {path} must be readable by its owner "
+                                "only (chmod 600)")
+    return raw
+
+
+def _decoded_key(encoded: str, where: str) -> bytes:
+    try:
+        raw = b64decode(encoded, validate=True)
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise SettingsError(f"{where}: the master key is 32 bytes in base64 (make one with "
+                            "flask --app web store new-key)")
+    return raw
+
+
+def derive_key(master: bytes, purpose: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=f"fallnetz {purpose}".encode()).derive(master)
 
 
 def _from_root(path: str) -> Path:

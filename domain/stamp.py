@@ -18,6 +18,8 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     COORDINATOR = "coordinator"
     ADMIN = "admin"
+    # The data protection officer's role: confirms erasures (four eyes), sees every read.
+    DATA_PROTECTION = "data_protection"
     # Commands the system issues on its own (drafts from a legal-sphere change, escalations).
     SYSTEM = "system"
 

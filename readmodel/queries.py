@@ -140,6 +140,22 @@ def cases_led_by(store: ViewStore, organisation_id: str, include_closed: bool,
             ("draft", *OPEN_FOR_RECEIVER, organisation_id, limit))
 
 
+def case_by_reference(store: ViewStore, reference: str) -> dict[str, Any] | None:
+    with store.reading() as cur:
+        return cur.one("SELECT * FROM {p}cases WHERE reference = ?", (reference.upper(),))
+
+
+def erasure_work(store: ViewStore, closed_before: str) -> dict[str, list[dict[str, Any]]]:
+    """The data protection role's work: the erasures asked for, and the closed cases whose
+    retention period ended before ``closed_before`` (ISO time) and that are not erased."""
+    with store.reading() as cur:
+        requested = cur.all("SELECT * FROM {p}cases WHERE erasure = 'requested' "
+                            "ORDER BY erasure_requested_at")
+        due = cur.all("SELECT * FROM {p}cases WHERE status = 'closed' AND erasure IS NULL "
+                      "AND closed_at < ? ORDER BY closed_at LIMIT 500", (closed_before,))
+    return {"requested": requested, "due": due}
+
+
 def organisations(store: ViewStore) -> list[dict[str, Any]]:
     with store.reading() as cur:
         return cur.all("SELECT * FROM {p}organisations ORDER BY name")

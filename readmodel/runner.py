@@ -77,7 +77,7 @@ class ViewUpdater:
             if not notifications:
                 return 0
             for notification in notifications:
-                event = self.application.mapper.to_domain_event(notification)
+                event = self.application.mapper_for_views.to_domain_event(notification)
                 for projector in self.projectors:
                     projector.apply(cur, event, notification.id)
             moved = cur.execute("UPDATE {p}positions SET position = ? WHERE projection = ? "

@@ -11,7 +11,7 @@ from readmodel.store import Cursor, ViewStore
 PROJECTIONS = ("handoff_views",)
 # Raise it when a view table's columns change: the views of an older version are then dropped
 # and projected again from the events on first use (kept in positions as "schema").
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 TABLES = {
     "positions": "projection TEXT PRIMARY KEY, position BIGINT NOT NULL",
     "organisations": "organisation_id TEXT PRIMARY KEY, key TEXT NOT NULL, name TEXT NOT NULL, "
@@ -25,7 +25,8 @@ TABLES = {
     "cases": "case_id TEXT PRIMARY KEY, reference TEXT NOT NULL, "
              "lead_organisation_id TEXT NOT NULL, lead_caseworker TEXT NOT NULL, "
              "district TEXT NOT NULL, legal_sphere TEXT NOT NULL, status TEXT NOT NULL, "
-             "opened_at TEXT NOT NULL, version INTEGER NOT NULL",
+             "opened_at TEXT NOT NULL, version INTEGER NOT NULL, closed_at TEXT, "
+             "erasure TEXT, erasure_requested_at TEXT",
     "referrals": "referral_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, case_reference TEXT, "
                  "need TEXT NOT NULL, urgency TEXT NOT NULL, kind TEXT NOT NULL, "
                  "from_organisation_id TEXT NOT NULL, from_user TEXT NOT NULL, "

@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import datetime_now_with_tzinfo
-from eventsourcing.persistence import InternalError
+from eventsourcing.persistence import InternalError, MapperDeserialisationError
 
 from domain.application import ReferralNetwork
 from domain.network import NetworkConfig, load_network
-from domain.settings import Settings
+from domain.settings import Settings, SettingsError
 from readmodel.store import ViewStore
+from runtime.person_keys import PersonKeyStore
 
 DEFAULT: Any = object()  # "build the usual one" for a collaborator not passed in
 
@@ -61,7 +62,8 @@ def _application(settings: Settings, network: NetworkConfig | None,
     network = network or load_network(settings.network_path)
     for attempt in range(5):
         try:
-            return ReferralNetwork(network, env=settings.persistence_env(), clock=clock)
+            return ReferralNetwork(network, env=settings.persistence_env(), clock=clock,
+                                   person_keys=person_keys(settings))
         except InternalError:
             # Processes starting together race on PostgreSQL's catalogue while creating the
             # (already existing) tables: "tuple concurrently updated". Try again.
@@ -69,6 +71,36 @@ def _application(settings: Settings, network: NetworkConfig | None,
                 raise
             time.sleep(0.1 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+class StoreUnreadable(SettingsError):
+    pass
+
+
+def check_store_opens(application: ReferralNetwork) -> None:
+    """A process that serves or works checks at start that it can read the store, and says
+    why not in words an operator can act on, instead of failing on every request."""
+    first = application.notification_log.select(start=1, limit=1)
+    if not first:
+        return
+    try:
+        application.mapper.to_domain_event(first[0])
+    except MapperDeserialisationError:
+        raise StoreUnreadable(
+            "The event store cannot be read with this master key: it is a store from before "
+            "encryption (run `flask --app web store encrypt`), or MASTER_KEY / "
+            "MASTER_KEY_FILE is not the key it was encrypted with (docs/operations.md, "
+            "\"Keys\").") from None
+
+
+def person_keys(settings: Settings) -> PersonKeyStore | None:
+    """The cases' keys, with the erasure ledger applied again (a restored backup must not
+    bring an erased person back); none for an in-memory store or without encryption."""
+    if not settings.encrypt_store or ":memory:" in settings.database_url:
+        return None
+    keys = PersonKeyStore(settings)
+    keys.apply_ledger()
+    return keys
 
 
 def _read_store(settings: Settings) -> ViewStore | Any:

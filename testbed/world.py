@@ -22,7 +22,8 @@ ORGANISATIONS = {
     "gesundheitsamt": ("Gesundheitsamt", "health", {"achim": "caseworker"}),
     "sozialamt": ("Sozialamt", "administration", {"petra": "caseworker"}),
     "koordinierungsstelle": ("Koordinierungsstelle", "administration",
-                             {"katrin": "coordinator", "root": "admin"}),
+                             {"katrin": "coordinator", "root": "admin",
+                              "dora": "data_protection"}),
 }
 SERVICES = {
     "psz": ("beratung", {"name": "Psychosoziale Beratung", "needs": ["health.psychosocial"],
@@ -73,6 +74,11 @@ class World:
     @property
     def nadia(self) -> Stamp:
         return self.as_("nadia", "psz")
+
+    @property
+    def dora(self) -> Stamp:
+        """The data protection officer."""
+        return self.as_("dora", "koordinierungsstelle")
 
     @property
     def claudia(self) -> Stamp:

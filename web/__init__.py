@@ -33,6 +33,8 @@ NAVIGATION = {
                        ("directory.index", _l("Directory")),
                        ("inbox.notifications", _l("Notices"))),
     Role.ADMIN: (("directory.index", _l("Directory")),),
+    Role.DATA_PROTECTION: (("privacy.index", _l("Data protection")),
+                           ("privacy.reads", _l("Who read a case"))),
 }
 
 
@@ -100,6 +102,7 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     from web.cases import bp as cases_bp
     from web.directory import bp as directory_bp
     from web.inbox import bp as inbox_bp
+    from web.privacy import bp as privacy_bp
     from web.referrals import bp as referrals_bp
     from web.reports import bp as reports_bp
 
@@ -108,7 +111,7 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     labels.init_app(app)
     csrf.init_app(app)
     for blueprint in (auth_bp, cases_bp, referrals_bp, inbox_bp, audit_bp, directory_bp,
-                      reports_bp):
+                      reports_bp, privacy_bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     # One load of each aggregate per request (see ReferralNetwork.one_load_each); opened

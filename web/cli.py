@@ -3,9 +3,12 @@ views and escalations (``flask --app web --help`` lists them)."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from uuid import UUID
 
 import click
@@ -24,7 +27,13 @@ def init_app(app: Flask) -> None:
     @app.cli.command("load-demo")
     def load_demo_command() -> None:
         """Load the demo network (directory, users, cases, referrals); safe to repeat."""
+        from runtime.bootstrap import StoreUnreadable, check_store_opens
+
         settings = app.extensions["fallnetz.settings"]
+        try:
+            check_store_opens(current_application())
+        except StoreUnreadable as e:
+            raise click.ClickException(str(e)) from None
         hooks, current_application().after_save[:] = list(current_application().after_save), []
         try:  # one nudge for the whole load, not one per command
             report = load_demo(current_application(), settings.network_path / "demo")
@@ -89,6 +98,7 @@ def init_app(app: Flask) -> None:
 
     _notification_commands(app)
     _exchange_commands(app)
+    _store_commands(app)
 
     @app.cli.group("escalations")
     def escalations_group() -> None:
@@ -260,3 +270,50 @@ def _parse_now(text: str | None) -> datetime:
     except ValueError:
         raise click.BadParameter(f"{text!r} is not an ISO time", param_hint="--now") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _store_commands(app: Flask) -> None:
+    @app.cli.group("store")
+    def store_group() -> None:
+        """The event store's encryption: encrypt an old store, rotate the master key."""
+
+    @store_group.command("new-key")
+    def new_key() -> None:
+        """Print a new master key (32 random bytes, base64) for MASTER_KEY or its file."""
+        click.echo(base64.b64encode(os.urandom(32)).decode())
+
+    @store_group.command("encrypt")
+    @click.option("--previous-key-file", type=click.Path(exists=True, dir_okay=False),
+                  help="The master key the store was encrypted with so far (rotation).")
+    def encrypt(previous_key_file: str | None) -> None:
+        """Encrypt every stored event with the current master key and seal the person data
+        with the cases' own keys; resumable (stop it and run it again). Stop the web and
+        the workers first."""
+        from domain.settings import SettingsError, _decoded_key
+        from runtime.store_encryption import encrypt_store
+
+        settings = app.extensions["fallnetz.settings"]
+        previous = None
+        if previous_key_file:
+            try:
+                previous = _decoded_key(Path(previous_key_file).read_text().strip(),
+                                        previous_key_file)
+            except SettingsError as e:
+                raise click.ClickException(str(e)) from None
+        application = current_application()
+        total = application.recorder.max_notification_id() or 0
+        with click.progressbar(length=total, label="Encrypting the stored events",
+                               show_pos=True) as bar:
+            seen = [0]
+
+            def progress(done: int) -> None:
+                bar.update(done - seen[0])
+                seen[0] = done
+            try:
+                outcome = encrypt_store(application, settings, previous_master=previous,
+                                        progress=progress)
+            except ValueError as e:
+                raise click.ClickException(str(e)) from None
+        click.echo(f"{outcome.events} events: {outcome.rewritten} written again, the others "
+                   f"were encrypted already; {outcome.keys_rewrapped} person keys wrapped "
+                   "with the current master key.")

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
+from domain.base import Erased
 from domain.referral import COMMANDS
 from web.i18n import language, translate
 
@@ -49,7 +50,8 @@ READ = {"case_page": _l("case page"), "referral_page": _l("referral page"),
         "api_referral_history": _l("API: a referral's history"),
         "fhir": _l("API: a referral as FHIR")}
 ROLE = {"caseworker": _l("caseworker"), "supervisor": _l("supervisor"),
-        "coordinator": _l("coordinator"), "admin": _l("admin"), "system": _l("system")}
+        "coordinator": _l("coordinator"), "admin": _l("admin"), "system": _l("system"),
+        "data_protection": _l("data protection officer")}
 STAGE = {"receive": _l("acknowledge receipt"), "decide": _l("accept or reject"),
          "first_contact": _l("first contact")}
 GROUNDS = {"no_capacity": _l("no capacity"), "not_responsible": _l("not responsible"),
@@ -74,6 +76,9 @@ EVENT = {
     "Case.LeadHandoffsProposed": _l("lead handoffs proposed"),
     "Case.CaseworkerAssigned": _l("caseworker assigned"), "Case.LeadMoved": _l("lead moved"),
     "Case.Closed": _l("case closed"), "Case.Reopened": _l("case reopened"),
+    "Case.ErasureRequested": _l("erasure asked for"),
+    "Case.ErasureDeclined": _l("erasure declined"), "Case.Erased": _l("case erased"),
+    "Referral.Erased": _l("referral erased"),
     "Referral.Created": _l("referral drafted"),
     "Referral.CreatedAndSent": _l("referral created and sent"),
     "Referral.Escalated": _l("deadline missed: escalated"),
@@ -168,12 +173,26 @@ def day(value: Any) -> str:
 
     if not value:
         return ""
+    if isinstance(value, str):  # a view's time: ISO text in UTC
+        value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
         value = to_user_timezone(value)
     return f"{value.day:02d}.{value.month:02d}.{value.year:04d}"
 
 
+def shown(value: Any) -> Any:
+    """Jinja's ``finalize``: an erased text (domain.sealing) shows as "gelöscht" in the
+    reader's language wherever a page prints it."""
+    if isinstance(value, Erased):
+        from flask_babel import gettext
+        from markupsafe import Markup
+
+        return Markup('<em class="erased">%s</em>') % gettext("erased")
+    return value
+
+
 def register_filters(app: Flask) -> None:
+    app.jinja_env.finalize = shown
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["day"] = day
     app.jinja_env.filters["need_label"] = lambda code: need_label(

@@ -18,7 +18,7 @@ from domain.settings import Settings
 from web import create_app
 from web.reports import monthly_report_pdf
 from readmodel.runner import ViewUpdater
-from runtime.bootstrap import bootstrap
+from runtime.bootstrap import bootstrap, check_store_opens
 from workers.jobs import Jobs
 from workers.mail import Attachment, AttachmentMaker
 
@@ -31,6 +31,7 @@ def settings() -> Settings:
 def build_jobs(settings: Settings) -> Jobs:
     # No nudge: a worker catches the views up itself after the commands it issues.
     system = bootstrap(settings, nudge=None)
+    check_store_opens(system.application)
     updater = ViewUpdater(system.application, system.read_store,
                           batch_size=settings.view_batch_size)
     return Jobs(system.application, updater, settings,

@@ -92,6 +92,7 @@ class NetworkConfig:
     deadlines: DeadlinePolicy
     coordination_office: str = ""
     languages: tuple[str, ...] = field(default=())
+    retention_months: int = 36
     # district → its neighbours, symmetric (see :func:`symmetric_neighbours`)
     neighbours: dict[str, frozenset[str]] = field(default_factory=dict)
 

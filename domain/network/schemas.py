@@ -42,6 +42,8 @@ class NetworkSchema(Strict):
     coordination_office = fields.String(required=True, validate=validate.Regexp(KEY))
     languages = fields.List(fields.String(validate=validate.Length(min=1)),
                             load_default=list)
+    # How long a closed case is kept before its erasure is due (GDPR Art. 5(1)(e)).
+    retention_months = fields.Integer(load_default=36, validate=validate.Range(min=1, max=360))
     # district → the districts next to it (wohnortnahe Verteilung); either side may name
     # a pair, the relation is symmetric.
     neighbours = fields.Dict(keys=fields.String(validate=validate.Length(min=1)),

@@ -112,7 +112,8 @@ class WorkflowViews:
     @project.register(Case.Opened)
     def _case_opened(self, e: Any, cur: Cursor, position: int) -> None:
         cid = str(e.originator_id)
-        cur.execute("INSERT INTO {p}cases VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+        cur.execute("INSERT INTO {p}cases VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, NULL, NULL, "
+                    "NULL)",
                     (cid, e.reference, str(e.lead_organisation_id), e.lead_caseworker,
                      e.person["district"], e.legal_sphere, ts(e.timestamp),
                      e.originator_version))
@@ -348,6 +349,11 @@ CASE_COLUMNS: dict[type, Any] = {
     Case.CaseworkerAssigned: lambda e: {"lead_caseworker": e.caseworker},
     Case.LeadMoved: lambda e: {"lead_organisation_id": str(e.organisation_id),
                                "lead_caseworker": e.caseworker},
-    Case.Closed: lambda e: {"status": "closed"},
-    Case.Reopened: lambda e: {"status": "open"},
+    Case.Closed: lambda e: {"status": "closed", "closed_at": ts(e.timestamp)},
+    Case.Reopened: lambda e: {"status": "open", "closed_at": None},
+    # The erasure's progress (no content): what the data protection role has to decide.
+    Case.ErasureRequested: lambda e: {"erasure": "requested",
+                                      "erasure_requested_at": ts(e.timestamp)},
+    Case.ErasureDeclined: lambda e: {"erasure": None, "erasure_requested_at": None},
+    Case.Erased: lambda e: {"erasure": "erased"},
 }

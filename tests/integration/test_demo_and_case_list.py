@@ -28,7 +28,7 @@ def test_load_demo_is_idempotent_and_covers_every_state(app, runner) -> None:  #
     assert len(paediatric) == 4
     assert all(s["capacity"] <= 4 for o in paediatric for s in o.services.values())
     roles = {role for o in organisations for role in o.members.values()}
-    assert roles == {"caseworker", "supervisor", "coordinator", "admin"}
+    assert roles == {"caseworker", "supervisor", "coordinator", "admin", "data_protection"}
     # A confirmed lead handoff moved some cases to the Jobcenter.
     jobcenter = application.organisation_by_key("jobcenter")
     assert any(c.lead_organisation_id == jobcenter.id for c in application.all_cases())

@@ -21,7 +21,7 @@ from testbed.web import csrf_token, events, sign_in, web_world
 from web.referrals.actions import ACTIONS
 
 CASEWORK = {"anna", "birgit", "nadia", "ulrike", "claudia"}
-SIGNED_IN = CASEWORK | {"katrin", "root"}
+SIGNED_IN = CASEWORK | {"katrin", "root", "dora"}
 EVERYONE = SIGNED_IN | {"anonymous"}
 RECEIVER_ACTIONS = [a for a, act in ACTIONS.items() if act.side == "receiver"]
 
@@ -49,9 +49,16 @@ ALLOWED: dict[tuple[str, str | None], set[str]] = {
 }
 for endpoint in ("cases.show", "cases.record_need", "cases.resolve_need", "cases.give_consent",
                  "cases.revoke_consent", "cases.change_residence_status", "cases.refer",
-                 "cases.send_referral"):
+                 "cases.send_referral", "cases.close", "cases.reopen"):
     ALLOWED[(endpoint, "own_case")] = {"anna", "birgit"}
     ALLOWED[(endpoint, "foreign_case")] = {"claudia"}
+# Erasure: a supervisor of the lead organisation asks, the data protection officer decides
+# for any case of the network (and sees who read any case).
+ALLOWED[("cases.request_erasure", "own_case")] = {"birgit"}
+ALLOWED[("cases.request_erasure", "foreign_case")] = set()  # the Jobcenter has no Leitung
+for endpoint in ("privacy.erase", "privacy.decline"):
+    ALLOWED[(endpoint, "own_case")] = ALLOWED[(endpoint, "foreign_case")] = {"dora"}
+ALLOWED[("privacy.index", None)] = ALLOWED[("privacy.reads", None)] = {"dora"}
 # The network's reports: the coordination office, and supervisors for their organisation.
 for endpoint in ("overview", "overview_csv", "overview_pdf", "network_map_page",
                  "network_map_csv", "network_map_pdf", "care_gaps_page", "care_gaps_csv",
@@ -133,6 +140,11 @@ class Setting:
                 **key, "need": "health.psychosocial", "urgency": "urgent", "kind": "service",
                 "receiver": f"{self.ids['psz']}:beratung", "reason": "Bitte Erstgespräch."},
             "cases.confirm_draft": lambda: {**versioned, "crisis_override_reason": ""},
+            "cases.close": lambda: {**versioned, "reason": "umgezogen"},
+            "cases.reopen": lambda: {**versioned, "reason": "zurückgekehrt"},
+            "cases.request_erasure": lambda: {**versioned, "reason": "Antrag der Person"},
+            "privacy.erase": lambda: versioned,
+            "privacy.decline": lambda: {**versioned, "reason": "Aufbewahrungspflicht"},
             "cases.discard_draft": lambda: {**versioned, "reason": "nicht zuständig"},
             "reports.record_demand": lambda: {**versioned, "need": "housing",
                                               "first_month": "2026-01",

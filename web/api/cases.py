@@ -70,6 +70,8 @@ class CaseSchema(ApiSchema):
     residence_status = fields.String()
     legal_sphere = fields.String()
     person = fields.Nested(PersonSchema)
+    # When the person's data and free texts were erased (they read "gelöscht"); else null.
+    erased_at = fields.DateTime(allow_none=True)
     needs = fields.List(fields.Nested(NeedSchema))
     consents = fields.List(fields.Nested(ConsentSchema))
     referral_ids = fields.List(fields.UUID())
@@ -98,7 +100,7 @@ def case_body(case: Case) -> dict[str, Any]:
         "status": case.status, "lead_organisation_id": case.lead_organisation_id,
         "lead_caseworker": case.lead_caseworker, "housing_stage": case.housing_stage,
         "residence_status": case.residence_status, "legal_sphere": case.legal_sphere,
-        "person": case.person,
+        "person": case.person, "erased_at": case.erased_at,
         "needs": [{"need": n, **v} for n, v in case.needs.items()],
         "consents": [{"consent_id": c, **{k: v[k] for k in (
             "receiver_organisation_id", "sector", "purposes", "given_on", "expires_on",

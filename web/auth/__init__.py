@@ -154,6 +154,8 @@ def home_for(role: str, organisation_id: UUID | str) -> str:
         return url_for("inbox.index")
     if role == Role.COORDINATOR:
         return url_for("reports.overview")
+    if role == Role.DATA_PROTECTION:
+        return url_for("privacy.index")
     return url_for("directory.index")
 
 

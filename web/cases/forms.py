@@ -89,6 +89,12 @@ class ResolveNeedForm(VersionedForm):
     note = text(required=False, max_length=500)
 
 
+class ReasonForm(VersionedForm):
+    """Closing, reopening, asking for the erasure: a reason is recorded with each."""
+
+    reason = text(max_length=500)
+
+
 class ResidenceStatusForm(VersionedForm):
     residence_status = choice(RESIDENCE_STATUSES)
     legal_sphere = choice(LEGAL_SPHERES, required=False)

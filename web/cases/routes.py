@@ -10,12 +10,13 @@ from domain.base import NotFound
 from domain.case import Case
 from domain.organisation import Organisation
 from domain.referral import Referral, running_stage
+from domain.stamp import Role
 from domain.routing import suggest_receivers
 from domain.vocabulary import HOUSING_STAGES, LEGAL_SPHERES, RESIDENCE_STATUSES, SECTORS, \
     URGENCIES
 from web.auth import CASEWORK, roles, viewer
 from web.cases import bp
-from web.cases.forms import DiscardDraftForm, DraftForm, ResidenceStatusForm, \
+from web.cases.forms import DiscardDraftForm, DraftForm, ReasonForm, ResidenceStatusForm, \
     ResolveNeedForm, RevokeConsentForm, consent_form, need_form, open_case_form, \
     parse_languages, purposes_of, referral_form
 from web.form_submission import submit
@@ -101,7 +102,8 @@ def create() -> Any:
 
 
 # -- the case page ----------------------------------------------------------------------------
-CASE_FORMS = ["need", "consent", "residence", "resolve", "revoke", "draft", "discard"]
+CASE_FORMS = ["need", "consent", "residence", "resolve", "revoke", "draft", "discard", "close",
+              "reopen", "erasure"]
 
 
 def render_case(case: Case, failed: str | None = None,
@@ -155,6 +157,40 @@ def _case_command(case_id: UUID, name: str, form: Any, command: Any, message: st
         flash(message, "success")
         return redirect(url_for("cases.show", case_id=case_id, _anchor=anchor))
     return submit(form, command, rerender=rerender, success=done)
+
+
+@bp.post("/<uuid:case_id>/abschluss")
+@roles(*CASEWORK)
+def close(case_id: UUID) -> Any:
+    return _case_command(case_id, "close", ReasonForm,
+                         lambda d: current_application().cases.close_case(
+                             viewer(), case_id, d["reason"],
+                             expected_version=d["expected_version"],
+                             idempotency_key=d["idempotency_key"]),
+                         _("The case is closed."), "verlauf")
+
+
+@bp.post("/<uuid:case_id>/wiedereroeffnung")
+@roles(*CASEWORK)
+def reopen(case_id: UUID) -> Any:
+    return _case_command(case_id, "reopen", ReasonForm,
+                         lambda d: current_application().cases.reopen_case(
+                             viewer(), case_id, d["reason"],
+                             expected_version=d["expected_version"],
+                             idempotency_key=d["idempotency_key"]),
+                         _("The case is open again."), "verlauf")
+
+
+@bp.post("/<uuid:case_id>/loeschantrag")
+@roles(Role.SUPERVISOR)
+def request_erasure(case_id: UUID) -> Any:
+    return _case_command(case_id, "erasure", ReasonForm,
+                         lambda d: current_application().privacy.request_erasure(
+                             viewer(), case_id, d["reason"],
+                             expected_version=d["expected_version"],
+                             idempotency_key=d["idempotency_key"]),
+                         _("The erasure is requested: the data protection officer decides."),
+                         "verlauf")
 
 
 @bp.post("/<uuid:case_id>/bedarfe")
