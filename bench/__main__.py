@@ -8,12 +8,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import audit, commands, config, lag, projections, report, scan, web
+from bench import audit, commands, config, lag, privacy, projections, report, scan, web
 from domain.settings import PROJECT_ROOT
 
 
 # The measurements in the order of a run; --only names them.
-STEPS = ("commands", "web", "lag", "scan", "audit", "projections")
+STEPS = ("commands", "privacy", "web", "lag", "scan", "audit", "projections")
 
 
 def main() -> None:
@@ -47,6 +47,7 @@ def main() -> None:
     at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
     results: dict[str, dict] = {}
     steps = {"commands": lambda: commands.measure(sizes),
+             "privacy": lambda: privacy.measure(sizes),
              "web": lambda: web.measure(sizes, logs),
              "lag": lambda: lag.measure(sizes, logs),
              "scan": lambda: scan.measure(sizes),

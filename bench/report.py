@@ -40,6 +40,8 @@ def rows(r: dict[str, dict[str, Any]]) -> list[Row]:
                        "referrals sent, then accepted",
                        f"{c['engine']:.0f} referrals/s", f"{c['bare']:.0f} referrals/s "
                        "(bare eventsourcing, same events)", ratio, "≥ 0.8×", ratio >= 0.8))
+    if "privacy_commands" in r:
+        out += _privacy_rows(r["privacy_commands"], r["privacy_page"])
     if "inbox" in r:
         out += _web_rows(r["inbox"], r["post"])
     if "projections" in r:
@@ -53,6 +55,20 @@ def rows(r: dict[str, dict[str, Any]]) -> list[Row]:
         if key in r:
             out.append(_audit_row(key, how, r[key]))
     return out
+
+
+def _privacy_rows(commands: dict[str, Any], page: dict[str, Any]) -> list[Row]:
+    on_ratio = commands["engine"] / commands["bare"]
+    page_ratio = page["bare"] / page["engine"]  # times: the faster side over the slower
+    return [
+        Row("privacy_commands", "Command path with encryption at rest and the cases' own "
+            "keys (1 writer)", f"{commands['engine']:.0f} referrals/s",
+            f"{commands['bare']:.0f} referrals/s (same code, encryption off)", on_ratio,
+            "≥ 0.8×", on_ratio >= 0.8),
+        Row("privacy_page", "Case page `/faelle/<id>` with encryption and the read audit "
+            "(in-process, median)", f"{page['engine']:.1f} ms",
+            f"{page['bare']:.1f} ms (same code, encryption and read audit off)", page_ratio,
+            "≥ 0.8×", page_ratio >= 0.8)]
 
 
 def _web_rows(inbox: dict[str, Any], post: dict[str, Any]) -> list[Row]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from bench import config
 from runtime.bootstrap import bootstrap
 from domain.settings import PROJECT_ROOT, Settings
-from testbed.processes import debian_program, free_port, wait_until
+from testbed.processes import debian_program, free_port, same_master_key, wait_until
 from testbed.web import PASSWORD, give_passwords, hidden_fields
 from testbed.world import World
 from readmodel.runner import ViewUpdater
@@ -136,7 +136,8 @@ def measure(sizes: config.Sizes, logs: Path) -> dict[str, dict[str, float]]:
         url = config.schema_url(schema)
         world, actions = _prepare(url, sizes.post_cases)
         env = {"DATABASE_URL": url, "SECRET_KEY": "bench-secret",
-               "CELERY_BROKER_URL": config.REDIS_URL, "INSTANCE_DIR": str(logs / "instance")}
+               "CELERY_BROKER_URL": config.REDIS_URL, "INSTANCE_DIR": str(logs / "instance"),
+               **same_master_key()}
         with gunicorn("web.wsgi:app", env, logs / "gunicorn-engine.log") as base:
             receiver = Browser(base, "nadia")
             inbox_bytes = len(receiver.get("/eingang").encode())

@@ -32,7 +32,7 @@ from domain.network import NetworkConfig
 from domain.organisation import Organisation, OrganisationInactive
 from domain.receipt import CommandReceipt, fingerprint
 from domain.referral import Referral
-from domain.sealing import PersonKeys, SealingMapper
+from domain.sealing import CASE_OF, PersonKeys, SealingMapper
 from domain.services.accounts import AccountService
 from domain.services.cases import CaseService
 from domain.services.directory import DirectoryService
@@ -114,7 +114,12 @@ class ReferralNetwork(Application):
             self.person_keys.destroy_case(case_id)
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
-        recordings = super().save(*objs, **kwargs)
+        # A referral's events are sealed with its case's key (domain.sealing).
+        token = CASE_OF.set({o.id: o.case_id for o in objs if isinstance(o, Referral)})
+        try:
+            recordings = super().save(*objs, **kwargs)
+        finally:
+            CASE_OF.reset(token)
         if recordings and self.after_save:
             last = max(r.notification.id for r in recordings)
             for hook in self.after_save:

@@ -1,7 +1,7 @@
 """Sealing: what of a case is the person's — their person data and every free text of the
 case and its referrals — is stored encrypted with a key of that case's own (crypto-shredding,
-DESIGN §9). The keys live outside the events (:mod:`runtime.person_keys`); destroying a
-case's keys makes these fields unreadable in the live store and in every copy of the events,
+DESIGN §9). The keys, one per case, live outside the events (:mod:`runtime.person_keys`);
+destroying a case's key makes these fields unreadable in the live store and in every copy of the events,
 while the pseudonymous history (who did what, when, to which referral) stays readable.
 
 :data:`SEALED_FIELDS` is the one table of what is sealed. :class:`SealingMapper` applies it
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextvars import ContextVar
 from base64 import b64decode, b64encode
 from typing import Any, Protocol
 from uuid import UUID
@@ -54,20 +55,21 @@ SEALED_FIELDS: dict[type, tuple[str, ...]] = {
 # Parts of a sealed field that stay readable: the district routes referrals and the
 # network's reports count per district (aggregated, DESIGN §9).
 KEPT_CLEAR = {"person": ("district",)}
-# The events whose subject brings a key of its own, and the case it belongs to.
-CREATING = {Case.Opened: lambda e: e.originator_id, Referral.Created: lambda e: e.case_id}
-TOKEN = "sealed"
+TOKEN, KEY_ID = "sealed", "case"
+# While a command's aggregates are saved: referral id → its case, for the referral's later
+# events, which do not name their case (set by ReferralNetwork.save).
+CASE_OF: ContextVar[dict[UUID, UUID]] = ContextVar("fallnetz_case_of", default={})
 
 
 class SealingError(RuntimeError):
-    """A sealed field cannot be written: its subject has no key (erased, or an old store
-    not yet encrypted with ``flask --app web store encrypt``)."""
+    """A sealed field cannot be written: its case has no key (erased, or an old store not
+    yet encrypted with ``flask --app web store encrypt``)."""
 
 
 class PersonKeys(Protocol):
-    def create(self, subject_id: UUID, case_id: UUID) -> bytes: ...
+    def create(self, case_id: UUID) -> bytes: ...
 
-    def key(self, subject_id: UUID) -> bytes | None: ...
+    def key(self, case_id: UUID) -> bytes | None: ...
 
     def forget_case(self, case_id: UUID) -> None: ...
 
@@ -79,6 +81,8 @@ def is_sealed(value: Any) -> bool:
 
 
 def seal(key: bytes, subject_id: UUID, value: Any) -> str:
+    """The value encrypted with the case's key, bound to the event's subject (a case or a
+    referral of it), so a sealed text cannot be moved to another subject unnoticed."""
     nonce = os.urandom(12)
     plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
     return b64encode(nonce + AESGCM(key).encrypt(nonce, plain, subject_id.bytes)).decode()
@@ -92,9 +96,18 @@ def unseal(key: bytes, subject_id: UUID, token: str) -> Any:
 def erased(field: str, value: Any) -> Any:
     """What a sealed field reads as without its key."""
     if field == "person":
-        clear = {k: v for k, v in value.items() if k != TOKEN}
+        clear = {k: v for k, v in value.items() if k not in (TOKEN, KEY_ID)}
         return {**ERASED_PERSON, **clear}
     return ERASED
+
+
+def case_of(domain_event: Any) -> UUID | None:
+    """The case whose key seals this event's fields."""
+    if isinstance(domain_event, Case.Event):
+        return domain_event.originator_id  # type: ignore[no-any-return]
+    if isinstance(domain_event, Referral.Created):
+        return domain_event.case_id  # type: ignore[no-any-return]
+    return CASE_OF.get().get(domain_event.originator_id)
 
 
 class SealingMapper(Mapper):  # type: ignore[type-arg]
@@ -131,34 +144,31 @@ class SealingMapper(Mapper):  # type: ignore[type-arg]
             state[f]) and not isinstance(state[f], Erased)]
         if not todo:
             return domain_event
-        subject_id = domain_event.originator_id
-        creating = CREATING.get(type(domain_event))
-        key = (self.keys.create(subject_id, creating(domain_event)) if creating
-               else self.keys.key(subject_id))
+        case_id = case_of(domain_event)
+        key = None
+        if case_id is not None:
+            key = self.keys.create(case_id) if isinstance(domain_event, Case.Opened) \
+                else self.keys.key(case_id)
         if key is None:
-            raise SealingError(f"no person key for {subject_id}")
+            raise SealingError(f"no person key for the subject {domain_event.originator_id}")
+        subject_id = domain_event.originator_id
         for field in todo:
             value = state[field]
-            if field in KEPT_CLEAR:
-                clear = {k: value[k] for k in KEPT_CLEAR[field] if k in value}
-                private = {k: v for k, v in value.items() if k not in clear}
-                state[field] = {**clear, TOKEN: seal(key, subject_id, private)}
-            else:
-                state[field] = {TOKEN: seal(key, subject_id, value)}
+            clear = {k: value[k] for k in KEPT_CLEAR.get(field, ()) if k in value}
+            private = {k: v for k, v in value.items() if k not in clear} if clear else value
+            state[field] = {**clear, TOKEN: seal(key, subject_id, private),
+                            KEY_ID: str(case_id)}
         copy = object.__new__(type(domain_event))
         object.__setattr__(copy, "__dict__", state)
         return copy
 
     def _unsealed(self, domain_event: Any, fields: tuple[str, ...]) -> None:
         state = vars(domain_event)
-        key: bytes | None = None
-        looked_up = False
         for field in fields:
             value = state.get(field)
             if not is_sealed(value):
                 continue
-            if self.unseal and not looked_up:
-                key, looked_up = self.keys.key(domain_event.originator_id), True
+            key = self.keys.key(UUID(value[KEY_ID])) if self.unseal else None
             plain = None
             if key is not None:
                 try:
@@ -168,6 +178,7 @@ class SealingMapper(Mapper):  # type: ignore[type-arg]
             if plain is None:
                 state[field] = erased(field, value)
             elif field in KEPT_CLEAR:
-                state[field] = {**{k: v for k, v in value.items() if k != TOKEN}, **plain}
+                state[field] = {**{k: v for k, v in value.items()
+                                   if k not in (TOKEN, KEY_ID)}, **plain}
             else:
                 state[field] = plain

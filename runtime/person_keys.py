@@ -2,8 +2,8 @@
 beside the events, each wrapped (AES-GCM) with a key derived from the master key; and the
 erasure ledger, the file of erased case ids that outlives any restored backup.
 
-A case's keys are its own and one per referral of it, all tagged with the case. Erasing
-appends the case to the ledger, deletes its keys with SQLite's ``secure_delete`` (the pages
+One key per case seals the case's and its referrals' fields. Erasing appends the case to the
+ledger, deletes its key with SQLite's ``secure_delete`` (the pages
 are overwritten, the WAL checkpointed) or rewrites PostgreSQL's table (``VACUUM FULL``), and
 forgets them in this process; other processes forget them when they read the case's
 ``Erased`` event. On every start the ledger is applied again, so a backup of the database
@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from domain.settings import Settings
 from readmodel.store import Cursor, ViewStore
 
-TABLE = "person_keys (subject_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, " \
-        "wrapped TEXT NOT NULL, created_at TEXT NOT NULL)"
+TABLE = "person_keys (case_id TEXT PRIMARY KEY, wrapped TEXT NOT NULL, " \
+        "created_at TEXT NOT NULL)"
 CACHE_SIZE = 20000
 
 
@@ -63,7 +63,7 @@ class PersonKeyStore:
         self.store = ViewStore(settings, prefix="")
         self.ledger = ledger or ErasureLedger(settings.erasure_ledger_path)
         self._wrap = AESGCM(wrapping_key or settings.derived_key("person keys"))
-        self._cache: OrderedDict[UUID, tuple[UUID, bytes]] = OrderedDict()
+        self._cache: OrderedDict[UUID, bytes] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
         with self.store.transaction() as cur:
@@ -71,45 +71,38 @@ class PersonKeyStore:
                 # Processes starting together would collide in the catalogue.
                 cur.execute("SELECT pg_advisory_xact_lock(4242002)")
             cur.execute(f"CREATE TABLE IF NOT EXISTS {TABLE}")
-            cur.execute("CREATE INDEX IF NOT EXISTS ix_person_keys_case ON person_keys "
-                        "(case_id)")
 
     # -- keys -----------------------------------------------------------------------------------
-    def create(self, subject_id: UUID, case_id: UUID) -> bytes:
-        """A new key for the subject (a case or a referral of it); its existing one if it
-        has one already (a command decided again, a migration resumed)."""
-        key = os.urandom(32)
+    def create(self, case_id: UUID) -> bytes:
+        """A new key for the case; its existing one if it has one already (a command decided
+        again, a migration resumed)."""
         with self.store.transaction() as cur:
-            cur.execute("INSERT INTO person_keys VALUES (?, ?, ?, ?) ON CONFLICT (subject_id) "
-                        "DO NOTHING", (str(subject_id), str(case_id),
-                                       self._wrapped(subject_id, key),
+            cur.execute("INSERT INTO person_keys VALUES (?, ?, ?) ON CONFLICT (case_id) "
+                        "DO NOTHING", (str(case_id), self._wrapped(case_id, os.urandom(32)),
                                        datetime.now(timezone.utc).isoformat()))
-            row = cur.one("SELECT case_id, wrapped FROM person_keys WHERE subject_id = ?",
-                          (str(subject_id),))
+            row = cur.one("SELECT wrapped FROM person_keys WHERE case_id = ?", (str(case_id),))
         assert row is not None
-        key = self._unwrapped(subject_id, row["wrapped"])
-        self._remember(subject_id, UUID(row["case_id"]), key)
+        key = self._unwrapped(case_id, row["wrapped"])
+        self._remember(case_id, key)
         return key
 
-    def key(self, subject_id: UUID) -> bytes | None:
+    def key(self, case_id: UUID) -> bytes | None:
         with self._lock:
-            cached = self._cache.get(subject_id)
+            cached = self._cache.get(case_id)
             if cached is not None:
-                self._cache.move_to_end(subject_id)
-                return cached[1]
+                self._cache.move_to_end(case_id)
+                return cached
         with self.store.reading() as cur:
-            row = cur.one("SELECT case_id, wrapped FROM person_keys WHERE subject_id = ?",
-                          (str(subject_id),))
+            row = cur.one("SELECT wrapped FROM person_keys WHERE case_id = ?", (str(case_id),))
         if row is None:
             return None
-        key = self._unwrapped(subject_id, row["wrapped"])
-        self._remember(subject_id, UUID(row["case_id"]), key)
+        key = self._unwrapped(case_id, row["wrapped"])
+        self._remember(case_id, key)
         return key
 
     def forget_case(self, case_id: UUID) -> None:
         with self._lock:
-            for subject_id in [s for s, (c, _k) in self._cache.items() if c == case_id]:
-                del self._cache[subject_id]
+            self._cache.pop(case_id, None)
 
     # -- erasure -------------------------------------------------------------------------------
     def destroy_case(self, case_id: UUID) -> None:
@@ -154,31 +147,31 @@ class PersonKeyStore:
     def rewrap(self, old_wrapping_key: bytes, cur: Cursor) -> int:
         """Wraps every key again with this store's wrapping key (master key rotation)."""
         old = AESGCM(old_wrapping_key)
-        rows = cur.all("SELECT subject_id, wrapped FROM person_keys")
+        rows = cur.all("SELECT case_id, wrapped FROM person_keys")
         for row in rows:
-            subject_id = UUID(row["subject_id"])
+            case_id = UUID(row["case_id"])
             raw = b64decode(row["wrapped"])
             try:
-                key = old.decrypt(raw[:12], raw[12:], subject_id.bytes)
+                key = old.decrypt(raw[:12], raw[12:], case_id.bytes)
             except Exception:
                 continue  # wrapped with the new key already (a resumed rotation)
-            cur.execute("UPDATE person_keys SET wrapped = ? WHERE subject_id = ?",
-                        (self._wrapped(subject_id, key), str(subject_id)))
+            cur.execute("UPDATE person_keys SET wrapped = ? WHERE case_id = ?",
+                        (self._wrapped(case_id, key), str(case_id)))
         return len(rows)
 
     # -- helpers -------------------------------------------------------------------------------
-    def _wrapped(self, subject_id: UUID, key: bytes) -> str:
+    def _wrapped(self, case_id: UUID, key: bytes) -> str:
         nonce = os.urandom(12)
-        return b64encode(nonce + self._wrap.encrypt(nonce, key, subject_id.bytes)).decode()
+        return b64encode(nonce + self._wrap.encrypt(nonce, key, case_id.bytes)).decode()
 
-    def _unwrapped(self, subject_id: UUID, wrapped: str) -> bytes:
+    def _unwrapped(self, case_id: UUID, wrapped: str) -> bytes:
         raw = b64decode(wrapped)
-        return self._wrap.decrypt(raw[:12], raw[12:], subject_id.bytes)
+        return self._wrap.decrypt(raw[:12], raw[12:], case_id.bytes)
 
-    def _remember(self, subject_id: UUID, case_id: UUID, key: bytes) -> None:
+    def _remember(self, case_id: UUID, key: bytes) -> None:
         with self._lock:
-            self._cache[subject_id] = (case_id, key)
-            self._cache.move_to_end(subject_id)
+            self._cache[case_id] = key
+            self._cache.move_to_end(case_id)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
 

@@ -22,6 +22,8 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import Environment
 
 from domain.application import ReferralNetwork
+from domain.referral import Referral
+from domain.sealing import CASE_OF, SEALED_FIELDS
 from domain.settings import Settings, derive_key
 from readmodel.store import ViewStore
 
@@ -57,6 +59,7 @@ def encrypt_store(application: ReferralNetwork, settings: Settings, *,
     total = _count(db, table)
     rewritten = done = 0
     last = 0
+    cases = ReferralCases(db, table, plain, new_mapper, old_cipher)
     try:
         while True:
             with db.reading() as cur:
@@ -68,8 +71,8 @@ def encrypt_store(application: ReferralNetwork, settings: Settings, *,
                 break
             # Sealed before the write transaction: sealing makes the cases' keys, in a
             # connection of their own that must not wait for this one's lock.
-            updates = [(_rewritten(row, new_mapper, plain, old_cipher), row["originator_id"],
-                        row["originator_version"])
+            updates = [(_rewritten(row, new_mapper, plain, old_cipher, cases),
+                        row["originator_id"], row["originator_version"])
                        for row in rows if not _opens(new_cipher, bytes(row["state"]))]
             with db.transaction() as cur:
                 for update in updates:
@@ -99,12 +102,53 @@ def _count(db: ViewStore, table: str) -> int:
     return int(row["n"]) if row else 0
 
 
+class ReferralCases(dict):  # type: ignore[type-arg]
+    """Referral id → its case, for sealing the referral's later events with the case's key:
+    taken from the referral's first event (which names the case), here or in the store."""
+
+    def __init__(self, db: ViewStore, table: str, plain: Mapper,  # type: ignore[type-arg]
+                 new_mapper: Mapper, old_cipher: AESCipher | None) -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self.db, self.table, self.plain = db, table, plain
+        self.new_cipher, self.old_cipher = new_mapper.cipher, old_cipher
+
+    def __missing__(self, referral_id: UUID) -> UUID:
+        with self.db.reading() as cur:
+            row = cur.one(f"SELECT originator_id, originator_version, topic, state FROM "
+                          f"{self.table} WHERE originator_id = ? AND originator_version = 1",
+                          (referral_id if self.db.dialect == "postgres" else str(referral_id),))
+        if row is None:
+            raise ValueError(f"referral {referral_id} has no first event")
+        state = bytes(row["state"])
+        if _opens(self.new_cipher, state):
+            state = self.new_cipher.decrypt(state)  # type: ignore[union-attr]
+        else:
+            state = _plain(state, self.old_cipher)
+        created = self.plain.to_domain_event(_stored(row, state))
+        self[referral_id] = created.case_id
+        return created.case_id  # type: ignore[no-any-return]
+
+
+def _stored(row: dict[str, Any], state: bytes) -> StoredEvent:
+    return StoredEvent(originator_id=UUID(str(row["originator_id"])),
+                       originator_version=row["originator_version"], topic=row["topic"],
+                       state=state)
+
+
 def _rewritten(row: dict[str, Any], new_mapper: Mapper, plain: Mapper,  # type: ignore[type-arg]
-               old_cipher: AESCipher | None) -> bytes:
-    stored = StoredEvent(originator_id=UUID(str(row["originator_id"])),
-                         originator_version=row["originator_version"], topic=row["topic"],
-                         state=_plain(bytes(row["state"]), old_cipher))
-    return new_mapper.to_stored_event(plain.to_domain_event(stored)).state
+               old_cipher: AESCipher | None, cases: ReferralCases) -> bytes:
+    event = plain.to_domain_event(_stored(row, _plain(bytes(row["state"]), old_cipher)))
+    if isinstance(event, Referral.Created):
+        cases[event.originator_id] = event.case_id
+        token = CASE_OF.set({})
+    elif isinstance(event, Referral.Event) and SEALED_FIELDS.get(type(event)):
+        token = CASE_OF.set({event.originator_id: cases[event.originator_id]})
+    else:
+        token = CASE_OF.set({})
+    try:
+        return new_mapper.to_stored_event(event).state
+    finally:
+        CASE_OF.reset(token)
 
 
 def _opens(cipher: Any, state: bytes) -> bool:

@@ -13,16 +13,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from domain.settings import PROJECT_ROOT
+from domain.settings import PROJECT_ROOT, Settings
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 CELERY = str(Path(sys.executable).parent / "celery")
 
 
+def same_master_key() -> dict[str, str]:
+    """For a process with an instance folder of its own that reads a store this process
+    wrote: the master key this process used (the checkout's instance/master.key)."""
+    settings = Settings()
+    settings.derived_key("event store")  # made on first use
+    return {"MASTER_KEY_FILE": str(settings.instance_path / "master.key")}
+
+
 def worker_env(database_url: str, instance: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "SQLITE_"))}
     env.update(DATABASE_URL=database_url, CELERY_BROKER_URL=REDIS_URL,
-               INSTANCE_DIR=str(instance), PYTHONUNBUFFERED="1", **extra)
+               INSTANCE_DIR=str(instance), PYTHONUNBUFFERED="1", **same_master_key(),
+               **extra)
     return env
 
 

@@ -14,7 +14,8 @@ import pytest
 from domain.settings import PROJECT_ROOT
 from testbed.processes import REDIS_URL
 
-MEASURES = ("Command path, 1 writer", "Command path, 4 writers", "Inbox page",
+MEASURES = ("Command path, 1 writer", "Command path, 4 writers",
+            "Command path with encryption", "Case page", "Inbox page",
             "Referral form POST", "Projections", "Report pages", "Lag", "Escalation scan: find",
             "Escalation scan: among", "without snapshots", "with a snapshot")
 

@@ -16,7 +16,7 @@ from domain.settings import PROJECT_ROOT, Settings
 from readmodel.runner import ViewUpdater
 from readmodel.store import ViewStore
 from runtime.bootstrap import bootstrap
-from testbed.processes import gunicorn
+from testbed.processes import gunicorn, same_master_key
 from testbed.reports import ReferredInMarch
 from testbed.web import PASSWORD, give_passwords
 from testbed.world import World
@@ -49,7 +49,8 @@ def served(tmp_path: Path) -> Iterator[str]:
     application.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "SQLITE_"))}
     env.update(DATABASE_URL=url, SECRET_KEY="reports-" + "x" * 32, PYTHONUNBUFFERED="1",
-               INSTANCE_DIR=str(tmp_path / "instance"), GUNICORN_WORKERS="1")
+               **same_master_key(), INSTANCE_DIR=str(tmp_path / "instance"),
+               GUNICORN_WORKERS="1")
     with gunicorn(env, tmp_path / "gunicorn.log") as base:
         yield base
 

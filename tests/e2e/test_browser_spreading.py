@@ -19,7 +19,7 @@ import pytest
 from runtime.bootstrap import bootstrap
 from domain.settings import PROJECT_ROOT, Settings
 from domain.stamp import Role, Stamp
-from testbed.processes import gunicorn, wait_until
+from testbed.processes import gunicorn, same_master_key, wait_until
 from tests.e2e.test_browser_e2e import launch
 from tests.unit.test_spreading import practice
 from testbed.web import PASSWORD, give_passwords
@@ -55,7 +55,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "SQLITE_"))}
     env.update(DATABASE_URL=url, SECRET_KEY="spreading-" + "x" * 32, PYTHONUNBUFFERED="1",
-               INSTANCE_DIR=str(tmp_path / "instance"), GUNICORN_WORKERS="2",
+               **same_master_key(), INSTANCE_DIR=str(tmp_path / "instance"),
+               GUNICORN_WORKERS="2",
                VIEW_CATCH_UP_SECONDS="1")
     worker = subprocess.Popen([sys.executable, "-m", "workers.embedded"], cwd=PROJECT_ROOT,
                               env=env, start_new_session=True,
