@@ -7,8 +7,10 @@ import base64
 import json
 import os
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import click
@@ -272,6 +274,16 @@ def _parse_now(text: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+def _progress_to(bar: Any) -> Callable[[int], None]:
+    """For work that reports how much it has done in all: click's bar takes steps."""
+    seen = [0]
+
+    def progress(done: int) -> None:
+        bar.update(done - seen[0])
+        seen[0] = done
+    return progress
+
+
 def _store_commands(app: Flask) -> None:
     @app.cli.group("store")
     def store_group() -> None:
@@ -281,6 +293,25 @@ def _store_commands(app: Flask) -> None:
     def new_key() -> None:
         """Print a new master key (32 random bytes, base64) for MASTER_KEY or its file."""
         click.echo(base64.b64encode(os.urandom(32)).decode())
+
+    @app.cli.command("verify-store")
+    def verify_store() -> None:
+        """Check the tamper-evident chain over every stored event; name the first event
+        altered, removed or put in afterwards (exit status 1)."""
+        from runtime.event_chain import EventChain
+
+        chain = EventChain(current_application(), app.extensions["fallnetz.settings"])
+        total = current_application().recorder.max_notification_id() or 0
+        with click.progressbar(length=total, label="Checking the stored events",
+                               show_pos=True) as bar:
+            verdict = chain.verify(_progress_to(bar))
+        if verdict.first_break is not None:
+            click.echo(f"Broken: {verdict.first_break}. {verdict.checked} events before it "
+                       "are intact.", err=True)
+            raise SystemExit(1)
+        click.echo(f"Intact: {verdict.checked} events checked"
+                   + (f"; {verdict.unchained} newer ones not linked yet (the workers link "
+                      "them after their next catch-up)." if verdict.unchained else "."))
 
     @store_group.command("encrypt")
     @click.option("--previous-key-file", type=click.Path(exists=True, dir_okay=False),
@@ -304,16 +335,15 @@ def _store_commands(app: Flask) -> None:
         total = application.recorder.max_notification_id() or 0
         with click.progressbar(length=total, label="Encrypting the stored events",
                                show_pos=True) as bar:
-            seen = [0]
-
-            def progress(done: int) -> None:
-                bar.update(done - seen[0])
-                seen[0] = done
             try:
                 outcome = encrypt_store(application, settings, previous_master=previous,
-                                        progress=progress)
+                                        progress=_progress_to(bar))
             except ValueError as e:
                 raise click.ClickException(str(e)) from None
+        if outcome.rewritten:  # the events' bytes changed on purpose: a new chain
+            from runtime.event_chain import EventChain
+
+            EventChain(application, settings).restart()
         click.echo(f"{outcome.events} events: {outcome.rewritten} written again, the others "
                    f"were encrypted already; {outcome.keys_rewrapped} person keys wrapped "
                    "with the current master key.")

@@ -19,6 +19,7 @@ from web import create_app
 from web.reports import monthly_report_pdf
 from readmodel.runner import ViewUpdater
 from runtime.bootstrap import bootstrap, check_store_opens
+from runtime.event_chain import EventChain
 from workers.jobs import Jobs
 from workers.mail import Attachment, AttachmentMaker
 
@@ -35,7 +36,8 @@ def build_jobs(settings: Settings) -> Jobs:
     updater = ViewUpdater(system.application, system.read_store,
                           batch_size=settings.view_batch_size)
     return Jobs(system.application, updater, settings,
-                attachments=report_attachments(settings))
+                attachments=report_attachments(settings),
+                chain=EventChain(system.application, settings))
 
 
 def report_attachments(settings: Settings) -> AttachmentMaker:

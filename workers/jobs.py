@@ -19,6 +19,7 @@ from domain.settings import Settings
 from readmodel import runs
 from readmodel.reports import previous_month
 from readmodel.runner import ViewUpdater
+from runtime.event_chain import EventChain
 from workers.escalation import scan
 from workers.mail import AttachmentMaker, MailSettings, no_attachments, send_due
 from workers.webhooks import WebhookSettings, deliver_due
@@ -33,10 +34,14 @@ class Jobs:
     settings: Settings
     clock: Callable[[], datetime] = field(default=datetime_now_with_tzinfo)
     attachments: AttachmentMaker = no_attachments
+    chain: EventChain | None = None
 
     def catch_up_views(self) -> int:
         with self._recorded(runs.VIEWS, success=False):  # catch_up records its success
             applied = self.updater.catch_up()
+            if self.chain is not None:
+                # The new events get their links of the tamper-evident chain.
+                self.chain.extend()
         if applied:
             log.info("views caught up by %d events", applied)
         return applied

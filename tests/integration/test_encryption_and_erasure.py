@@ -254,6 +254,8 @@ def test_an_old_store_is_encrypted_resumably_and_the_master_key_rotates(
         args=["store", "encrypt", "--previous-key-file", str(old_key_file)])
     assert result.exit_code == 0, result.output
     assert f"{outcome.events} events: {outcome.events} written again" in result.output
+    checked = app.test_cli_runner().invoke(args=["verify-store"])  # linked anew
+    assert checked.exit_code == 0 and f"Intact: {outcome.events} events" in checked.output
     reader = bootstrap(rotated).application
     check_store_opens(reader)
     names = {a.person["display_name"] for a in (reader.repository.get(UUID(i)) for i in
