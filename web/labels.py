@@ -48,7 +48,8 @@ READ = {"case_page": _l("case page"), "referral_page": _l("referral page"),
         "referral_csv": _l("CSV of a referral's audit"), "api_case": _l("API: the case"),
         "api_referral": _l("API: a referral"), "api_case_history": _l("API: the case's history"),
         "api_referral_history": _l("API: a referral's history"),
-        "fhir": _l("API: a referral as FHIR")}
+        "fhir": _l("API: a referral as FHIR"),
+        "access_report": _l("access report for the person (Art. 15)")}
 ROLE = {"caseworker": _l("caseworker"), "supervisor": _l("supervisor"),
         "coordinator": _l("coordinator"), "admin": _l("admin"), "system": _l("system"),
         "data_protection": _l("data protection officer")}

@@ -59,6 +59,9 @@ ALLOWED[("cases.request_erasure", "foreign_case")] = set()  # the Jobcenter has 
 for endpoint in ("privacy.erase", "privacy.decline"):
     ALLOWED[(endpoint, "own_case")] = ALLOWED[(endpoint, "foreign_case")] = {"dora"}
 ALLOWED[("privacy.index", None)] = ALLOWED[("privacy.reads", None)] = {"dora"}
+for endpoint in ("privacy.access_report_json", "privacy.access_report_file"):
+    ALLOWED[(endpoint, "own_case")] = {"birgit", "dora"}
+    ALLOWED[(endpoint, "foreign_case")] = {"dora"}
 # The network's reports: the coordination office, and supervisors for their organisation.
 for endpoint in ("overview", "overview_csv", "overview_pdf", "network_map_page",
                  "network_map_csv", "network_map_pdf", "care_gaps_page", "care_gaps_csv",

@@ -107,3 +107,40 @@ def test_the_data_protection_officer_finds_who_read_a_case(
     missing = dora.get("/datenschutz/lesezugriffe?fall=CB-1999-00001")
     assert missing.status_code == 404 and "Es gibt keinen Fall CB-1999-00001" in text(missing)
     assert dora.get(f"/faelle/{case_id}").status_code == 403  # no case content for her
+
+
+def test_the_person_gets_everything_held_about_them(web_app: Flask,
+                                                    updater: ViewUpdater) -> None:
+    """GDPR Art. 15: the supervisor (or the data protection officer) hands the person a
+    report of their data, the referrals, every change and every read, as PDF and JSON."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    world = web_world(web_app)
+    case_id = world.open_case(person={"display_name": NAME, "household_size": 1,
+                                      "district": "Sachsendorf"})
+    world.consent(case_id)
+    world.application.referrals.send_referral(
+        world.anna, case_id, "health.psychosocial", "urgent", world.org("psz"), REASON)
+    anna, birgit, dora, nadia = (sign_in(web_app, u) for u in ("anna", "birgit", "dora",
+                                                               "nadia"))
+    assert anna.get(f"/faelle/{case_id}").status_code == 200
+    report = birgit.get(f"/datenschutz/auskunft/{case_id}.json")
+    assert report.status_code == 200
+    data = report.get_json()
+    assert data["case"]["person"]["display_name"] == NAME
+    assert data["referrals"][0]["reason"] == REASON
+    assert data["referrals"][0]["to"] == "Psychosoziales Zentrum"
+    assert any(r["who"] == "anna" and r["what"] == "Fallseite" for r in data["reads"])
+    assert any(h["what"] == "Fall eröffnet" for h in data["history"]), data["history"]
+    pdf = dora.get(f"/datenschutz/auskunft/{case_id}.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(pdf.data)).pages)
+    assert NAME in text and "Qwertz braucht" in text and "Wer Ihren Fall gelesen hat" in text
+    # The report is a read of the case too; others get nothing.
+    updater.catch_up()
+    again = birgit.get(f"/datenschutz/auskunft/{case_id}.json").get_json()
+    assert any(r["what"] == "Auskunft für die Person (Art. 15)" for r in again["reads"])
+    assert anna.get(f"/datenschutz/auskunft/{case_id}.json").status_code == 403
+    assert nadia.get(f"/datenschutz/auskunft/{case_id}.pdf").status_code == 403

@@ -7,7 +7,8 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, \
+    url_for
 from flask_babel import gettext as _
 
 from domain.case import Case
@@ -22,6 +23,9 @@ from web.cases.forms import ReasonForm
 from web.form_submission import submit
 from web.forms import VersionedForm
 from web.privacy import bp
+from web.privacy.access_report import access_report, access_report_pdf
+from web.read_audit import records_read
+from web.visible import audited_case
 from web.reads import organisation_names, read_store
 
 DAYS_PER_MONTH = 30.44
@@ -102,3 +106,44 @@ def reads() -> Any:
     status = 404 if reference and found is None else 200
     return render_template("privacy/reads.html", reference=reference, found=found, rows=rows,
                            names=organisation_names()), status
+
+
+# -- the person's access report (Art. 15) -------------------------------------------------------
+def _reported_case(case_id: UUID) -> Case:
+    """The lead organisation's supervisors answer their people's requests; the data
+    protection officer any person's."""
+    if viewer().role == Role.DATA_PROTECTION:
+        case = current_application().find(Case, case_id)
+        if case is None:
+            abort(404)
+        return case
+    return audited_case(case_id)
+
+
+def _report(case_id: UUID) -> dict[str, Any]:
+    application = current_application()
+    # Names from the directory itself, not the views: the report is exact, never stale.
+    names = {str(o.id): o.name for o in application.organisations()}
+    return access_report(application, read_store(), _reported_case(case_id), names,
+                         application.clock())
+
+
+@bp.get("/auskunft/<uuid:case_id>.json")
+@roles(Role.SUPERVISOR, Role.DATA_PROTECTION)
+@records_read("access_report")
+def access_report_json(case_id: UUID) -> Any:
+    report = _report(case_id)
+    response = jsonify(report)
+    response.headers["Content-Disposition"] = \
+        f'attachment; filename="auskunft-{report["case"]["reference"]}.json"'
+    return response
+
+
+@bp.get("/auskunft/<uuid:case_id>.pdf")
+@roles(Role.SUPERVISOR, Role.DATA_PROTECTION)
+@records_read("access_report")
+def access_report_file(case_id: UUID) -> Any:
+    report = _report(case_id)
+    return Response(access_report_pdf(report), mimetype="application/pdf", headers={
+        "Content-Disposition":
+            f'attachment; filename="auskunft-{report["case"]["reference"]}.pdf"'})
