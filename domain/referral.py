@@ -461,9 +461,9 @@ class Referral(StampedAggregate):
 
     # -- erasure of its case (domain.case) ------------------------------------------------------
     def erase(self, by: Stamp) -> None:
-        if self.status in OPEN_STATES:
-            raise DomainError(_("A referral of this case is still open ({status}): cancel or "
-                                "end it before the erasure.", status=self.status))
+        if self.status in OPEN_STATES - {DRAFT}:  # a draft was never sent: it goes too
+            raise DomainError(_("A referral of this case is still open: cancel or end it "
+                                "before the erasure."))
         self._erased(by=by)
 
     @event("Erased")

@@ -14,7 +14,8 @@ from uuid import UUID
 from domain.base import DomainError, PermissionDenied
 from domain.case import Case
 from domain.messages import _
-from domain.referral import Referral
+from domain.organisation import Organisation
+from domain.referral import DRAFT, OPEN_STATES, Referral
 from domain.services.base import Service, arguments
 from domain.stamp import Role, Stamp
 
@@ -74,6 +75,14 @@ class PrivacyService(Service):
             referrals = [self.application.load(Referral, rid, what="referral")
                          for rid in case.referral_ids
                          if self.application.find(Referral, rid) is not None]
+            for referral in referrals:
+                if referral.status in OPEN_STATES - {DRAFT}:
+                    receiver = self.application.find(Organisation,
+                                                     referral.to_organisation_id)
+                    raise DomainError(_(
+                        "The referral to {organisation} is still open: the lead "
+                        "organisation cancels it, or {organisation} ends it, before the "
+                        "erasure.", organisation=receiver.name if receiver else "?"))
             for referral in referrals:
                 referral.erase(by=by)
             case.erase(by=by)

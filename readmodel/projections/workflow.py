@@ -350,7 +350,9 @@ CASE_COLUMNS: dict[type, Any] = {
     Case.LeadMoved: lambda e: {"lead_organisation_id": str(e.organisation_id),
                                "lead_caseworker": e.caseworker},
     Case.Closed: lambda e: {"status": "closed", "closed_at": ts(e.timestamp)},
-    Case.Reopened: lambda e: {"status": "open", "closed_at": None},
+    # Reopening withdraws a pending erasure request (domain.case).
+    Case.Reopened: lambda e: {"status": "open", "closed_at": None, "erasure": None,
+                              "erasure_requested_at": None},
     # The erasure's progress (no content): what the data protection role has to decide.
     Case.ErasureRequested: lambda e: {"erasure": "requested",
                                       "erasure_requested_at": ts(e.timestamp)},

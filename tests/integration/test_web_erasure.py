@@ -144,3 +144,36 @@ def test_the_person_gets_everything_held_about_them(web_app: Flask,
     assert any(r["what"] == "Auskunft für die Person (Art. 15)" for r in again["reads"])
     assert anna.get(f"/datenschutz/auskunft/{case_id}.json").status_code == 403
     assert nadia.get(f"/datenschutz/auskunft/{case_id}.pdf").status_code == 403
+
+
+def test_reopening_withdraws_the_request_and_a_second_tab_is_told(
+        web_app: Flask, updater: ViewUpdater) -> None:
+    world = web_world(web_app)
+    application = world.application
+    case_id = world.open_case()
+    application.cases.close_case(world.anna, case_id, "umgezogen")
+    reference = application.repository.get(case_id).reference
+    anna, birgit, dora = (sign_in(web_app, u) for u in ("anna", "birgit", "dora"))
+    case_url = f"/faelle/{case_id}"
+    submit(birgit, case_url, f"{case_url}/loeschantrag", reason="Antrag vom 3.11.")
+    assert "Die Wiederaufnahme zieht die beantragte Löschung zurück." in text(
+        anna.get(case_url))
+    submit(anna, case_url, f"{case_url}/wiedereroeffnung", reason="zurückgekehrt")
+    updater.catch_up()
+    assert "Keine Löschung wartet auf Sie." in text(dora.get("/datenschutz"))
+
+    # Asked for again; the officer has the page open in two tabs and erases in both.
+    application.cases.close_case(world.anna, case_id, "wieder umgezogen")
+    submit(birgit, case_url, f"{case_url}/loeschantrag", reason="Antrag vom 4.11.")
+    updater.catch_up()
+    stale = text(dora.get("/datenschutz"))
+    first = submit(dora, "/datenschutz", f"/datenschutz/{case_id}/loeschen")
+    assert first.status_code == 302
+    from testbed.web import hidden_fields
+
+    second = dora.post(f"/datenschutz/{case_id}/loeschen",
+                       data=hidden_fields(stale, f"/datenschutz/{case_id}/loeschen"))
+    assert second.status_code in (409, 422)
+    page = text(second)
+    assert f"Fall {reference}: es wurde nichts getan." in page  # said at the top
+    assert f"Fall {reference} löschen" not in page  # no row offers it any more

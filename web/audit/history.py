@@ -10,7 +10,10 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from flask_babel import gettext
+
 from domain.application import ReferralNetwork
+from domain.base import Erased
 from domain.organisation import Organisation
 from domain.case import Case
 from domain.referral import Referral
@@ -122,11 +125,21 @@ def _details(event: Any, organisations: dict[UUID, str]) -> dict[str, Any]:
 def detail_text(value: Any) -> str:
     if value is None:
         return "–"
+    if isinstance(value, Erased):
+        return gettext("erased")
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, dict):
+        return json.dumps({k: _erased_in_words(v) for k, v in value.items()},
+                          ensure_ascii=False, default=str)
+    if isinstance(value, list):
+        return json.dumps([_erased_in_words(v) for v in value], ensure_ascii=False,
+                          default=str)
     return str(value)
+
+
+def _erased_in_words(value: Any) -> Any:
+    return gettext("erased") if isinstance(value, Erased) else value
 
 
 def state_at(application: ReferralNetwork, aggregate_id: UUID, moment: datetime) -> Any:

@@ -12,7 +12,7 @@ from flask import Response, abort, flash, jsonify, redirect, render_template, re
 from flask_babel import gettext as _
 
 from domain.case import Case
-from domain.referral import OPEN_STATES, Referral
+from domain.referral import DRAFT, OPEN_STATES, Referral
 from domain.stamp import Role
 from readmodel import queries
 from readmodel.read_audit import reads_of_case
@@ -38,9 +38,16 @@ def _work() -> dict[str, Any]:
     work = queries.erasure_work(read_store(), ts(cutoff) or "")
     cases = {row["case_id"]: application.find(Case, UUID(row["case_id"]))
              for rows in work.values() for row in rows}
+    # The lists come from the views, a moment behind; each row is checked against its case
+    # as it is now, so a decision just taken never shows as still to be taken.
+    work["requested"] = [r for r in work["requested"] if (c := cases.get(r["case_id"]))
+                         and c.erasure_request and not c.is_erased]
+    work["due"] = [r for r in work["due"] if (c := cases.get(r["case_id"]))
+                   and not c.is_open and not c.erasure_request and not c.is_erased]
     open_referrals = {
         case_id: sum(1 for rid in case.referral_ids
-                     if (r := application.find(Referral, rid)) and r.status in OPEN_STATES)
+                     if (r := application.find(Referral, rid))
+                     and r.status in OPEN_STATES - {DRAFT})
         for case_id, case in cases.items() if case is not None}
     return {**work, "cases": cases, "open_referrals": open_referrals,
             "retention_months": months, "names": organisation_names()}
@@ -48,8 +55,17 @@ def _work() -> dict[str, Any]:
 
 def _page(errors: dict[str, list[str]] | None = None, values: dict[str, Any] | None = None,
           failed_case: str | None = None, status: int = 200) -> Any:
-    return render_template("privacy/index.html", **_work(), errors=errors or {},
-                           values=values or {}, failed_case=failed_case), status
+    work = _work()
+    shown = {row["case_id"] for row in work["requested"]}
+    # A decision refused for a case no longer listed (decided meanwhile in another tab)
+    # is said at the top of the page.
+    failed_reference = None
+    if failed_case is not None and failed_case not in shown:
+        case = current_application().find(Case, UUID(failed_case))
+        failed_reference = case.reference if case else ""
+    return render_template("privacy/index.html", **work, errors=errors or {},
+                           values=values or {}, failed_case=failed_case,
+                           failed_reference=failed_reference), status
 
 
 @bp.get("")
