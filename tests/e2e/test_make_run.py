@@ -76,7 +76,7 @@ def test_make_run_lets_every_demo_login_reach_its_pages(tmp_path: Path) -> None:
         assert process.poll() is None, "make run exited early"
         assert "Anmelden" in (read_page(base) or "")
         logins = demo_logins()
-        assert len(logins) == 5, logins
+        assert len(logins) == 6, logins
         password = re.search(r"password\s+`([^`]+)`",
                              (PROJECT_ROOT / "README.md").read_text(encoding="utf-8"))
         assert password, "the README gives no demo password"
