@@ -26,7 +26,9 @@ BEING_UPDATED = "wird gerade aktualisiert"
 class EmbeddedWorker:
     def __init__(self, database_url: str, log: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "SQLITE_"))}
-        env.update(DATABASE_URL=database_url, VIEW_CATCH_UP_SECONDS=str(CATCH_UP_SECONDS),
+        # The app of the test keeps its files (and the store's master key) beside the log.
+        env.update(DATABASE_URL=database_url, INSTANCE_DIR=str(log.parent),
+                   VIEW_CATCH_UP_SECONDS=str(CATCH_UP_SECONDS),
                    MAIL_SEND_SECONDS="3600", PYTHONUNBUFFERED="1", SMTP_PORT="1")
         self.process = subprocess.Popen([sys.executable, "-m", "workers.embedded"],
                                         cwd=PROJECT_ROOT, env=env, stdout=log.open("a"),
