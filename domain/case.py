@@ -120,6 +120,7 @@ class Case(StampedAggregate):
         self.erasure_request: dict[str, Any] | None = None
         self.erased_at: Any = None
         self.closed_at: Any = None
+        self.closed_reason = self.closed_by = ""
 
     @classmethod
     def open(cls, id: UUID, reference: str, lead_organisation_id: UUID, lead_caseworker: str,
@@ -375,6 +376,8 @@ class Case(StampedAggregate):
     def _closed(self, reason: str, by: Stamp) -> None:
         self.status = "closed"
         self.closed_at = self.modified_on
+        self.closed_reason = reason
+        self.closed_by = by.user
 
     def reopen(self, reason: str, by: Stamp) -> None:
         self._require_not_erased()
@@ -424,6 +427,7 @@ class Case(StampedAggregate):
         once this is saved (domain.services.cases)."""
         self.erasure_request = None
         self.erased_at = self.modified_on
+        self.closed_reason = ERASED if self.closed_reason else ""
         self.person = {**ERASED_PERSON, "district": self.person["district"]}
         self.needs = {need: {**n, "note": ERASED if n["note"] else ""}
                       for need, n in self.needs.items()}

@@ -46,7 +46,9 @@ def test_a_case_is_erased_with_four_eyes_and_reads_erased_everywhere(
     closed = submit(anna, case_url, f"{case_url}/abschluss", reason="Qwertz ist umgezogen")
     assert closed.status_code == 302
     assert "Der Fall wurde abgeschlossen." in text(anna.get(closed.headers["Location"]))
-    assert f"{case_url}/loeschantrag" not in text(anna.get(case_url))
+    closed_page = text(anna.get(case_url))
+    assert f"{case_url}/loeschantrag" not in closed_page
+    assert "hat den Fall am" in closed_page and "Qwertz ist umgezogen" in closed_page
 
     asked = submit(birgit, case_url, f"{case_url}/loeschantrag",
                    reason="Antrag der Person vom 3.11.")
@@ -89,6 +91,8 @@ def test_a_case_is_erased_with_four_eyes_and_reads_erased_everywhere(
     assert '"erased_at": "20' in answers["api case"]
     assert "Fall gelöscht" in answers["audit"] and "Löschung beantragt" in answers["audit"]
     assert "Sachsendorf" in answers["case page"]  # the district stays (reports, routing)
+    nadia_page = text(sign_in(web_app, "nadia").get(f"/vermittlungen/{referral_id}"))
+    assert "Qwertz" not in nadia_page
     # Nothing more can be done to it: no forms left on its page.
     assert not re.search(r'<form method="post" action="/faelle/', answers["case page"])
 
