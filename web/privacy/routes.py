@@ -120,8 +120,10 @@ def reads() -> Any:
         if found is not None:
             rows = reads_of_case(read_store(), found["case_id"], limit=1000)
     status = 404 if reference and found is None else 200
+    network = current_application().network
+    example = f"{network.case_reference_prefix}-{current_application().today().year}-00042"
     return render_template("privacy/reads.html", reference=reference, found=found, rows=rows,
-                           names=organisation_names()), status
+                           names=organisation_names(), example=example), status
 
 
 # -- the person's access report (Art. 15) -------------------------------------------------------
