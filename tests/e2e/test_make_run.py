@@ -91,7 +91,8 @@ def test_make_run_lets_every_demo_login_reach_its_pages(tmp_path: Path) -> None:
         database = project / "instance" / "fallnetz.sqlite3"
         assert database.exists()
         # The embedded worker (no broker server) projects the demo's events.
-        settings = Settings(database_url=f"sqlite:///{database}")
+        settings = Settings(database_url=f"sqlite:///{database}",
+                            instance_dir=str(database.parent))  # the copy's master key
         application = bootstrap(settings).application
         updater = ViewUpdater(application, ViewStore(settings))
         wait_until(lambda: updater.lag().behind == 0 and updater.position() > 0, 180,

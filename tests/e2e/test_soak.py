@@ -261,7 +261,8 @@ def test_make_run_survives_a_killed_worker_under_a_mixed_workload(tmp_path: Path
 
         # The copy's own configuration, as its processes read it.
         settings = Settings(database_url=f"sqlite:///{database}",
-                            network_dir=str(project / "networks" / "cottbus"))
+                            network_dir=str(project / "networks" / "cottbus"),
+                            instance_dir=str(instance))  # the copy's master key
         application = bootstrap(settings).application
         updater = ViewUpdater(application, ViewStore(settings))
 
