@@ -180,4 +180,5 @@ def test_reopening_withdraws_the_request_and_a_second_tab_is_told(
     assert second.status_code in (409, 422)
     page = text(second)
     assert f"Fall {reference}: es wurde nichts getan." in page  # said at the top
+    assert "Der Fall ist bereits gelöscht." in page
     assert f"Fall {reference} löschen" not in page  # no row offers it any more

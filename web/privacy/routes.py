@@ -63,6 +63,8 @@ def _page(errors: dict[str, list[str]] | None = None, values: dict[str, Any] | N
     if failed_case is not None and failed_case not in shown:
         case = current_application().find(Case, UUID(failed_case))
         failed_reference = case.reference if case else ""
+        if case is not None and case.is_erased:  # the other tab erased it: say so
+            errors = {"_form": [_("The case is erased already.")]}
     return render_template("privacy/index.html", **work, errors=errors or {},
                            values=values or {}, failed_case=failed_case,
                            failed_reference=failed_reference), status

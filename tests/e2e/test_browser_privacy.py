@@ -1,0 +1,87 @@
+"""The erasure's pages in Debian's chromium at desk and phone width: the supervisor's case
+page of a closed case (the erasure form) and of one whose erasure is asked for, the audit
+page, the data protection officer's list and the lookup of who read a case — axe-core finds
+no violation, and nothing is wider than the screen."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from domain.settings import Settings
+from readmodel.runner import ViewUpdater
+from readmodel.store import ViewStore
+from testbed.processes import free_port
+from testbed.web import PASSWORD, web_world
+from tests.e2e.test_browser_e2e import launch
+from web import create_app
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, list[str]]]]:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'privacy.sqlite3'}",
+                        secret_key="privacy-" + "x" * 32,
+                        erasure_ledger=str(tmp_path / "erasures.ledger"))
+    app = create_app(settings, config={"NUDGE_WORKERS": False})
+    world = web_world(app)
+    application = world.application
+    closed = world.open_case()
+    world.consent(closed)
+    application.referrals.cancel_referral(world.anna, world.send(closed), "weggezogen")
+    application.cases.close_case(world.anna, closed, "umgezogen")
+    asked = world.open_case()
+    application.cases.close_case(world.anna, asked, "umgezogen")
+    application.privacy.request_erasure(world.birgit, asked, "Antrag vom 3.11.")
+    ViewUpdater(application, ViewStore(settings)).catch_up()
+    reference = application.repository.get(asked).reference
+    pages = {"birgit": [f"/faelle/{closed}", f"/faelle/{asked}", f"/pruefung/faelle/{closed}"],
+             "dora": ["/datenschutz", f"/datenschutz/lesezugriffe?fall={reference}"]}
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}", pages
+    finally:
+        server.shutdown()
+        application.close()
+
+
+def test_the_erasure_pages_are_accessible_at_desk_and_phone_width(
+        served: tuple[str, dict[str, list[str]]]) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    base, pages = served
+    axe = Axe()
+    found: list[Any] = []
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        for user, paths in pages.items():
+            for width in (1280, 360):
+                # axe is injected by the test; the pages' own policy allows no foreign script.
+                context = browser.new_context(locale="de-DE", bypass_csp=True,
+                                              viewport={"width": width, "height": 900})
+                page = context.new_page()
+                page.goto(base + "/anmelden")
+                page.get_by_label("Benutzername").fill(user)
+                page.get_by_label("Passwort").fill(PASSWORD)
+                page.get_by_label("Passwort").press("Enter")
+                page.wait_for_url(lambda url: "/anmelden" not in url)
+                for path in paths:
+                    page.goto(base + path)
+                    assert page.title(), path
+                    violations = axe.run(page).response["violations"]
+                    found += [(user, width, path, v["id"], [n["target"] for n in v["nodes"]])
+                              for v in violations]
+                    wide = page.evaluate("document.documentElement.scrollWidth")
+                    if wide > width:
+                        found.append((user, width, path, "wider than the screen", wide))
+                context.close()
+        browser.close()
+    assert not found, "\n".join(map(str, found))
