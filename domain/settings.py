@@ -235,6 +235,7 @@ def _decoded_key(encoded: str, where: str) -> bytes:
     return raw
 
 
+@functools.cache
 def derive_key(master: bytes, purpose: str) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                 info=f"fallnetz {purpose}".encode()).derive(master)

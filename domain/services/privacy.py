@@ -72,9 +72,8 @@ class PrivacyService(Service):
             self.application.verify(by, (Role.DATA_PROTECTION,))
             case = self.application.load(Case, case_id, expected_version, "case")
             before(case)
-            referrals = [self.application.load(Referral, rid, what="referral")
-                         for rid in case.referral_ids
-                         if self.application.find(Referral, rid) is not None]
+            referrals = [r for rid in case.referral_ids
+                         if (r := self.application.find(Referral, rid)) is not None]
             for referral in referrals:
                 if referral.status in OPEN_STATES - {DRAFT}:
                     receiver = self.application.find(Organisation,

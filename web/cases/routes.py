@@ -159,38 +159,36 @@ def _case_command(case_id: UUID, name: str, form: Any, command: Any, message: st
     return submit(form, command, rerender=rerender, success=done)
 
 
+def _lifecycle_command(case_id: UUID, name: str, command: Any, message: str) -> Any:
+    """Closing, reopening, asking for the erasure: a reason each, on the case's last
+    panel."""
+    return _case_command(case_id, name, ReasonForm,
+                         lambda d: command(viewer(), case_id, d["reason"],
+                                           expected_version=d["expected_version"],
+                                           idempotency_key=d["idempotency_key"]),
+                         message, "verlauf")
+
+
 @bp.post("/<uuid:case_id>/abschluss")
 @roles(*CASEWORK)
 def close(case_id: UUID) -> Any:
-    return _case_command(case_id, "close", ReasonForm,
-                         lambda d: current_application().cases.close_case(
-                             viewer(), case_id, d["reason"],
-                             expected_version=d["expected_version"],
-                             idempotency_key=d["idempotency_key"]),
-                         _("The case is closed."), "verlauf")
+    return _lifecycle_command(case_id, "close", current_application().cases.close_case,
+                              _("The case is closed."))
 
 
 @bp.post("/<uuid:case_id>/wiedereroeffnung")
 @roles(*CASEWORK)
 def reopen(case_id: UUID) -> Any:
-    return _case_command(case_id, "reopen", ReasonForm,
-                         lambda d: current_application().cases.reopen_case(
-                             viewer(), case_id, d["reason"],
-                             expected_version=d["expected_version"],
-                             idempotency_key=d["idempotency_key"]),
-                         _("The case is open again."), "verlauf")
+    return _lifecycle_command(case_id, "reopen", current_application().cases.reopen_case,
+                              _("The case is open again."))
 
 
 @bp.post("/<uuid:case_id>/loeschantrag")
 @roles(Role.SUPERVISOR)
 def request_erasure(case_id: UUID) -> Any:
-    return _case_command(case_id, "erasure", ReasonForm,
-                         lambda d: current_application().privacy.request_erasure(
-                             viewer(), case_id, d["reason"],
-                             expected_version=d["expected_version"],
-                             idempotency_key=d["idempotency_key"]),
-                         _("The erasure is requested: the data protection officer decides."),
-                         "verlauf")
+    return _lifecycle_command(
+        case_id, "erasure", current_application().privacy.request_erasure,
+        _("The erasure is requested: the data protection officer decides."))
 
 
 @bp.post("/<uuid:case_id>/bedarfe")
