@@ -9,7 +9,7 @@ SMTP_PORT ?= 1025
 INSTANCE_DIR ?= instance
 export INSTANCE_DIR
 
-.PHONY: run test test-unit soak demo check-network translations clean
+.PHONY: run test test-unit soak demo demo-code check-network translations clean
 
 # Compiled message catalogs (German; English is the source language of the web's strings).
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po domain/translations/*/LC_MESSAGES/messages.po))
@@ -46,11 +46,17 @@ run: $(VENV)/.installed $(CATALOGS)
 	$(BIN)/flask --app web load-demo
 	@mkdir -p $(INSTANCE_DIR)
 	@echo "Fallnetz: http://$(HOST):$(PORT) – logs in $(INSTANCE_DIR)/ (web.log, worker.log," \
-		"mail.log, supervisord.log); Ctrl-C stops everything."
+		"mail.log, supervisord.log); Ctrl-C stops everything. Second-factor code of the" \
+		"demo logins: make demo-code"
 	@FALLNETZ_INSTANCE=$(abspath $(INSTANCE_DIR)) FALLNETZ_BIN=$(abspath $(BIN)) \
 		HOST=$(HOST) PORT=$(PORT) SMTP_PORT=$(SMTP_PORT) \
 		PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)}" \
 		exec $(BIN)/supervisord -c deploy/supervisord.conf
+
+## make demo-code: the code the demo's authenticator app shows now, for the demo logins that
+## confirm sign-in with a second factor (supervisor, coordinator, admin, data protection)
+demo-code: $(VENV)/.installed
+	@$(BIN)/flask --app web second-factor demo-code
 
 ## make test-unit: the fast loop: tests/unit on SQLite (no servers, no processes)
 test-unit: $(VENV)/.installed $(CATALOGS)

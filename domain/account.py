@@ -29,6 +29,9 @@ class UserAccount(StampedAggregate):
         self.email = email
         self.password_hash: str | None = None
         self.signed_out_at: datetime | None = None
+        self.second_factor: str | None = None  # the TOTP secret, when one is set up
+        self.recovery_hashes: tuple[str, ...] = ()
+        self.last_code_step = 0
 
     @classmethod
     def register(cls, username: str, display_name: str, by: Stamp,
@@ -65,6 +68,72 @@ class UserAccount(StampedAggregate):
     @event("SignedOut")
     def _signed_out(self, by: Stamp) -> None:
         self.signed_out_at = self.modified_on
+
+    # The second factor (domain/second_factor.py). Accounts from before it lack the attributes.
+    def has_second_factor(self) -> bool:
+        return getattr(self, "second_factor", None) is not None
+
+    def enrol_second_factor(self, secret: str, recovery_hashes: list[str], step: int,
+                            by: Stamp) -> None:
+        """A new authenticator app (and new recovery codes), confirmed with its first code:
+        the previous app and codes stop working."""
+        self._second_factor_enrolled(secret=secret, recovery_hashes=list(recovery_hashes),
+                                     step=step, by=by)
+
+    @event("SecondFactorEnrolled")
+    def _second_factor_enrolled(self, secret: str, recovery_hashes: list[str], step: int,
+                                by: Stamp) -> None:
+        self.second_factor = secret
+        self.recovery_hashes = tuple(recovery_hashes)
+        self.last_code_step = step
+
+    def confirm_code(self, step: int, by: Stamp) -> None:
+        """A sign-in confirmed with the code of ``step``. A code counts once (RFC 6238 §5.2):
+        one seen by someone over the shoulder, or in a phished form, is spent already."""
+        if not self.has_second_factor():
+            raise DomainError(_("No second factor is set up."), field="code")
+        if step <= self.last_code_step:
+            raise DomainError(_("This code was used already. Please wait for the next one."),
+                              field="code")
+        self._code_confirmed(step=step, by=by)
+
+    @event("CodeConfirmed")
+    def _code_confirmed(self, step: int, by: Stamp) -> None:
+        self.last_code_step = step
+
+    def use_recovery_code(self, recovery_hash: str, by: Stamp) -> None:
+        if recovery_hash not in getattr(self, "recovery_hashes", ()):
+            raise DomainError(_("This recovery code is not valid (or was used already)."),
+                              field="code")
+        self._recovery_code_used(recovery_hash=recovery_hash, by=by)
+
+    @event("RecoveryCodeUsed")
+    def _recovery_code_used(self, recovery_hash: str, by: Stamp) -> None:
+        self.recovery_hashes = tuple(h for h in self.recovery_hashes if h != recovery_hash)
+
+    def renew_recovery_codes(self, recovery_hashes: list[str], by: Stamp) -> None:
+        if not self.has_second_factor():
+            raise DomainError(_("No second factor is set up."), field="code")
+        self._recovery_codes_renewed(recovery_hashes=list(recovery_hashes), by=by)
+
+    @event("RecoveryCodesRenewed")
+    def _recovery_codes_renewed(self, recovery_hashes: list[str], by: Stamp) -> None:
+        self.recovery_hashes = tuple(recovery_hashes)
+
+    def remove_second_factor(self, by: Stamp) -> None:
+        """The app is gone (a lost phone: the admin removes it, which ends every session
+        begun before; the user sets up a new one at the next sign-in), or a user who needs
+        none gives it up."""
+        if not self.has_second_factor():
+            raise DomainError(_("No second factor is set up."), field="code")
+        self._second_factor_removed(by=by)
+
+    @event("SecondFactorRemoved")
+    def _second_factor_removed(self, by: Stamp) -> None:
+        self.second_factor = None
+        self.recovery_hashes = ()
+        if by.user != self.username:  # taken away by the admin: whoever holds it is out
+            self.signed_out_at = self.modified_on
 
     def session_ended(self, began: datetime) -> bool:
         """Whether a session begun at ``began`` was ended by a sign-out since."""

@@ -19,6 +19,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from domain.application import ReferralNetwork
 from domain.network.loader import NetworkConfigError, _first_error
 from domain.organisation import Organisation
+from domain import second_factor
 from domain.stamp import Role, Stamp
 from domain.vocabulary import SECTORS
 
@@ -57,6 +58,9 @@ class _DirectorySchema(Schema):
     users = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     # every demo login's password (fictional network, published in the README)
     password = fields.String(required=True, validate=validate.Length(min=12))
+    # the demo's authenticator-app key (base32), published in the README like the password
+    second_factor_secret = fields.String(required=True,
+                                         validate=validate.Regexp(r"^[A-Z2-7]{32}$"))
 
 
 @dataclass
@@ -153,6 +157,21 @@ class _DemoLoader:
             for username, role in org["members"]:
                 application.directory.add_member(system, self.org_id(k), username, Role(role),
                                idempotency_key=self.key("org", k, "member", username))
+        self.second_factors()
+
+    def second_factors(self) -> None:
+        """Every login whose role needs one gets the demo's published authenticator key, set
+        up with the previous step's code so that the current one still signs in."""
+        application, secret = self.application, self.data["second_factor_secret"]
+        for username in self.data["users"]:
+            account = application.directory.user(username)
+            roles = [role for _o, role in application.accounts.memberships(username)]
+            if account is None or account.has_second_factor() or \
+                    not second_factor.required(roles):
+                continue
+            application.accounts.enrol_second_factor(
+                self.system, secret, second_factor.code_at(secret, application.clock(), -1),
+                username=username)
 
     @contextmanager
     def at(self, moment: datetime) -> Iterator[None]:

@@ -8,6 +8,9 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
+import pyotp
+
+from domain import second_factor
 from domain.application import ReferralNetwork
 from domain.stamp import Stamp
 from testbed.world import ORGANISATIONS, World
@@ -16,9 +19,36 @@ PASSWORD = "correct horse battery"
 USERS = sorted({user for _n, _s, members in ORGANISATIONS.values() for user in members})
 
 
+# The authenticator app of every test user whose role needs a second factor.
+SECOND_FACTOR = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+RECOVERY_CODES: dict[str, list[str]] = {}
+
+
 def give_passwords(application: ReferralNetwork) -> None:
+    """Passwords for all, and the second factor (SECOND_FACTOR) for those who need one."""
+    system = Stamp.system("test-setup")
     for user in USERS:
-        application.accounts.set_password(Stamp.system("test-setup"), user, PASSWORD)
+        application.accounts.set_password(system, user, PASSWORD)
+        roles = [role for _o, role in application.accounts.memberships(user)]
+        if second_factor.required(roles):
+            # set up with the previous step's code, so that the current one is still free
+            code = second_factor.code_at(SECOND_FACTOR, application.clock(), -1)
+            RECOVERY_CODES[user] = application.accounts.enrol_second_factor(
+                system, SECOND_FACTOR, code, username=user)
+
+
+def code_for(application: ReferralNetwork, user: str) -> str:
+    """A code the app would show now that has not been used yet (a step either side of now
+    is accepted), else one of the user's recovery codes: tests sign in more often than
+    once in 30 seconds, often at a clock that stands still."""
+    account = application.directory.user(user)
+    assert account is not None and account.has_second_factor()
+    secret, now = account.second_factor or "", application.clock()
+    current = pyotp.TOTP(secret).timecode(now)
+    for offset in (-1, 0, 1):
+        if current + offset > account.last_code_step:
+            return second_factor.code_at(secret, now, offset)
+    return RECOVERY_CODES[user].pop()
 
 
 def csrf_token(client: FlaskClient, url: str = "/anmelden") -> str:
@@ -29,10 +59,18 @@ def csrf_token(client: FlaskClient, url: str = "/anmelden") -> str:
 
 
 def sign_in(app: Flask, user: str, password: str = PASSWORD) -> FlaskClient:
+    """Signs in as the user does, with the second factor's code where their role needs it."""
     client = app.test_client()
     response = client.post("/anmelden", data={"csrf_token": csrf_token(client),
                                               "username": user, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)
+    if response.headers["Location"].endswith("/anmelden/code"):
+        application = app.extensions["fallnetz.application"]
+        response = client.post("/anmelden/code", data={
+            "csrf_token": csrf_token(client, "/anmelden/code"),
+            "code": code_for(application, user)})
+        assert response.status_code == 302, response.get_data(as_text=True)
+    client.landing = response.headers["Location"]  # type: ignore[attr-defined]
     return client
 
 

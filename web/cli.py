@@ -63,6 +63,39 @@ def init_app(app: Flask) -> None:
             raise click.ClickException(str(e.message)) from None
         click.echo(f"The password of {username} is set.")
 
+    @app.cli.group("second-factor")
+    def second_factor_group() -> None:
+        """The second factor of sign-in (authenticator app and recovery codes)."""
+
+    @second_factor_group.command("remove")
+    @click.argument("username")
+    def second_factor_remove(username: str) -> None:
+        """Remove a user's app (a lost phone): their sessions end, and they set up a new one
+        at the next sign-in."""
+        from domain.base import DomainError
+        from domain.stamp import Stamp
+
+        try:
+            current_application().accounts.remove_second_factor(
+                Stamp.system("cli:second-factor-remove"), username)
+        except DomainError as e:
+            raise click.ClickException(str(e.message)) from None
+        click.echo(f"The second factor of {username} is removed.")
+
+    @second_factor_group.command("demo-code")
+    def second_factor_demo_code() -> None:
+        """The code the demo logins' authenticator app would show now (demo only: the key is
+        published in the network's demo directory)."""
+        from domain import second_factor
+        from domain.demo import load_directory_file
+
+        settings = app.extensions["fallnetz.settings"]
+        directory = load_directory_file(settings.network_path / "demo" / "directory.toml")
+        now = current_application().clock()
+        secret = directory["second_factor_secret"]
+        click.echo(f"{second_factor.code_at(secret, now)}  (next: "
+                   f"{second_factor.code_at(secret, now, 1)})")
+
     @app.cli.command("check-network")
     @click.argument("folder", required=False)
     def check_network_command(folder: str | None) -> None:

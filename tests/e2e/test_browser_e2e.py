@@ -20,6 +20,7 @@ from runtime.bootstrap import bootstrap
 from domain.settings import PROJECT_ROOT, Settings
 from testbed.processes import Worker, debian_program, gunicorn, wait_until, worker_env
 from testbed.web import PASSWORD, give_passwords
+from testbed.second_factor import sign_in_browser
 from testbed.world import World
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "e2e"
@@ -80,11 +81,9 @@ def test_caseworker_receiver_and_supervisor_close_the_loop(served: tuple[str, Wo
             page = browser.new_context(locale="de-DE").new_page()
             page.goto(base)
             expect(page).to_have_url(re.compile(r"/anmelden"))
-            page.get_by_label("Benutzername").fill(user)
-            page.get_by_label("Passwort").fill(PASSWORD)
-            shot(page, f"{user}-signs-in")
-            page.get_by_label("Passwort").press("Enter")  # keyboard, as in the office
+            sign_in_browser(page, base, user, PASSWORD)  # with the app's code where asked
             expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+            shot(page, f"{user}-signed-in")
             return page
 
         # -- the caseworker -------------------------------------------------------------------

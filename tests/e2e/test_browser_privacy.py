@@ -1,7 +1,9 @@
 """The erasure's pages in Debian's chromium at desk and phone width: the supervisor's case
 page of a closed case (the erasure form) and of one whose erasure is asked for, the audit
-page, the data protection officer's list and the lookup of who read a case — axe-core finds
-no violation, and nothing is wider than the screen."""
+page, the data protection officer's list and the lookup of who read a case — and the second
+factor's pages: the code step of a sign-in (also with an error), the account page and the
+setup with its QR code. axe-core finds no violation, and nothing is wider than the
+screen."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from readmodel.runner import ViewUpdater
 from readmodel.store import ViewStore
 from testbed.processes import free_port
 from testbed.web import PASSWORD, web_world
+from testbed.second_factor import sign_in_browser
 from tests.e2e.test_browser_e2e import launch
 from web import create_app
 
@@ -40,7 +43,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, list[str]]]]:
     ViewUpdater(application, ViewStore(settings)).catch_up()
     reference = application.repository.get(asked).reference
     pages = {"birgit": [f"/faelle/{closed}", f"/faelle/{asked}", f"/pruefung/faelle/{closed}"],
-             "dora": ["/datenschutz", f"/datenschutz/lesezugriffe?fall={reference}"]}
+             "dora": ["/datenschutz", f"/datenschutz/lesezugriffe?fall={reference}", "/konto",
+                      "/anmelden/einrichten"]}
     port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -68,10 +72,7 @@ def test_the_erasure_pages_are_accessible_at_desk_and_phone_width(
                 context = browser.new_context(locale="de-DE", bypass_csp=True,
                                               viewport={"width": width, "height": 900})
                 page = context.new_page()
-                page.goto(base + "/anmelden")
-                page.get_by_label("Benutzername").fill(user)
-                page.get_by_label("Passwort").fill(PASSWORD)
-                page.get_by_label("Passwort").press("Enter")
+                sign_in_browser(page, base, user, PASSWORD)
                 page.wait_for_url(lambda url: "/anmelden" not in url)
                 for path in paths:
                     page.goto(base + path)
@@ -83,5 +84,39 @@ def test_the_erasure_pages_are_accessible_at_desk_and_phone_width(
                     if wide > width:
                         found.append((user, width, path, "wider than the screen", wide))
                 context.close()
+        browser.close()
+    assert not found, "\n".join(map(str, found))
+
+
+def test_the_code_step_of_the_sign_in_is_accessible(
+        served: tuple[str, dict[str, list[str]]]) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    base, _pages = served
+    axe = Axe()
+    found: list[Any] = []
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        for width in (1280, 360):
+            context = browser.new_context(locale="de-DE", bypass_csp=True,
+                                          viewport={"width": width, "height": 900})
+            page = context.new_page()
+            page.goto(base + "/anmelden")
+            page.get_by_label("Benutzername").fill("katrin")
+            page.get_by_label("Passwort").fill(PASSWORD)
+            page.get_by_label("Passwort").press("Enter")
+            page.wait_for_url(lambda url: url.endswith("/anmelden/code"))
+            for state in ("asked", "wrong code"):
+                if state == "wrong code":
+                    page.get_by_label("Code").fill("12")
+                    page.get_by_label("Code").press("Enter")
+                    page.wait_for_selector(".error-summary")
+                violations = axe.run(page).response["violations"]
+                found += [(width, state, v["id"], [n["target"] for n in v["nodes"]])
+                          for v in violations]
+                if page.evaluate("document.documentElement.scrollWidth") > width:
+                    found.append((width, state, "wider than the screen"))
+            context.close()
         browser.close()
     assert not found, "\n".join(map(str, found))

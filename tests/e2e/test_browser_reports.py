@@ -20,6 +20,7 @@ from testbed.processes import gunicorn, same_master_key
 from testbed.reports import ReferredInMarch
 from testbed.web import PASSWORD, give_passwords
 from testbed.world import World
+from testbed.second_factor import sign_in_browser
 from tests.e2e.test_browser_e2e import launch
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "reports"
@@ -67,10 +68,7 @@ def test_the_reports_read_well_at_desk_and_phone_width(served: str) -> None:
         context = browser.new_context(locale="de-DE", bypass_csp=True,
                                       accept_downloads=True)
         page = context.new_page()
-        page.goto(served + "/anmelden")
-        page.get_by_label("Benutzername").fill("katrin")
-        page.get_by_label("Passwort").fill(PASSWORD)
-        page.get_by_label("Passwort").press("Enter")
+        sign_in_browser(page, served, "katrin", PASSWORD)
         page.get_by_role("link", name="Netzwerk", exact=True).click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Zustand des Netzwerks")
         for width in (1280, 360):

@@ -20,6 +20,7 @@ from runtime.bootstrap import bootstrap
 from domain.settings import PROJECT_ROOT, Settings
 from domain.stamp import Role, Stamp
 from testbed.processes import gunicorn, same_master_key, wait_until
+from testbed.second_factor import sign_in_browser
 from tests.e2e.test_browser_e2e import launch
 from tests.unit.test_spreading import practice
 from testbed.web import PASSWORD, give_passwords
@@ -81,10 +82,7 @@ def test_a_full_practice_is_offered_last_and_keeps_a_waiting_list(
 
         def sign_in(user: str):  # type: ignore[no-untyped-def]
             page = browser.new_context(locale="de-DE").new_page()
-            page.goto(f"{base}/anmelden")
-            page.get_by_label("Benutzername").fill(user)
-            page.get_by_label("Passwort").fill(PASSWORD)
-            page.get_by_label("Passwort").press("Enter")
+            sign_in_browser(page, base, user, PASSWORD)
             expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
             return page
 

@@ -8,16 +8,14 @@ from __future__ import annotations
 from flask import Flask
 
 from readmodel.runner import ViewUpdater
-from testbed.web import PASSWORD, csrf_token, web_world
+from testbed.web import sign_in, web_world
 
 
 def _lands(web_app: Flask, user: str) -> str:
-    client = web_app.test_client()
-    answer = client.post("/anmelden", data={"csrf_token": csrf_token(client),
-                                            "username": user, "password": PASSWORD})
-    assert answer.status_code == 302
-    assert client.get("/").headers["Location"] == answer.headers["Location"]
-    return answer.headers["Location"]
+    """Where the sign-in (with its second step, where the role has one) leads."""
+    client = sign_in(web_app, user)
+    assert client.get("/").headers["Location"] == client.landing  # type: ignore[attr-defined]
+    return client.landing  # type: ignore[attr-defined]
 
 
 def test_each_role_starts_where_its_work_is(web_app: Flask) -> None:

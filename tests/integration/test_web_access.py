@@ -34,6 +34,11 @@ ALLOWED: dict[tuple[str, str | None], set[str]] = {
     ("auth.login", None): EVERYONE, ("auth.logout", None): EVERYONE,
     ("auth.change_language", None): EVERYONE,
     ("auth.choose_organisation", None): SIGNED_IN, ("auth.change_password", None): SIGNED_IN,
+    # The code step sends whoever has no pending sign-in on (all here: those signed in to
+    # their start page, strangers to sign in); the rest is for those signed in.
+    ("auth.confirm_code", None): SIGNED_IN, ("auth.enrol_second_factor", None): SIGNED_IN,
+    ("auth.account", None): SIGNED_IN, ("auth.renew_recovery_codes", None): SIGNED_IN,
+    ("auth.remove_second_factor", None): SIGNED_IN,
     ("cases.index", None): CASEWORK, ("cases.new", None): CASEWORK,
     ("cases.create", None): CASEWORK,
     ("inbox.index", None): CASEWORK, ("inbox.outbox", None): CASEWORK,
@@ -123,6 +128,10 @@ class Setting:
             "auth.login": lambda: {"username": "nobody", "password": "wrong password"},
             "auth.logout": dict, "auth.change_language": lambda: {"language": "de"},
             "auth.choose_organisation": lambda: {"membership": "none"},
+            "auth.confirm_code": lambda: {"code": "123456"},
+            "auth.enrol_second_factor": lambda: {"code": "123456"},
+            "auth.renew_recovery_codes": lambda: {"code": "123456"},
+            "auth.remove_second_factor": dict,
             "auth.change_password": lambda: {"current_password": "wrong one",
                                              "new_password": "x" * 12,
                                              "repeated_password": "x" * 12},
@@ -239,7 +248,8 @@ def test_gets_show_only_what_design_allows_and_change_nothing(app: Flask,
             allowed = user in ALLOWED[(key, obj)]
             # a page someone may see is shown, not redirected (but the start and sign-in
             # pages, which send people on)
-            shown = response.status_code == 200 or key in ("home", "auth.login")
+            shown = response.status_code == 200 or key in ("home", "auth.login",
+                                                            "auth.confirm_code")
             if response.status_code >= 500 or allowed == refused(response, user) or (
                     allowed and not shown):
                 wrong.append((user, "GET", url, key, obj, response.status_code))

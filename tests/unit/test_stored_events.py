@@ -43,7 +43,12 @@ NEWER_THAN_FIXTURE = {"domain.referral:Referral.PutOnWaitingList",
                       "domain.notification:Notification.Failed",
                       "domain.account:UserAccount.SignedOut",
                       "domain.case:Case.ErasureRequested", "domain.case:Case.ErasureDeclined",
-                      "domain.case:Case.Erased", "domain.referral:Referral.Erased"}
+                      "domain.case:Case.Erased", "domain.referral:Referral.Erased",
+                      "domain.account:UserAccount.SecondFactorEnrolled",
+                      "domain.account:UserAccount.CodeConfirmed",
+                      "domain.account:UserAccount.RecoveryCodeUsed",
+                      "domain.account:UserAccount.RecoveryCodesRenewed",
+                      "domain.account:UserAccount.SecondFactorRemoved"}
 
 
 def stored_topics(path: Path) -> set[str]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, session, url_for
@@ -36,6 +37,16 @@ LEADING_SECTOR = "social_work"
 # every answer for nothing).
 SEEN_EVERY = timedelta(minutes=1)
 
+
+
+def local_path(target: str | None) -> str | None:
+    """Only paths of this site are followed after sign-in (no open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
 
 
 def password_fingerprint(password_hash: str | None) -> str:
@@ -159,4 +170,4 @@ def home_for(role: str, organisation_id: UUID | str) -> str:
     return url_for("directory.index")
 
 
-from web.auth import routes  # noqa: E402,F401  (registers the routes)
+from web.auth import routes, second_factor  # noqa: E402,F401  (registers the routes)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 from uuid import UUID
 
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
@@ -11,7 +10,9 @@ from flask_babel import gettext as _
 from marshmallow import fields, validate
 
 from domain.base import DomainError
-from web.auth import bp, end_session, home_for, login_required, sign_in, viewer
+from domain.second_factor import required as second_factor_required
+from web.auth import (bp, end_session, home_for, local_path, login_required, second_factor,
+                      sign_in, viewer)
 from web.security_log import security_event
 from web.application import current_application
 from web.forms import FormError, FormSchema, load_form, text
@@ -39,16 +40,6 @@ class PasswordForm(FormSchema):
     repeated_password = text(max_length=1024, strip=False)
 
 
-def _local(target: str | None) -> str | None:
-    """Only paths of this site are followed after sign-in (no open redirect)."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
-
 @bp.route("/anmelden", methods=["GET", "POST"])
 def login() -> Any:
     if request.method == "GET":
@@ -70,11 +61,9 @@ def login() -> Any:
         return render_template("auth/login.html", values={"username": data["username"],
                                                           "next": data.get("next")},
                                errors={"password": [message]}), 401
-    organisation, role = memberships[0]
-    sign_in(account.username, organisation.id, role, account.password_hash)
-    if len(memberships) > 1:
-        return redirect(url_for("auth.choose_organisation", next=_local(data.get("next"))))
-    return redirect(_local(data.get("next")) or home_for(role, organisation.id))
+    if account.has_second_factor() or second_factor_required(r for _o, r in memberships):
+        return second_factor.begin(account, local_path(data.get("next")))
+    return redirect(second_factor.finish(account, data.get("next")))
 
 
 @bp.route("/organisation", methods=["GET", "POST"])
@@ -83,7 +72,7 @@ def choose_organisation() -> Any:
     memberships = current_application().accounts.memberships(viewer().user)
     if request.method == "GET":
         return render_template("auth/organisation.html", memberships=memberships,
-                               next=_local(request.args.get("next")), errors={})
+                               next=local_path(request.args.get("next")), errors={})
     try:
         data = load_form(ChooseOrganisationForm)
     except FormError as e:
@@ -116,7 +105,7 @@ def change_language() -> Any:
     except FormError:
         abort(400)
     session["language"] = data["language"]
-    return redirect(_local(data.get("next")) or url_for("auth.login"))
+    return redirect(local_path(data.get("next")) or url_for("auth.login"))
 
 
 @bp.route("/passwort", methods=["GET", "POST"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template, request, session
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -22,10 +22,18 @@ from web.security_log import security_event
 
 PER_USERNAME_AND_ADDRESS = "10 per 15 minutes"
 PER_ADDRESS = "50 per 15 minutes"
+# Wrong codes of the second factor, per user: only someone who has the password gets there.
+CODES_PER_USER = "10 per 15 minutes"
 
 
 def _failed(response: Any) -> bool:
     return response.status_code == 401
+
+
+def _pending_user() -> str:
+    pending = session.get("pending")
+    user = pending.get("user") if isinstance(pending, dict) else None
+    return f"code:{user if isinstance(user, str) else get_remote_address()}"
 
 
 def _username_and_address() -> str:
@@ -41,10 +49,16 @@ def init_app(app: Flask) -> None:
                           methods=["POST"], deduct_when=_failed)(login)
     login = limiter.limit(PER_ADDRESS, methods=["POST"], deduct_when=_failed)(login)
     app.view_functions["auth.login"] = login
+    for endpoint in ("auth.confirm_code", "auth.enrol_second_factor"):
+        app.view_functions[endpoint] = limiter.limit(
+            CODES_PER_USER, key_func=_pending_user, methods=["POST"],
+            deduct_when=_failed)(app.view_functions[endpoint])
 
     @app.errorhandler(429)
     def too_many(_error: Any) -> Any:
-        security_event("sign_in_throttled", (request.form.get("username") or "")[:80] or None)
+        pending = session.get("pending")
+        security_event("sign_in_throttled", (request.form.get("username") or "")[:80] or (
+            pending.get("user") if isinstance(pending, dict) else None))
         return render_template(
             "error.html", status=429,
             message=_("Too many failed sign-ins. Please wait a few minutes and try again, "
