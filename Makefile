@@ -19,7 +19,8 @@ $(BIN)/activate:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[postgres,dev]'
+	@# the build backend's notes on editable installs are no news to anyone here
+	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet -e '.[postgres,dev]'
 	touch $@
 
 # Debian programs the suite and the benchmarks drive: chromium for the browser tests, wrk for

@@ -234,8 +234,15 @@ class ReferralNetwork(Application):
         if aggregate is None:
             raise NotFound(_not_found(what))
         if expected_version is not None and aggregate.version != expected_version:
-            raise ConflictError(_changed_meanwhile(what, aggregate.version, expected_version))
+            raise ConflictError(_changed_meanwhile(what, aggregate.version, expected_version),
+                                changed_by=self._changed_by(aggregate_id, expected_version))
         return aggregate
+
+    def _changed_by(self, aggregate_id: UUID, since_version: int) -> frozenset[str]:
+        """Who recorded the aggregate's events after ``since_version`` (read on a conflict
+        only)."""
+        changes = self.repository.event_store.get(aggregate_id, gt=since_version)
+        return frozenset(getattr(getattr(e, "by", None), "user", "") for e in changes)
 
     def verify(self, by: Stamp, roles: Sequence[Role]) -> Organisation | None:
         """The acting user must be a member of ``by.organisation_id`` in ``by.role``, and that

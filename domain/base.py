@@ -6,13 +6,15 @@ import re
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.domain import Aggregate, datetime_now_with_tzinfo
 from eventsourcing.persistence import Transcoding
 
 from domain.messages import Message, _
 from domain.stamp import Stamp
+
+M = TypeVar("M", date, datetime)
 
 
 class Erased(str):
@@ -44,9 +46,16 @@ class NotFound(DomainError):
 
 
 class ConflictError(DomainError):
-    """Someone else changed the object meanwhile; the caller must reload and decide again."""
+    """Someone changed the object meanwhile; the caller must reload and decide again.
+    ``changed_by`` names who did, where known (the user themselves, in another tab, is told
+    so rather than "someone")."""
 
     code = "conflict"
+
+    def __init__(self, message: str, *, field: str | None = None,
+                 changed_by: frozenset[str] = frozenset()) -> None:
+        super().__init__(message, field=field)
+        self.changed_by = changed_by
 
 
 class ConcurrentSave(ConflictError):
@@ -134,3 +143,11 @@ class DateAsISO(Transcoding):
 
     def decode(self, data: Any) -> date:
         return date.fromisoformat(data)
+
+
+def months_later(moment: M, months: int) -> M:
+    """The same day ``months`` later (a day past the month's end: the 28th), for a date or a
+    moment: retention periods, the longest a consent may run."""
+    month = moment.month - 1 + months
+    year, month = moment.year + month // 12, month % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, 28))

@@ -5,19 +5,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g, render_template
+from flask import Flask, current_app, g, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
-from domain.base import DomainError
+from domain.base import ConflictError, DomainError
 from web.api.problems import domain_problem, is_api_request, problem, status_of
 from web.i18n import translate
 from web.incoming import UnreadableInput
 from web.security_log import security_event
 
-def conflict_message() -> str:
+def conflict_message(error: ConflictError | None = None) -> str:
+    viewer = g.get("viewer")
+    if error is not None and viewer is not None and error.changed_by == {viewer.user}:
+        return _("You changed this yourself meanwhile, in another tab or window; nothing of "
+                 "this form was saved. Please check the current state before you decide "
+                 "again.")
     return _("Someone changed this meanwhile. Nothing of yours was saved. Please reload the "
              "page and decide again.")
+
+
+def _page_above(path: str) -> str | None:
+    """The nearest address above ``path`` that is a page (answers GET), if any."""
+    adapter = current_app.url_map.bind("")
+    parts = path.rstrip("/").split("/")
+    while len(parts) > 1:
+        parts.pop()
+        candidate = "/".join(parts) or "/"
+        try:
+            adapter.match(candidate, method="GET")
+        except HTTPException:  # no page there (404, 405, or the map's own redirect)
+            continue
+        return candidate
+    return None
 
 
 def init_app(app: Flask) -> None:
@@ -36,7 +57,8 @@ def init_app(app: Flask) -> None:
         if is_api_request():
             return domain_problem(error)
         if status == 409:
-            return page(409, conflict_message())
+            return page(409, conflict_message(error if isinstance(error, ConflictError)
+                                              else None))
         return page(status, translate(error.message))
 
     @app.errorhandler(CSRFError)
@@ -64,6 +86,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(405)
     def method_not_allowed(_error: Any) -> Any:
+        # A form's address opened as a page (reload after a send, a bookmark, the sign-in's
+        # way back to where the session ended): the page the form belongs to.
+        if request.method == "GET" and not is_api_request():
+            page_of_form = _page_above(request.path)
+            if page_of_form is not None:
+                return redirect(page_of_form)
         return page(405, _("This address does not accept that request."))
 
     @app.errorhandler(413)

@@ -29,8 +29,8 @@ def submit(form: type[Schema], command: Callable[[dict[str, Any]], Any], *,
         return rerender(e.errors, e.values, 422)
     try:
         result = command(data)
-    except ConflictError:
-        return rerender({"_form": [conflict_message()]}, data, 409)
+    except ConflictError as e:
+        return rerender({"_form": [conflict_message(e)]}, data, 409)
     except (NotFound, PermissionDenied):
         raise
     except DomainError as e:

@@ -8,8 +8,11 @@ overwrites)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from flask import request
@@ -128,13 +131,29 @@ class StrippedString(fields.String):
 
 
 class GermanDate(fields.Date):
-    """Accepts 31.12.2026 (as typed in German offices) and 2026-12-31 (a date input)."""
+    """Accepts 31.12.2026 (as typed in German offices) and 2026-12-31 (a date input); a date
+    in that form that is no day of the calendar (31.02.2026) is named as such."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, str) and value.count(".") == 2:
             day, month, year = (part.strip() for part in value.split("."))
+            if day.isdigit() and month.isdigit() and year.isdigit() and len(year) == 4:
+                try:
+                    date(int(year), int(month), int(day))
+                except ValueError:
+                    raise ValidationError(str(_l("There is no %(date)s in the calendar.",
+                                                 date=value.strip()))) from None
             value = f"{year}-{month.zfill(2)}-{day.zfill(2)}"
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+def content_key(by: Any, command: str, *content: Any) -> str:
+    """An idempotency key made of what a form says rather than of the form page: a page
+    opened again (Back, reload) carries a new random key, so where sending the same
+    content twice is always a slip, this one makes the second send the first's."""
+    canonical = json.dumps([by.user, str(by.organisation_id), command, content],
+                           sort_keys=True, default=str, ensure_ascii=False)
+    return "content:" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
 
 
 def field_messages(error: ValidationError) -> dict[str, list[str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel import Locale
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
@@ -192,12 +193,21 @@ def shown(value: Any) -> Any:
     return value
 
 
+def language_names(codes: Any) -> str:
+    """Language codes (ISO 639) as their names in the reader's language: "Arabisch, Englisch"."""
+    if isinstance(codes, Erased) or not codes:
+        return codes or ""
+    names = Locale(language()).languages
+    return ", ".join(names.get(code, code) for code in codes)
+
+
 def register_filters(app: Flask) -> None:
     app.jinja_env.finalize = shown
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["day"] = day
     app.jinja_env.filters["need_label"] = lambda code: need_label(
         app.extensions["fallnetz.application"].network, code)
+    app.jinja_env.filters["language_names"] = language_names
     app.jinja_env.filters["zip_self"] = lambda values: [(v, v) for v in values]
 
     def labelled(codes: Any, kind: str) -> list[tuple[str, str]]:

@@ -93,6 +93,8 @@ class NetworkConfig:
     coordination_office: str = ""
     languages: tuple[str, ...] = field(default=())
     retention_months: int = 36
+    # the longest a consent may run from the day it is given (longer ones are mistakes)
+    consent_max_months: int = 24
     # district → its neighbours, symmetric (see :func:`symmetric_neighbours`)
     neighbours: dict[str, frozenset[str]] = field(default_factory=dict)
 

@@ -45,6 +45,7 @@ def load_network(folder: str | Path) -> NetworkConfig:
         coordination_office=network["coordination_office"],
         districts=tuple(network["districts"]), languages=tuple(network["languages"]),
         retention_months=network["retention_months"],
+        consent_max_months=network["consent_max_months"],
         neighbours=symmetric_neighbours(network["neighbours"]),
         needs=needs,
         legal_sphere_by_residence_status=dict(network["legal_sphere_by_residence_status"]),

@@ -44,6 +44,8 @@ class NetworkSchema(Strict):
                             load_default=list)
     # How long a closed case is kept before its erasure is due (GDPR Art. 5(1)(e)).
     retention_months = fields.Integer(load_default=36, validate=validate.Range(min=1, max=360))
+    # The longest a consent may run from the day it is given; "until 2099" is a typing slip.
+    consent_max_months = fields.Integer(load_default=24, validate=validate.Range(min=1, max=120))
     # district → the districts next to it (wohnortnahe Verteilung); either side may name
     # a pair, the relation is symmetric.
     neighbours = fields.Dict(keys=fields.String(validate=validate.Length(min=1)),

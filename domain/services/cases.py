@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
-from domain.base import DomainError, PermissionDenied
+from domain.base import DomainError, PermissionDenied, months_later
 from domain.case import Case
 from domain.services.base import arguments, Service
 from domain.messages import _
@@ -129,6 +129,11 @@ class CaseService(Service):
                 Organisation, receiver_organisation_id) is None:
             raise DomainError(_("There is no such receiving organisation."),
                               field="receiver_organisation_id")
+
+        longest = self.application.network.consent_max_months
+        if expires_on > months_later(given_on or self.application.today(), longest):
+            raise DomainError(_("A consent runs at most {months} months; please check the "
+                                "expiry date.", months=longest), field="expires_on")
 
         def decide() -> Any:
             case = self.case_for(by, case_id, expected_version)

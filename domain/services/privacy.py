@@ -7,11 +7,10 @@ and free texts are unreadable everywhere, while who did what and when stays."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain.base import DomainError, PermissionDenied
+from domain.base import DomainError, PermissionDenied, months_later
 from domain.case import Case
 from domain.messages import _
 from domain.organisation import Organisation
@@ -59,7 +58,7 @@ class PrivacyService(Service):
 
         def request(case: Case) -> None:
             if case.is_open or case.closed_at is None or \
-                    _months_later(case.closed_at, months) > self.application.clock():
+                    months_later(case.closed_at, months) > self.application.clock():
                 raise DomainError(_("The retention period of case {reference} has not ended.",
                                     reference=case.reference))
             case.request_erasure(f"Aufbewahrungsfrist ({months} Monate) abgelaufen",
@@ -92,8 +91,3 @@ class PrivacyService(Service):
         self.application.destroy_person_keys(case_id)
         return result
 
-
-def _months_later(moment: datetime, months: int) -> datetime:
-    month = moment.month - 1 + months
-    year, month = moment.year + month // 12, month % 12 + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, 28))

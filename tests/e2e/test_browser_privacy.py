@@ -7,54 +7,38 @@ screen."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
-from werkzeug.serving import make_server
 
-from domain.settings import Settings
-from readmodel.runner import ViewUpdater
-from readmodel.store import ViewStore
-from testbed.processes import free_port
-from testbed.web import PASSWORD, web_world
+from testbed.served import served_world, serving
+from testbed.web import PASSWORD
 from testbed.second_factor import codes, sign_in_browser
 from tests.e2e.test_browser_e2e import launch
-from web import create_app
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, list[str]]]]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'privacy.sqlite3'}",
-                        secret_key="privacy-" + "x" * 32,
-                        erasure_ledger=str(tmp_path / "erasures.ledger"))
-    app = create_app(settings, config={"NUDGE_WORKERS": False})
-    world = web_world(app)
-    application = world.application
-    closed = world.open_case()
-    world.consent(closed)
-    application.referrals.cancel_referral(world.anna, world.send(closed), "weggezogen")
-    application.cases.close_case(world.anna, closed, "umgezogen")
-    asked = world.open_case()
-    application.cases.close_case(world.anna, asked, "umgezogen")
-    application.privacy.request_erasure(world.birgit, asked, "Antrag vom 3.11.")
-    ViewUpdater(application, ViewStore(settings)).catch_up()
-    reference = application.repository.get(asked).reference
-    pages = {"birgit": [f"/faelle/{closed}", f"/faelle/{asked}", f"/pruefung/faelle/{closed}"],
-             "dora": ["/datenschutz", f"/datenschutz/lesezugriffe?fall={reference}", "/konto",
-                      "/anmelden/einrichten"]}
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}", pages
-    finally:
-        server.shutdown()
-        application.close()
+    with served_world(tmp_path, "privacy") as (app, world, views):
+        application = world.application
+        closed = world.open_case()
+        world.consent(closed)
+        application.referrals.cancel_referral(world.anna, world.send(closed), "weggezogen")
+        application.cases.close_case(world.anna, closed, "umgezogen")
+        asked = world.open_case()
+        application.cases.close_case(world.anna, asked, "umgezogen")
+        application.privacy.request_erasure(world.birgit, asked, "Antrag vom 3.11.")
+        views.catch_up()
+        reference = application.repository.get(asked).reference
+        pages = {"birgit": [f"/faelle/{closed}", f"/faelle/{asked}",
+                            f"/pruefung/faelle/{closed}"],
+                 "dora": ["/datenschutz", f"/datenschutz/lesezugriffe?fall={reference}",
+                          "/konto", "/anmelden/einrichten"]}
+        with serving(app) as base:
+            yield base, pages
 
 
 def test_the_erasure_pages_are_accessible_at_desk_and_phone_width(

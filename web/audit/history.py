@@ -5,7 +5,7 @@ Read from the event store itself, never from a view, so an audit shows what was 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -39,6 +39,8 @@ class HistoryRow:
     state_before: str
     state_after: str
     details: dict[str, Any]
+    # the subject's fields an event may change, as they were before it ("vorher → nachher")
+    before: dict[str, Any] = field(default_factory=dict)
 
     @property
     def what(self) -> str:
@@ -47,6 +49,14 @@ class HistoryRow:
         if self.event == "Referral.Created" and self.state_after != "draft":
             return "Referral.CreatedAndSent"
         return self.event
+
+
+# The fields of a case whose change the audit shows as "before → after".
+CHANGEABLE = ("housing_stage", "residence_status", "lead_caseworker", "person")
+
+
+def _copied(value: Any) -> Any:
+    return dict(value) if isinstance(value, dict) else value
 
 
 def _state(aggregate: Any) -> str:
@@ -86,6 +96,8 @@ def history_rows(application: ReferralNetwork, aggregate_ids: list[UUID],
             if until is not None and event.timestamp > until:
                 break
             before = _state(aggregate)
+            fields_before = {name: _copied(getattr(aggregate, name, None))
+                             for name in CHANGEABLE} if aggregate is not None else {}
             aggregate = event.mutate(aggregate)
             kind, _, name = type(event).__qualname__.partition(".")
             by = event.by
@@ -99,7 +111,7 @@ def history_rows(application: ReferralNetwork, aggregate_ids: list[UUID],
                 organisation=organisations.get(by.organisation_id, "") if by.organisation_id
                 else "", role=by.role, correlation_id=by.correlation_id,
                 state_before=before, state_after=_state(aggregate),
-                details=_details(event, organisations)))
+                details=_details(event, organisations), before=fields_before))
     rows.sort(key=lambda r: (r.at, r.subject, r.version))
     return rows
 

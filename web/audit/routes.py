@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from flask import Response, render_template, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError, fields, validate
 
 from domain import access
 from domain.stamp import Role
 from readmodel.read_audit import reads_of_case
 from web.audit import bp
-from web.audit.history import HistoryRow, case_snapshot, deadline_trail, detail_text, \
+from web.audit.history import HistoryRow, case_snapshot, deadline_trail, \
     history_rows, without_details
 from web.auth import roles, viewer
 from web.application import current_application
-from web.forms import FormSchema, field_messages
-from web.labels import EVENT, ROLE, STATUS, CASE_STATUS, label
+from web.audit.readable import summary, who
+from web.labels import EVENT, STATUS, CASE_STATUS, label
 from web.reads import organisation_names, read_store
 from web.spreadsheet import csv_response
 from web.visible import audited_case, audited_referral
@@ -30,29 +29,52 @@ from web.read_audit import records_read
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-class MomentQuery(FormSchema):
-    # A moment the network's history can have (an absurd year would overflow the time
-    # zone arithmetic of the page).
-    zeitpunkt = fields.NaiveDateTime(
-        load_default=None,
-        validate=validate.Range(min=datetime(2000, 1, 1), max=datetime(2100, 1, 1),
-                                error=_l("Please enter a date and time (DD.MM.YYYY HH:MM).")),
-        error_messages={"invalid": _l("Please enter a date and time (DD.MM.YYYY HH:MM).")})
+# What the "state at a moment" field takes, as typed in German offices: a date with a time,
+# or a date alone (the state at the end of that day).
+MOMENT_FORMATS = (("%d.%m.%Y %H:%M", False), ("%d.%m.%Y %H:%M:%S", False), ("%d.%m.%Y", True),
+                  ("%Y-%m-%dT%H:%M", False), ("%Y-%m-%d %H:%M", False), ("%Y-%m-%d", True))
+GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})\b")
+EARLIEST = datetime(2000, 1, 1)
 
 
 def _moment() -> tuple[datetime | None, dict[str, list[str]]]:
-    raw = {k: v for k, v in request.args.items() if k == "zeitpunkt" and v.strip()}
-    if "zeitpunkt" in raw and "." in raw["zeitpunkt"]:
-        try:  # as typed in German offices: 01.11.2026 14:30
-            raw["zeitpunkt"] = datetime.strptime(raw["zeitpunkt"].strip(),
-                                                 "%d.%m.%Y %H:%M").isoformat()
+    """The moment asked for (Berlin time), or the problem with what was typed."""
+    raw = (request.args.get("zeitpunkt") or "").strip()
+    if not raw:
+        return None, {}
+    moment = None
+    for pattern, whole_day in MOMENT_FORMATS:
+        try:
+            moment = datetime.strptime(raw, pattern)
         except ValueError:
-            pass
+            continue
+        if whole_day:
+            moment = moment.replace(hour=23, minute=59, second=59)
+        break
+    if moment is None:
+        typed = GERMAN_DATE.match(raw)
+        if typed and not _is_a_day(*map(int, typed.groups())):
+            return None, {"zeitpunkt": [_("There is no %(date)s in the calendar.",
+                                          date=typed.group(0))]}
+        return None, {"zeitpunkt": [_("Please enter a date (DD.MM.YYYY), with a time if "
+                                      "you like (DD.MM.YYYY HH:MM).")]}
+    if moment < EARLIEST:
+        return None, {"zeitpunkt": [_("The history begins in 2000 at the earliest.")]}
+    now = current_application().clock().astimezone(BERLIN)
+    moment = min(moment.replace(tzinfo=BERLIN), now) if moment.date() == now.date() \
+        else moment.replace(tzinfo=BERLIN)  # today: as of now
+    if moment > now:
+        return None, {"zeitpunkt": [_("This moment is in the future: the history reaches "
+                                      "until now.")]}
+    return moment, {}
+
+
+def _is_a_day(day: int, month: int, year: int) -> bool:
     try:
-        moment = MomentQuery().load(raw)["zeitpunkt"]
-    except ValidationError as e:
-        return None, field_messages(e)
-    return (moment.replace(tzinfo=BERLIN) if moment else None), {}
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 # -- case ---------------------------------------------------------------------------------------
@@ -72,7 +94,7 @@ def case(case_id: UUID) -> Any:
                            names=organisation_names(), reads=_reads(case.id),
                            snapshot=snapshot, errors=errors,
                            raw_moment=request.args.get("zeitpunkt", ""),
-                           detail_text=detail_text, printable=False), 422 if errors else 200
+                           printable=False), 422 if errors else 200
 
 
 @bp.get("/faelle/<uuid:case_id>/druck")
@@ -81,7 +103,7 @@ def case(case_id: UUID) -> Any:
 def case_print(case_id: UUID) -> Any:
     case, rows = _case_rows(case_id)
     return render_template("audit/case.html", case=case, rows=rows, moment=None,
-                           snapshot=None, errors={}, raw_moment="", detail_text=detail_text,
+                           snapshot=None, errors={}, raw_moment="",
                            printable=True, printed_at=current_application().clock())
 
 
@@ -129,8 +151,7 @@ def referral(referral_id: UUID) -> Any:
                            names=organisation_names(),
                            trail=deadline_trail(current_application(), referral), moment=moment,
                            past=past, errors=errors,
-                           raw_moment=request.args.get("zeitpunkt", ""),
-                           detail_text=detail_text, printable=False), \
+                           raw_moment=request.args.get("zeitpunkt", ""), printable=False), \
         422 if errors else 200
 
 
@@ -142,7 +163,7 @@ def referral_print(referral_id: UUID) -> Any:
     return render_template("audit/referral.html", referral=referral, case=case, rows=rows,
                            shows_content=False, names=organisation_names(),
                            trail=deadline_trail(current_application(), referral), moment=None,
-                           past=None, errors={}, raw_moment="", detail_text=detail_text,
+                           past=None, errors={}, raw_moment="",
                            printable=True, printed_at=current_application().clock())
 
 
@@ -155,17 +176,16 @@ def referral_csv(referral_id: UUID) -> Any:
 
 
 def _csv(rows: list[HistoryRow], filename: str, references: dict[UUID, str]) -> Response:
-    header = [_("Time (Berlin)"), _("Subject"), _("Subject id"), _("Version"), _("Event"),
-              _("User"), _("Name"), _("Organisation"), _("Role"), _("State before"),
-              _("State after"), _("Details"), _("Request")]
+    """The same history as the page, in the same words: one line per event."""
+    header = [_("Time (Berlin)"), _("Subject"), _("Version"), _("What"), _("Who"),
+              _("State before"), _("State after"), _("Details"), _("Request")]
 
     def cells(row: HistoryRow) -> list[Any]:
         states = STATUS if row.subject == "referral" else CASE_STATUS
-        return [row.at.astimezone(BERLIN).isoformat(timespec="seconds"),
-                references.get(row.subject_id, row.subject), row.subject_id, row.version,
-                label(EVENT, row.what), row.user, row.user_name, row.organisation,
-                label(ROLE, row.role), label(states, row.state_before),
-                label(states, row.state_after),
-                "; ".join(f"{k}: {detail_text(v)}" for k, v in row.details.items()),
-                row.correlation_id]
+        subject = references.get(row.subject_id) or (
+            _("referral") if row.subject == "referral" else _("case"))
+        return [row.at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M:%S"), subject,
+                row.version, label(EVENT, row.what), who(row),
+                label(states, row.state_before), label(states, row.state_after),
+                summary(row), row.correlation_id]
     return csv_response(header, (cells(row) for row in rows), filename)

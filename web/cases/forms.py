@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
+from babel import Locale
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, validates, validates_schema
 
@@ -37,15 +39,46 @@ def open_case_form(network: NetworkConfig, this_year: int) -> type[CommandForm]:
 
         @validates("languages")
         def valid_languages(self, value: str | None, **_: Any) -> None:
-            for code in parse_languages(value):
-                if not LANGUAGE_CODE.match(code):
-                    raise ValidationError(str(_l(
-                        "Please give language codes such as “ar, en”, separated by commas.")))
+            unknown = [name for name in _typed_languages(value) if _language_code(name) is None]
+            if unknown:
+                raise ValidationError(str(_l(
+                    "Unknown language: %(names)s. Please give languages by name, e.g. "
+                    "“Arabisch, Englisch”, or by code, e.g. “ar, en”.",
+                    names=", ".join(f"“{name}”" for name in unknown))))
     return OpenCaseForm
 
 
 def parse_languages(value: str | None) -> list[str]:
-    return [c.strip().lower() for c in (value or "").replace(";", ",").split(",") if c.strip()]
+    """The language codes (ISO 639) of what was typed: names in German or English
+    ("Arabisch", "Farsi") or codes ("ar"), separated by commas; each once."""
+    codes = [_language_code(name) for name in _typed_languages(value)]
+    return list(dict.fromkeys(code for code in codes if code is not None))
+
+
+def _typed_languages(value: str | None) -> list[str]:
+    return [c.strip() for c in (value or "").replace(";", ",").split(",") if c.strip()]
+
+
+# What people call some languages besides the standard's names (Babel's CLDR data).
+LANGUAGE_ALIASES = {"farsi": "fa", "dari": "fa", "kurmandschi": "ku", "kurmanji": "ku",
+                    "sorani": "ckb"}
+
+
+def _language_code(name: str) -> str | None:
+    key = name.strip().lower()
+    return LANGUAGE_ALIASES.get(key) or _language_index().get(key)
+
+
+@lru_cache(maxsize=1)
+def _language_index() -> dict[str, str]:
+    """Every language CLDR knows, by its code and its German and English name."""
+    index: dict[str, str] = {}
+    for locale in ("en", "de"):
+        for code, name in Locale(locale).languages.items():
+            if LANGUAGE_CODE.match(code) and len(code) <= 3:
+                index[code] = code
+                index[name.lower()] = code
+    return index
 
 
 def need_form(network: NetworkConfig) -> type[VersionedForm]:
@@ -108,6 +141,8 @@ def referral_form(network: NetworkConfig, receivers: list[str]) -> type[CommandF
         receiver = choice(receivers)
         reason = text(max_length=2000)
         crisis_override_reason = text(required=False, max_length=1000)
+        # Asked for only when the same receiver already has an open referral for the need.
+        send_anyway = flag()
     return ReferralForm
 
 

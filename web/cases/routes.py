@@ -6,8 +6,9 @@ from typing import Any
 from uuid import UUID
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from domain.base import NotFound
+from domain.base import DomainError, NotFound
 from domain.case import Case
+from domain.receipt import CommandReceipt
 from domain.organisation import Organisation
 from domain.referral import Referral, running_stage
 from domain.stamp import Role
@@ -21,8 +22,9 @@ from web.cases.forms import DiscardDraftForm, DraftForm, ReasonForm, ResidenceSt
     parse_languages, purposes_of, referral_form
 from web.form_submission import submit
 from web.application import current_application
-from web.forms import new_key
+from web.forms import content_key, new_key
 from readmodel import queries
+from web.labels import day
 from web.reads import lists_freshness, organisation_names, read_store, service_loads
 from web.visible import visible_case, visible_referral
 from web.receivers import parse_receiver, receiver_value, receiver_values
@@ -90,12 +92,24 @@ def create() -> Any:
                   "languages": parse_languages(data["languages"]),
                   "interpreter_needed": data["interpreter_needed"],
                   "district": data["district"]}
-        return current_application().cases.open_case(viewer(), person, data["housing_stage"],
-                                  data["residence_status"], needs=data["needs"],
-                                  idempotency_key=data["idempotency_key"])
+        # The same case typed again today (Back, then send again: the page came back with a
+        # new form key) is the same command: the case opened the first time is answered.
+        key = content_key(viewer(), "open_case", current_application().today(), person,
+                          data["housing_stage"], data["residence_status"], data["needs"])
+        again = current_application().find(CommandReceipt,
+                                           CommandReceipt.id_for(viewer(), key)) is not None
+        result = current_application().cases.open_case(
+            viewer(), person, data["housing_stage"], data["residence_status"],
+            needs=data["needs"], idempotency_key=key)
+        return {**result, "again": again}
 
     def opened(result: dict[str, Any]) -> Any:
-        flash(_("Case %(reference)s is opened.", reference=result["reference"]), "success")
+        if result["again"]:
+            flash(_("Case %(reference)s was opened with these details already; it is not "
+                    "recorded twice.", reference=result["reference"]), "info")
+        else:
+            flash(_("Case %(reference)s is opened.", reference=result["reference"]),
+                  "success")
         return redirect(url_for("cases.show", case_id=result["case_id"]))
     return submit(open_case_form(network, current_application().today().year), command,
                   rerender=_open_case_page, success=opened)
@@ -303,6 +317,20 @@ def _posted_receiver() -> list[str]:
     return []
 
 
+def _refuse_a_second_open_referral(case: Case, need: str, organisation_id: UUID) -> None:
+    """The same need to the same receiver while one is open is nearly always a slip (Back,
+    then send again; a colleague was quicker): the caseworker is told and may send anyway."""
+    for referral_id in case.referral_ids:
+        referral = current_application().find(Referral, referral_id)
+        if (referral is not None and referral.status != "draft" and referral.is_open
+                and referral.need == need and referral.to_organisation_id == organisation_id):
+            raise DomainError(_(
+                "There is already an open referral to %(receiver)s for this need (since "
+                "%(since)s). Send another one only if that is meant.",
+                receiver=organisation_names().get(str(organisation_id), ""),
+                since=day(referral.sent_at or referral.created_on)), field="send_anyway")
+
+
 def render_referral_form(case: Case, errors: dict[str, list[str]], values: dict[str, Any],
                          status: int) -> Any:
     application = current_application()
@@ -355,6 +383,10 @@ def send_referral(case_id: UUID) -> Any:
 
     def command(d: dict[str, Any]) -> Any:
         organisation_id, service_id = parse_receiver(d["receiver"])
+        double_click = current_application().find(
+            CommandReceipt, CommandReceipt.id_for(viewer(), d["idempotency_key"])) is not None
+        if not d["send_anyway"] and not double_click:  # a double click gets its answer
+            _refuse_a_second_open_referral(visible_case(case_id), d["need"], organisation_id)
         return current_application().referrals.send_referral(
             viewer(), case_id, d["need"], d["urgency"], organisation_id, d["reason"],
             to_service_id=service_id, kind=d["kind"],

@@ -45,6 +45,13 @@ OWN_FORMS: dict[str, type[VersionedForm]] = {"accept": AcceptForm, "forward": Fo
                                              "reject": RejectForm}
 
 
+# How each button looks, by its consequence: the step forward is the primary button; steps
+# that end or undo the referral are red (so "Ablehnen" never looks like "Annehmen"); the
+# rest are secondary.
+ENDING = frozenset({"reject", "fail", "cancel", "mark_entered_in_error"})
+FORWARD_STEPS = frozenset({"receive", "accept", "start", "resume", "complete", "send"})
+
+
 @dataclass(frozen=True)
 class Action:
     """A command of :data:`domain.referral.COMMANDS` as the referral page offers it."""
@@ -59,6 +66,13 @@ class Action:
     @property
     def form(self) -> type[VersionedForm]:
         return OWN_FORMS.get(self.command.name) or FORMS_BY_TEXT[self.command.text]
+
+    @property
+    def style(self) -> str:
+        """The button's class: "" (primary), "danger" or "secondary"."""
+        if self.command.name in ENDING:
+            return "danger"
+        return "" if self.command.name in FORWARD_STEPS else "secondary"
 
     @property
     def side(self) -> str:

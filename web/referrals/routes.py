@@ -44,9 +44,16 @@ def render_referral(referral: Referral, failed: str | None = None,
                            organisations={o.id: o.name for o in organisations_now})
     child = application.find(Referral, referral.child_referral_id) if referral.child_referral_id \
         else None
+    # Forwarded to a service of another organisation: not back to the sender, not within
+    # the receiver, not to one without services (the IT service, an office of the town).
     organisations = sorted((o for o in organisations_now
-                            if o.active and o.id != referral.to_organisation_id),
+                            if o.active and o.services and o.id not in (
+                                referral.to_organisation_id, referral.from_organisation_id)),
                            key=lambda o: o.name)
+    receiver = next((o for o in organisations_now if o.id == referral.to_organisation_id),
+                    None)
+    service_name = (receiver.services.get(referral.to_service_id, {}).get("name")
+                    if receiver is not None and referral.to_service_id else None)
     capacity = None
     if referral.may("accept", me) or referral.waitlisted:
         service_id, places, taken = application.referrals.capacity_of(referral)
@@ -64,7 +71,7 @@ def render_referral(referral: Referral, failed: str | None = None,
         audits=access.audits_referral(me, referral, case), names=_names(),
         forward_options=[(value, _receiver_label(value, organisations))
                          for value in receiver_values(organisations)],
-        now=application.clock()), status
+        service_name=service_name, now=application.clock()), status
 
 
 def _receiver_label(value: str, organisations: list[Organisation]) -> str:

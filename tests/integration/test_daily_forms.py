@@ -1,0 +1,128 @@
+"""Forms a caseworker can trust (issue 20, points 5, 6 and 8): the audit's "state at a
+moment" takes a date with or without a time and names what is wrong with one it cannot
+take; a date in the right form that is no day of the calendar is called so; a consent
+cannot run for decades; languages are typed by name; and a conflict caused by the user's
+own other tab says so instead of blaming "someone"."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from uuid import UUID
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from testbed.web import events, hidden_fields, sign_in, submit, web_world
+
+
+def _audit(client: FlaskClient, case_id: object, moment: str) -> tuple[int, str]:
+    answer = client.get(f"/pruefung/faelle/{case_id}", query_string={"zeitpunkt": moment})
+    return answer.status_code, answer.get_data(as_text=True)
+
+
+def test_the_state_at_a_moment_takes_a_date_and_names_what_is_wrong(web_app: Flask) -> None:
+    world = web_world(web_app)
+    case_id = world.open_case()
+    birgit = sign_in(web_app, "birgit")
+    today = world.application.today()
+    status, page = _audit(birgit, case_id, today.strftime("%d.%m.%Y"))  # a date alone
+    assert status == 200, page
+    status, page = _audit(birgit, case_id, "31.02.2026 10:00")
+    assert status == 422 and "Den 31.02.2026 gibt es im Kalender nicht." in page
+    status, page = _audit(birgit, case_id, "gestern")
+    assert status == 422 and "Bitte geben Sie ein Datum ein (TT.MM.JJJJ)" in page
+    tomorrow = (today + timedelta(days=1)).strftime("%d.%m.%Y")
+    status, page = _audit(birgit, case_id, f"{tomorrow} 09:00")
+    assert status == 422 and "liegt in der Zukunft" in page
+    status, page = _audit(birgit, case_id, "01.01.1999")
+    assert status == 422 and "frühestens im Jahr 2000" in page
+
+
+def _case_page(client: FlaskClient, case_id: object) -> str:
+    return client.get(f"/faelle/{case_id}").get_data(as_text=True)
+
+
+def test_impossible_and_implausible_consent_dates_are_named(web_app: Flask) -> None:
+    world = web_world(web_app)
+    case_id = world.open_case()
+    anna = sign_in(web_app, "anna")
+    before = events(web_app)
+    action = f"/faelle/{case_id}/einwilligungen"
+    answer = submit(anna, f"/faelle/{case_id}", action, sector="health", purposes="health",
+                    expires_on="31.02.2027")
+    assert answer.status_code == 422
+    assert "Den 31.02.2027 gibt es im Kalender nicht." in answer.get_data(as_text=True)
+    answer = submit(anna, f"/faelle/{case_id}", action, sector="health", purposes="health",
+                    expires_on="31.12.2099")
+    assert answer.status_code == 422
+    assert "höchstens 24 Monate" in answer.get_data(as_text=True)
+    assert events(web_app) == before
+    in_a_year = (world.application.today() + timedelta(days=365)).strftime("%d.%m.%Y")
+    answer = submit(anna, f"/faelle/{case_id}", action, sector="health", purposes="health",
+                    expires_on=in_a_year)
+    assert answer.status_code == 302
+
+
+def test_languages_are_typed_by_name(web_app: Flask) -> None:
+    world = web_world(web_app)
+    anna = sign_in(web_app, "anna")
+    form = {"display_name": "Familie L.", "household_size": "2", "district": "Sandow",
+            "housing_stage": "own_flat", "residence_status": "gestattung"}
+    refused = submit(anna, "/faelle/neu", "/faelle/neu", **form, languages="Arabisch, xx")
+    assert refused.status_code == 422
+    assert "Unbekannte Sprache: “xx”" in refused.get_data(as_text=True)
+    opened = submit(anna, "/faelle/neu", "/faelle/neu", **form,
+                    languages="Arabisch, english, Farsi, uk, arabic")
+    assert opened.status_code == 302
+    case_id = UUID(opened.headers["Location"].rstrip("/").split("/")[-1])
+    assert world.case(case_id).person["languages"] == ["ar", "en", "fa", "uk"]
+    assert "Arabisch, Englisch, Persisch, Ukrainisch" in _case_page(anna, case_id)
+
+
+def test_a_conflict_with_ones_own_other_tab_says_so(web_app: Flask) -> None:
+    world = web_world(web_app)
+    case_id = world.open_case()
+    anna = sign_in(web_app, "anna")
+    action = f"/faelle/{case_id}/bedarfe"
+    older_tab = hidden_fields(_case_page(anna, case_id), action)
+    assert submit(anna, f"/faelle/{case_id}", action, need="language").status_code == 302
+    stale = anna.post(action, data={**older_tab, "need": "housing.search"})
+    assert stale.status_code == 409
+    assert "Sie haben dies inzwischen selbst geändert" in stale.get_data(as_text=True)
+    # Birgit's change, seen from Anna's older tab: "someone".
+    older_tab = hidden_fields(_case_page(anna, case_id), action)
+    birgit = sign_in(web_app, "birgit")
+    assert submit(birgit, f"/faelle/{case_id}", action, need="childcare").status_code == 302
+    stale = anna.post(action, data={**older_tab, "need": "legal"})
+    assert stale.status_code == 409
+    page = stale.get_data(as_text=True)
+    assert "Jemand anderes hat dies inzwischen geändert" in page and "selbst geändert" not in page
+
+
+def test_a_forms_address_opened_as_a_page_leads_to_the_page_of_the_form(
+        web_app: Flask) -> None:
+    """Issue 20, point 11: a reload after a send, or the sign-in's way back to where a
+    session ended, opens the form's address with GET: the page of the form, not "405"."""
+    world = web_world(web_app)
+    case_id = world.open_case()
+    anna = sign_in(web_app, "anna")
+    answer = anna.get(f"/faelle/{case_id}/bedarfe")
+    assert answer.status_code == 302 and answer.headers["Location"] == f"/faelle/{case_id}"
+    api = anna.get(f"/api/v1/cases/{case_id}/needs", headers={"Accept": "application/json"})
+    assert api.status_code in (404, 405)  # the API keeps answering as an API
+
+
+def test_buttons_look_like_their_consequence(web_app: Flask) -> None:
+    """Issue 20, point 11: "Ablehnen" and "Als gescheitert abschließen" are red, the step
+    forward is the primary button, the rest secondary."""
+    world = web_world(web_app)
+    case_id = world.open_case()
+    world.consent(case_id)
+    referral_id = world.send(case_id)
+    page = sign_in(web_app, "nadia").get(f"/vermittlungen/{referral_id}").get_data(
+        as_text=True)
+    buttons = dict((text.strip(), css) for css, text in re.findall(
+        r'<button type="submit"(?: class="([^"]*)")?>([^<]+)</button>', page))
+    assert buttons["Annehmen"] == "" and buttons["Ablehnen"] == "danger"
+    assert buttons["Weiterleiten"] == "secondary"
