@@ -65,6 +65,27 @@ def outbox(store: ViewStore, organisation_id: str, limit: int = 200,
                        (organisation_id, limit, offset))
 
 
+def inbox_counts(store: ViewStore, organisation_id: str, now: datetime) -> tuple[int, int]:
+    """(open referrals in the inbox, of which overdue) for the navigation's badge."""
+    with store.reading() as cur:
+        row = cur.one(f"SELECT COUNT(*) AS open, COALESCE(SUM(CASE WHEN next_due_at < ? "
+                      f"THEN 1 ELSE 0 END), 0) AS overdue FROM {{p}}referrals WHERE {INBOX}",
+                      (ts(now), organisation_id, *OPEN_FOR_RECEIVER))
+    return (int(row["open"]), int(row["overdue"])) if row else (0, 0)
+
+
+def overdue_of(store: ViewStore, organisation_id: str, now: datetime,
+               limit: int = 200) -> list[dict[str, Any]]:
+    """The organisation's open referrals past a deadline, sent or received, the most overdue
+    first: what its supervisor follows up."""
+    with store.reading() as cur:
+        return cur.all(
+            "SELECT * FROM {p}referrals WHERE (to_organisation_id = ? OR "
+            "from_organisation_id = ?) AND status IN (?, ?, ?, ?, ?) AND next_due_at < ? "
+            "ORDER BY next_due_at LIMIT ?",
+            (organisation_id, organisation_id, *OPEN_FOR_RECEIVER, ts(now), limit))
+
+
 def inbox_size(store: ViewStore, organisation_id: str) -> int:
     return _count(store, INBOX, (organisation_id, *OPEN_FOR_RECEIVER))
 

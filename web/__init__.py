@@ -38,6 +38,17 @@ NAVIGATION = {
 }
 
 
+def _inbox_counts() -> tuple[int, int]:
+    """(open, overdue) referrals in the inbox of the organisation acted for, for the
+    navigation: an overdue crisis referral is seen on every page, not only in the inbox."""
+    from readmodel.queries import inbox_counts
+    from web.application import current_application
+    from web.reads import read_store
+
+    return inbox_counts(read_store(), str(g.viewer.organisation_id),
+                        current_application().clock())
+
+
 def _instance_secret(settings: Settings) -> str:
     """Without SECRET_KEY, a random key kept in the instance folder (readable by the owner
     only), so every worker process of one installation signs sessions alike."""
@@ -141,7 +152,8 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
 
     app.jinja_env.globals.update(
         network_name=network_name, new_key=new_key,
-        navigation=lambda: NAVIGATION.get(g.viewer.role, ()) if g.get("viewer") else ())
+        navigation=lambda: NAVIGATION.get(g.viewer.role, ()) if g.get("viewer") else (),
+        inbox_counts=_inbox_counts)
 
     @app.after_request
     def not_cached(response: Any) -> Any:

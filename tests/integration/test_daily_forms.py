@@ -13,6 +13,7 @@ from uuid import UUID
 from flask import Flask
 from flask.testing import FlaskClient
 
+from readmodel.runner import ViewUpdater
 from testbed.web import events, hidden_fields, sign_in, submit, web_world
 
 
@@ -126,3 +127,27 @@ def test_buttons_look_like_their_consequence(web_app: Flask) -> None:
         r'<button type="submit"(?: class="([^"]*)")?>([^<]+)</button>', page))
     assert buttons["Annehmen"] == "" and buttons["Ablehnen"] == "danger"
     assert buttons["Weiterleiten"] == "secondary"
+
+
+def test_overdue_referrals_show_in_the_navigation_and_the_supervisors_notices(
+        web_app: Flask) -> None:
+    """Issue 20, point 7: an overdue crisis referral is seen on every page of the receiver
+    (the inbox's count in the navigation), and the supervisors' notices list their
+    organisation's overdue referrals, not only the escalations addressed to them."""
+    world = web_world(web_app)
+    case_id = world.open_case()
+    world.consent(case_id)
+    referral_id = world.send(case_id, urgency="crisis")
+    system = web_app.extensions["fallnetz.system"]
+    ViewUpdater(system.application, system.read_store).catch_up()
+    nadia = sign_in(web_app, "nadia")
+    page = nadia.get("/faelle").get_data(as_text=True)
+    assert '<span class="count">1</span>' in page and "überfällig" not in page
+    later = world.application.clock() + timedelta(days=3)
+    world.application.clock = lambda: later
+    page = sign_in(web_app, "nadia").get("/faelle").get_data(as_text=True)  # a new day
+    assert '<span class="count overdue">1 überfällig</span>' in page
+    notices = sign_in(web_app, "ulrike").get("/benachrichtigungen").get_data(as_text=True)
+    overdue = notices[notices.index("Überfällige Vermittlungen"):]
+    assert f"/vermittlungen/{referral_id}" in overdue.split("</table>")[0]
+    assert "Krise" in overdue.split("</table>")[0]

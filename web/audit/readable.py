@@ -28,6 +28,12 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _staff(username: Any) -> str:
+    """A member of staff by name, as the rest of the audit names them."""
+    account = current_app.extensions["fallnetz.application"].directory.user(str(username))
+    return account.display_name if account is not None else str(username)
+
+
 def _day(value: Any) -> str:
     if isinstance(value, datetime):
         return day(value)
@@ -89,8 +95,8 @@ DETAILS: dict[str, tuple[Any, Callable[[Any], str]]] = {
     "housing_stage": (_l("housing"), _labelled(HOUSING_STAGE)),
     "residence_status": (_l("residence status"), _labelled(RESIDENCE_STATUS)),
     "legal_sphere": (_l("legal sphere"), _text),
-    "lead_caseworker": (_l("lead caseworker"), _text),
-    "caseworker": (_l("caseworker"), _text),
+    "lead_caseworker": (_l("lead caseworker"), _staff),
+    "caseworker": (_l("caseworker"), _staff),
     "grounds": (_l("grounds"), _labelled(GROUNDS)),
     "stage": (_l("deadline"), _labelled(STAGE)),
     "level": (_l("level"), _text),
@@ -128,6 +134,8 @@ def facts(row: HistoryRow) -> list[tuple[str, str]]:
         if key not in DETAILS:
             continue
         name, show = DETAILS[key]
+        if value in (None, "", []) and key not in CHANGES:
+            continue  # nothing said: nothing to read (a consent for a sector names no receiver)
         text = _shown(value, show)
         if row.event in CHANGING_EVENTS and key in CHANGES:
             old_key = CHANGES[key]

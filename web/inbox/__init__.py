@@ -47,9 +47,14 @@ def notifications() -> Any:
                    for row in queries.inapp_notifications(read_store(), recipient)),
                   key=lambda row: row["created_at"], reverse=True)
     referrals = queries.referrals_noted_for(read_store(), recipients)
+    # A supervisor follows up every overdue referral of the organisation, sent or received,
+    # not only those whose escalation was addressed to them.
+    overdue = queries.overdue_of(read_store(), str(viewer().organisation_id),
+                                 current_application().clock()) \
+        if g.viewer.role == Role.SUPERVISOR else []
     return render_template("inbox/notifications.html", rows=rows, referrals=referrals,
-                           names=organisation_names(), freshness=lists_freshness(),
-                           links=g.viewer.role == Role.SUPERVISOR)
+                           overdue=overdue, names=organisation_names(),
+                           freshness=lists_freshness(), links=g.viewer.role == Role.SUPERVISOR)
 
 
 def _utc_text(moment: Any) -> str:
