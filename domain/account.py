@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -29,6 +30,8 @@ class UserAccount(StampedAggregate):
         self.email = email
         self.password_hash: str | None = None
         self.signed_out_at: datetime | None = None
+        self.disabled = False
+        self.setup_link: dict[str, str] | None = None  # {"hash", "expires_at"} while open
         self.second_factor: str | None = None  # the TOTP secret, when one is set up
         self.recovery_hashes: tuple[str, ...] = ()
         self.last_code_step = 0
@@ -136,6 +139,60 @@ class UserAccount(StampedAggregate):
             self.signed_out_at = self.modified_on
 
     def session_ended(self, began: datetime) -> bool:
-        """Whether a session begun at ``began`` was ended by a sign-out since."""
+        """Whether a session begun at ``began`` was ended by a sign-out since, or the account
+        is disabled."""
+        if self.is_disabled():
+            return True
         ended = getattr(self, "signed_out_at", None)  # accounts from before sign-outs
         return ended is not None and began <= ended
+
+    # -- disabling, and the one-time link to set a password ---------------------------------
+    def is_disabled(self) -> bool:
+        return bool(getattr(self, "disabled", False))  # accounts from before disabling
+
+    def disable(self, reason: str, by: Stamp) -> None:
+        """Nobody signs in as this account any more; its sessions end at once."""
+        if self.is_disabled():
+            raise DomainError(_("This account is disabled already."), field="username")
+        self._disabled(reason=require_text(reason, "reason", _("A reason")), by=by)
+
+    @event("Disabled")
+    def _disabled(self, reason: str, by: Stamp) -> None:
+        self.disabled = True
+        self.setup_link = None
+        self.signed_out_at = self.modified_on
+
+    def enable(self, by: Stamp) -> None:
+        if not self.is_disabled():
+            raise DomainError(_("This account is not disabled."), field="username")
+        self._enabled(by=by)
+
+    @event("Enabled")
+    def _enabled(self, by: Stamp) -> None:
+        self.disabled = False
+
+    def issue_setup_link(self, secret_hash: str, expires_at: datetime, by: Stamp) -> None:
+        """A link with which the user sets their own password (first sign-in, or a reset):
+        nobody else ever types or knows it. Only the newest link works; it works once."""
+        if self.is_disabled():
+            raise DomainError(_("This account is disabled."), field="username")
+        self._setup_link_issued(secret_hash=secret_hash, expires_at=expires_at.isoformat(),
+                                by=by)
+
+    @event("SetupLinkIssued")
+    def _setup_link_issued(self, secret_hash: str, expires_at: str, by: Stamp) -> None:
+        self.setup_link = {"hash": secret_hash, "expires_at": expires_at}
+
+    def set_password_by_link(self, secret_hash: str, password_hash: str, now: datetime,
+                             by: Stamp) -> None:
+        link = getattr(self, "setup_link", None)
+        if (link is None or not hmac.compare_digest(link["hash"], secret_hash)
+                or datetime.fromisoformat(link["expires_at"]) < now or self.is_disabled()):
+            raise DomainError(_("This link is not valid (any more). Please ask for a new "
+                                "one."), field="token")
+        self._password_set_by_link(password_hash=password_hash, by=by)
+
+    @event("PasswordSetByLink")
+    def _password_set_by_link(self, password_hash: str, by: Stamp) -> None:
+        self.password_hash = password_hash
+        self.setup_link = None

@@ -41,6 +41,7 @@ from domain.services.exchange import ExchangeService
 from domain.services.integrations import IntegrationService
 from domain.services.planning import PlanningService
 from domain.services.privacy import PrivacyService
+from domain.services.staff import StaffService
 from domain.services.referrals import ReferralService
 from domain.stamp import Role, Stamp, StampAsDict
 
@@ -94,6 +95,7 @@ class ReferralNetwork(Application):
         self.exchange = ExchangeService(self)
         self.planning = PlanningService(self)
         self.privacy = PrivacyService(self)
+        self.staff = StaffService(self)
         # The projections read the events without the person's data: the views hold none.
         self.mapper_for_views = self._sealing_mapper(unseal=False) if person_keys \
             else self.mapper

@@ -35,7 +35,7 @@ MEMBER_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.COORDINATOR, Role.ADMIN,
 # What an API token may do beyond its role; the role's own limits (DESIGN §8) still hold.
 TOKEN_SCOPES = ("cases:read", "cases:write", "referrals:read", "referrals:write",
                 "directory:read", "directory:write", "audit:read", "integrations:write",
-                "reports:read")
+                "reports:read", "staff:write")
 TOKEN_PRINCIPAL = "api:"  # how a token appears as the acting user in events and audits
 # A token lasts a year unless its issuer says otherwise, at most two: a forgotten one ends.
 DEFAULT_TOKEN_DAYS = 365
@@ -288,6 +288,17 @@ class Organisation(StampedAggregate):
     @event("Deactivated")
     def _deactivated(self, reason: str, by: Stamp) -> None:
         self.active = False
+
+    def reactivate(self, by: Stamp) -> None:
+        """Back in the directory (deactivated by mistake, or working again)."""
+        if self.active:
+            raise DomainError(_("{organisation} is active.", organisation=self.name),
+                              field="organisation_id")
+        self._reactivated(by=by)
+
+    @event("Reactivated")
+    def _reactivated(self, by: Stamp) -> None:
+        self.active = True
 
     def _require_active(self) -> None:
         if not self.active:

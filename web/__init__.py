@@ -27,12 +27,13 @@ NAVIGATION = {
                       ("inbox.outbox", _l("Outbox")), ("directory.index", _l("Directory"))),
     Role.SUPERVISOR: (("cases.index", _l("Cases")), ("inbox.index", _l("Inbox")),
                       ("inbox.outbox", _l("Outbox")), ("inbox.notifications", _l("Notices")),
-                      ("reports.overview", _l("Network")), ("directory.index", _l("Directory"))),
+                      ("reports.overview", _l("Network")), ("directory.index", _l("Directory")),
+                      ("staff.index", _l("Staff"))),
     Role.COORDINATOR: (("reports.overview", _l("Network")),
                        ("directory.escalations", _l("Escalations")),
                        ("directory.index", _l("Directory")),
                        ("inbox.notifications", _l("Notices"))),
-    Role.ADMIN: (("directory.index", _l("Directory")),),
+    Role.ADMIN: (("directory.index", _l("Directory")), ("staff.index", _l("Staff"))),
     Role.DATA_PROTECTION: (("privacy.index", _l("Data protection")),
                            ("privacy.reads", _l("Who read a case"))),
 }
@@ -116,13 +117,14 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     from web.privacy import bp as privacy_bp
     from web.referrals import bp as referrals_bp
     from web.reports import bp as reports_bp
+    from web.staff import bp as staff_bp
 
     i18n.init_app(app)
     incoming.init_app(app)
     labels.init_app(app)
     csrf.init_app(app)
     for blueprint in (auth_bp, cases_bp, referrals_bp, inbox_bp, audit_bp, directory_bp,
-                      reports_bp, privacy_bp):
+                      reports_bp, privacy_bp, staff_bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     # One load of each aggregate per request (see ReferralNetwork.one_load_each); opened

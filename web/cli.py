@@ -18,7 +18,8 @@ from flask import Flask
 
 from domain.base import DomainError
 from domain.demo import load_demo
-from domain.organisation import DEFAULT_TOKEN_DAYS, MEMBER_ROLES, MOST_TOKEN_DAYS, TOKEN_SCOPES
+from domain.organisation import DEFAULT_TOKEN_DAYS, MEMBER_ROLES, MOST_TOKEN_DAYS, TOKEN_SCOPES, \
+    Organisation
 from domain.stamp import Role, Stamp
 from domain.network import NetworkConfigError, load_network
 from web.application import current_application
@@ -133,6 +134,7 @@ def init_app(app: Flask) -> None:
 
     _notification_commands(app)
     _exchange_commands(app)
+    _staff_commands(app)
     _store_commands(app)
 
     @app.cli.group("escalations")
@@ -194,6 +196,77 @@ def _notification_commands(app: Flask) -> None:
         current_application().escalations.release_notification(notification_id, reason,
                                                                datetime.now(timezone.utc))
         click.echo("Released; it is sent with the next run.")
+
+
+def _staff_commands(app: Flask) -> None:
+    """The operators' side of staff management (the web's „Personal“ page does the same)."""
+    @app.cli.group("staff")
+    def staff_group() -> None:
+        """Members of staff: add, one-time links, disable and enable."""
+
+    def organisation_id(key: str) -> UUID:
+        found = current_application().find(
+            Organisation, Organisation.id_for(current_application().network.slug, key))
+        if found is None:
+            raise click.ClickException(f"No organisation with the key {key!r}.")
+        return found.id
+
+    def run(command: Callable[[], Any]) -> Any:
+        try:
+            return command()
+        except DomainError as e:
+            raise click.ClickException(str(e.message)) from None
+
+    def link_of(token: str) -> str:
+        base = app.extensions["fallnetz.settings"].public_base_url
+        return f"{base.rstrip('/')}/zugang/{token}"
+
+    system = Stamp.system("cli:staff")
+
+    @staff_group.command("add")
+    @click.argument("organisation_key")
+    @click.argument("username")
+    @click.option("--name", required=True, help="The name shown to colleagues.")
+    @click.option("--role", required=True, help="caseworker, supervisor, coordinator, admin "
+                  "or data_protection.")
+    @click.option("--email", default=None, help="Their own e-mail address.")
+    def staff_add(organisation_key: str, username: str, name: str, role: str,
+                  email: str | None) -> None:
+        """Add a member (a new account gets a one-time link to set its password)."""
+        staff = current_application().staff
+        org = organisation_id(organisation_key)
+        result = run(lambda: staff.add_member(system, org, username, name, role, email))
+        click.echo(f"{username} is a {role} of {organisation_key}.")
+        if result["new"]:
+            token = run(lambda: staff.issue_setup_link(system, org, username))
+            click.echo(f"One-time link (7 days): {link_of(token)}")
+
+    @staff_group.command("link")
+    @click.argument("organisation_key")
+    @click.argument("username")
+    def staff_link(organisation_key: str, username: str) -> None:
+        """A new one-time link for the member to set their password (a reset)."""
+        token = run(lambda: current_application().staff.issue_setup_link(
+            system, organisation_id(organisation_key), username))
+        click.echo(f"One-time link (7 days): {link_of(token)}")
+
+    @staff_group.command("disable")
+    @click.argument("organisation_key")
+    @click.argument("username")
+    @click.option("--reason", required=True)
+    def staff_disable(organisation_key: str, username: str, reason: str) -> None:
+        """Disable an account: its sessions end at once, nobody signs in with it."""
+        run(lambda: current_application().staff.disable(
+            system, organisation_id(organisation_key), username, reason))
+        click.echo(f"{username} is disabled.")
+
+    @staff_group.command("enable")
+    @click.argument("organisation_key")
+    @click.argument("username")
+    def staff_enable(organisation_key: str, username: str) -> None:
+        run(lambda: current_application().staff.enable(
+            system, organisation_id(organisation_key), username))
+        click.echo(f"{username} is enabled.")
 
 
 def _exchange_commands(app: Flask) -> None:

@@ -54,7 +54,9 @@ class AccountService(Service):
         today's is replaced on the way."""
         account = (self.application.find(UserAccount,
                                          UserAccount.id_for(username)) if username else None)
-        password_hash = account.password_hash if account is not None else None
+        # A disabled account is checked against no hash: as slow, and never a match.
+        password_hash = account.password_hash if account is not None and \
+            not account.is_disabled() else None
         if not check_password(password_hash, password) or account is None:
             return None
         assert password_hash is not None

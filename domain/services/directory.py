@@ -87,6 +87,14 @@ class DirectoryService(Service):
             lambda o: o.deactivate(reason, by=by), idempotency_key, own_supervisor=False,
             args=arguments(locals()))
 
+    def reactivate_organisation(self, by: Stamp, organisation_id: UUID,
+                                expected_version: int | None = None,
+                                idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._directory_change(
+            "reactivate_organisation", by, organisation_id, expected_version,
+            lambda o: o.reactivate(by=by), idempotency_key, own_supervisor=False,
+            args=arguments(locals()))
+
     def check_service_needs(self, service: dict[str, Any]) -> None:
         for need in service.get("needs") or []:
             if not self.application.network.is_need(need):

@@ -34,7 +34,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, list[str]]]]:
         views.catch_up()
         reference = application.repository.get(asked).reference
         pages = {"birgit": [f"/faelle/{closed}", f"/faelle/{asked}",
-                            f"/pruefung/faelle/{closed}"],
+                            f"/pruefung/faelle/{closed}", "/personal"],
                  "dora": ["/datenschutz", f"/datenschutz/lesezugriffe?fall={reference}",
                           "/konto", "/anmelden/einrichten"]}
         with serving(app) as base:

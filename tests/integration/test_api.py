@@ -73,7 +73,8 @@ def test_a_referral_from_one_system_to_another(web_app: Flask, world: World,
     assert case["person"]["display_name"] == "Familie A." and case["version"] == 2
     consented = client.post(f"/api/v1/cases/{case['id']}/consents",
                             headers={**fsa, "If-Match": f'"{case["version"]}"'},
-                            json={"purposes": ["health"], "expires_on": "2099-12-31",
+                            json={"purposes": ["health"], "expires_on": str(
+                                world.application.today() + timedelta(days=300)),
                                   "receiver_organisation_id": str(world.org("psz"))})
     assert consented.status_code == 200, consented.get_data(as_text=True)
     assert consented.headers["ETag"] == f'"{consented.json["version"]}"'

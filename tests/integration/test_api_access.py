@@ -7,6 +7,7 @@ content. Only the directory and the caller's own lists answer them."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -35,7 +36,8 @@ def body(rule: str, values: dict[str, Any]) -> Any:
     reason, outcome = {"reason": "Grund"}, {"outcome": "Ergebnis"}
     return {
         "needs": {"need": "health.psychosocial"}, "resolve": {"note": ""},
-        "consents": {"purposes": ["health"], "expires_on": "2099-01-01", "sector": "health"},
+        "consents": {"purposes": ["health"], "expires_on": str(date.today() + timedelta(days=300)),
+                     "sector": "health"},
         "residence-status": {"residence_status": "duldung"},
         "housing-stage": {"housing_stage": "own_flat"}, "person": {"display_name": "X"},
         "close": reason, "reopen": reason, "revoke": reason, "reject": reason, "hold": reason,
@@ -47,6 +49,9 @@ def body(rule: str, values: dict[str, Any]) -> Any:
         "capacity": {"capacity": 3}, "hsds": [],
         "tokens": {"name": "t1", "role": "caseworker", "scopes": ["cases:read"]},
         "webhooks": {"url": "https://example.org/x"},
+        "members": {"username": "neu", "display_name": "Neu", "role": "caseworker"},
+        "<uuid:user_id>": {"role": "supervisor"}, "disable": reason, "enable": {},
+        "setup-link": {},
         "referrals": {"case_id": str(values["case_id"]), "need": "health.psychosocial",
                       "urgency": "urgent", "to_organisation_id": str(values["elsewhere"]),
                       "reason": "Grund"},
@@ -74,7 +79,8 @@ def setting(app: Flask) -> dict[str, Any]:
         "case_id": case_id, "referral_id": referral_id, "organisation_id":
         world.org("fsa-sachsendorf"), "need": "health.psychosocial", "consent_id": "x",
         "service_id": "beratung", "token_id": "x", "webhook_id": "x",
-        "elsewhere": world.org("gesundheitsamt")}}
+        "elsewhere": world.org("gesundheitsamt"),
+        "user_id": application.directory.user("anna").id}}
 
 
 def api_routes(app: Flask) -> list[tuple[str, str, str]]:

@@ -83,7 +83,7 @@ def test_no_api_route_gives_a_5xx_or_stores_a_hostile_body(app: Flask) -> None:
     values = {"case_id": setting.ids["own_case"], "referral_id": setting.ids["sent"],
               "organisation_id": world.org("fsa-sachsendorf"), "need": "health.psychosocial",
               "consent_id": setting.consent_id, "service_id": "beratung",
-              "token_id": "none", "webhook_id": "none"}
+              "token_id": "none", "webhook_id": "none", "user_id": setting.ids["own_member"]}
     wrong = []
     for rule in app.url_map.iter_rules():
         methods = (rule.methods or set()) & {"POST", "PUT", "PATCH"}

@@ -17,6 +17,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from domain.organisation import Organisation
+from domain.stamp import Role, Stamp
 from testbed.web import csrf_token, events, sign_in, web_world
 from web.referrals.actions import ACTIONS
 
@@ -57,6 +59,15 @@ for endpoint in ("cases.show", "cases.record_need", "cases.resolve_need", "cases
                  "cases.send_referral", "cases.close", "cases.reopen"):
     ALLOWED[(endpoint, "own_case")] = {"anna", "birgit"}
     ALLOWED[(endpoint, "foreign_case")] = {"claudia"}
+# Staff: the admin manages every organisation's members, a supervisor their own's; a
+# one-time link nobody was given opens for nobody.
+ALLOWED[("staff.index", None)] = ALLOWED[("staff.add_member", None)] = {"birgit", "ulrike",
+                                                                        "root"}
+for endpoint in ("staff.change_role", "staff.remove", "staff.disable", "staff.enable",
+                 "staff.new_link"):
+    ALLOWED[(endpoint, "own_member")] = {"birgit", "root"}
+    ALLOWED[(endpoint, "foreign_member")] = {"ulrike", "root"}
+ALLOWED[("staff.set_password", "a_link")] = set()
 # Erasure: a supervisor of the lead organisation asks, the data protection officer decides
 # for any case of the network (and sees who read any case).
 ALLOWED[("cases.request_erasure", "own_case")] = {"birgit"}
@@ -88,7 +99,8 @@ for objects in ("sent", "draft"):
     ALLOWED[("referrals.act:irrtuemlich", objects)] = {"birgit"}
 
 OBJECT_KINDS = {"case_id": ("own_case", "foreign_case"), "referral_id": ("sent", "draft"),
-                "organisation_id": ("psz",), "filename": (None,)}
+                "organisation_id": ("psz",), "filename": (None,),
+                "user_id": ("own_member", "foreign_member"), "token": ("a_link",)}
 
 
 class Setting:
@@ -110,12 +122,26 @@ class Setting:
         self.estimate_id = self.application.planning.record_demand(
             world.as_("katrin", "koordinierungsstelle"), "housing", date(2026, 1, 1),
             date(2026, 12, 1), 450)["estimate_id"]
+        # Members of staff whom the others manage (a caseworker of the FSA, one of the PSZ);
+        # none of the signed-in users, so removing them changes nobody's access.
+        system = Stamp.system("test-setup")
+        self.member_organisations = {"own_member": world.org("fsa-sachsendorf"),
+                                     "foreign_member": world.org("psz")}
+        members = {name: self.application.staff.add_member(
+            system, organisation_id, f"staff-{name}", name, "caseworker")["user_id"]
+            for name, organisation_id in self.member_organisations.items()}
         self.ids = {"own_case": own, "foreign_case": foreign, "sent": sent,
                     "draft": drafts["draft_referral_ids"][0], "psz": world.org("psz"),
-                    None: None}
+                    **members, None: None}
 
     def version(self, name: str) -> int:
         return self.application.repository.get(self.ids[name]).version
+
+    def _keep_member(self, name: str) -> None:
+        organisation = self.application.find(Organisation, self.member_organisations[name])
+        if f"staff-{name}" not in organisation.members:
+            self.application.directory.add_member(
+                Stamp.system("test-setup"), organisation.id, f"staff-{name}", Role.CASEWORKER)
 
     def form(self, endpoint: str, obj: str | None) -> dict[str, Any]:
         """A complete, valid form for the route, so only access can stop it."""
@@ -124,11 +150,23 @@ class Setting:
             and obj is not None else key
         today = self.application.today()
         action = endpoint.partition(":")[2]
+        member = {"organisation_id": self.member_organisations[obj].hex} \
+            if obj in self.member_organisations else {}
+        if member:  # a member removed by an earlier request is a member again
+            self._keep_member(obj)
         samples: dict[str, Callable[[], dict[str, Any]]] = {
             "auth.login": lambda: {"username": "nobody", "password": "wrong password"},
             "auth.logout": dict, "auth.change_language": lambda: {"language": "de"},
             "auth.choose_organisation": lambda: {"membership": "none"},
             "auth.confirm_code": lambda: {"code": "123456"},
+            "staff.add_member": lambda: {**key, "organisation_id": self.world.org(
+                "fsa-sachsendorf").hex, "username": f"neu-{uuid4().hex[:8]}",
+                "display_name": "Neu", "role": "caseworker"},
+            "staff.change_role": lambda: {**member, "role": "supervisor"},
+            "staff.remove": lambda: member, "staff.enable": lambda: member,
+            "staff.new_link": lambda: member,
+            "staff.disable": lambda: {**member, "reason": "Test"},
+            "staff.set_password": lambda: {"password": "x" * 12, "repeated_password": "x" * 12},
             "auth.enrol_second_factor": lambda: {"code": "123456"},
             "auth.renew_recovery_codes": lambda: {"code": "123456"},
             "auth.remove_second_factor": dict,
@@ -198,6 +236,8 @@ def url_for_route(setting: Setting, rule: str, obj: str | None, values: dict[str
     url = rule
     if values["param"] == "filename":
         url = url.replace("<path:filename>", "fallnetz.css")
+    elif values["param"] == "token":  # a one-time link nobody was given
+        url = url.replace("<token>", "0" * 32 + ".not-a-link")
     elif values["param"]:
         url = url.replace(f"<uuid:{values['param']}>", str(setting.ids[obj]))
     if values["action"]:

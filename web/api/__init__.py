@@ -158,7 +158,7 @@ def init_app(app: Flask) -> None:
 
     from web import csrf
     from web.api import cases, directory, histories, integrations, mailboxes, referrals, \
-        reports
+        reports, staff
 
     app.config.update(
         API_TITLE="Fallnetz API",
@@ -178,7 +178,8 @@ def init_app(app: Flask) -> None:
         },
     )
     api.init_app(app)
-    for module in (cases, referrals, mailboxes, histories, directory, integrations, reports):
+    for module in (cases, referrals, mailboxes, histories, directory, integrations, reports,
+                   staff):
         csrf.exempt(module.bp)  # session callers send X-CSRFToken; see common.authenticate
         api.register_blueprint(module.bp)
     _document_common_problems()
