@@ -13,6 +13,8 @@ from uuid import UUID
 from flask import Flask
 from flask.testing import FlaskClient
 
+from domain.organisation import Organisation
+from domain.stamp import Stamp
 from readmodel.runner import ViewUpdater
 from testbed.web import events, hidden_fields, sign_in, submit, web_world
 
@@ -151,3 +153,46 @@ def test_overdue_referrals_show_in_the_navigation_and_the_supervisors_notices(
     overdue = notices[notices.index("Überfällige Vermittlungen"):]
     assert f"/vermittlungen/{referral_id}" in overdue.split("</table>")[0]
     assert "Krise" in overdue.split("</table>")[0]
+
+
+def test_person_data_and_housing_are_corrected_on_the_case_page(web_app: Flask) -> None:
+    """Issue 20, point 9: tasks the API had are in the web too."""
+    world = web_world(web_app)
+    case_id = world.open_case()
+    anna = sign_in(web_app, "anna")
+    page = f"/faelle/{case_id}"
+    corrected = submit(anna, page, f"{page}/person", display_name="Familie T.",
+                       birth_year="1990", household_size="5", languages="Arabisch, Kurdisch",
+                       interpreter_needed="on", district="Sachsendorf")
+    assert corrected.status_code == 302, corrected.get_data(as_text=True)[-800:]
+    case = world.case(case_id)
+    assert case.person["household_size"] == 5 and case.person["languages"] == ["ar", "ku"]
+    nothing = submit(anna, page, f"{page}/person", display_name="Familie T.",
+                     birth_year="1990", household_size="5", languages="ar, ku",
+                     interpreter_needed="on", district="Sachsendorf")
+    assert nothing.status_code == 422  # the correction changes nothing: said so
+    moved = submit(anna, page, f"{page}/unterbringung", housing_stage="own_flat")
+    assert moved.status_code == 302 and world.case(case_id).housing_stage == "own_flat"
+
+
+def test_the_directory_shows_contacts_and_districts_and_deactivates(web_app: Flask) -> None:
+    world = web_world(web_app)
+    system = Stamp.system("test")
+    world.application.directory.add_service(system, world.org("mbe"), "wohnen", {
+        "name": "Wohnungssuche", "needs": ["housing.search"], "districts": ["Sandow"],
+        "capacity": 10})
+    system_views = web_app.extensions["fallnetz.system"]
+    ViewUpdater(system_views.application, system_views.read_store).catch_up()
+    katrin = sign_in(web_app, "katrin")
+    page = katrin.get("/verzeichnis").get_data(as_text=True)
+    section = page[page.index('id="o-' + str(world.org("mbe"))):]
+    assert "Wohnungssuche" in section and "Sandow" in section.split("</section>")[0]
+    mbe = f"/verzeichnis/{world.org('mbe')}"
+    refused = submit(katrin, "/verzeichnis", f"{mbe}/deaktivieren", reason="")
+    assert refused.status_code == 422
+    assert submit(katrin, "/verzeichnis", f"{mbe}/deaktivieren",
+                  reason="Träger aufgelöst").status_code == 302
+    assert not world.application.find(Organisation, world.org("mbe")).active
+    ViewUpdater(system_views.application, system_views.read_store).catch_up()
+    assert submit(katrin, "/verzeichnis", f"{mbe}/reaktivieren").status_code == 302
+    assert world.application.find(Organisation, world.org("mbe")).active

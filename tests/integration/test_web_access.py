@@ -47,6 +47,8 @@ ALLOWED: dict[tuple[str, str | None], set[str]] = {
     ("inbox.notifications", None): {"birgit", "ulrike", "katrin"},
     ("directory.index", None): SIGNED_IN, ("directory.escalations", None): {"katrin"},
     ("directory.change_capacity", "psz"): {"katrin", "root"},
+    ("directory.deactivate", "psz"): {"katrin", "root"},
+    ("directory.reactivate", "psz"): {"katrin", "root"},
     ("referrals.show", "sent"): {"anna", "birgit", "nadia", "ulrike"},
     ("referrals.show", "draft"): {"anna", "birgit"},
     ("cases.confirm_draft", "sent"): {"anna", "birgit"},
@@ -56,7 +58,8 @@ ALLOWED: dict[tuple[str, str | None], set[str]] = {
 }
 for endpoint in ("cases.show", "cases.record_need", "cases.resolve_need", "cases.give_consent",
                  "cases.revoke_consent", "cases.change_residence_status", "cases.refer",
-                 "cases.send_referral", "cases.close", "cases.reopen"):
+                 "cases.send_referral", "cases.close", "cases.reopen",
+                 "cases.correct_person_data", "cases.change_housing_stage"):
     ALLOWED[(endpoint, "own_case")] = {"anna", "birgit"}
     ALLOWED[(endpoint, "foreign_case")] = {"claudia"}
 # Staff: the admin manages every organisation's members, a supervisor their own's; a
@@ -143,6 +146,12 @@ class Setting:
             self.application.directory.add_member(
                 Stamp.system("test-setup"), organisation.id, f"staff-{name}", Role.CASEWORKER)
 
+    def _keep_active(self) -> None:
+        organisation = self.application.find(Organisation, self.world.org("psz"))
+        if not organisation.active:
+            self.application.directory.reactivate_organisation(Stamp.system("test-setup"),
+                                                               organisation.id)
+
     def form(self, endpoint: str, obj: str | None) -> dict[str, Any]:
         """A complete, valid form for the route, so only access can stop it."""
         key = {"idempotency_key": uuid4().hex}
@@ -154,11 +163,18 @@ class Setting:
             if obj in self.member_organisations else {}
         if member:  # a member removed by an earlier request is a member again
             self._keep_member(obj)
+        self._keep_active()  # an organisation deactivated by an earlier request works again
         samples: dict[str, Callable[[], dict[str, Any]]] = {
             "auth.login": lambda: {"username": "nobody", "password": "wrong password"},
             "auth.logout": dict, "auth.change_language": lambda: {"language": "de"},
             "auth.choose_organisation": lambda: {"membership": "none"},
             "auth.confirm_code": lambda: {"code": "123456"},
+            "cases.correct_person_data": lambda: {**versioned, "display_name": "Familie Z.",
+                                                  "household_size": "6",
+                                                  "district": "Sandow"},
+            "cases.change_housing_stage": lambda: {**versioned, "housing_stage": "own_flat"},
+            "directory.deactivate": lambda: {**versioned, "reason": "Test"},
+            "directory.reactivate": lambda: versioned,
             "staff.add_member": lambda: {**key, "organisation_id": self.world.org(
                 "fsa-sachsendorf").hex, "username": f"neu-{uuid4().hex[:8]}",
                 "display_name": "Neu", "role": "caseworker"},

@@ -25,17 +25,15 @@ def purposes_of(network: NetworkConfig) -> list[str]:
     return groups + [code for code in network.needs if code not in groups]
 
 
-def open_case_form(network: NetworkConfig, this_year: int) -> type[CommandForm]:
-    class OpenCaseForm(CommandForm):
+def _person_fields(network: NetworkConfig, this_year: int, base: type[Any]) -> type[Any]:
+    """The person's fields, as opening a case asks for them and a correction changes them."""
+    class PersonFields(base):  # type: ignore[misc, valid-type]
         display_name = text(max_length=120)
         birth_year = integer(minimum=1900, maximum=this_year, required=False)
         household_size = integer(minimum=1, maximum=30)
         languages = text(required=False, max_length=100)
         interpreter_needed = flag()
         district = choice(network.districts)
-        housing_stage = choice(HOUSING_STAGES)
-        residence_status = choice(RESIDENCE_STATUSES)
-        needs = choices(list(network.needs), required=False)
 
         @validates("languages")
         def valid_languages(self, value: str | None, **_: Any) -> None:
@@ -45,7 +43,32 @@ def open_case_form(network: NetworkConfig, this_year: int) -> type[CommandForm]:
                     "Unknown language: %(names)s. Please give languages by name, e.g. "
                     "“Arabisch, Englisch”, or by code, e.g. “ar, en”.",
                     names=", ".join(f"“{name}”" for name in unknown))))
+    return PersonFields
+
+
+def open_case_form(network: NetworkConfig, this_year: int) -> type[CommandForm]:
+    class OpenCaseForm(_person_fields(network, this_year, CommandForm)):  # type: ignore[misc]
+        housing_stage = choice(HOUSING_STAGES)
+        residence_status = choice(RESIDENCE_STATUSES)
+        needs = choices(list(network.needs), required=False)
     return OpenCaseForm
+
+
+def person_form(network: NetworkConfig, this_year: int) -> type[VersionedForm]:
+    """Correcting the person's data (a typo in the name, a grown household)."""
+    return _person_fields(network, this_year, VersionedForm)
+
+
+class HousingForm(VersionedForm):
+    housing_stage = choice(HOUSING_STAGES)
+
+
+def person_of(data: dict[str, Any]) -> dict[str, Any]:
+    """The person as the domain takes it, from a form's values."""
+    return {"display_name": data["display_name"], "birth_year": data["birth_year"],
+            "household_size": data["household_size"],
+            "languages": parse_languages(data["languages"]),
+            "interpreter_needed": data["interpreter_needed"], "district": data["district"]}
 
 
 def parse_languages(value: str | None) -> list[str]:

@@ -17,9 +17,9 @@ from domain.vocabulary import HOUSING_STAGES, LEGAL_SPHERES, RESIDENCE_STATUSES,
     URGENCIES
 from web.auth import CASEWORK, roles, viewer
 from web.cases import bp
-from web.cases.forms import DiscardDraftForm, DraftForm, ReasonForm, ResidenceStatusForm, \
-    ResolveNeedForm, RevokeConsentForm, consent_form, need_form, open_case_form, \
-    parse_languages, purposes_of, referral_form
+from web.cases.forms import DiscardDraftForm, DraftForm, HousingForm, ReasonForm, \
+    ResidenceStatusForm, ResolveNeedForm, RevokeConsentForm, consent_form, need_form, \
+    open_case_form, person_form, person_of, purposes_of, referral_form
 from web.form_submission import submit
 from web.application import current_application
 from web.forms import content_key, new_key
@@ -87,11 +87,7 @@ def create() -> Any:
     network = current_application().network
 
     def command(data: dict[str, Any]) -> Any:
-        person = {"display_name": data["display_name"], "birth_year": data["birth_year"],
-                  "household_size": data["household_size"],
-                  "languages": parse_languages(data["languages"]),
-                  "interpreter_needed": data["interpreter_needed"],
-                  "district": data["district"]}
+        person = person_of(data)
         # The same case typed again today (Back, then send again: the page came back with a
         # new form key) is the same command: the case opened the first time is answered.
         key = content_key(viewer(), "open_case", current_application().today(), person,
@@ -117,7 +113,7 @@ def create() -> Any:
 
 # -- the case page ----------------------------------------------------------------------------
 CASE_FORMS = ["need", "consent", "residence", "resolve", "revoke", "draft", "discard", "close",
-              "reopen", "erasure"]
+              "reopen", "erasure", "person", "housing"]
 
 
 def render_case(case: Case, failed: str | None = None,
@@ -271,6 +267,27 @@ def change_residence_status(case_id: UUID) -> Any:
         return result
     return _case_command(case_id, "residence", ResidenceStatusForm, command,
                          _("The residence status is recorded."), "status")
+
+
+@bp.post("/<uuid:case_id>/person")
+@roles(*CASEWORK)
+def correct_person_data(case_id: UUID) -> Any:
+    form = person_form(current_application().network, current_application().today().year)
+    return _case_command(case_id, "person", form, lambda d: current_application().cases
+                         .correct_person_data(viewer(), case_id, person_of(d),
+                                              expected_version=d["expected_version"],
+                                              idempotency_key=d["idempotency_key"]),
+                         _("The person's data is corrected."), "h-person")
+
+
+@bp.post("/<uuid:case_id>/unterbringung")
+@roles(*CASEWORK)
+def change_housing_stage(case_id: UUID) -> Any:
+    return _case_command(case_id, "housing", HousingForm, lambda d: current_application()
+                         .cases.change_housing_stage(viewer(), case_id, d["housing_stage"],
+                                                     expected_version=d["expected_version"],
+                                                     idempotency_key=d["idempotency_key"]),
+                         _("The housing is recorded."), "h-person")
 
 
 # -- draft lead handoffs ----------------------------------------------------------------------

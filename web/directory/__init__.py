@@ -41,8 +41,12 @@ def render_directory(failed: str | None = None, errors: dict[str, list[str]] | N
         by_organisation.setdefault(service["organisation_id"], []).append(service)
     versions = {}
     keeps = access.keeps_directory(viewer())
+    # Contacts and the districts each service covers, as the directory records them now.
+    current = {str(o.id): o for o in current_application().organisations()}
+    contacts = {oid: o.contacts for oid, o in current.items()}
+    districts = {(oid, sid): s.get("districts") or []
+                 for oid, o in current.items() for sid, s in o.services.items()}
     if keeps:  # capacities as recorded now, with the version the form will expect
-        current = {str(o.id): o for o in current_application().organisations()}
         versions = {oid: o.version for oid, o in current.items()}
         for oid, listed in by_organisation.items():
             for service in listed:
@@ -53,6 +57,7 @@ def render_directory(failed: str | None = None, errors: dict[str, list[str]] | N
     network = current_application().network
     return render_template("directory/index.html", organisations=organisations,
                            services=by_organisation, keeps=keeps, versions=versions,
+                           contacts=contacts, service_districts=districts,
                            failed=failed, errors=errors or {}, values=values or {},
                            new_key=new_key, freshness=lists_freshness(),
                            background=_operators_view(), overview=overview, choice=choice,
@@ -149,6 +154,44 @@ def change_capacity(organisation_id: UUID) -> Any:
         flash(_("The capacity of %(name)s is changed.", name=target.name), "success")
         return redirect(url_for("directory.index", _anchor=f"o-{organisation_id}"))
     return submit(CapacityForm, command, rerender=rerender, success=done)
+
+
+class DeactivateForm(VersionedForm):
+    reason = text(max_length=500)
+
+
+@bp.post("/verzeichnis/<uuid:organisation_id>/deaktivieren")
+@roles(Role.COORDINATOR, Role.ADMIN)
+def deactivate(organisation_id: UUID) -> Any:
+    """Out of the directory: offered as a receiver no more, its staff cannot act for it."""
+    return _lifecycle(organisation_id, DeactivateForm, lambda d: current_application()
+                      .directory.deactivate_organisation(
+                          viewer(), organisation_id, d["reason"],
+                          expected_version=d["expected_version"],
+                          idempotency_key=d["idempotency_key"]),
+                      _("%(name)s is deactivated."))
+
+
+@bp.post("/verzeichnis/<uuid:organisation_id>/reaktivieren")
+@roles(Role.COORDINATOR, Role.ADMIN)
+def reactivate(organisation_id: UUID) -> Any:
+    return _lifecycle(organisation_id, VersionedForm, lambda d: current_application()
+                      .directory.reactivate_organisation(
+                          viewer(), organisation_id, expected_version=d["expected_version"],
+                          idempotency_key=d["idempotency_key"]),
+                      _("%(name)s is active again."))
+
+
+def _lifecycle(organisation_id: UUID, form: Any, command: Any, message: str) -> Any:
+    target = organisation(organisation_id)
+
+    def rerender(errors: dict[str, list[str]], values: dict[str, Any], status: int) -> Any:
+        return render_directory(f"{organisation_id}:lifecycle", errors, values, status)
+
+    def done(_result: Any) -> Any:
+        flash(message % {"name": target.name}, "success")
+        return redirect(url_for("directory.index", _anchor=f"o-{organisation_id}"))
+    return submit(form, command, rerender=rerender, success=done)
 
 
 @bp.get("/koordination/eskalationen")
