@@ -148,7 +148,8 @@ def measure(sizes: config.Sizes, logs: Path) -> dict[str, dict[str, float]]:
             form.update(idempotency_key="IDEMPOTENCY", need="health.psychosocial",
                         urgency="urgent", kind="service",
                         receiver=f"{world.org('psz')}:beratung",
-                        reason="Bitte um Erstgespräch.", crisis_override_reason="")
+                        reason="Bitte um Erstgespräch.", crisis_override_reason="",
+                        send_anyway="on")  # the same referral again and again, on purpose
             post = _wrk(base, actions, seconds, body=urllib.parse.urlencode(form),
                         cookie=sender.cookie)
         bare_env = {"BENCH_PAGE_BYTES": str(inbox_bytes)}

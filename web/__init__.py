@@ -46,8 +46,13 @@ def _inbox_counts() -> tuple[int, int]:
     from web.application import current_application
     from web.reads import read_store
 
-    return inbox_counts(read_store(), str(g.viewer.organisation_id),
-                        current_application().clock())
+    if g.get("inbox_counts") is None:
+        try:
+            g.inbox_counts = inbox_counts(read_store(), str(g.viewer.organisation_id),
+                                          current_application().clock())
+        except Exception:  # noqa: BLE001 — the views away (an outage page): no counts
+            g.inbox_counts = (0, 0)
+    return g.inbox_counts
 
 
 def _instance_secret(settings: Settings) -> str:

@@ -83,7 +83,8 @@ class Traffic:
             key = uuid4().hex
             form = {**self.form, "idempotency_key": key, "need": "health.psychosocial",
                     "urgency": "routine", "kind": "service", "receiver": self.receiver,
-                    "reason": "Bitte um ein Erstgespräch."}
+                    "reason": "Bitte um ein Erstgespräch.",
+                    "send_anyway": "on"}  # the same referral again and again, on purpose
             self.forms[key] = form
             self._record("send", lambda: self.anna.post(
                 f"/faelle/{self.case_id}/vermitteln", form), key)

@@ -95,7 +95,7 @@ class Browser:
         return self.submit(f"/faelle/{case_id}/vermitteln?need=health.psychosocial&"
                            "urgency=crisis&kind=service", f"/faelle/{case_id}/vermitteln",
                            need="health.psychosocial", urgency="crisis", kind="service",
-                           receiver=receiver, reason=reason)
+                           receiver=receiver, reason=reason, send_anyway="on")
 
 
 @pytest.fixture
@@ -311,12 +311,13 @@ def test_a_planted_name_is_in_no_log_celery_message_mail_url_or_error_page(
         error_pages = [
             anna.get("/faelle/00000000-0000-4000-8000-000000000000"),          # 404
             anna.post(f"/faelle/{case_id}/bedarfe", {"need": "health.general"}),  # no CSRF
-            anna.get(f"/faelle/{case_id}/bedarfe"),                             # 405
+            anna.get(f"/faelle/{case_id}/bedarfe"),              # a form's address: its page
             Browser(stack.base, "claudia").get(f"/faelle/{case_id}"),           # not hers
             requests.get(f"{stack.base}/faelle/{case_id}", timeout=30,          # signed out
                          allow_redirects=True),
         ]
-        assert [p.status_code for p in error_pages] == [404, 400, 405, 404, 200]
+        assert [p.status_code for p in error_pages] == [404, 400, 302, 404, 200]
+        assert error_pages[2].headers["Location"] == f"/faelle/{case_id}"
         wait_until(lambda: any("fallnetz.send_notifications" in decoded(m)
                                for m in watch.celery_messages()), 30,
                    "Celery messages to pass through Redis")

@@ -112,7 +112,8 @@ class Workload:
         receiver = re.search(r'name="receiver" id="r-1" value="([^"]+)"', anna.get(form))
         assert receiver, "no receiver suggested"
         location = anna.submit(form, f"/faelle/{case_id}/vermitteln",
-                               receiver=receiver.group(1), reason="Erstgespräch erbeten")
+                               receiver=receiver.group(1), reason="Erstgespräch erbeten",
+                               send_anyway="on")  # several per case, on purpose
         if not self._counted(location):
             return
         referral_id = location.rsplit("/", 1)[1]
