@@ -118,3 +118,40 @@ def test_the_code_step_of_the_sign_in_is_accessible(
             context.close()
         browser.close()
     assert not found, "\n".join(map(str, found))
+
+
+def test_every_roles_pages_fit_a_phone_and_pass_axe(
+        served: tuple[str, dict[str, list[str]]]) -> None:
+    """Issue 20, points 11 and the standards: at 360 px no page scrolls sideways (wide
+    tables scroll in their own box), and axe-core finds nothing, on every page of each
+    role's navigation and on its first case and referral."""
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    base, _pages = served
+    axe = Axe()
+    found: list[Any] = []
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        for user in ("anna", "nadia", "birgit", "katrin", "root", "dora"):
+            context = browser.new_context(locale="de-DE", bypass_csp=True,
+                                          viewport={"width": 360, "height": 800})
+            page = context.new_page()
+            sign_in_browser(page, base, user, PASSWORD)
+            paths = [link.get_attribute("href") for link in
+                     page.locator("header nav a").all()] + ["/konto"]
+            for path in list(paths):
+                page.goto(base + path)
+                first = page.locator("main table a[href^='/faelle/'], "
+                                     "main table a[href^='/vermittlungen/']").first
+                if path in ("/faelle", "/eingang") and first.count():
+                    paths.append(first.get_attribute("href"))
+            for path in paths:
+                page.goto(base + path)
+                if page.evaluate("document.documentElement.scrollWidth") > 360:
+                    found.append((user, path, "wider than the screen"))
+                found += [(user, path, v["id"], [n["target"] for n in v["nodes"]])
+                          for v in axe.run(page).response["violations"]]
+            context.close()
+        browser.close()
+    assert not found, "\n".join(map(str, found))
