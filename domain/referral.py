@@ -401,21 +401,34 @@ class Referral(StampedAggregate):
         self.child_referral_id = child_referral_id
         self.waitlisted = False
 
-    def start(self, by: Stamp) -> None:
+    def start(self, by: Stamp, made_at: datetime | None = None,
+              now: datetime | None = None) -> None:
         """Records the first contact: accepted → in-progress. A referral put on hold before
         its first contact is in progress once resumed (DESIGN §5), yet still owes the first
-        contact, which is then recorded without a change of state."""
+        contact, which is then recorded without a change of state. ``made_at``: when the
+        contact was, if earlier than now (recorded the next day); never before the referral
+        was sent nor after ``now``."""
         if self.status == IN_PROGRESS and not self.first_contact_made:
             if by.organisation_id != self.to_organisation_id:
                 raise NotReceiversSide(_("Only the receiving organisation can do this."))
         else:
             self.check("start", by)
-        self._started(by=by)
+        if made_at is not None:
+            if now is not None and made_at > now:
+                raise DomainError(_("The first contact cannot lie in the future."),
+                                  field="made_on")
+            if self.sent_at is not None and made_at < self.sent_at.replace(
+                    hour=0, minute=0, second=0, microsecond=0):
+                raise DomainError(_("The first contact cannot lie before the referral was "
+                                    "sent."), field="made_on")
+        self._started(made_at=made_at, by=by)
 
     @event("FirstContactMade")
-    def _started(self, by: Stamp) -> None:
+    def _started(self, by: Stamp, made_at: datetime | None = None) -> None:
+        # made_at: older events lack it (the contact was when it was recorded)
         self.status = IN_PROGRESS
         self.first_contact_made = True
+        self.first_contact_at = made_at or self.modified_on
 
     def hold(self, reason: str, by: Stamp) -> None:
         self.check("hold", by)

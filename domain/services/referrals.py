@@ -4,11 +4,13 @@ steps, forwarding as a child referral, lead handoffs that move the case, and cor
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime, time, timezone
 from typing import Any
 from uuid import UUID, uuid4
 
 from domain.base import DomainError, PermissionDenied
 from domain.case import Case
+from domain.deadlines import BERLIN
 from domain.services.base import arguments, Service
 from domain.messages import _
 from domain.organisation import Organisation, OrganisationInactive
@@ -108,6 +110,24 @@ class ReferralService(Service):
                             arguments=args)
 
     # -- receiver -----------------------------------------------------------------------------
+    def start_referral(self, by: Stamp, referral_id: UUID, made_on: date | None = None,
+                       expected_version: int | None = None,
+                       idempotency_key: str | None = None) -> dict[str, Any]:
+        """The first contact, now or on an earlier day (recorded afterwards): a day counts
+        from its noon in Berlin, or from now when that is earlier."""
+        now = self.application.clock()
+        made_at = None
+        if made_on is not None:
+            if made_on > self.application.today():
+                raise DomainError(_("The first contact cannot lie in the future."),
+                                  field="made_on")
+            noon = datetime.combine(made_on, time(12), tzinfo=BERLIN).astimezone(timezone.utc)
+            made_at = min(noon, now)
+        return self._referral_command(
+            "start_referral", by, referral_id, expected_version,
+            lambda r: r.start(by=by, made_at=made_at, now=now) or [], idempotency_key,
+            args=arguments(locals()))
+
     def accept_referral(self, by: Stamp, referral_id: UUID,
                         over_capacity_reason: str | None = None,
                         expected_version: int | None = None,

@@ -186,8 +186,8 @@ class NetworkReports:
             changes["status"] = STATUS_AFTER_EVENT[name]
         if name == "Sent":
             changes["sent_at"] = moment
-        if name in MOMENTS:
-            changes[MOMENTS[name]] = moment
+        if name in MOMENTS:  # a first contact recorded afterwards counts from when it was
+            changes[MOMENTS[name]] = ts(getattr(e, "made_at", None) or e.timestamp)
         if name == "Rejected":
             changes["grounds"] = e.grounds
         if name in ENDED:

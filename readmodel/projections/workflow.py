@@ -203,8 +203,8 @@ class WorkflowViews:
             holds[-1][1] = ts(e.timestamp) if status != "on-hold" else holds[-1][1]
         if name == "Escalated":
             escalations.append(f"{e.stage}:{e.level}")
-        first_contact_at = ts(e.timestamp) if name == "FirstContactMade" \
-            else row["first_contact_at"]
+        first_contact_at = ts(getattr(e, "made_at", None) or e.timestamp) \
+            if name == "FirstContactMade" else row["first_contact_at"]
         waitlisted_at = row["waitlisted_at"]
         if name == "PutOnWaitingList":
             waitlisted_at = ts(e.timestamp)

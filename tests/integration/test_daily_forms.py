@@ -196,3 +196,34 @@ def test_the_directory_shows_contacts_and_districts_and_deactivates(web_app: Fla
     ViewUpdater(system_views.application, system_views.read_store).catch_up()
     assert submit(katrin, "/verzeichnis", f"{mbe}/reaktivieren").status_code == 302
     assert world.application.find(Organisation, world.org("mbe")).active
+
+
+def test_a_first_contact_recorded_afterwards_keeps_its_day(web_app: Flask) -> None:
+    """Issue 20, point 9: the first contact can be backdated (recorded the next day), not
+    into the future nor before the referral was sent; the views count from that day."""
+    world = web_world(web_app)
+    case_id = world.open_case()
+    world.consent(case_id)
+    sent_at = world.application.clock()
+    referral_id = world.send(case_id)
+    world.application.referrals.accept_referral(world.nadia, referral_id)
+    later = sent_at + timedelta(days=2)
+    world.application.clock = lambda: later
+    nadia = sign_in(web_app, "nadia")
+    page = f"/vermittlungen/{referral_id}"
+    future = (later + timedelta(days=1)).strftime("%d.%m.%Y")
+    refused = submit(nadia, page, f"{page}/erstkontakt", made_on=future)
+    assert refused.status_code == 422
+    assert "in der Zukunft" in refused.get_data(as_text=True)
+    before = (sent_at - timedelta(days=3)).strftime("%d.%m.%Y")
+    assert submit(nadia, page, f"{page}/erstkontakt", made_on=before).status_code == 422
+    yesterday = (later - timedelta(days=1)).strftime("%d.%m.%Y")
+    assert submit(nadia, page, f"{page}/erstkontakt", made_on=yesterday).status_code == 302
+    referral = world.referral(referral_id)
+    assert referral.first_contact_at.astimezone().date() <= (later - timedelta(days=1)).date()
+    system = web_app.extensions["fallnetz.system"]
+    ViewUpdater(system.application, system.read_store).catch_up()
+    with system.read_store.reading() as cur:
+        row = cur.one("SELECT first_contact_at FROM {p}referrals WHERE referral_id = ?",
+                      (str(referral_id),))
+    assert row["first_contact_at"][:10] == (later - timedelta(days=1)).strftime("%Y-%m-%d")

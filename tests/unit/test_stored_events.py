@@ -48,7 +48,12 @@ NEWER_THAN_FIXTURE = {"domain.referral:Referral.PutOnWaitingList",
                       "domain.account:UserAccount.CodeConfirmed",
                       "domain.account:UserAccount.RecoveryCodeUsed",
                       "domain.account:UserAccount.RecoveryCodesRenewed",
-                      "domain.account:UserAccount.SecondFactorRemoved"}
+                      "domain.account:UserAccount.SecondFactorRemoved",
+                      "domain.account:UserAccount.Disabled",
+                      "domain.account:UserAccount.Enabled",
+                      "domain.account:UserAccount.SetupLinkIssued",
+                      "domain.account:UserAccount.PasswordSetByLink",
+                      "domain.organisation:Organisation.Reactivated"}
 
 
 def stored_topics(path: Path) -> set[str]:

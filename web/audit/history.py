@@ -196,7 +196,8 @@ def deadline_trail(application: ReferralNetwork, referral: Referral) -> list[Sta
 def _trail(application: ReferralNetwork, referral: Referral, stage: str,
            events: list[Any]) -> StageTrail:
     deadline = application.escalations.deadline_of(referral, stage)
-    met = next((e.timestamp for e in events if type(e).__name__ in ENDS_STAGE[stage]), None)
+    met = next((getattr(e, "made_at", None) or e.timestamp for e in events
+                if type(e).__name__ in ENDS_STAGE[stage]), None)  # a contact recorded later
     levels = tuple(e.level for e in events
                    if type(e).__name__ == "Escalated" and e.stage == stage)
     return StageTrail(stage, deadline.due_at, deadline.escalations, met, levels)

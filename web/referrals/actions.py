@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.referral import COMMANDS, RECEIVER, REJECTION_GROUNDS, ReferralCommand
-from web.forms import VersionedForm, choice, text
+from web.forms import VersionedForm, a_date, choice, text
 
 
 class PlainForm(VersionedForm):
@@ -28,6 +28,11 @@ class RejectForm(VersionedForm):
     grounds = choice(REJECTION_GROUNDS)
 
 
+class FirstContactForm(VersionedForm):
+    # Recorded afterwards: the day the contact was (empty: now).
+    made_on = a_date(required=False)
+
+
 class OutcomeForm(VersionedForm):
     outcome = text(max_length=2000)
 
@@ -42,7 +47,7 @@ class ForwardForm(VersionedForm):
 FORMS_BY_TEXT: dict[str | None, type[VersionedForm]] = {
     None: PlainForm, "reason": ReasonForm, "outcome": OutcomeForm}
 OWN_FORMS: dict[str, type[VersionedForm]] = {"accept": AcceptForm, "forward": ForwardForm,
-                                             "reject": RejectForm}
+                                             "reject": RejectForm, "start": FirstContactForm}
 
 
 # How each button looks, by its consequence: the step forward is the primary button; steps

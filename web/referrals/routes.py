@@ -100,7 +100,7 @@ def act(referral_id: UUID, action: str) -> Any:
     def command(d: dict[str, Any]) -> Any:
         kwargs = {k: v for k, v in d.items()
                   if k in ("reason", "outcome", "crisis_override_reason", "expected_version",
-                           "idempotency_key", "over_capacity_reason", "grounds")
+                           "idempotency_key", "over_capacity_reason", "grounds", "made_on")
                   and v is not None}
         if chosen.command.name == "forward":
             try:
