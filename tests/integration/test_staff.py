@@ -8,9 +8,11 @@ and reactivated."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 from uuid import UUID
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -82,8 +84,10 @@ def test_an_imported_organisation_gets_its_staff_who_open_its_first_case(
     assert world.case(UUID(case_id)).lead_organisation_id == organisation.id
 
 
-def test_a_disabled_accounts_session_ends_at_once(web_app: Flask) -> None:
+def test_a_disabled_accounts_session_ends_at_once(web_app: Flask,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
     world = web_world(web_app)
+    caplog.set_level(logging.INFO, logger="fallnetz.security")
     anna = sign_in(web_app, "anna")
     assert anna.get("/faelle").status_code == 200
     birgit = sign_in(web_app, "birgit")
@@ -97,6 +101,10 @@ def test_a_disabled_accounts_session_ends_at_once(web_app: Flask) -> None:
                                              "username": "anna", "password": PASSWORD})
     assert refused.status_code == 401
     assert submit(birgit, "/personal", f"/personal/{account_id}/entsperren").status_code == 302
+    logged = [r.security for r in caplog.records  # type: ignore[attr-defined]
+              if r.name == "fallnetz.security" and r.security["event"].startswith("account_")]
+    assert [(e["event"], e["user"], e["member"]) for e in logged] == [
+        ("account_disabled", "birgit", "anna"), ("account_enabled", "birgit", "anna")]
     assert sign_in(web_app, "anna").get("/faelle").status_code == 200
 
 

@@ -15,6 +15,7 @@ from domain.base import NotFound
 from domain.stamp import Role
 from web.api.common import ApiSchema, api_blueprint, problems, requires
 from web.application import current_application
+from web.security_log import security_event
 from web.visible import organisation
 
 bp = api_blueprint("staff", "Members of staff of an organisation.")
@@ -107,6 +108,8 @@ def add_member(body: dict[str, Any], organisation_id: UUID) -> Any:
                               body["role"], body.get("email"))
     token = staff.issue_setup_link(g.viewer, organisation_id, username) if result["new"] \
         else None
+    security_event("member_added", g.viewer.user, member=username, role=body["role"],
+                   organisation=organisation_id.hex)
     return {"user_id": result["user_id"], "setup_link": _link(token) if token else None}
 
 
@@ -119,6 +122,7 @@ def change_role(body: dict[str, Any], organisation_id: UUID, user_id: UUID) -> A
     account = _member(organisation_id, user_id)
     current_application().staff.change_role(g.viewer, organisation_id, account.username,
                                             body["role"])
+    security_event("role_changed", g.viewer.user, member=account.username)
 
 
 @bp.delete("/organisations/<uuid:organisation_id>/members/<uuid:user_id>")
@@ -128,6 +132,7 @@ def change_role(body: dict[str, Any], organisation_id: UUID, user_id: UUID) -> A
 def remove_member(organisation_id: UUID, user_id: UUID) -> Any:
     account = _member(organisation_id, user_id)
     current_application().staff.remove_member(g.viewer, organisation_id, account.username)
+    security_event("member_removed", g.viewer.user, member=account.username)
 
 
 @bp.post("/organisations/<uuid:organisation_id>/members/<uuid:user_id>/setup-link")
@@ -140,6 +145,7 @@ def new_setup_link(_body: dict[str, Any], organisation_id: UUID, user_id: UUID) 
     account = _member(organisation_id, user_id)
     token = current_application().staff.issue_setup_link(g.viewer, organisation_id,
                                                          account.username)
+    security_event("setup_link_issued", g.viewer.user, member=account.username)
     return {"user_id": account.id, "setup_link": _link(token)}
 
 
@@ -153,6 +159,7 @@ def disable(body: dict[str, Any], organisation_id: UUID, user_id: UUID) -> Any:
     account = _member(organisation_id, user_id)
     current_application().staff.disable(g.viewer, organisation_id, account.username,
                                         body["reason"])
+    security_event("account_disabled", g.viewer.user, member=account.username)
 
 
 @bp.post("/organisations/<uuid:organisation_id>/members/<uuid:user_id>/enable")
@@ -163,6 +170,7 @@ def disable(body: dict[str, Any], organisation_id: UUID, user_id: UUID) -> Any:
 def enable(_body: dict[str, Any], organisation_id: UUID, user_id: UUID) -> Any:
     account = _member(organisation_id, user_id)
     current_application().staff.enable(g.viewer, organisation_id, account.username)
+    security_event("account_enabled", g.viewer.user, member=account.username)
 
 
 def _refused() -> Any:

@@ -20,6 +20,7 @@ from web.application import current_application
 from web.auth import roles, viewer
 from web.forms import CommandForm, FormError, FormSchema, load_form, new_key, text
 from web.i18n import translate
+from web.security_log import security_event
 
 bp = Blueprint("staff", __name__)
 
@@ -111,6 +112,8 @@ def add_member() -> Any:
             else "username"
         return render_staff(organisation, {"add": {field: [translate(e.message)]}},
                             request.form.to_dict(), status=403 if _refused(e) else 422)
+    security_event("member_added", viewer().user, member=data["username"].lower(),
+                   role=data["role"], organisation=organisation.id.hex)
     flash(_("%(name)s is now a member.", name=data["display_name"]), "success")
     return render_staff(organisation, link=_link(data["display_name"], token) if token
                         else None)
@@ -132,7 +135,7 @@ def _member(user_id: UUID, organisation: Organisation) -> UserAccount:
 
 
 def _member_command(user_id: UUID, form: type[FormSchema], command: Any,
-                    done: str) -> Any:
+                    done: str, event: str) -> Any:
     """Runs one of the member row's commands; the page again with the problem beside the
     member, or with ``done`` said."""
     organisation = _organisation()
@@ -147,6 +150,8 @@ def _member_command(user_id: UUID, form: type[FormSchema], command: Any,
     except DomainError as e:
         return render_staff(organisation, {account.id.hex: {
             e.field or "member": [translate(e.message)]}}, status=403 if _refused(e) else 422)
+    security_event(event, viewer().user, member=account.username,
+                   organisation=organisation.id.hex)
     if isinstance(result, dict) and "link" in result:
         return render_staff(organisation, link=result["link"])
     flash(done % {"name": account.display_name}, "success")
@@ -158,7 +163,7 @@ def _member_command(user_id: UUID, form: type[FormSchema], command: Any,
 def change_role(user_id: UUID) -> Any:
     return _member_command(user_id, RoleForm, lambda o, a, d: current_application().staff
                            .change_role(viewer(), o.id, a.username, d["role"]),
-                           _("The role of %(name)s is changed."))
+                           _("The role of %(name)s is changed."), "role_changed")
 
 
 @bp.post("/personal/<uuid:user_id>/entfernen")
@@ -166,7 +171,7 @@ def change_role(user_id: UUID) -> Any:
 def remove(user_id: UUID) -> Any:
     return _member_command(user_id, MemberForm, lambda o, a, d: current_application().staff
                            .remove_member(viewer(), o.id, a.username),
-                           _("%(name)s is no longer a member."))
+                           _("%(name)s is no longer a member."), "member_removed")
 
 
 @bp.post("/personal/<uuid:user_id>/sperren")
@@ -174,7 +179,8 @@ def remove(user_id: UUID) -> Any:
 def disable(user_id: UUID) -> Any:
     return _member_command(user_id, DisableForm, lambda o, a, d: current_application().staff
                            .disable(viewer(), o.id, a.username, d["reason"]),
-                           _("The account of %(name)s is disabled; its sessions have ended."))
+                           _("The account of %(name)s is disabled; its sessions have ended."),
+                           "account_disabled")
 
 
 @bp.post("/personal/<uuid:user_id>/entsperren")
@@ -182,7 +188,7 @@ def disable(user_id: UUID) -> Any:
 def enable(user_id: UUID) -> Any:
     return _member_command(user_id, MemberForm, lambda o, a, d: current_application().staff
                            .enable(viewer(), o.id, a.username),
-                           _("The account of %(name)s is enabled again."))
+                           _("The account of %(name)s is enabled again."), "account_enabled")
 
 
 @bp.post("/personal/<uuid:user_id>/zugangslink")
@@ -192,7 +198,7 @@ def new_link(user_id: UUID) -> Any:
         token = current_application().staff.issue_setup_link(viewer(), organisation.id,
                                                               account.username)
         return {"link": _link(account.display_name, token)}
-    return _member_command(user_id, MemberForm, issue, "")
+    return _member_command(user_id, MemberForm, issue, "", "setup_link_issued")
 
 
 @bp.route("/zugang/<token>", methods=["GET", "POST"])
@@ -215,5 +221,6 @@ def set_password(token: str) -> Any:
     except DomainError as e:
         return render_template("staff/link.html", account=account, errors={
             "password": [translate(e.message)]}), 422
+    security_event("password_set_by_link", account.username)
     flash(_("Your password is set. Please sign in."), "success")
     return redirect(url_for("auth.login"))
