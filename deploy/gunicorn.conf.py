@@ -35,7 +35,9 @@ control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+# No path: a one-time link carries its secret in it (the app's own request log names the
+# route, never the path).
+access_log_format = '%(h)s "%(m)s" %(s)s %(b)s %(M)sms'
 
 if os.environ.get("LOG_FORMAT", "text").lower() == "json":
     import logging

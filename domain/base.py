@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -146,8 +147,9 @@ class DateAsISO(Transcoding):
 
 
 def months_later(moment: M, months: int) -> M:
-    """The same day ``months`` later (a day past the month's end: the 28th), for a date or a
+    """The same day ``months`` later (a day past the month's end: its last day), for a date or a
     moment: retention periods, the longest a consent may run."""
     month = moment.month - 1 + months
     year, month = moment.year + month // 12, month % 12 + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, 28))
+    return moment.replace(year=year, month=month,
+                          day=min(moment.day, calendar.monthrange(year, month)[1]))

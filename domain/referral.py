@@ -13,6 +13,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
+from domain.deadlines import BERLIN
 from domain.base import ERASED, DomainError, PermissionDenied, StampedAggregate, require_text
 from domain.messages import Message, _
 from domain.stamp import Role, Stamp
@@ -417,10 +418,11 @@ class Referral(StampedAggregate):
             if now is not None and made_at > now:
                 raise DomainError(_("The first contact cannot lie in the future."),
                                   field="made_on")
-            if self.sent_at is not None and made_at < self.sent_at.replace(
-                    hour=0, minute=0, second=0, microsecond=0):
-                raise DomainError(_("The first contact cannot lie before the referral was "
-                                    "sent."), field="made_on")
+            if self.sent_at is not None and made_at < self.sent_at:
+                if made_at.astimezone(BERLIN).date() < self.sent_at.astimezone(BERLIN).date():
+                    raise DomainError(_("The first contact cannot lie before the referral "
+                                        "was sent."), field="made_on")
+                made_at = self.sent_at  # the day it was sent: not before the sending
         self._started(made_at=made_at, by=by)
 
     @event("FirstContactMade")

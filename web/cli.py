@@ -218,8 +218,9 @@ def _staff_commands(app: Flask) -> None:
             raise click.ClickException(str(e.message)) from None
 
     def link_of(token: str) -> str:
-        base = app.extensions["fallnetz.settings"].public_base_url
-        return f"{base.rstrip('/')}/zugang/{token}"
+        from web.staff import setup_link_url
+
+        return setup_link_url(token)
 
     system = Stamp.system("cli:staff")
 
@@ -259,6 +260,25 @@ def _staff_commands(app: Flask) -> None:
         run(lambda: current_application().staff.disable(
             system, organisation_id(organisation_key), username, reason))
         click.echo(f"{username} is disabled.")
+
+    @staff_group.command("role")
+    @click.argument("organisation_key")
+    @click.argument("username")
+    @click.argument("role")
+    def staff_role(organisation_key: str, username: str, role: str) -> None:
+        """Give a member another role."""
+        run(lambda: current_application().staff.change_role(
+            system, organisation_id(organisation_key), username, role))
+        click.echo(f"{username} is a {role} of {organisation_key}.")
+
+    @staff_group.command("remove")
+    @click.argument("organisation_key")
+    @click.argument("username")
+    def staff_remove(organisation_key: str, username: str) -> None:
+        """A member no longer (the account stays, with its other memberships)."""
+        run(lambda: current_application().staff.remove_member(
+            system, organisation_id(organisation_key), username))
+        click.echo(f"{username} is no longer a member of {organisation_key}.")
 
     @staff_group.command("enable")
     @click.argument("organisation_key")

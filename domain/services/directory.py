@@ -82,6 +82,10 @@ class DirectoryService(Service):
     def deactivate_organisation(self, by: Stamp, organisation_id: UUID, reason: str,
                                 expected_version: int | None = None,
                                 idempotency_key: str | None = None) -> dict[str, Any]:
+        if by.organisation_id == organisation_id:
+            # Nobody acting for it could reactivate it afterwards.
+            raise DomainError(_("You cannot deactivate the organisation you act for."),
+                              field="organisation_id")
         return self._directory_change(
             "deactivate_organisation", by, organisation_id, expected_version,
             lambda o: o.deactivate(reason, by=by), idempotency_key, own_supervisor=False,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -63,6 +63,12 @@ class StaffService(Service):
             if account is None:
                 account = UserAccount.register(username, display_name, by=by, email=email)
                 changed.append(account)
+            elif not self._is_admin(by):
+                # An account of someone else (another organisation's member) is brought in
+                # by an admin only: a supervisor who could add it could then reset its
+                # password or disable it.
+                raise DomainError(_("This username is taken. An admin adds someone who "
+                                    "has an account already."), field="username")
             elif username in organisation.members:
                 raise DomainError(_("{user} is a member of {organisation} already.",
                                     user=username, organisation=organisation.name),
@@ -104,6 +110,7 @@ class StaffService(Service):
             organisation = self.application.load(Organisation, organisation_id,
                                                  what="organisation")
             self._their_role_is_managed(by, organisation, username)
+            self._controls_account(by, username)
             if username == by.user:
                 raise DomainError(_("You cannot disable yourself."), field="username")
             account = self._account(username)
@@ -117,6 +124,7 @@ class StaffService(Service):
             organisation = self.application.load(Organisation, organisation_id,
                                                  what="organisation")
             self._their_role_is_managed(by, organisation, username)
+            self._controls_account(by, username)
             account = self._account(username)
             account.enable(by=by)
             return [account], {}
@@ -132,6 +140,7 @@ class StaffService(Service):
             organisation = self.application.load(Organisation, organisation_id,
                                                  what="organisation")
             self._their_role_is_managed(by, organisation, username)
+            self._controls_account(by, username)
             account = self._account(username)
             account.issue_setup_link(link_hash(secret),
                                      self.application.clock() + timedelta(days=LINK_DAYS),
@@ -148,7 +157,8 @@ class StaffService(Service):
             account = None
         link = getattr(account, "setup_link", None) if account is not None else None
         if account is None or link is None or account.is_disabled() or \
-                not hmac.compare_digest(link["hash"], link_hash(secret)):
+                not hmac.compare_digest(link["hash"], link_hash(secret)) or \
+                datetime.fromisoformat(link["expires_at"]) < self.application.clock():
             raise NotFound(_("This link is not valid (any more). Please ask for a new one."))
         return account
 
@@ -168,6 +178,22 @@ class StaffService(Service):
             return [fresh], {}
         self.application.execute("set_password_by_link", by, decide)
         return account.username
+
+    def _is_admin(self, by: Stamp) -> bool:
+        return by.role in (Role.ADMIN, Role.SYSTEM)
+
+    def _controls_account(self, by: Stamp, username: str) -> None:
+        """A link, disabling, enabling act on the account everywhere: a supervisor only for
+        an account that is a member of their own organisation alone, in a role they give."""
+        if self._is_admin(by):
+            return
+        for organisation in self.application.organisations():  # inactive ones too
+            role = organisation.members.get(username)
+            if role is None:
+                continue
+            if organisation.id != by.organisation_id or role not in SUPERVISOR_GIVES:
+                raise PermissionDenied(_("This account is also a member elsewhere; an "
+                                         "admin manages it."))
 
     def _their_role_is_managed(self, by: Stamp, organisation: Organisation,
                                username: str) -> None:

@@ -22,7 +22,8 @@ UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 # Keys and codes of the domain that a supervisor would not understand.
 INTERNAL = ("lead_organisation_id", "to_organisation_id", "shared_accommodation",
             "health.psychosocial", "health.paediatric", "gestattung", "consent_id",
-            "policy_version", "display_name", "housing_stage", "residence_status")
+            "policy_version", "display_name", "housing_stage", "residence_status", "own_flat",
+            "shared_accommodation", "routine", "urgent")
 
 
 @pytest.fixture

@@ -140,6 +140,8 @@ def test_every_roles_pages_fit_a_phone_and_pass_axe(
             sign_in_browser(page, base, user, PASSWORD)
             paths = [link.get_attribute("href") for link in
                      page.locator("header nav a").all()] + ["/konto"]
+            if user == "anna":  # the forms of a new case, and a link that is no more
+                paths += ["/faelle/neu", "/zugang/" + "0" * 32 + ".spent"]
             for path in list(paths):
                 page.goto(base + path)
                 first = page.locator("main table a[href^='/faelle/'], "

@@ -227,3 +227,32 @@ def test_a_first_contact_recorded_afterwards_keeps_its_day(web_app: Flask) -> No
         row = cur.one("SELECT first_contact_at FROM {p}referrals WHERE referral_id = ?",
                       (str(referral_id),))
     assert row["first_contact_at"][:10] == (later - timedelta(days=1)).strftime("%Y-%m-%d")
+
+
+def test_a_new_legal_sphere_opens_the_page_at_the_handoffs_to_confirm(web_app: Flask) -> None:
+    """Issue 20, point 2: after a residence status change that drafts lead handoffs the
+    page opens at them, not at the residence form at the bottom."""
+    world = web_world(web_app)
+    case_id = world.open_case()
+    anna = sign_in(web_app, "anna")
+    changed = submit(anna, f"/faelle/{case_id}", f"/faelle/{case_id}/aufenthaltsstatus",
+                     residence_status="permit_25")
+    assert changed.status_code == 302
+    assert world.case(case_id).referral_ids, "the change drafts lead handoffs"
+    assert changed.headers["Location"].endswith("#entwuerfe")
+
+
+def test_forwarding_takes_only_what_the_list_offers(web_app: Flask) -> None:
+    world = web_world(web_app)
+    case_id = world.open_case()
+    world.consent(case_id)
+    referral_id = world.send(case_id)
+    nadia = sign_in(web_app, "nadia")
+    page = f"/vermittlungen/{referral_id}"
+    before = events(web_app)
+    for receiver in (f"{world.org('fsa-sachsendorf')}:", f"{world.org('koordinierungsstelle')}:"):
+        refused = nadia.post(f"{page}/weiterleiten", data={
+            **hidden_fields(nadia.get(page).get_data(as_text=True), f"{page}/weiterleiten"),
+            "receiver": receiver, "reason": "zurück"})
+        assert refused.status_code == 422, receiver
+    assert events(web_app) == before

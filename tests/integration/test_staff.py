@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import timedelta
 from uuid import UUID
 
 import pytest
@@ -18,6 +19,7 @@ from flask.testing import FlaskClient
 
 from domain.organisation import Organisation
 from domain.stamp import Stamp
+from readmodel.runner import ViewUpdater
 from testbed.web import PASSWORD, csrf_token, events, sign_in, submit, web_world
 from testbed.world import World
 
@@ -47,7 +49,13 @@ def _add(admin: FlaskClient, organisation: Organisation, username: str, name: st
     assert answer.status_code == 200, answer.get_data(as_text=True)[-1500:]
     link = re.search(r'<code class="secret">(http[^<]+)</code>', answer.get_data(as_text=True))
     assert link, "no one-time link shown"
-    return link.group(1).replace("http://localhost", "")
+    return _path(link.group(1))
+
+
+def _path(link: str) -> str:
+    """The link's path (it names the installation's public address)."""
+    assert link.startswith("http://127.0.0.1:5000/zugang/"), link
+    return re.sub(r"^https?://[^/]+", "", link)
 
 
 def _set_password(app: Flask, link: str, password: str) -> None:
@@ -163,7 +171,7 @@ def test_the_api_adds_staff_as_the_pages_do(web_app: Flask) -> None:
         "username": "s.api", "display_name": "Sven Api", "role": "supervisor",
         "email": "s.api@neu.invalid"})
     assert added.status_code == 201, added.get_json()
-    link = added.get_json()["setup_link"].replace("http://localhost", "")
+    link = _path(added.get_json()["setup_link"])
     _set_password(web_app, link, "ein API-Passwort!")
     listed = admin.get(url).get_json()
     assert [m["username"] for m in listed] == ["s.api"] and listed[0]["role"] == "supervisor"
@@ -176,7 +184,64 @@ def test_the_api_adds_staff_as_the_pages_do(web_app: Flask) -> None:
     refused = birgit.post(url, headers={"X-CSRFToken": csrf_token(birgit, "/personal")},
                           json={"username": "y.neu", "display_name": "Y", "role": "caseworker"})
     assert refused.status_code == 403 and events(web_app) == before
+    carla = admin.post(url, headers=headers, json={
+        "username": "c.api", "display_name": "Carla Api", "role": "caseworker"})
+    assert carla.status_code == 201
+    _set_password(web_app, _path(carla.get_json()["setup_link"]), "ein Passwort für Carla")
+    carla_client = sign_in(web_app, "c.api", "ein Passwort für Carla")
+    opened = carla_client.post("/api/v1/cases", headers={
+        "X-CSRFToken": csrf_token(carla_client, "/faelle")}, json={
+        "person": {"display_name": "Familie F.", "household_size": 2, "district": "Sandow"},
+        "housing_stage": "own_flat", "residence_status": "gestattung"})
+    assert opened.status_code == 201, opened.get_json()
     user_id = listed[0]["user_id"]
     assert admin.post(f"{url}/{user_id}/disable", headers=headers,
                       json={"reason": "Test"}).status_code == 204
     assert world.application.directory.user("s.api").is_disabled()
+
+
+def test_a_supervisor_cannot_take_over_an_account_of_another_organisation(
+        web_app: Flask) -> None:
+    """Adding an existing account, a link, disabling: for a supervisor only accounts that
+    belong to their organisation alone (else they could reset another organisation's
+    member's password and sign in as them)."""
+    world = web_world(web_app)
+    birgit = sign_in(web_app, "birgit")
+    before = events(web_app)
+    taken = submit(birgit, "/personal", "/personal/mitglieder", username="nadia",
+                   display_name="Nadia", role="caseworker")
+    assert taken.status_code == 422 and "vergeben" in taken.get_data(as_text=True)
+    assert events(web_app) == before
+    # An admin brings Nadia into the FSA too; Birgit still cannot reset or disable her.
+    world.application.staff.add_member(world.as_("root", "koordinierungsstelle"),
+                                       world.org("fsa-sachsendorf"), "nadia", "Nadia",
+                                       "caseworker")
+    nadia_id = world.application.directory.user("nadia").id
+    before = events(web_app)
+    for action, fields in (("zugangslink", {}), ("sperren", {"reason": "x"})):
+        refused = submit(birgit, "/personal", f"/personal/{nadia_id}/{action}", **fields)
+        assert refused.status_code == 403, action
+    assert events(web_app) == before and world.application.directory.user(
+        "nadia").setup_link is None
+
+
+def test_a_link_ends_after_seven_days(web_app: Flask) -> None:
+    world = web_world(web_app)
+    token = world.application.staff.issue_setup_link(
+        world.as_("root", "koordinierungsstelle"), world.org("mbe"), "jana")
+    client = web_app.test_client()
+    assert client.get(f"/zugang/{token}").status_code == 200
+    later = world.application.clock() + timedelta(days=8)
+    world.application.clock = lambda: later
+    assert client.get(f"/zugang/{token}").status_code == 404
+
+
+def test_nobody_deactivates_the_organisation_they_act_for(web_app: Flask) -> None:
+    world = web_world(web_app)
+    katrin = sign_in(web_app, "katrin")
+    system = web_app.extensions["fallnetz.system"]
+    ViewUpdater(system.application, system.read_store).catch_up()
+    own = f"/verzeichnis/{world.org('koordinierungsstelle')}/deaktivieren"
+    refused = submit(katrin, "/verzeichnis", own, reason="Versehen")
+    assert refused.status_code == 422
+    assert world.application.find(Organisation, world.org("koordinierungsstelle")).active

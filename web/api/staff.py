@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import g, url_for
+from flask import g
 from marshmallow import fields, validate
 
 from domain.account import UserAccount
@@ -15,6 +15,7 @@ from domain.base import NotFound
 from domain.stamp import Role
 from web.api.common import ApiSchema, api_blueprint, problems, requires
 from web.application import current_application
+from web.staff import setup_link_url
 from web.security_log import security_event
 from web.visible import organisation
 
@@ -72,7 +73,7 @@ def _member(organisation_id: UUID, user_id: UUID) -> UserAccount:
 
 
 def _link(token: str) -> str:
-    return url_for("staff.set_password", token=token, _external=True)
+    return setup_link_url(token)
 
 
 @bp.get("/organisations/<uuid:organisation_id>/members")

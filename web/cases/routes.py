@@ -163,9 +163,12 @@ def _case_command(case_id: UUID, name: str, form: Any, command: Any, message: st
     def rerender(errors: dict[str, list[str]], values: dict[str, Any], status: int) -> Any:
         return render_case(visible_case(case_id), name, errors, values, status, referral_id)
 
-    def done(_result: Any) -> Any:
+    def done(result: Any) -> Any:
         flash(message, "success")
-        return redirect(url_for("cases.show", case_id=case_id, _anchor=anchor))
+        # New lead handoffs to confirm come first: the page opens at them.
+        drafted = isinstance(result, dict) and result.get("draft_referral_ids")
+        return redirect(url_for("cases.show", case_id=case_id,
+                                _anchor="entwuerfe" if drafted else anchor))
     return submit(form, command, rerender=rerender, success=done)
 
 
@@ -263,7 +266,7 @@ def change_residence_status(case_id: UUID) -> Any:
             expected_version=d["expected_version"], idempotency_key=d["idempotency_key"])
         if result["draft_referral_ids"]:
             flash(_("The legal sphere changed: please confirm or discard the proposed "
-                    "handoffs of the lead below."), "notice")
+                    "handoffs of the lead."), "notice")
         return result
     return _case_command(case_id, "residence", ResidenceStatusForm, command,
                          _("The residence status is recorded."), "status")

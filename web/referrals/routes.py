@@ -6,6 +6,7 @@ from uuid import UUID
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from domain import access
+from domain.base import DomainError
 from domain.case import Case
 from domain.organisation import Organisation
 from domain.referral import REJECTION_GROUNDS, Referral, running_stage
@@ -107,6 +108,12 @@ def act(referral_id: UUID, action: str) -> Any:
                 organisation_id, service_id = parse_receiver(d["receiver"])
             except ValueError:
                 abort(400)
+            referral, _case = visible_referral(referral_id)
+            target = current_application().find(Organisation, organisation_id)
+            if target is None or not target.services or organisation_id in (
+                    referral.to_organisation_id, referral.from_organisation_id):
+                # what the list offers is what is taken (web.referrals: forward_options)
+                raise DomainError(_("Please choose one of the options."), field="receiver")
             kwargs.update(to_organisation_id=organisation_id, to_service_id=service_id)
         return method(viewer(), referral_id, **kwargs)
 

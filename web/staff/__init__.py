@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from domain.account import UserAccount
@@ -119,12 +119,19 @@ def add_member() -> Any:
                         else None)
 
 
+def setup_link_url(token: str) -> str:
+    """The one-time link at the installation's public address (never the host a request
+    named: a forged Host header would send the link's owner elsewhere)."""
+    base = current_app.extensions["fallnetz.settings"].public_base_url.rstrip("/")
+    return f"{base}/zugang/{token}"  # the route of set_password, also outside a request
+
+
 def _refused(error: DomainError) -> bool:
     return getattr(error, "code", "") == "permission_denied"
 
 
 def _link(name: str, token: str) -> dict[str, str]:
-    return {"name": name, "url": url_for("staff.set_password", token=token, _external=True)}
+    return {"name": name, "url": setup_link_url(token)}
 
 
 def _member(user_id: UUID, organisation: Organisation) -> UserAccount:
