@@ -256,3 +256,16 @@ def test_forwarding_takes_only_what_the_list_offers(web_app: Flask) -> None:
             "receiver": receiver, "reason": "zurück"})
         assert refused.status_code == 422, receiver
     assert events(web_app) == before
+
+
+def test_the_directory_filter_shortens_the_organisations_below(web_app: Flask) -> None:
+    """Issue 20, point 11: the directory is filterable, its sections too."""
+    world = web_world(web_app)
+    system = web_app.extensions["fallnetz.system"]
+    ViewUpdater(system.application, system.read_store).catch_up()
+    anna = sign_in(web_app, "anna")
+    everything = anna.get("/verzeichnis").get_data(as_text=True)
+    filtered = anna.get("/verzeichnis?bedarf=benefits").get_data(as_text=True)
+    sections = re.compile(r'<section class="panel" id="o-')
+    assert len(sections.findall(filtered)) == 1 < len(sections.findall(everything))
+    assert f'id="o-{world.org("jobcenter")}"' in filtered

@@ -54,6 +54,10 @@ def render_directory(failed: str | None = None, errors: dict[str, list[str]] | N
                 if recorded is not None:
                     service["capacity"] = recorded["capacity"]
     overview, choice, choice_errors = _overview(organisations, services)
+    if any(choice["given"].get(k) for k in ("bedarf", "stadtteil", "frei")):
+        # The filter shortens the organisations' sections below too.
+        shown = {row["organisation_id"] for row in overview}
+        organisations = [o for o in organisations if o["organisation_id"] in shown]
     network = current_application().network
     return render_template("directory/index.html", organisations=organisations,
                            services=by_organisation, keeps=keeps, versions=versions,
