@@ -120,7 +120,7 @@ def test_a_full_practice_is_offered_last_and_keeps_a_waiting_list(
             pia.goto(f"{base}/eingang")
             return pia.locator("#waiting-list").count() == 1
         wait_until(listed, 60, "the waiting list on the inbox", interval=0.5)
-        expect(pia.locator("#waiting-list + table")).to_contain_text(
+        expect(pia.locator("#waiting-list + .table-scroll table")).to_contain_text(
             "Kinderärztliche Versorgung")
         pia.screenshot(path=ARTIFACTS / "03-the-inbox-with-its-waiting-list.png",
                        full_page=True)
