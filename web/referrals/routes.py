@@ -110,8 +110,10 @@ def act(referral_id: UUID, action: str) -> Any:
                 abort(400)
             referral, _case = visible_referral(referral_id)
             target = current_application().find(Organisation, organisation_id)
-            if target is None or not target.services or organisation_id in (
-                    referral.to_organisation_id, referral.from_organisation_id):
+            receiving = viewer().organisation_id == referral.to_organisation_id
+            # (others are refused by the domain: forwarding is the receiver's)
+            if receiving and (target is None or not target.services or organisation_id in (
+                    referral.to_organisation_id, referral.from_organisation_id)):
                 # what the list offers is what is taken (web.referrals: forward_options)
                 raise DomainError(_("Please choose one of the options."), field="receiver")
             kwargs.update(to_organisation_id=organisation_id, to_service_id=service_id)
