@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from domain.organisation import Organisation
 from domain.stamp import Stamp
 from readmodel.runner import ViewUpdater
-from testbed.web import events, hidden_fields, sign_in, submit, web_world
+from testbed.web import csrf_token, events, hidden_fields, sign_in, submit, web_world
 
 
 def _audit(client: FlaskClient, case_id: object, moment: str) -> tuple[int, str]:
@@ -269,3 +269,20 @@ def test_the_directory_filter_shortens_the_organisations_below(web_app: Flask) -
     sections = re.compile(r'<section class="panel" id="o-')
     assert len(sections.findall(filtered)) == 1 < len(sections.findall(everything))
     assert f'id="o-{world.org("jobcenter")}"' in filtered
+
+
+def test_the_api_records_a_first_contact_afterwards_too(web_app: Flask) -> None:
+    world = web_world(web_app)
+    case_id = world.open_case()
+    world.consent(case_id)
+    referral_id = world.send(case_id)
+    world.application.referrals.accept_referral(world.nadia, referral_id)
+    today = world.application.today()
+    nadia = sign_in(web_app, "nadia")
+    headers = {"X-CSRFToken": csrf_token(nadia, "/eingang")}
+    url = f"/api/v1/referrals/{referral_id}/start"
+    future = nadia.post(url, headers=headers, json={"made_on": str(today + timedelta(days=2))})
+    assert future.status_code == 422
+    started = nadia.post(url, headers=headers, json={"made_on": str(today)})
+    assert started.status_code == 200, started.get_json()
+    assert world.referral(referral_id).first_contact_made

@@ -187,12 +187,18 @@ class SendDraftSchema(ApiSchema):
     crisis_override_reason = fields.String(validate=validate.Length(min=1, max=1000))
 
 
+class StartSchema(ApiSchema):
+    made_on = fields.Date(load_default=None, metadata={
+        "description": "The day of the first contact when it is recorded afterwards (not "
+                       "in the future, not before the referral was sent); none: now"})
+
+
 # The body of each command's route: by the text it needs, or its own where it asks for more.
 SCHEMAS_BY_TEXT: dict[str | None, type[ApiSchema]] = {
     None: EmptySchema, "reason": ReasonSchema, "outcome": OutcomeSchema}
 OWN_SCHEMAS: dict[str, type[ApiSchema]] = {
     "send": SendDraftSchema, "accept": AcceptSchema, "forward": ForwardSchema,
-    "reject": RejectSchema}
+    "reject": RejectSchema, "start": StartSchema}
 
 
 def _schema(command: ReferralCommand) -> type[ApiSchema]:
