@@ -22,9 +22,10 @@ MORNING = datetime(2026, 11, 30, 8, 0, 10, tzinfo=timezone.utc)
 
 @pytest.fixture
 def world(web_app: Flask) -> World:
-    world = web_world(web_app)
-    world.application.clock = lambda: MORNING
-    return world
+    # The clock stands at MORNING before the apps are set up, so their codes are of the
+    # steps around it whatever the time of the run.
+    web_app.extensions["fallnetz.application"].clock = lambda: MORNING
+    return web_world(web_app)
 
 
 def _password(app: Flask, user: str) -> tuple[FlaskClient, str]:
