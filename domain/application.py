@@ -147,10 +147,11 @@ class ReferralNetwork(Application):
     # == the command pipeline ==================================================================
     def execute(self, command: str, by: Stamp, decide: Callable[[], Decision], *,
                 idempotency_key: str | None = None,
-                arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+                arguments: dict[str, Any] | None = None, dry_run: bool = False) -> Any:
         """Runs ``decide`` and saves what it changed in one transaction. With an idempotency
         key, the same user repeating the same command with the same ``arguments`` gets the
-        earlier result and nothing is recorded."""
+        earlier result and nothing is recorded. A dry run decides and forgets: nothing is
+        saved."""
         token = CLOCK.set(self.clock)
         try:
             digest = fingerprint(arguments or {})
@@ -162,6 +163,9 @@ class ReferralNetwork(Application):
                     return earlier.result_for(command, digest)
             try:
                 changed, result = decide()
+                if dry_run:
+                    self._forget_loads()
+                    return result
                 changed = list(changed)
                 if receipt_id is not None:
                     changed.append(CommandReceipt(id=receipt_id, command=command,

@@ -102,6 +102,8 @@ class Organisation(StampedAggregate):
         self.api_tokens: dict[str, dict[str, Any]] = {}
         self.webhooks: dict[str, dict[str, Any]] = {}
         self.active = True
+        # The services the HSDS API serves to anyone; None: the organisation is not public.
+        self.public_services: list[str] | None = None
 
     @classmethod
     def register(cls, id: UUID, key: str, name: str, sector: str, inbox_address: str,
@@ -162,6 +164,44 @@ class Organisation(StampedAggregate):
 
     def offers(self, need: str) -> bool:
         return any(need in s["needs"] for s in self.services.values())
+
+    # -- what a publisher changes, and what is public ----------------------------------------
+    def change_details(self, name: str, inbox_address: str, contacts: list[dict[str, str]],
+                       by: Stamp) -> None:
+        """Name, inbox and contacts as the directory it was imported from says now."""
+        self._require_active()
+        name = require_text(name, "name", _("The organisation's name"))
+        inbox = require_text(inbox_address, "inbox_address", _("An inbox address"))
+        if not MAIL_ADDRESS.match(inbox):
+            raise DomainError(_("This is not an e-mail address."), field="inbox_address")
+        if (name, inbox, list(contacts)) != (self.name, self.inbox_address, self.contacts):
+            self._details_changed(name=name, inbox_address=inbox, contacts=list(contacts),
+                                  by=by)
+
+    @event("DetailsChanged")
+    def _details_changed(self, name: str, inbox_address: str, contacts: list[dict[str, str]],
+                         by: Stamp) -> None:
+        self.name, self.inbox_address, self.contacts = name, inbox_address, contacts
+
+    def publish(self, services: list[str], by: Stamp) -> None:
+        """Served to anyone by the HSDS API, with these of its services."""
+        for service_id in services:
+            self.service(service_id)
+        self._published(services=sorted(set(services)), by=by)
+
+    @event("Published")
+    def _published(self, services: list[str], by: Stamp) -> None:
+        self.public_services = services
+
+    def withdraw(self, by: Stamp) -> None:
+        if self.public_services is None:
+            raise DomainError(_("{organisation} is not public.", organisation=self.name),
+                              field="public")
+        self._withdrawn(by=by)
+
+    @event("Withdrawn")
+    def _withdrawn(self, by: Stamp) -> None:
+        self.public_services = None
 
     # -- members ----------------------------------------------------------------------------
     def add_member(self, user: str, role: Role, by: Stamp) -> None:

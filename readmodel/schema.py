@@ -9,9 +9,10 @@ from readmodel.projections import REPORT_INDEXES, REPORT_TABLES
 from readmodel.store import Cursor, ViewStore
 
 PROJECTIONS = ("handoff_views",)
-# Raise it when a view table's columns change: the views of an older version are then dropped
-# and projected again from the events on first use (kept in positions as "schema").
-SCHEMA_VERSION = 6
+# Raise it when a view table's columns or what a projection writes change: the views of an
+# older version are then dropped and projected again from the events on first use (kept in
+# positions as "schema").
+SCHEMA_VERSION = 7
 TABLES = {
     "positions": "projection TEXT PRIMARY KEY, position BIGINT NOT NULL",
     "organisations": "organisation_id TEXT PRIMARY KEY, key TEXT NOT NULL, name TEXT NOT NULL, "

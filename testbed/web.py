@@ -45,7 +45,9 @@ def code_for(application: ReferralNetwork, user: str) -> str:
     assert account is not None and account.has_second_factor()
     secret, now = account.second_factor or "", application.clock()
     current = pyotp.TOTP(secret).timecode(now)
-    for offset in (-1, 0, 1):
+    # The previous step last: a sign-in that crosses into the next step a moment later
+    # still has the current one and the next accepted, not the previous.
+    for offset in (0, 1, -1):
         if current + offset > account.last_code_step:
             return second_factor.code_at(secret, now, offset)
     return RECOVERY_CODES[user].pop()

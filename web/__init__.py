@@ -32,8 +32,10 @@ NAVIGATION = {
     Role.COORDINATOR: (("reports.overview", _l("Network")),
                        ("directory.escalations", _l("Escalations")),
                        ("directory.index", _l("Directory")),
+                       ("exchange.index", _l("Directory exchange")),
                        ("inbox.notifications", _l("Notices"))),
-    Role.ADMIN: (("directory.index", _l("Directory")), ("staff.index", _l("Staff"))),
+    Role.ADMIN: (("directory.index", _l("Directory")),
+                 ("exchange.index", _l("Directory exchange")), ("staff.index", _l("Staff"))),
     Role.DATA_PROTECTION: (("privacy.index", _l("Data protection")),
                            ("privacy.reads", _l("Who read a case"))),
 }
@@ -118,6 +120,8 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     from web.auth import bp as auth_bp, home_for, load_viewer, throttle
     from web.cases import bp as cases_bp
     from web.directory import bp as directory_bp
+    from web.exchange import bp as exchange_bp
+    from web.hsds import bp as hsds_bp
     from web.inbox import bp as inbox_bp
     from web.privacy import bp as privacy_bp
     from web.referrals import bp as referrals_bp
@@ -129,7 +133,7 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     labels.init_app(app)
     csrf.init_app(app)
     for blueprint in (auth_bp, cases_bp, referrals_bp, inbox_bp, audit_bp, directory_bp,
-                      reports_bp, privacy_bp, staff_bp):
+                      exchange_bp, hsds_bp, reports_bp, privacy_bp, staff_bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     # One load of each aggregate per request (see ReferralNetwork.one_load_each); opened

@@ -351,6 +351,8 @@ def _exchange_commands(app: Flask) -> None:
     def hsds_group() -> None:
         """The directory in Open Referral HSDS 3.0."""
 
+    _mapping_commands(hsds_group)
+
     @hsds_group.command("export")
     @click.argument("file", type=click.File("w", encoding="utf-8"))
     def hsds_export(file) -> None:  # type: ignore[no-untyped-def]
@@ -361,26 +363,91 @@ def _exchange_commands(app: Flask) -> None:
         click.echo(f"{len(document)} organisations exported.", err=True)
 
     @hsds_group.command("import")
-    @click.argument("file", type=click.File("r", encoding="utf-8"))
-    def hsds_import(file) -> None:  # type: ignore[no-untyped-def]
-        """Register missing organisations and add or change services from HSDS 3.0 JSON;
-        report what was refused and why."""
+    @click.argument("source", type=click.Path(exists=True, dir_okay=True, path_type=Path))
+    @click.option("--publisher", default="hsds", show_default=True,
+                  help="Whose directory this is: a re-import of the same publisher updates "
+                       "the organisations it imported before.")
+    @click.option("--dry-run", is_flag=True, help="Report what would happen; store nothing.")
+    def hsds_import(source: Path, publisher: str, dry_run: bool) -> None:
+        """Import an HSDS 3.0 directory: a JSON document, or the tabular data package (a
+        folder or a zip with datapackage.json and CSV tables). Reports each organisation
+        and service: registered, updated, unchanged, pending (with what is missing) or
+        refused (with JSON pointers)."""
+        from domain.exchange.hsds import Unreadable
+        from domain.exchange.hsds_tables import read_package
+        from web.incoming import hsds_document
+
         try:
-            document = decode_json(file.read())
-        except (UnreadableInput, UnicodeDecodeError) as e:
-            raise click.ClickException(f"Not JSON: {getattr(e, 'description', e)}") from None
-        if not isinstance(document, list) or not all(isinstance(o, dict) for o in document):
-            raise click.ClickException("An HSDS import is a list of organization objects.")
-        report = current_application().exchange.import_hsds(Stamp.system("cli:hsds-import"),
-                                                            document)
-        click.echo(f"registered {len(report.registered)}, updated {len(report.updated)}, "
-                   f"unchanged {len(report.unchanged)}, refused {len(report.rejected)}")
-        for rejection in report.rejected:
-            for error in rejection.errors:
-                click.echo(f"  refused #{rejection.index} {rejection.name}: "
-                           f"{error['pointer']}: {error['detail']}")
-        if report.rejected:
+            document = read_package(source) if source.is_dir() else \
+                hsds_document(source.read_bytes())
+        except UnreadableInput as e:
+            raise click.ClickException(str(e.description)) from None
+        except Unreadable as e:
+            raise click.ClickException("; ".join(f"{x['pointer']}: {x['detail']}"
+                                                 for x in e.errors)) from None
+        try:
+            report = current_application().exchange.import_hsds(
+                Stamp.system("cli:hsds-import"), document, publisher=publisher,
+                dry_run=dry_run)
+        except DomainError as e:
+            raise click.ClickException(str(e.message)) from None
+        if dry_run:
+            click.echo("Dry run: nothing was stored.")
+        for organisation in report.organisations:
+            click.echo(f"{organisation.outcome:<10} #{organisation.index} {organisation.name}"
+                       + (f" ({organisation.key})" if organisation.key else ""))
+            for reason in organisation.missing:
+                click.echo(f"             missing: {reason}")
+            for error in organisation.errors:
+                click.echo(f"             {error['pointer']}: {error['detail']}")
+            for service in organisation.services:
+                click.echo(f"  {service.outcome:<10} {service.name}")
+                for reason in service.missing:
+                    click.echo(f"               missing: {reason}")
+        counts = report.counts()
+        click.echo(", ".join(f"{outcome} {number}" for outcome, number in counts.items()))
+        if counts["refused"]:
             raise SystemExit(1)
+
+
+def _mapping_commands(hsds_group: click.Group) -> None:
+    @hsds_group.group("mapping")
+    def mapping_group() -> None:
+        """How other publishers' taxonomy terms and service areas map onto this network."""
+
+    @mapping_group.command("export")
+    @click.argument("file", type=click.File("w", encoding="utf-8"))
+    def mapping_export(file) -> None:  # type: ignore[no-untyped-def]
+        """Write the mapping as TOML (- for standard output), to keep with the network's
+        files or to bring to another network."""
+        from domain.exchange.mapping_file import mapping_toml
+
+        file.write(mapping_toml(current_application().exchange.mapping()))
+
+    @mapping_group.command("import")
+    @click.argument("file", type=click.File("rb"))
+    def mapping_import(file) -> None:  # type: ignore[no-untyped-def]
+        """Apply a mapping file: each term and area as if the coordinator mapped it; what
+        it makes mappable is registered."""
+        from domain.exchange.mapping_file import MappingFileError, read_mapping
+
+        try:
+            terms, areas = read_mapping(file.read())
+        except MappingFileError as e:
+            raise click.ClickException(str(e)) from None
+        exchange, by = current_application().exchange, Stamp.system("cli:hsds-mapping")
+        made = 0
+        try:
+            for term in terms:
+                made += len(exchange.map_term(by, term["taxonomy"], term["code"],
+                                              term["name"], term["needs"],
+                                              term["sector"])["services"])
+            for area in areas:
+                made += len(exchange.map_area(by, area["name"], area["districts"])["services"])
+        except DomainError as e:
+            raise click.ClickException(str(e.message)) from None
+        click.echo(f"Terms mapped: {len(terms)}, areas mapped: {len(areas)}; services that "
+                   f"became receivers: {made}.")
 
 
 def _updater(app: Flask):  # type: ignore[no-untyped-def]

@@ -40,6 +40,9 @@ SECTOR = {
     "employment": _l("employment"), "education": _l("education"),
     "administration": _l("administration"), "civil_society": _l("civil society"),
 }
+# What an HSDS import did with an organisation or service (domain/services/exchange.py).
+OUTCOME = {"registered": _l("registered"), "updated": _l("updated"),
+           "unchanged": _l("unchanged"), "pending": _l("pending"), "refused": _l("refused")}
 # What a recorded read was (readmodel/read_audit.py).
 READ = {"case_page": _l("case page"), "referral_page": _l("referral page"),
         "case_history": _l("audit of the case"), "case_print": _l("print of the case's audit"),
@@ -127,7 +130,7 @@ def init_app(app: Flask) -> None:
               "residence_status": RESIDENCE_STATUS, "housing_stage": HOUSING_STAGE,
               "sector": SECTOR, "role": ROLE, "stage": STAGE, "consent_state": CONSENT_STATE,
               "need_state": NEED_STATE, "case_status": CASE_STATUS, "event": EVENT,
-              "job": JOB, "grounds": GROUNDS, "read": READ}
+              "job": JOB, "grounds": GROUNDS, "read": READ, "outcome": OUTCOME}
     for name, table in tables.items():
         app.jinja_env.filters[f"{name}_label"] = (lambda t: lambda code: label(t, code))(table)
     register_filters(app)
@@ -208,6 +211,7 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters["need_label"] = lambda code: need_label(
         app.extensions["fallnetz.application"].network, code)
     app.jinja_env.filters["language_names"] = language_names
+    app.jinja_env.filters["translated"] = translate  # a domain message
     app.jinja_env.filters["zip_self"] = lambda values: [(v, v) for v in values]
 
     def labelled(codes: Any, kind: str) -> list[tuple[str, str]]:

@@ -1,5 +1,6 @@
-"""The directory in Open Referral HSDS 3.0: export, and import with a report of what was
-rejected and why.
+"""The directory in Open Referral HSDS 3.0: export, and reading any publisher's document
+into offers in the publisher's own terms (:mod:`domain.exchange.resolution` maps them to
+ours).
 
 The document is a list of HSDS ``organization`` objects, each fully nested with its
 ``services`` as the HSDS API's ``/organizations/{id}`` returns them. Every organisation
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from domain.base import MAIL_ADDRESS, unprintable_paths
+from domain.messages import _
 from domain.organisation import KEY, Organisation
 
 SCHEMAS = Path(__file__).parent / "hsds_3_0"
@@ -149,37 +150,8 @@ def validate_export(document: list[dict[str, Any]]) -> list[dict[str, str]]:
     return errors
 
 
-# -- import ---------------------------------------------------------------------------------------
-@dataclass
-class OrganisationOffer:
-    """One organisation of an import, read back into our terms."""
-    key: str
-    name: str
-    sector: str
-    inbox_address: str
-    contacts: list[dict[str, str]]
-    services: dict[str, dict[str, Any]]
-
-
-@dataclass
-class Rejection:
-    index: int
-    name: str
-    errors: list[dict[str, str]]
-
-
-@dataclass
-class ImportReport:
-    registered: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    rejected: list[Rejection] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"registered": self.registered, "updated": self.updated,
-                "unchanged": self.unchanged,
-                "rejected": [{"index": r.index, "name": r.name, "errors": r.errors}
-                             for r in self.rejected]}
+# -- reading any publisher's document ----------------------------------------------------------
+OWN_TAXONOMIES = frozenset(TAXONOMY.values())
 
 
 class Unreadable(Exception):
@@ -188,8 +160,36 @@ class Unreadable(Exception):
         self.errors = errors
 
 
-def _terms(attributes: list[dict[str, Any]], link_type: str) -> list[dict[str, Any]]:
-    """Our attributes of one kind; another publisher's taxonomies are left alone."""
+def organisations_in(document: Any) -> list[Any]:
+    """The organization objects of a document in any of the shapes HSDS publishes: a list
+    of them, one page of the HSDS API (``contents``), or a single organization."""
+    if isinstance(document, list):
+        return document
+    if isinstance(document, dict) and isinstance(document.get("contents"), list):
+        return document["contents"]
+    if isinstance(document, dict) and "name" in document:
+        return [document]
+    raise Unreadable([{"pointer": "#", "detail": _(
+        "An HSDS document is a list of organizations, a page of them or one organization.")}])
+
+
+def term_of(attribute: dict[str, Any]) -> dict[str, str] | None:
+    """The publisher's taxonomy term an attribute links, as (taxonomy, code, name)."""
+    term = attribute.get("taxonomy_term") if isinstance(attribute.get("taxonomy_term"),
+                                                         dict) else {}
+    detail = term.get("taxonomy_detail") if isinstance(term.get("taxonomy_detail"), dict) \
+        else {}
+    taxonomy = str(term.get("taxonomy") or detail.get("uri") or detail.get("name")
+                   or term.get("taxonomy_id") or "").strip()
+    code = str(term.get("code") or term.get("id") or attribute.get("taxonomy_term_id")
+               or "").strip()
+    if not code:
+        return None
+    return {"taxonomy": taxonomy, "code": code,
+            "name": str(term.get("name") or code).strip()}
+
+
+def _own(attributes: list[dict[str, Any]], link_type: str) -> list[dict[str, Any]]:
     return [a for a in attributes if a.get("link_type") == link_type
             and (a.get("taxonomy_term") or {}).get("taxonomy") == TAXONOMY[link_type]]
 
@@ -198,8 +198,26 @@ def _code(attribute: dict[str, Any]) -> str:
     return str((attribute.get("taxonomy_term") or {}).get("code") or "")
 
 
-def read_organisation(offer: dict[str, Any], pointer: str) -> OrganisationOffer:
-    """Our terms from one HSDS organisation, or :class:`Unreadable` naming what is missing."""
+def _foreign_terms(attributes: list[dict[str, Any]]) -> list[dict[str, str]]:
+    terms: list[dict[str, str]] = []
+    for attribute in attributes:
+        term = term_of(attribute)
+        if term is not None and term["taxonomy"] not in OWN_TAXONOMIES and term not in terms:
+            terms.append(term)
+    return terms
+
+
+def _text(value: Any) -> str:
+    return str(value).strip() if value is not None else ""
+
+
+def read_offer(offer: dict[str, Any], pointer: str) -> dict[str, Any]:
+    """One organisation in the publisher's terms (plain data, kept as the import's record),
+    or :class:`Unreadable` with a JSON pointer for each reason.
+
+    Our own extensions (see the table above) are read where present; everything else comes
+    from the standard's fields: the publisher's taxonomy terms, service areas by name,
+    languages by code."""
     errors = schema_errors("organization", offer, pointer)
     services = offer.get("services") or []
     if not isinstance(services, list):
@@ -209,65 +227,86 @@ def read_organisation(offer: dict[str, Any], pointer: str) -> OrganisationOffer:
         errors += schema_errors("service", service, f"{pointer}/services/{j}")
     if errors:
         raise Unreadable(errors)
+    errors += [{"pointer": pointer + "".join(f"/{p}" for p in path),
+                "detail": _("control characters or broken characters in the text")}
+               for path in unprintable_paths(offer)]
     keys = [i["identifier"] for i in offer.get("organization_identifiers") or []
             if i.get("identifier_type") == KEY_IDENTIFIER]
-    if len(keys) != 1:
+    if len(keys) > 1:
         errors.append({"pointer": f"{pointer}/organization_identifiers",
-                       "detail": f"needs exactly one identifier of type {KEY_IDENTIFIER!r}"})
-    sectors = [_code(a) for a in _terms(offer.get("attributes") or [], "sector")]
-    if len(sectors) != 1:
+                       "detail": _("more than one identifier of type {type!r}",
+                                   type=KEY_IDENTIFIER)})
+    elif keys and not KEY.match(str(keys[0])):
+        errors.append({"pointer": f"{pointer}/organization_identifiers",
+                       "detail": _("a key is 2–40 lower-case letters, digits or '-'")})
+    attributes = offer.get("attributes") or []
+    sectors = [_code(a) for a in _own(attributes, "sector")]
+    if len(sectors) > 1:
         errors.append({"pointer": f"{pointer}/attributes",
-                       "detail": "needs exactly one attribute of link_type 'sector'"})
-    if not offer.get("email"):
-        errors.append({"pointer": f"{pointer}/email", "detail": "the inbox address is missing"})
-    elif not MAIL_ADDRESS.match(str(offer["email"])):
+                       "detail": _("more than one attribute of link_type 'sector'")})
+    email = _text(offer.get("email"))
+    if email and not MAIL_ADDRESS.match(email):
         errors.append({"pointer": f"{pointer}/email",
-                       "detail": "the inbox address is not an e-mail address"})
-    errors += [{"pointer": pointer + "".join(f"/{p}" for p in path),
-                "detail": "control characters or broken characters in the text"}
-               for path in unprintable_paths(offer)]
-    ours: dict[str, dict[str, Any]] = {}
+                       "detail": _("the inbox address is not an e-mail address")})
+    read_services = []
+    seen: set[str] = set()
     for j, service in enumerate(services):
-        attributes = service.get("attributes") or []
-        service_keys = [a.get("value") for a in _terms(attributes, "service_key")]
-        if len(service_keys) != 1 or not service_keys[0]:
-            errors.append({"pointer": f"{pointer}/services/{j}/attributes",
-                           "detail": "needs exactly one attribute of link_type 'service_key' "
-                                     "with a value"})
+        read = _read_service(service, f"{pointer}/services/{j}", errors)
+        if read is None:
             continue
-        if not KEY.match(str(service_keys[0])):
-            errors.append({"pointer": f"{pointer}/services/{j}/attributes",
-                           "detail": "a service key is 2–40 lower-case letters, digits or "
-                                     "'-'"})
+        if read["source_id"] in seen or (read["key"] and read["key"] in seen):
+            errors.append({"pointer": f"{pointer}/services/{j}",
+                           "detail": _("the service {service!r} appears twice",
+                                       service=read["key"] or read["source_id"])})
             continue
-        if str(service_keys[0]) in ours:
-            errors.append({"pointer": f"{pointer}/services/{j}/attributes",
-                           "detail": f"the service key {service_keys[0]!r} appears twice"})
-            continue
-        capacities = [a.get("value") for a in _terms(attributes, "capacity")]
-        capacity: int | None = None
-        if capacities:
-            try:
-                capacity = int(str(capacities[0]))
-            except ValueError:
-                errors.append({"pointer": f"{pointer}/services/{j}/attributes",
-                               "detail": "the capacity attribute's value is not a whole "
-                                         "number"})
-                continue
-        ours[str(service_keys[0])] = {
-            "name": service["name"],
-            "needs": [_code(a) for a in _terms(attributes, "need")],
-            "legal_spheres": [_code(a) for a in _terms(attributes, "legal_sphere")],
-            "districts": [a.get("name") for a in service.get("service_areas") or []
-                          if a.get("name")],
-            "languages": [lang.get("code") for lang in service.get("languages") or []
-                          if lang.get("code")],
-            "capacity": capacity,
-        }
+        seen.update(k for k in (read["source_id"], read["key"]) if k)
+        read_services.append(read)
     if errors:
         raise Unreadable(errors)
-    return OrganisationOffer(
-        key=keys[0], name=offer["name"], sector=sectors[0], inbox_address=offer["email"],
-        contacts=[{k: c[k] for k in ("name", "email", "title") if c.get(k)}
-                  for c in offer.get("contacts") or []],
-        services=ours)
+    return {
+        "source_id": _text(offer["id"]), "name": _text(offer["name"]),
+        "key": keys[0] if keys else None, "sector": sectors[0] if sectors else None,
+        "email": email or None,
+        "contacts": [{k: _text(c[k]) for k in ("name", "email", "title") if c.get(k)}
+                     for c in offer.get("contacts") or []],
+        "terms": _foreign_terms(attributes),
+        "services": read_services,
+    }
+
+
+def _read_service(service: dict[str, Any], pointer: str,
+                  errors: list[dict[str, str]]) -> dict[str, Any] | None:
+    attributes = service.get("attributes") or []
+    own_keys = [a.get("value") for a in _own(attributes, "service_key")]
+    if len(own_keys) > 1 or (own_keys and not KEY.match(str(own_keys[0] or ""))):
+        errors.append({"pointer": f"{pointer}/attributes", "detail": _(
+            "a service key is 2–40 lower-case letters, digits or '-', given once")})
+        return None
+    capacities = [a.get("value") for a in _own(attributes, "capacity")]
+    capacity: int | None = None
+    if capacities:
+        try:
+            capacity = int(str(capacities[0]))
+        except ValueError:
+            errors.append({"pointer": f"{pointer}/attributes", "detail": _(
+                "the capacity attribute's value is not a whole number")})
+            return None
+        if capacity < 0:
+            errors.append({"pointer": f"{pointer}/attributes", "detail": _(
+                "the capacity attribute's value is not a whole number")})
+            return None
+    email = _text(service.get("email"))
+    return {
+        "source_id": _text(service["id"]), "key": str(own_keys[0]) if own_keys else None,
+        "name": _text(service["name"]), "status": service.get("status") or "active",
+        "email": email if MAIL_ADDRESS.match(email) else None,
+        "needs": [_code(a) for a in _own(attributes, "need")],
+        "legal_spheres": [_code(a) for a in _own(attributes, "legal_sphere")],
+        "terms": _foreign_terms(attributes),
+        "areas": [_text(a.get("name")) for a in service.get("service_areas") or []
+                  if _text(a.get("name"))],
+        "languages": list(dict.fromkeys(_text(lang.get("code")).lower()
+                                        for lang in service.get("languages") or []
+                                        if _text(lang.get("code")))),
+        "capacity": capacity,
+    }

@@ -99,6 +99,20 @@ class DirectoryService(Service):
             lambda o: o.reactivate(by=by), idempotency_key, own_supervisor=False,
             args=arguments(locals()))
 
+    def set_publication(self, by: Stamp, organisation_id: UUID, services: list[str] | None,
+                        expected_version: int | None = None,
+                        idempotency_key: str | None = None) -> dict[str, Any]:
+        """Which services the public HSDS API serves; ``None``: the organisation is not
+        public."""
+        def change(organisation: Organisation) -> None:
+            if services is None:
+                organisation.withdraw(by=by)
+            else:
+                organisation.publish(services, by=by)
+        return self._directory_change(
+            "set_publication", by, organisation_id, expected_version, change,
+            idempotency_key, own_supervisor=False, args=arguments(locals()))
+
     def check_service_needs(self, service: dict[str, Any]) -> None:
         for need in service.get("needs") or []:
             if not self.application.network.is_need(need):

@@ -1,76 +1,269 @@
 """The directory exchanged in Open Referral HSDS 3.0 (see :mod:`domain.exchange.hsds`).
 
-An import registers the organisations the store lacks and adds or changes the services of
-those it has, each organisation in one transaction; whatever cannot be read or is refused
-by a rule is reported with its reasons and stores nothing of that organisation. Names,
-sectors and inboxes of organisations already registered are not changed by an import."""
+An import reads every organisation of a publisher's document, records it (who imported
+what, as the publisher said it) and maps it onto the network's terms
+(:mod:`domain.exchange.resolution`): an organisation that maps is registered or brought up
+to date with the services that map; what does not map yet is *pending*, kept with its
+reasons and offered as a receiver once the coordinator maps it. Each organisation is saved
+in one transaction with its record; what cannot be read is refused with JSON pointers and
+stores nothing. A dry run decides everything and saves nothing.
+
+Organisations the network registered itself (matched by our own key) keep their name,
+sector and inbox: an import changes only their services."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from domain.base import DomainError
-from domain.services.base import DIRECTORY_ROLES, Service
-from domain.exchange.hsds import ImportReport, OrganisationOffer, Rejection, Unreadable, \
-    export_directory, read_organisation
-from domain.messages import _
+from domain.directory_import import DirectoryMapping, ImportedOrganisation
+from domain.exchange.hsds import Unreadable, export_directory, organisations_in, read_offer
+from domain.exchange.resolution import Resolved, organisation_key, resolve
+from domain.messages import Message, _
 from domain.organisation import Organisation
+from domain.services.base import DIRECTORY_ROLES, Service, arguments
 from domain.stamp import Stamp
+
+OUTCOMES = ("registered", "updated", "unchanged", "pending", "refused")
+
+
+@dataclass
+class ServiceOutcome:
+    key: str
+    name: str
+    outcome: str
+    missing: list[Message] = field(default_factory=list)
+
+
+@dataclass
+class OrganisationOutcome:
+    index: int
+    name: str
+    outcome: str
+    source_id: str = ""
+    key: str | None = None
+    missing: list[Message] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    services: list[ServiceOutcome] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    publisher: str
+    dry_run: bool
+    organisations: list[OrganisationOutcome] = field(default_factory=list)
+
+    def keys(self, outcome: str) -> list[str]:
+        return [o.key or "" for o in self.organisations if o.outcome == outcome]
+
+    @property
+    def registered(self) -> list[str]:
+        return self.keys("registered")
+
+    @property
+    def refused(self) -> list[OrganisationOutcome]:
+        return [o for o in self.organisations if o.outcome == "refused"]
+
+    def counts(self) -> dict[str, int]:
+        return {outcome: sum(o.outcome == outcome for o in self.organisations)
+                for outcome in OUTCOMES}
+
+    def service_counts(self) -> dict[str, int]:
+        return {outcome: sum(s.outcome == outcome for o in self.organisations
+                             for s in o.services) for outcome in OUTCOMES}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"publisher": self.publisher, "dry_run": self.dry_run,
+                "counts": self.counts(), "service_counts": self.service_counts(),
+                "organisations": [{
+                    "index": o.index, "name": o.name, "source_id": o.source_id,
+                    "key": o.key, "outcome": o.outcome, "missing": list(o.missing),
+                    "errors": o.errors,
+                    "services": [{"key": s.key, "name": s.name, "outcome": s.outcome,
+                                  "missing": list(s.missing)} for s in o.services]}
+                    for o in self.organisations]}
+
+
+@dataclass
+class PendingRecord:
+    """An imported organisation with something the coordinator still has to map."""
+    record: ImportedOrganisation
+    resolved: Resolved
 
 
 class ExchangeService(Service):
     def export_hsds(self) -> list[dict[str, Any]]:
         return export_directory(self.application.organisations())
 
-    def import_hsds(self, by: Stamp, document: Any) -> ImportReport:
+    # -- import ------------------------------------------------------------------------------
+    def import_hsds(self, by: Stamp, document: Any, publisher: str = "hsds",
+                    dry_run: bool = False) -> ImportReport:
         self.application.verify(by, DIRECTORY_ROLES)
-        report = ImportReport()
-        if not isinstance(document, list):
-            report.rejected.append(Rejection(-1, "", [{
-                "pointer": "#", "detail": _("An HSDS import is a list of organizations.")}]))
+        report = ImportReport(publisher=publisher, dry_run=dry_run)
+        try:
+            offers = organisations_in(document)
+        except Unreadable as e:
+            report.organisations.append(OrganisationOutcome(-1, "", "refused", errors=e.errors))
             return report
-        for index, offer in enumerate(document):
+        for index, offer in enumerate(offers):
             name = str(offer.get("name", "")) if isinstance(offer, dict) else ""
             try:
                 if not isinstance(offer, dict):
                     raise Unreadable([{"pointer": f"#/{index}",
                                        "detail": _("An organization is a JSON object.")}])
-                ours = read_organisation(offer, f"#/{index}")
-                outcome = self._import_one(by, ours)
+                outcome = self._import_one(by, read_offer(offer, f"#/{index}"), publisher,
+                                           dry_run)
             except Unreadable as e:
-                report.rejected.append(Rejection(index, name, e.errors))
+                report.organisations.append(OrganisationOutcome(index, name, "refused",
+                                                                errors=e.errors))
                 continue
             except DomainError as e:
                 pointer = f"#/{index}/{e.field}" if e.field else f"#/{index}"
-                report.rejected.append(Rejection(index, name, [{"pointer": pointer,
-                                                                "detail": e.message}]))
+                report.organisations.append(OrganisationOutcome(
+                    index, name, "refused", errors=[{"pointer": pointer,
+                                                     "detail": e.message}]))
                 continue
-            getattr(report, outcome).append(ours.key)
+            outcome.index = index
+            report.organisations.append(outcome)
         return report
 
-    def _import_one(self, by: Stamp, offer: OrganisationOffer) -> str:
-        """Saves one organisation's changes atomically; says which list it belongs to."""
-        for service in offer.services.values():
-            self.application.directory.check_service_needs(service)
-        organisation = self.application.organisation_by_key(offer.key)
-        outcome = "updated"
+    def _import_one(self, by: Stamp, offer: dict[str, Any], publisher: str,
+                    dry_run: bool) -> OrganisationOutcome:
+        network = self.application.network.slug
+
+        def decide() -> Any:
+            record = self.application.find(
+                ImportedOrganisation, ImportedOrganisation.id_for(network, publisher,
+                                                                  offer["source_id"]))
+            if record is None:
+                record = ImportedOrganisation.record(network, publisher, offer, by)
+            else:
+                record.offer_again(offer, by)
+            outcome, changed = self._apply(record, self.mapping(), by)
+            return changed, outcome
+        return self.application.execute("import_hsds", by, decide, dry_run=dry_run)
+
+    def _apply(self, record: ImportedOrganisation, mapping: DirectoryMapping | None,
+               by: Stamp) -> tuple[OrganisationOutcome, list[Any]]:
+        """The organisation of a record as it maps now: registered, brought up to date or
+        pending; returns what changed, to be saved together."""
+        offer = record.offer
+        resolved = resolve(offer, mapping, self.application.network, record.publisher)
+        key = offer["key"] or record.key
+        organisation = self.application.organisation_by_key(key) if key else None
+        outcome = OrganisationOutcome(-1, offer["name"], "updated",
+                                      source_id=offer["source_id"], key=key)
+        pending = [ServiceOutcome(p.key, p.name, "pending", p.missing)
+                   for p in resolved.pending]
         if organisation is None:
+            if resolved.organisation is None:
+                outcome.outcome, outcome.missing = "pending", resolved.missing
+                outcome.services = pending
+                return outcome, [record]
+            key = key or self._free_key(record)
             organisation = Organisation.register(
-                id=Organisation.id_for(self.application.network.slug, offer.key), key=offer.key,
-                name=offer.name, sector=offer.sector, inbox_address=offer.inbox_address,
-                contacts=offer.contacts, by=by)
-            outcome = "registered"
-        elif (organisation.name, organisation.sector, organisation.inbox_address) != (
-                offer.name, offer.sector, offer.inbox_address):
-            raise DomainError(_("{organisation} is registered with another name, sector or "
-                                "inbox; an import changes only services.",
+                id=Organisation.id_for(self.application.network.slug, key), key=key,
+                by=by, **resolved.organisation)
+            record.link(key, by)
+            outcome.outcome, outcome.key = "registered", key
+        elif record.key == key and resolved.organisation is not None:
+            # Registered by this record: the publisher keeps its name, inbox and contacts.
+            details = resolved.organisation
+            organisation.change_details(details["name"], details["inbox_address"],
+                                        details["contacts"], by)
+        elif offer["key"] and (organisation.name != offer["name"] or offer["email"] not in (
+                None, organisation.inbox_address)):
+            raise DomainError(_("{organisation} is registered with another name or inbox; an "
+                                "import changes only its services.",
                                 organisation=organisation.name), field="name")
-        for key, service in sorted(offer.services.items()):
-            if key not in organisation.services:
-                organisation.add_service(key, service, by=by)
-            elif organisation.services[key] != service:
-                organisation.change_service(key, service, by=by)
-        if outcome == "updated" and not organisation.pending_events:
-            return "unchanged"
-        self.application.save(organisation)
-        return outcome
+        for service_key, service in sorted(resolved.services.items()):
+            for need in service["needs"]:
+                self.application.check_need(need)
+            known = organisation.services.get(service_key)
+            if known is None:
+                organisation.add_service(service_key, service, by=by)
+                state = "registered"
+            else:
+                if service["capacity"] is None:  # the publisher does not keep capacities
+                    service = {**service, "capacity": known["capacity"]}
+                state = "unchanged" if known == service else "updated"
+                if state == "updated":
+                    organisation.change_service(service_key, service, by=by)
+            outcome.services.append(ServiceOutcome(service_key, service["name"], state))
+        outcome.services += pending
+        if outcome.outcome == "updated" and not organisation.pending_events:
+            outcome.outcome = "unchanged"
+        return outcome, [record, organisation]
+
+    def _free_key(self, record: ImportedOrganisation) -> str:
+        for attempt in range(20):
+            key = organisation_key(record.offer["name"], record.publisher, record.source_id,
+                                   attempt)
+            if self.application.organisation_by_key(key) is None:
+                return key
+        raise DomainError(_("No free key for {name}.", name=record.offer["name"]),
+                          field="name")
+
+    # -- the mapping -------------------------------------------------------------------------
+    def mapping(self) -> DirectoryMapping | None:
+        return self.application.find(DirectoryMapping,
+                                     DirectoryMapping.id_for(self.application.network.slug))
+
+    def imported(self) -> list[ImportedOrganisation]:
+        return [self.application.repository.get(i)
+                for i in self.application.created_ids(ImportedOrganisation.Imported)]
+
+    def pending(self) -> list[PendingRecord]:
+        """Every imported organisation with something not mapped yet, by name."""
+        mapping = self.mapping()
+        found = []
+        for record in self.imported():
+            resolved = resolve(record.offer, mapping, self.application.network,
+                               record.publisher)
+            if resolved.missing or resolved.pending:
+                found.append(PendingRecord(record, resolved))
+        return sorted(found, key=lambda p: p.record.offer["name"].casefold())
+
+    def map_term(self, by: Stamp, taxonomy: str, code: str, name: str, needs: list[str],
+                 sector: str | None, idempotency_key: str | None = None) -> dict[str, Any]:
+        for need in needs:
+            self.application.check_need(need)
+        return self._remap("map_term", by, lambda m: m.map_term(taxonomy, code, name, needs,
+                                                               sector, by=by),
+                           idempotency_key, arguments(locals()))
+
+    def map_area(self, by: Stamp, area: str, districts: list[str],
+                 idempotency_key: str | None = None) -> dict[str, Any]:
+        for district in districts:
+            self.application.check_district(district)
+        return self._remap("map_area", by, lambda m: m.map_area(area, districts, by=by),
+                           idempotency_key, arguments(locals()))
+
+    def choose_sector(self, by: Stamp, publisher: str, source_id: str, sector: str,
+                      idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._remap("choose_sector", by, lambda m: m.choose_sector(
+            publisher, source_id, sector, by=by), idempotency_key, arguments(locals()))
+
+    def _remap(self, command: str, by: Stamp, change: Any, idempotency_key: str | None,
+               args: dict[str, Any]) -> dict[str, Any]:
+        """Changes the mapping and, in the same transaction, registers whatever it makes
+        mappable: no import needs repeating."""
+        def decide() -> Any:
+            self.application.verify(by, DIRECTORY_ROLES)
+            mapping = self.mapping() or DirectoryMapping(
+                id=DirectoryMapping.id_for(self.application.network.slug), by=by)
+            change(mapping)
+            changed: dict[Any, Any] = {mapping.id: mapping}
+            made: list[str] = []
+            for record in self.imported():
+                try:
+                    outcome, touched = self._apply(record, mapping, by)
+                except DomainError:
+                    continue  # reported by the next import of that organisation
+                changed.update((a.id, a) for a in touched if a.pending_events)
+                made += [s.key for s in outcome.services
+                         if s.outcome in ("registered", "updated")]
+            return list(changed.values()), {"services": made}
+        return self.application.execute(command, by, decide,
+                                        idempotency_key=idempotency_key, arguments=args)

@@ -86,6 +86,18 @@ class WorkflowViews:
         cur.execute("UPDATE {p}organisations SET active = 0 WHERE organisation_id = ?",
                     (str(e.originator_id),))
 
+    @project.register(Organisation.Reactivated)
+    def _reactivated(self, e: Any, cur: Cursor, position: int) -> None:
+        cur.execute("UPDATE {p}organisations SET active = 1 WHERE organisation_id = ?",
+                    (str(e.originator_id),))
+
+    @project.register(Organisation.DetailsChanged)
+    def _details_changed(self, e: Any, cur: Cursor, position: int) -> None:
+        # as its publisher's directory says now (an HSDS import)
+        cur.execute("UPDATE {p}organisations SET name = ?, inbox_address = ? "
+                    "WHERE organisation_id = ?",
+                    (e.name, e.inbox_address, str(e.originator_id)))
+
     @project.register(Organisation.WebhookSubscribed)
     def _webhook_subscribed(self, e: Any, cur: Cursor, position: int) -> None:
         # the address only: the secret stays in the store

@@ -93,7 +93,7 @@ def test_an_hsds_import_names_a_broken_address_and_broken_text(app: Flask) -> No
     psz["email"] = "psz@test.invalid\r\nBcc: everyone@test.invalid"
     psz["description"] = "Beratung\x00"
     report = application.exchange.import_hsds(Stamp.system("import"), document).as_dict()
-    [refused] = report["rejected"]
+    [refused] = [o for o in report["organisations"] if o["outcome"] == "refused"]
     details = {e["pointer"]: e["detail"] for e in refused["errors"]}
     assert details[f"#/{index}/email"] == "the inbox address is not an e-mail address"
     assert f"#/{index}/description" in details

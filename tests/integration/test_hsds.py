@@ -63,40 +63,42 @@ def test_the_demo_directory_round_trips_through_hsds(exported: list[dict[str, An
     assert services and all(s["attributes"] for s in services)
 
     report = empty.exchange.import_hsds(Stamp.system("import"), json.loads(json.dumps(exported)))
-    assert report.rejected == [] and len(report.registered) == len(exported)
+    assert report.refused == [] and len(report.registered) == len(exported)
     assert empty.exchange.export_hsds() == exported
 
     again = empty.exchange.import_hsds(Stamp.system("import"), exported)
-    assert len(again.unchanged) == len(exported), "importing twice changes nothing"
+    assert again.counts()["unchanged"] == len(exported), "importing twice changes nothing"
 
 
 def test_an_import_reports_what_it_refused_and_stores_nothing_of_it(
         exported: list[dict[str, Any]], empty: ReferralNetwork) -> None:
     offer = copy.deepcopy(exported[:4])
     del offer[0]["id"]  # not HSDS
-    need = next(a for a in offer[1]["services"][0]["attributes"] if a["link_type"] == "need") \
-        if offer[1]["services"] else None
-    if need is None:
-        offer[1]["attributes"] = []  # no sector
-    else:
-        need["taxonomy_term"]["code"] = "no-such-need"
-    offer[2]["organization_identifiers"] = []  # no key
-    with_services = next(o for o in offer[3:] if o["services"])
-    offer.append(copy.deepcopy(with_services))
-    offer[-1]["services"].append(copy.deepcopy(offer[-1]["services"][0]))  # a key twice
+    offer[1]["email"] = "kein-postfach"  # no address
+    with_services = next(o for o in offer[2:] if o["services"])
+    unknown = next(a for a in with_services["services"][0]["attributes"]
+                   if a["link_type"] == "need")
+    unknown["taxonomy_term"]["code"] = "no-such-need"  # our vocabulary, but no need of ours
+    offer.append(copy.deepcopy(offer[3]))
+    offer[-1]["services"].append(copy.deepcopy(offer[-1]["services"][0]))  # a service twice
     before = empty.recorder.max_notification_id() or 0
 
     report = empty.exchange.import_hsds(Stamp.system("import"), offer).as_dict()
 
-    assert [r["index"] for r in report["rejected"]] == [0, 1, 2, 4]
-    first, second, third, fourth = report["rejected"]
-    assert "appears twice" in fourth["errors"][0]["detail"]
+    outcomes = [(o["index"], o["outcome"]) for o in report["organisations"]]
+    assert [i for i, outcome in outcomes if outcome == "refused"] == [0, 1, 4]
+    first, second, fifth = (o for o in report["organisations"] if o["outcome"] == "refused")
     assert {"pointer": "#/0", "detail": "'id' is a required property"} in first["errors"]
-    assert second["errors"] and second["errors"][0]["pointer"].startswith("#/1")
-    assert "fallnetz-key" in third["errors"][0]["detail"]
-    assert report["registered"] == [exported[3]["organization_identifiers"][0]["identifier"]]
-    registered = [o.key for o in empty.organisations()]
-    assert registered == report["registered"], "refused organisations stored nothing"
+    assert [e["pointer"] for e in second["errors"]] == ["#/1/email"]
+    assert "appears twice" in fifth["errors"][0]["detail"]
+    index = offer.index(with_services)
+    pending = [s for s in report["organisations"][index]["services"]
+               if s["outcome"] == "pending"]
+    assert pending and pending[0]["missing"] == ["unknown need 'no-such-need'"]
+    registered = sorted(o.key for o in empty.organisations())
+    assert registered == sorted(o["key"] for o in report["organisations"]
+                                if o["outcome"] == "registered"), \
+        "refused organisations stored nothing"
     assert (empty.recorder.max_notification_id() or 0) > before
 
 
@@ -114,10 +116,11 @@ def test_the_api_exports_and_imports_hsds(app: Flask,
     assert served.status_code == 200 and served.json == exported
     report = client.post("/api/v1/directory/hsds", headers=headers, json=served.json)
     assert report.status_code == 200
-    assert len(report.json["unchanged"]) == len(exported) and not report.json["rejected"]
+    assert report.json["counts"]["unchanged"] == len(exported)
+    assert report.json["counts"]["refused"] == 0
     broken = client.post("/api/v1/directory/hsds", headers=headers,
                          json=[{"name": "ohne alles"}])
-    assert broken.json["rejected"][0]["errors"][0]["pointer"] == "#/0"
+    assert broken.json["organisations"][0]["errors"][0]["pointer"] == "#/0"
     not_json = client.post("/api/v1/directory/hsds", headers=headers, data="<xml/>",
                            content_type="application/xml")
     assert not_json.status_code == 400 and not_json.mimetype == "application/problem+json"

@@ -34,7 +34,7 @@ def _import_new_organisation(world: World) -> Organisation:
     text = text.replace('"jobcenter"', '"beratung-neu"').replace(
         '"Jobcenter"', '"Beratungsstelle Neu"').replace("jobcenter@", "neu@")
     report = application.exchange.import_hsds(Stamp.system("import"), [json.loads(text)])
-    assert report.rejected == [], report.rejected
+    assert report.refused == [], report.refused
     organisation = application.find(Organisation, Organisation.id_for(slug, "beratung-neu"))
     assert organisation is not None and organisation.members == {}
     return organisation

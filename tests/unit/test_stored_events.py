@@ -53,7 +53,17 @@ NEWER_THAN_FIXTURE = {"domain.referral:Referral.PutOnWaitingList",
                       "domain.account:UserAccount.Enabled",
                       "domain.account:UserAccount.SetupLinkIssued",
                       "domain.account:UserAccount.PasswordSetByLink",
-                      "domain.organisation:Organisation.Reactivated"}
+                      "domain.organisation:Organisation.Reactivated",
+                      "domain.organisation:Organisation.DetailsChanged",
+                      "domain.organisation:Organisation.Published",
+                      "domain.organisation:Organisation.Withdrawn",
+                      "domain.directory_import:DirectoryMapping.Started",
+                      "domain.directory_import:DirectoryMapping.TermMapped",
+                      "domain.directory_import:DirectoryMapping.AreaMapped",
+                      "domain.directory_import:DirectoryMapping.SectorChosen",
+                      "domain.directory_import:ImportedOrganisation.Imported",
+                      "domain.directory_import:ImportedOrganisation.OfferChanged",
+                      "domain.directory_import:ImportedOrganisation.Linked"}
 
 
 def stored_topics(path: Path) -> set[str]:

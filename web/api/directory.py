@@ -117,28 +117,59 @@ def change_capacity(body: dict[str, Any], organisation_id: UUID, service_id: str
 
 
 # -- HSDS 3.0 -------------------------------------------------------------------------------------
-class HsdsRejectionSchema(ApiSchema):
+class HsdsServiceOutcomeSchema(ApiSchema):
+    key = fields.String()
+    name = fields.String()
+    outcome = fields.String(metadata={"enum": ["registered", "updated", "unchanged",
+                                               "pending"]})
+    missing = fields.List(fields.String(), metadata={"description": "Why it is pending"})
+
+
+class HsdsOrganisationOutcomeSchema(ApiSchema):
     index = fields.Integer(metadata={"description": "Position in the document"})
     name = fields.String()
-    errors = fields.List(fields.Nested(FieldErrorSchema))
+    source_id = fields.String(metadata={"description": "The publisher's id"})
+    key = fields.String(allow_none=True, metadata={"description": "Our key, once registered"})
+    outcome = fields.String(metadata={"enum": ["registered", "updated", "unchanged",
+                                               "pending", "refused"]})
+    missing = fields.List(fields.String(), metadata={"description": "Why it is pending"})
+    errors = fields.List(fields.Nested(FieldErrorSchema),
+                         metadata={"description": "Why it was refused, as JSON pointers"})
+    services = fields.List(fields.Nested(HsdsServiceOutcomeSchema))
 
 
 class HsdsReportSchema(ApiSchema):
-    registered = fields.List(fields.String(), metadata={"description": "Keys registered"})
-    updated = fields.List(fields.String(), metadata={"description": "Keys whose services "
-                                                                    "changed"})
-    unchanged = fields.List(fields.String())
-    rejected = fields.List(fields.Nested(HsdsRejectionSchema))
+    publisher = fields.String()
+    dry_run = fields.Boolean(metadata={"description": "True: nothing was stored"})
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "Organisations per outcome"})
+    service_counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                                 metadata={"description": "Services per outcome"})
+    organisations = fields.List(fields.Nested(HsdsOrganisationOutcomeSchema))
 
 
-HSDS_DOCUMENT = {"type": "array", "items": {"type": "object"}, "description": (
-    "HSDS 3.0 organization objects, each with its services nested; our fields are "
-    "attributes of the taxonomies urn:fallnetz:sector, need, legal-sphere, capacity and "
-    "service-key (see the README)")}
+class HsdsImportQuerySchema(ApiSchema):
+    publisher = fields.String(load_default="hsds", validate=validate.Regexp(
+        r"^[a-z0-9][a-z0-9-]{1,39}$", error="2–40 lower-case letters, digits or '-'"),
+        metadata={"description": "Whose directory this is; a re-import of the same "
+                                 "publisher updates what it imported before"})
+    dry_run = fields.Boolean(load_default=False,
+                             metadata={"description": "Report only; store nothing"})
+
+
+HSDS_DOCUMENT = {"oneOf": [
+    {"type": "array", "items": {"type": "object"},
+     "description": "HSDS 3.0 organization objects, each with its services nested"},
+    {"type": "object", "description": "one page of an HSDS API (contents), or one "
+                                      "organization"}],
+    "description": "this product's own fields are attributes of the taxonomies "
+                   "urn:fallnetz:sector, need, legal-sphere, capacity and service-key"}
+EXPORTED = {"type": "array", "items": {"type": "object"},
+            "description": "HSDS 3.0 organization objects, each with its services nested"}
 
 
 @bp.get("/directory/hsds")
-@bp.response(200, HSDS_DOCUMENT, description="The active organisations as HSDS 3.0")
+@bp.response(200, EXPORTED, description="The active organisations as HSDS 3.0")
 @bp.alt_response(401, schema=ProblemSchema, description="No or an invalid token")
 @requires("directory:read")
 def export_hsds() -> Any:
@@ -150,27 +181,44 @@ def export_hsds() -> Any:
 
 
 @bp.post("/directory/hsds")
-@bp.doc(requestBody={"required": True,
-                     "content": {"application/json": {"schema": HSDS_DOCUMENT}}})
+@bp.arguments(HsdsImportQuerySchema, location="query", as_kwargs=True)
+@bp.doc(requestBody={"required": True, "content": {
+    "application/json": {"schema": HSDS_DOCUMENT},
+    "application/zip": {"schema": {"type": "string", "format": "binary",
+                                   "description": "The tabular form: a data package of "
+                                                  "CSV tables with datapackage.json"}}}})
 @bp.response(200, HsdsReportSchema)
-@bp.alt_response(400, schema=ProblemSchema, description="Not a JSON document")
-@bp.alt_response(422, schema=ProblemSchema, description="Not a list of objects")
+@bp.alt_response(400, schema=ProblemSchema, description="Not a JSON document or data package")
+@bp.alt_response(422, schema=ProblemSchema, description="Not an HSDS document")
 @bp.alt_response(403, schema=ProblemSchema, description="Coordinators and admins only")
 @requires("directory:write", (Role.COORDINATOR, Role.ADMIN))
-def import_hsds() -> Any:
-    """Imports organisations and services from HSDS 3.0: registers the missing ones, adds
-    or changes services; reports each organisation refused, with why. An organisation is
-    imported whole or not at all."""
-    document = request.get_json(silent=True)
-    if document is None:
-        raise Stop(problem(400, _("Send an HSDS document as JSON."), code="not_json"))
-    if not isinstance(document, list) or not all(isinstance(o, dict) for o in document):
-        raise Stop(problem(422, _("An HSDS import is a list of organization objects."),
-                           code="invalid_fields", errors=[{
-                               "pointer": "#", "detail": _("An HSDS import is a list of "
-                                                           "organization objects.")}]))
-    report = current_application().exchange.import_hsds(g.viewer, document).as_dict()
-    for rejection in report["rejected"]:
-        for error in rejection["errors"]:
+def import_hsds(publisher: str, dry_run: bool) -> Any:
+    """Imports another publisher's HSDS 3.0 directory (or this product's own export): each
+    organisation and service is registered, updated, unchanged, pending until the
+    coordinator maps its terms (with what is missing), or refused (with JSON pointers). An
+    organisation is imported whole or not at all; a dry run stores nothing."""
+    from domain.exchange.hsds import Unreadable, organisations_in
+    from web.incoming import LARGEST_HSDS_UPLOAD, UnreadableInput, hsds_document
+
+    request.max_content_length = LARGEST_HSDS_UPLOAD
+    try:
+        document = hsds_document(request.get_data())
+        if not all(isinstance(o, dict) for o in organisations_in(document)):
+            raise Unreadable([{"pointer": "#", "detail": _(
+                "An HSDS import is a list of organization objects.")}])
+    except UnreadableInput as e:
+        raise Stop(problem(400, str(e.description), code="not_json")) from None
+    except Unreadable as e:
+        raise Stop(problem(422, _("This is not an HSDS document."), code="invalid_fields",
+                           errors=[{"pointer": x["pointer"], "detail": translate(x["detail"])}
+                                   for x in e.errors])) from None
+    report = current_application().exchange.import_hsds(g.viewer, document,
+                                                        publisher=publisher,
+                                                        dry_run=dry_run).as_dict()
+    for organisation in report["organisations"]:
+        organisation["missing"] = [translate(m) for m in organisation["missing"]]
+        for error in organisation["errors"]:
             error["detail"] = translate(error["detail"])
+        for service in organisation["services"]:
+            service["missing"] = [translate(m) for m in service["missing"]]
     return report

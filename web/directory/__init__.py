@@ -61,7 +61,10 @@ def render_directory(failed: str | None = None, errors: dict[str, list[str]] | N
     network = current_application().network
     return render_template("directory/index.html", organisations=organisations,
                            services=by_organisation, keeps=keeps, versions=versions,
-                           contacts=contacts, service_districts=districts,
+                           contacts=contacts, service_districts=districts, current=current,
+                           service_choices={oid: [(k, s["name"]) for k, s in
+                                                  sorted(o.services.items())]
+                                            for oid, o in current.items()},
                            failed=failed, errors=errors or {}, values=values or {},
                            new_key=new_key, freshness=lists_freshness(),
                            background=_operators_view(), overview=overview, choice=choice,
