@@ -25,6 +25,12 @@ def term_key(taxonomy: str, code: str) -> str:
     return f"{taxonomy}\x1f{code}"
 
 
+def record_key(publisher: str, source_id: str) -> str:
+    """One name for a publisher's organisation: an id means something only to its
+    publisher."""
+    return f"{publisher}\x1f{source_id}"
+
+
 class DirectoryMapping(StampedAggregate):
     """The network's translation of other publishers' vocabularies into its own."""
 
@@ -50,6 +56,15 @@ class DirectoryMapping(StampedAggregate):
         self._term_mapped(taxonomy=taxonomy or "", code=code, name=name or code,
                           needs=list(dict.fromkeys(needs)), sector=sector, by=by)
 
+    def unmap_term(self, taxonomy: str, code: str, by: Stamp) -> None:
+        if self.term(taxonomy, code) is None:
+            raise DomainError(_("This term is not mapped."), field="code")
+        self._term_unmapped(taxonomy=taxonomy, code=code, by=by)
+
+    @event("TermUnmapped")
+    def _term_unmapped(self, taxonomy: str, code: str, by: Stamp) -> None:
+        del self.terms[term_key(taxonomy, code)]
+
     @event("TermMapped")
     def _term_mapped(self, taxonomy: str, code: str, name: str, needs: list[str],
                      sector: str | None, by: Stamp) -> None:
@@ -58,8 +73,18 @@ class DirectoryMapping(StampedAggregate):
                                                 "sector": sector}
 
     def map_area(self, area: str, districts: list[str], by: Stamp) -> None:
-        area = require_text(area, "area", _("The service area"))
+        """``area`` empty: the services that name no service area."""
+        area = (area or "").strip()
         self._area_mapped(area=area, districts=list(dict.fromkeys(districts)), by=by)
+
+    def unmap_area(self, area: str, by: Stamp) -> None:
+        if area not in self.areas:
+            raise DomainError(_("This service area is not mapped."), field="area")
+        self._area_unmapped(area=area, by=by)
+
+    @event("AreaUnmapped")
+    def _area_unmapped(self, area: str, by: Stamp) -> None:
+        del self.areas[area]
 
     @event("AreaMapped")
     def _area_mapped(self, area: str, districts: list[str], by: Stamp) -> None:
@@ -72,13 +97,13 @@ class DirectoryMapping(StampedAggregate):
 
     @event("SectorChosen")
     def _sector_chosen(self, publisher: str, source_id: str, sector: str, by: Stamp) -> None:
-        self.sectors[term_key(publisher, source_id)] = sector
+        self.sectors[record_key(publisher, source_id)] = sector
 
     def term(self, taxonomy: str, code: str) -> dict[str, Any] | None:
         return self.terms.get(term_key(taxonomy, code))
 
     def sector_for(self, publisher: str, source_id: str) -> str | None:
-        return self.sectors.get(term_key(publisher, source_id))
+        return self.sectors.get(record_key(publisher, source_id))
 
 
 class ImportedOrganisation(StampedAggregate):
@@ -106,6 +131,8 @@ class ImportedOrganisation(StampedAggregate):
         self.source_id = source_id
         self.offer = offer
         self.key: str | None = None
+        # who imported what the record holds now, and when
+        self.offered_by, self.offered_on = by.user, self.created_on
 
     def offer_again(self, offer: dict[str, Any], by: Stamp) -> None:
         """A later import: recorded only when the publisher changed something."""
@@ -115,6 +142,7 @@ class ImportedOrganisation(StampedAggregate):
     @event("OfferChanged")
     def _offer_changed(self, offer: dict[str, Any], by: Stamp) -> None:
         self.offer = offer
+        self.offered_by, self.offered_on = by.user, self.modified_on
 
     def link(self, key: str, by: Stamp) -> None:
         if self.key != key:

@@ -154,6 +154,20 @@ class Organisation(StampedAggregate):
     def _capacity_changed(self, service_id: str, capacity: int, by: Stamp) -> None:
         self.services[service_id] = {**self.services[service_id], "capacity": capacity}
 
+    def end_service(self, service_id: str, by: Stamp) -> None:
+        """No longer offered (its publisher withdrew it); referrals to it stay as they are.
+        Described again by a later change, it is offered again."""
+        if not self.service(service_id).get("ended"):
+            self._service_ended(service_id=service_id, by=by)
+
+    @event("ServiceEnded")
+    def _service_ended(self, service_id: str, by: Stamp) -> None:
+        self.services[service_id] = {**self.services[service_id], "ended": True}
+
+    def offered_services(self) -> dict[str, dict[str, Any]]:
+        """The services one can refer to: all but the ended ones."""
+        return {k: s for k, s in self.services.items() if not s.get("ended")}
+
     def service(self, service_id: str) -> dict[str, Any]:
         try:
             return self.services[service_id]
@@ -163,7 +177,7 @@ class Organisation(StampedAggregate):
                                  field="service_id") from None
 
     def offers(self, need: str) -> bool:
-        return any(need in s["needs"] for s in self.services.values())
+        return any(need in s["needs"] for s in self.offered_services().values())
 
     # -- what a publisher changes, and what is public ----------------------------------------
     def change_details(self, name: str, inbox_address: str, contacts: list[dict[str, str]],
@@ -199,7 +213,7 @@ class Organisation(StampedAggregate):
                               field="public")
         self._withdrawn(by=by)
 
-    @event("Withdrawn")
+    @event("PublicationWithdrawn")
     def _withdrawn(self, by: Stamp) -> None:
         self.public_services = None
 

@@ -139,6 +139,8 @@ def place_of(network: NetworkConfig, service_districts: Iterable[str], district:
 
 
 def offers_need(service: Mapping[str, object], need: str) -> bool:
+    if service.get("ended"):  # withdrawn by its publisher
+        return False
     needs = service.get("needs") or []
     assert isinstance(needs, list)
     return need in needs or need_group(need) in needs

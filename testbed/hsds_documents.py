@@ -57,7 +57,7 @@ class Writer:
         schema = _schema(name)
         made: dict[str, Any] = {}
         for prop, spec in schema["properties"].items():
-            if prop in skip or prop == "metadata" or prop.endswith("_id"):
+            if prop in skip or prop.endswith("_id"):
                 continue
             if prop == "id":
                 made["id"] = self.id(*path)
@@ -65,7 +65,7 @@ class Writer:
             if spec.get("type") == "array" and "$ref" in (spec.get("items") or {}):
                 child = spec["items"]["$ref"].removesuffix(".json")
                 if child in ("organization", "service", "service_at_location", "program",
-                             "location", "attribute", "taxonomy_term", "metadata"):
+                             "location", "attribute", "taxonomy_term"):
                     continue  # the relations a document sets itself, below
                 made[prop] = [self.filled(child, (*path, prop, "0"))]
             elif "$ref" in spec or spec.get("type") in ("object", "array"):
@@ -157,6 +157,17 @@ def publisher_document(seed: str = "landesverzeichnis") -> list[dict[str, Any]]:
             identifier_type="Vereinsregister", identifier=f"VR {1000 + o}")
         organisation["services"] = [_service(writer, org, i, s_name, codes, areas, email)
                                     for i, (s_name, codes, areas) in enumerate(services)]
+        # The publisher classifies organisations too (a term this network does not map).
+        organisation["attributes"] = [{
+            "id": writer.id(org, "attr"), "link_id": oid, "link_type": "organization_type",
+            "link_entity": "organization",
+            "taxonomy_term_id": term("TRG-FREI", "Freier Träger")["id"],
+            "taxonomy_term": term("TRG-FREI", "Freier Träger")}]
+        location["attributes"] = [{
+            "id": writer.id(org, "location", "attr"), "link_id": location["id"],
+            "link_type": "location_type", "link_entity": "location",
+            "taxonomy_term_id": term("ORT-BERATUNG", "Beratungsstelle")["id"],
+            "taxonomy_term": term("ORT-BERATUNG", "Beratungsstelle")}]
         document.append(organisation)
     return document
 
@@ -175,8 +186,17 @@ def tables(document: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         if all(r["id"] != row["id"] for r in rows):
             rows.append(_flat(row))
 
+    def attributes(item: dict[str, Any]) -> None:
+        for attribute in item.get("attributes", []):
+            add("attribute", attribute)
+            taxonomy_term = attribute["taxonomy_term"]
+            detail = taxonomy_term["taxonomy_detail"]
+            add("taxonomy", detail)
+            add("taxonomy_term", {**taxonomy_term, "taxonomy_id": detail["id"]})
+
     for organisation in document:
         add("organization", organisation)
+        attributes(organisation)
         for key, table in (("contacts", "contact"), ("phones", "phone"),
                            ("funding", "funding"), ("programs", "program"),
                            ("organization_identifiers", "organization_identifier")):
@@ -184,6 +204,7 @@ def tables(document: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
                 add(table, item)
         for location in organisation.get("locations", []):
             add("location", location)
+            attributes(location)
             for key, table in (("addresses", "address"), ("schedules", "schedule"),
                                ("phones", "phone"), ("languages", "language"),
                                ("accessibility", "accessibility"), ("contacts", "contact")):
@@ -200,12 +221,7 @@ def tables(document: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
                 for item in service.get(key, []):
                     add(table, {**item, "service_id": service["id"]}
                         if table != "service_at_location" else item)
-            for attribute in service.get("attributes", []):
-                add("attribute", attribute)
-                taxonomy_term = attribute["taxonomy_term"]
-                detail = taxonomy_term["taxonomy_detail"]
-                add("taxonomy", detail)
-                add("taxonomy_term", {**taxonomy_term, "taxonomy_id": detail["id"]})
+            attributes(service)
     return found
 
 

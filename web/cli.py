@@ -432,22 +432,15 @@ def _mapping_commands(hsds_group: click.Group) -> None:
         from domain.exchange.mapping_file import MappingFileError, read_mapping
 
         try:
-            terms, areas = read_mapping(file.read())
+            terms, areas, sectors = read_mapping(file.read())
+            made = current_application().exchange.apply_mapping(
+                Stamp.system("cli:hsds-mapping"), terms, areas, sectors)["services"]
         except MappingFileError as e:
             raise click.ClickException(str(e)) from None
-        exchange, by = current_application().exchange, Stamp.system("cli:hsds-mapping")
-        made = 0
-        try:
-            for term in terms:
-                made += len(exchange.map_term(by, term["taxonomy"], term["code"],
-                                              term["name"], term["needs"],
-                                              term["sector"])["services"])
-            for area in areas:
-                made += len(exchange.map_area(by, area["name"], area["districts"])["services"])
         except DomainError as e:
-            raise click.ClickException(str(e.message)) from None
-        click.echo(f"Terms mapped: {len(terms)}, areas mapped: {len(areas)}; services that "
-                   f"became receivers: {made}.")
+            raise click.ClickException(f"{e.message} Nothing was changed.") from None
+        click.echo(f"Terms mapped: {len(terms)}, areas mapped: {len(areas)}, sectors chosen: "
+                   f"{len(sectors)}; services that became receivers: {len(made)}.")
 
 
 def _updater(app: Flask):  # type: ignore[no-untyped-def]

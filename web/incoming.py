@@ -103,6 +103,8 @@ def init_app(app: Flask) -> None:
         # Query strings: Werkzeug has replaced broken UTF-8 already, but NUL passes, and
         # PostgreSQL would refuse it in any query. (Forms are refused field by field by
         # their schema, web/forms.py, so the form comes back with the message beside it.)
+        if request.endpoint in LARGE_UPLOADS:  # before CSRFProtect reads the form
+            request.max_content_length = LARGEST_HSDS_UPLOAD
         # The public HSDS API filters in memory and answers any string of the standard's
         # parameters, so a client of the standard is not refused what the standard allows.
         if request.blueprint == "hsds":
@@ -115,6 +117,7 @@ def init_app(app: Flask) -> None:
 
 # A Land's directory as a data package is a few megabytes; other requests keep the app's 1 MB.
 LARGEST_HSDS_UPLOAD = 20 * 1024 * 1024
+LARGE_UPLOADS = ("exchange.import_document", "api_directory.import_hsds")
 
 
 def hsds_document(data: bytes) -> Any:

@@ -42,7 +42,8 @@ SECTOR = {
 }
 # What an HSDS import did with an organisation or service (domain/services/exchange.py).
 OUTCOME = {"registered": _l("registered"), "updated": _l("updated"),
-           "unchanged": _l("unchanged"), "pending": _l("pending"), "refused": _l("refused")}
+           "unchanged": _l("unchanged"), "pending": _l("pending"), "ended": _l("ended"),
+           "refused": _l("refused")}
 # What a recorded read was (readmodel/read_audit.py).
 READ = {"case_page": _l("case page"), "referral_page": _l("referral page"),
         "case_history": _l("audit of the case"), "case_print": _l("print of the case's audit"),

@@ -17,7 +17,8 @@ def receiver_values(organisations: list[Organisation]) -> list[str]:
     values = []
     for organisation in organisations:
         values.append(receiver_value(organisation.id, None))
-        values.extend(receiver_value(organisation.id, sid) for sid in organisation.services)
+        values.extend(receiver_value(organisation.id, sid)
+                      for sid in organisation.offered_services())
     return values
 
 

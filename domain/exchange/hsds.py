@@ -49,7 +49,8 @@ TAXONOMY = {"sector": "urn:fallnetz:sector", "need": "urn:fallnetz:need",
             "service_key": "urn:fallnetz:service-key"}
 
 
-def _id(*parts: str) -> str:
+def hsds_id(*parts: str) -> str:
+    """The HSDS id of one of our objects, derived from its parts (so exports are stable)."""
     return str(uuid5(NAMESPACE_URL, "fallnetz:hsds:" + ":".join(parts)))
 
 
@@ -78,9 +79,9 @@ def schema_errors(name: str, instance: Any, pointer: str) -> list[dict[str, str]
 # -- export ---------------------------------------------------------------------------------------
 def _attribute(link_id: str, link_entity: str, link_type: str, code: str,
                value: str | None = None) -> dict[str, Any]:
-    term_id = _id("term", link_type, code)
+    term_id = hsds_id("term", link_type, code)
     attribute: dict[str, Any] = {
-        "id": _id("attribute", link_id, link_type, code),
+        "id": hsds_id("attribute", link_id, link_type, code),
         "link_id": link_id, "link_type": link_type, "link_entity": link_entity,
         "taxonomy_term_id": term_id,
         "taxonomy_term": {"id": term_id, "code": code, "name": code,
@@ -94,7 +95,7 @@ def _attribute(link_id: str, link_entity: str, link_type: str, code: str,
 
 def export_service(organisation: Organisation, key: str, service: dict[str, Any],
                    ) -> dict[str, Any]:
-    service_id = _id("service", str(organisation.id), key)
+    service_id = hsds_id("service", str(organisation.id), key)
     attributes = [_attribute(service_id, "service", "service_key", "service_key", key)]
     attributes += [_attribute(service_id, "service", "need", need) for need in service["needs"]]
     attributes += [_attribute(service_id, "service", "legal_sphere", sphere)
@@ -107,9 +108,9 @@ def export_service(organisation: Organisation, key: str, service: dict[str, Any]
         "organization_id": str(organisation.id),
         "name": service["name"],
         "status": "active",
-        "languages": [{"id": _id("language", service_id, code), "service_id": service_id,
+        "languages": [{"id": hsds_id("language", service_id, code), "service_id": service_id,
                        "code": code} for code in service["languages"]],
-        "service_areas": [{"id": _id("area", service_id, district), "service_id": service_id,
+        "service_areas": [{"id": hsds_id("area", service_id, district), "service_id": service_id,
                            "name": district} for district in service["districts"]],
         "attributes": attributes,
     }
@@ -123,15 +124,15 @@ def export_organisation(organisation: Organisation) -> dict[str, Any]:
         "description": organisation.name,
         "email": organisation.inbox_address,
         "organization_identifiers": [{
-            "id": _id("identifier", oid), "organization_id": oid,
+            "id": hsds_id("identifier", oid), "organization_id": oid,
             "identifier_scheme": "urn:fallnetz:organisation-key",
             "identifier_type": KEY_IDENTIFIER, "identifier": organisation.key}],
-        "contacts": [{"id": _id("contact", oid, str(i)), "organization_id": oid,
+        "contacts": [{"id": hsds_id("contact", oid, str(i)), "organization_id": oid,
                       **{k: v for k, v in contact.items() if k in ("name", "email", "title")}}
                      for i, contact in enumerate(organisation.contacts)],
         "attributes": [_attribute(oid, "organization", "sector", organisation.sector)],
         "services": [export_service(organisation, key, service)
-                     for key, service in sorted(organisation.services.items())],
+                     for key, service in sorted(organisation.offered_services().items())],
     }
 
 
@@ -285,16 +286,12 @@ def _read_service(service: dict[str, Any], pointer: str,
     capacities = [a.get("value") for a in _own(attributes, "capacity")]
     capacity: int | None = None
     if capacities:
-        try:
-            capacity = int(str(capacities[0]))
-        except ValueError:
+        text = str(capacities[0])
+        if not text.isdigit():  # also refuses a sign: no capacity is below 0
             errors.append({"pointer": f"{pointer}/attributes", "detail": _(
                 "the capacity attribute's value is not a whole number")})
             return None
-        if capacity < 0:
-            errors.append({"pointer": f"{pointer}/attributes", "detail": _(
-                "the capacity attribute's value is not a whole number")})
-            return None
+        capacity = int(text)
     email = _text(service.get("email"))
     return {
         "source_id": _text(service["id"]), "key": str(own_keys[0]) if own_keys else None,

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import zipfile
+import zlib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -71,27 +72,33 @@ def read_package(source: bytes | Path) -> list[dict[str, Any]]:
                         if m.filename.endswith(".csv")
                         or Path(m.filename).name == "datapackage.json"}
         texts = {name: data.decode("utf-8-sig") for name, data in read.items()}
-    except (zipfile.BadZipFile, OSError):
-        raise Unreadable([{"pointer": "#", "detail": _(
-            "This is neither an HSDS JSON document nor a data package (zip).")}]) from None
     except UnicodeDecodeError:
         raise Unreadable([{"pointer": "#", "detail": _(
             "The tables of the data package are not UTF-8 text.")}]) from None
+    # A damaged, encrypted or oddly compressed archive says so in several ways.
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
+            NotImplementedError, ValueError):
+        raise Unreadable([{"pointer": "#", "detail": _(
+            "This is neither an HSDS JSON document nor a data package (zip).")}]) from None
     paths = {f"{name[:-4]}": name for name in texts if name.endswith(".csv")}
     if "datapackage.json" in texts:
         try:
             described = json.loads(texts["datapackage.json"]).get("resources") or []
             paths.update({str(r["name"]): Path(str(r["path"])).name for r in described
                           if isinstance(r, dict) and r.get("name") and r.get("path")})
-        except (ValueError, AttributeError, TypeError):
+        except (ValueError, AttributeError, TypeError, RecursionError):
             raise Unreadable([{"pointer": "datapackage.json", "detail": _(
                 "datapackage.json is not a data package description.")}]) from None
     if "organization" not in paths or paths["organization"] not in texts:
         raise Unreadable([{"pointer": "#", "detail": _(
-            "The data package has no organization table.")}])
-    rows: Rows = {table: [_typed(table, row) for row in
-                          csv.DictReader(io.StringIO(texts[name]))]
-                  for table, name in paths.items() if name in texts}
+            "The data package has no organization table (organization.csv).")}])
+    try:
+        rows: Rows = {table: [_typed(table, row) for row in
+                              csv.DictReader(io.StringIO(texts[name]))]
+                      for table, name in paths.items() if name in texts}
+    except csv.Error as e:  # e.g. a cell longer than the csv module reads
+        raise Unreadable([{"pointer": "#", "detail": _(
+            "A table of the data package cannot be read: {problem}", problem=str(e))}]) from None
     return nested(rows)
 
 

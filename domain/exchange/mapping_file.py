@@ -9,8 +9,13 @@ the network's configuration or to bring to another network with the same publish
     sector = "social_work"        # optional
 
     [[area]]
-    name = "Cottbus Nord"
+    name = "Cottbus Nord"                  # "" : the services that name no area
     districts = ["Sandow", "Schmellwitz"]   # [] is the whole network
+
+    [[sector]]                               # an organisation no term places
+    publisher = "landesverzeichnis"
+    source_id = "…"                          # the publisher's id of the organization
+    sector = "health"
 
 Reading checks the shape with marshmallow; the needs, sectors and districts are checked by
 the commands that apply each entry."""
@@ -24,6 +29,8 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from domain.directory_import import DirectoryMapping
+from domain.organisation import KEY
+from domain.vocabulary import SECTORS
 
 
 class MappingFileError(Exception):
@@ -38,15 +45,24 @@ class TermEntry(Schema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=500))
     name = fields.String(load_default=None, validate=validate.Length(max=500))
     needs = fields.List(fields.String(), load_default=list)
-    sector = fields.String(load_default=None)
+    sector = fields.String(load_default=None, validate=validate.OneOf(SECTORS))
 
 
 class AreaEntry(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    name = fields.String(required=True, validate=validate.Length(max=500))
     districts = fields.List(fields.String(), required=True)
+
+
+class SectorEntry(Schema):
+    class Meta:
+        unknown = RAISE
+
+    publisher = fields.String(required=True, validate=validate.Regexp(KEY))
+    source_id = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    sector = fields.String(required=True, validate=validate.OneOf(SECTORS))
 
 
 class MappingFile(Schema):
@@ -55,9 +71,11 @@ class MappingFile(Schema):
 
     term = fields.List(fields.Nested(TermEntry), load_default=list)
     area = fields.List(fields.Nested(AreaEntry), load_default=list)
+    sector = fields.List(fields.Nested(SectorEntry), load_default=list)
 
 
-def read_mapping(data: bytes) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def read_mapping(data: bytes) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
+                                      list[dict[str, str]]]:
     try:
         loaded = MappingFile().load(tomllib.loads(data.decode("utf-8")))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
@@ -66,7 +84,7 @@ def read_mapping(data: bytes) -> tuple[list[dict[str, Any]], list[dict[str, Any]
         raise MappingFileError(f"Not a mapping: {e.messages}") from None
     for term in loaded["term"]:
         term["name"] = term["name"] or term["code"]
-    return loaded["term"], loaded["area"]
+    return loaded["term"], loaded["area"], loaded["sector"]
 
 
 def _string(text: str) -> str:
@@ -91,4 +109,8 @@ def mapping_toml(mapping: DirectoryMapping | None) -> str:
     for area, districts in sorted((mapping.areas.items() if mapping else [])):
         lines += ["[[area]]", f"name = {_string(area)}", f"districts = {_strings(districts)}",
                   ""]
+    for key, sector in sorted((mapping.sectors.items() if mapping else [])):
+        publisher, _sep, source_id = key.partition("\x1f")
+        lines += ["[[sector]]", f"publisher = {_string(publisher)}",
+                  f"source_id = {_string(source_id)}", f"sector = {_string(sector)}", ""]
     return "\n".join(lines)

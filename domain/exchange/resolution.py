@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.directory_import import DirectoryMapping, term_key
+from domain.directory_import import DirectoryMapping
 from domain.messages import Message, _
 from domain.network import NetworkConfig
 from domain.organisation import KEY
@@ -61,9 +61,13 @@ def service_key(publisher: str, source_id: str) -> str:
     return lowered if KEY.match(lowered) else "s-" + _digest(publisher, source_id)[:16]
 
 
+# The service area a service that names none is mapped under: a publisher's service without
+# one may serve anywhere or nowhere here, so the coordinator says which.
+NO_AREA = ""
+
+
 def resolve(offer: dict[str, Any], mapping: DirectoryMapping | None, network: NetworkConfig,
             publisher: str) -> Resolved:
-    terms = mapping.terms if mapping is not None else {}
     areas = mapping.areas if mapping is not None else {}
     resolved = Resolved(organisation=None, missing=[])
 
@@ -73,24 +77,23 @@ def resolve(offer: dict[str, Any], mapping: DirectoryMapping | None, network: Ne
             resolved.unmapped_terms.append(term)
         return found
 
+    taken: set[str] = set()
     for service in offer["services"]:
-        _resolve_service(service, mapped, areas, network, publisher, resolved)
+        _resolve_service(service, mapped, areas, network, publisher, resolved, taken)
     sector = offer.get("sector") or (mapping.sector_for(publisher, offer["source_id"])
                                      if mapping is not None else None)
     if sector is None:
-        candidates = [found["sector"] for term in offer["terms"]
-                      if (found := mapped(term)) is not None and found["sector"]]
-        candidates += [found["sector"] for s in offer["services"] for term in s["terms"]
-                       if (found := terms.get(_key(term))) is not None and found["sector"]]
-        sector = candidates[0] if candidates else None
+        terms = offer["terms"] + [t for s in offer["services"] for t in s["terms"]]
+        sector = next((found["sector"] for term in terms
+                       if (found := mapped(term)) is not None and found["sector"]), None)
     if sector is None:
         resolved.missing.append(_("no sector: map one of its terms to a sector, or choose "
                                   "its sector"))
     elif sector not in SECTORS:
         resolved.missing.append(_("unknown sector {sector!r}", sector=sector))
+    # The organisation's address or a service's: a contact person's is not an inbox.
     inbox = offer.get("email") or next(
-        (s["email"] for s in offer["services"] if s.get("email")), None) or next(
-        (c["email"] for c in offer["contacts"] if c.get("email")), None)
+        (s["email"] for s in offer["services"] if s.get("email")), None)
     if inbox is None:
         resolved.missing.append(_("no e-mail address for its inbox"))
     if not resolved.missing:
@@ -99,13 +102,13 @@ def resolve(offer: dict[str, Any], mapping: DirectoryMapping | None, network: Ne
     return resolved
 
 
-def _key(term: dict[str, str]) -> str:
-    return term_key(term["taxonomy"], term["code"])
-
-
 def _resolve_service(service: dict[str, Any], mapped: Any, areas: dict[str, list[str]],
-                     network: NetworkConfig, publisher: str, resolved: Resolved) -> None:
+                     network: NetworkConfig, publisher: str, resolved: Resolved,
+                     taken: set[str]) -> None:
     key = service["key"] or service_key(publisher, service["source_id"])
+    if key in taken:  # ids that differ only in case: both stay
+        key = "s-" + _digest(publisher, service["source_id"])[:16]
+    taken.add(key)
     missing: list[Message] = []
     if service.get("status", "active") != "active":
         missing.append(_("the publisher lists it as {status!r}", status=service["status"]))
@@ -118,22 +121,28 @@ def _resolve_service(service: dict[str, Any], mapped: Any, areas: dict[str, list
         if found is not None:
             needs.extend(n for n in found["needs"] if n not in needs)
     if not needs:
-        missing.append(_("none of its taxonomy terms is mapped to a need") if service["terms"]
-                       else _("it names no taxonomy term to map to a need"))
+        missing.append(_("none of its taxonomy terms is mapped to a need ({terms})",
+                         terms=", ".join(t["code"] for t in service["terms"]))
+                       if service["terms"] else
+                       _("it names no taxonomy term to map to a need"))
     for sphere in service["legal_spheres"]:
         if sphere not in LEGAL_SPHERES:
             missing.append(_("unknown legal sphere {legal_sphere!r}", legal_sphere=sphere))
+    # Our own export names no area for a service of the whole network; another
+    # publisher's service without one waits for the coordinator's word.
+    named = service["areas"] or ([] if service["key"] else [NO_AREA])
     districts: list[str] = []
-    whole_network = not service["areas"]
-    for area in service["areas"]:
+    whole_network = not named
+    for area in named:
         if area in network.districts:
             districts.append(area)
         elif area in areas:
             whole_network = whole_network or not areas[area]
             districts.extend(areas[area])
         else:
-            missing.append(_("the service area {area!r} is not mapped to a district",
-                             area=area))
+            missing.append(_("it names no service area: map it to districts") if area == NO_AREA
+                           else _("the service area {area!r} is not mapped to a district",
+                                  area=area))
             if area not in resolved.unmapped_areas:
                 resolved.unmapped_areas.append(area)
     if missing:

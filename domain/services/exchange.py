@@ -16,16 +16,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.base import DomainError
-from domain.directory_import import DirectoryMapping, ImportedOrganisation
+from domain.base import ConflictError, DomainError
+from domain.directory_import import DirectoryMapping, ImportedOrganisation, term_key
 from domain.exchange.hsds import Unreadable, export_directory, organisations_in, read_offer
-from domain.exchange.resolution import Resolved, organisation_key, resolve
+from domain.exchange.resolution import NO_AREA, Resolved, organisation_key, resolve
 from domain.messages import Message, _
 from domain.organisation import Organisation
 from domain.services.base import DIRECTORY_ROLES, Service, arguments
 from domain.stamp import Stamp
 
-OUTCOMES = ("registered", "updated", "unchanged", "pending", "refused")
+# What an import did with an organisation or a service; "ended": its publisher no longer
+# offers a service this network had registered from it.
+OUTCOMES = ("registered", "updated", "unchanged", "pending", "ended", "refused")
 
 
 @dataclass
@@ -53,6 +55,9 @@ class ImportReport:
     publisher: str
     dry_run: bool
     organisations: list[OrganisationOutcome] = field(default_factory=list)
+    # Imported from this publisher before, not in this document (a partial document is
+    # fine: nothing happens to them, the coordinator is told).
+    absent: list[str] = field(default_factory=list)
 
     def keys(self, outcome: str) -> list[str]:
         return [o.key or "" for o in self.organisations if o.outcome == outcome]
@@ -76,6 +81,7 @@ class ImportReport:
     def as_dict(self) -> dict[str, Any]:
         return {"publisher": self.publisher, "dry_run": self.dry_run,
                 "counts": self.counts(), "service_counts": self.service_counts(),
+                "absent": self.absent,
                 "organisations": [{
                     "index": o.index, "name": o.name, "source_id": o.source_id,
                     "key": o.key, "outcome": o.outcome, "missing": list(o.missing),
@@ -106,26 +112,29 @@ class ExchangeService(Service):
         except Unreadable as e:
             report.organisations.append(OrganisationOutcome(-1, "", "refused", errors=e.errors))
             return report
+        seen: set[str] = set()
         for index, offer in enumerate(offers):
             name = str(offer.get("name", "")) if isinstance(offer, dict) else ""
             try:
                 if not isinstance(offer, dict):
                     raise Unreadable([{"pointer": f"#/{index}",
                                        "detail": _("An organization is a JSON object.")}])
-                outcome = self._import_one(by, read_offer(offer, f"#/{index}"), publisher,
-                                           dry_run)
+                read = read_offer(offer, f"#/{index}")
+                seen.add(read["source_id"])
+                outcome = self._import_one(by, read, publisher, dry_run)
             except Unreadable as e:
                 report.organisations.append(OrganisationOutcome(index, name, "refused",
                                                                 errors=e.errors))
                 continue
             except DomainError as e:
-                pointer = f"#/{index}/{e.field}" if e.field else f"#/{index}"
                 report.organisations.append(OrganisationOutcome(
-                    index, name, "refused", errors=[{"pointer": pointer,
+                    index, name, "refused", errors=[{"pointer": f"#/{index}",
                                                      "detail": e.message}]))
                 continue
             outcome.index = index
             report.organisations.append(outcome)
+        report.absent = sorted(r.offer["name"] for r in self.imported()
+                               if r.publisher == publisher and r.source_id not in seen)
         return report
 
     def _import_one(self, by: Stamp, offer: dict[str, Any], publisher: str,
@@ -142,7 +151,11 @@ class ExchangeService(Service):
                 record.offer_again(offer, by)
             outcome, changed = self._apply(record, self.mapping(), by)
             return changed, outcome
-        return self.application.execute("import_hsds", by, decide, dry_run=dry_run)
+        if dry_run:
+            return self.application.execute("import_hsds", by, decide, dry_run=True)
+        return self.application.execute_again_on_race(
+            "import_hsds", by, decide, idempotency_key=None, arguments={},
+            exhausted=_("The directory is changed by many at once. Please import again."))
 
     def _apply(self, record: ImportedOrganisation, mapping: DirectoryMapping | None,
                by: Stamp) -> tuple[OrganisationOutcome, list[Any]]:
@@ -191,6 +204,16 @@ class ExchangeService(Service):
                 if state == "updated":
                     organisation.change_service(service_key, service, by=by)
             outcome.services.append(ServiceOutcome(service_key, service["name"], state))
+        if record.key == key:  # what this record registered and its publisher withdrew
+            for service_key in sorted(set(organisation.offered_services())
+                                      - set(resolved.services)):
+                organisation.end_service(service_key, by=by)
+                reasons = next((p.missing for p in pending if p.key == service_key),
+                               [_("the publisher no longer lists it")])
+                pending = [p for p in pending if p.key != service_key]
+                outcome.services.append(ServiceOutcome(
+                    service_key, organisation.services[service_key]["name"], "ended",
+                    reasons))
         outcome.services += pending
         if outcome.outcome == "updated" and not organisation.pending_events:
             outcome.outcome = "unchanged"
@@ -225,45 +248,121 @@ class ExchangeService(Service):
                 found.append(PendingRecord(record, resolved))
         return sorted(found, key=lambda p: p.record.offer["name"].casefold())
 
-    def map_term(self, by: Stamp, taxonomy: str, code: str, name: str, needs: list[str],
-                 sector: str | None, idempotency_key: str | None = None) -> dict[str, Any]:
+    def known_terms(self) -> dict[str, dict[str, str]]:
+        """Every taxonomy term an imported organisation or service names, by term key."""
+        found: dict[str, dict[str, str]] = {}
+        for record in self.imported():
+            offer = record.offer
+            for term in offer["terms"] + [t for s in offer["services"] for t in s["terms"]]:
+                found.setdefault(term_key(term["taxonomy"], term["code"]), term)
+        return found
+
+    def known_areas(self) -> set[str]:
+        return {NO_AREA} | {area for record in self.imported()
+                            for s in record.offer["services"] for area in s["areas"]}
+
+    def map_term(self, by: Stamp, taxonomy: str, code: str, needs: list[str],
+                 sector: str | None, expected_version: int | None = None,
+                 idempotency_key: str | None = None, name: str | None = None,
+                 known_only: bool = True) -> dict[str, Any]:
+        """``needs`` empty and no sector: the term means nothing here. ``known_only``: the
+        term must be one an import brought (its name comes from there)."""
         for need in needs:
             self.application.check_need(need)
-        return self._remap("map_term", by, lambda m: m.map_term(taxonomy, code, name, needs,
-                                                               sector, by=by),
-                           idempotency_key, arguments(locals()))
+        if known_only:
+            term = self.known_terms().get(term_key(taxonomy, code))
+            if term is None:
+                raise DomainError(_("No imported organisation names this term."),
+                                  field="code")
+            name = term["name"]
+        return self._remap("map_term", by, lambda m: m.map_term(
+            taxonomy, code, name or code, needs, sector, by=by), expected_version,
+            idempotency_key, arguments(locals()))
+
+    def unmap_term(self, by: Stamp, taxonomy: str, code: str,
+                   expected_version: int | None = None,
+                   idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._remap("unmap_term", by, lambda m: m.unmap_term(taxonomy, code, by=by),
+                           expected_version, idempotency_key, arguments(locals()))
 
     def map_area(self, by: Stamp, area: str, districts: list[str],
-                 idempotency_key: str | None = None) -> dict[str, Any]:
+                 expected_version: int | None = None, idempotency_key: str | None = None,
+                 known_only: bool = True) -> dict[str, Any]:
         for district in districts:
             self.application.check_district(district)
+        if known_only and area not in self.known_areas():
+            raise DomainError(_("No imported service names this service area."),
+                              field="area")
         return self._remap("map_area", by, lambda m: m.map_area(area, districts, by=by),
-                           idempotency_key, arguments(locals()))
+                           expected_version, idempotency_key, arguments(locals()))
+
+    def unmap_area(self, by: Stamp, area: str, expected_version: int | None = None,
+                   idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._remap("unmap_area", by, lambda m: m.unmap_area(area, by=by),
+                           expected_version, idempotency_key, arguments(locals()))
 
     def choose_sector(self, by: Stamp, publisher: str, source_id: str, sector: str,
+                      expected_version: int | None = None,
                       idempotency_key: str | None = None) -> dict[str, Any]:
         return self._remap("choose_sector", by, lambda m: m.choose_sector(
-            publisher, source_id, sector, by=by), idempotency_key, arguments(locals()))
+            publisher, source_id, sector, by=by), expected_version, idempotency_key,
+            arguments(locals()))
 
-    def _remap(self, command: str, by: Stamp, change: Any, idempotency_key: str | None,
-               args: dict[str, Any]) -> dict[str, Any]:
-        """Changes the mapping and, in the same transaction, registers whatever it makes
-        mappable: no import needs repeating."""
+    def apply_mapping(self, by: Stamp, terms: list[dict[str, Any]], areas: list[dict[str, Any]],
+                      sectors: list[dict[str, str]]) -> dict[str, Any]:
+        """A whole mapping (a file's) in one transaction: all of it or, when one entry is
+        refused, none."""
+        for term in terms:
+            for need in term["needs"]:
+                self.application.check_need(need)
+        for area in areas:
+            for district in area["districts"]:
+                self.application.check_district(district)
+
+        def change(mapping: DirectoryMapping) -> None:
+            for term in terms:
+                mapping.map_term(term["taxonomy"], term["code"], term["name"], term["needs"],
+                                 term["sector"], by=by)
+            for area in areas:
+                mapping.map_area(area["name"], area["districts"], by=by)
+            for chosen in sectors:
+                mapping.choose_sector(chosen["publisher"], chosen["source_id"],
+                                      chosen["sector"], by=by)
+        return self._remap("apply_mapping", by, change, None, None, {})
+
+    def _remap(self, command: str, by: Stamp, change: Any, expected_version: int | None,
+               idempotency_key: str | None, args: dict[str, Any]) -> dict[str, Any]:
+        """Changes the mapping and, in the same transaction, brings every imported
+        organisation whose mapping this changes up to date (registered, its services added
+        or ended): no import needs repeating, and the others are left as they are."""
+        network = self.application.network
+
         def decide() -> Any:
             self.application.verify(by, DIRECTORY_ROLES)
-            mapping = self.mapping() or DirectoryMapping(
-                id=DirectoryMapping.id_for(self.application.network.slug), by=by)
+            mapping = self.mapping()
+            if expected_version is not None and (mapping.version if mapping else 0) \
+                    != expected_version:
+                raise ConflictError(_("Someone changed the mapping meanwhile. Please look "
+                                      "at it again."))
+            records = self.imported()
+            before = {r.id: resolve(r.offer, mapping, network, r.publisher) for r in records}
+            mapping = mapping or DirectoryMapping(id=DirectoryMapping.id_for(network.slug),
+                                                  by=by)
             change(mapping)
             changed: dict[Any, Any] = {mapping.id: mapping}
             made: list[str] = []
-            for record in self.imported():
+            for record in records:
+                if resolve(record.offer, mapping, network, record.publisher) == \
+                        before[record.id]:
+                    continue
                 try:
                     outcome, touched = self._apply(record, mapping, by)
                 except DomainError:
                     continue  # reported by the next import of that organisation
                 changed.update((a.id, a) for a in touched if a.pending_events)
-                made += [s.key for s in outcome.services
-                         if s.outcome in ("registered", "updated")]
+                made += [s.key for s in outcome.services if s.outcome == "registered"]
             return list(changed.values()), {"services": made}
-        return self.application.execute(command, by, decide,
-                                        idempotency_key=idempotency_key, arguments=args)
+        # Each organisation loaded once, so two records of one organisation add up.
+        with self.application.one_load_each():
+            return self.application.execute(command, by, decide,
+                                            idempotency_key=idempotency_key, arguments=args)

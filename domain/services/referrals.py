@@ -13,7 +13,7 @@ from domain.case import Case
 from domain.deadlines import BERLIN
 from domain.services.base import arguments, Service
 from domain.messages import _
-from domain.organisation import Organisation, OrganisationInactive
+from domain.organisation import Organisation, OrganisationInactive, UnknownService
 from domain.referral import COMMANDS, OTHER_GROUNDS, Referral, ReferralCommand
 from domain.routing import counted_service, service_full
 from domain.stamp import CASEWORK, Stamp
@@ -83,8 +83,9 @@ class ReferralService(Service):
             raise OrganisationInactive(_("{organisation} is no longer active.",
                                          organisation=receiver.name),
                                        field="to_organisation_id")
-        if service_id is not None:
-            receiver.service(service_id)
+        if service_id is not None and receiver.service(service_id).get("ended"):
+            raise UnknownService(_("{organisation} no longer offers this service.",
+                                   organisation=receiver.name), field="to_service_id")
         return receiver
 
     def _record_sharing(self, case: Case, referral: Referral, by: Stamp) -> None:

@@ -86,6 +86,12 @@ class WorkflowViews:
         cur.execute("UPDATE {p}organisations SET active = 0 WHERE organisation_id = ?",
                     (str(e.originator_id),))
 
+    @project.register(Organisation.ServiceEnded)
+    def _service_ended(self, e: Any, cur: Cursor, position: int) -> None:
+        # out of the directory's lists; the referrals to it keep their rows
+        cur.execute("DELETE FROM {p}service_load WHERE organisation_id = ? AND service_id = ?",
+                    (str(e.originator_id), e.service_id))
+
     @project.register(Organisation.Reactivated)
     def _reactivated(self, e: Any, cur: Cursor, position: int) -> None:
         cur.execute("UPDATE {p}organisations SET active = 1 WHERE organisation_id = ?",

@@ -12,36 +12,41 @@ import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error  # noqa: F401  (the default checks run)
-from schemathesis.specs.openapi.checks import status_code_conformance
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import negative_data_rejection, status_code_conformance
 
 from domain.stamp import Stamp
+from testbed.hsds_documents import TAXONOMY, publisher_document
 from testbed.world import World
 
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = 15
 PLANTED_CONTACT = "Erika Mustermann-Geheim"
 
 
 @pytest.fixture
 def public_app(app: Flask) -> Flask:
+    """The PSZ public with its service; an organisation imported from another publisher,
+    with a named contact person and its inbox, public too; the Jobcenter not public."""
     application = app.extensions["fallnetz.application"]
     world = World.build(application)
     system = Stamp.system("test-setup")
     psz = application.organisation_by_key("psz")
     application.directory.set_publication(system, psz.id, ["beratung"])
-    jobcenter = application.organisation_by_key("jobcenter")  # not public
+    jobcenter = application.organisation_by_key("jobcenter")
     application.directory.set_publication(system, jobcenter.id, [])
     application.directory.set_publication(system, jobcenter.id, None)
-    # a named contact person of a public organisation: directory data, but not public
-    application.exchange.import_hsds(system, [{
-        **application.exchange.export_hsds()[[o["name"] for o in
-                                              application.exchange.export_hsds()]
-                                             .index("Psychosoziales Zentrum")],
-        "contacts": [{"id": "7a1c0a55-0000-4000-8000-000000000001",
-                      "name": PLANTED_CONTACT, "email": "geheim@test.invalid"}]}])
+    document = publisher_document()[1:2]  # the Wohnhilfe Süd
+    document[0]["contacts"][0]["name"] = PLANTED_CONTACT
+    application.exchange.map_term(system, TAXONOMY, "WOH-02", ["housing.search"], "housing",
+                                  known_only=False)
+    application.exchange.import_hsds(system, document, publisher="land")
+    imported = next(o for o in application.organisations() if o.name == document[0]["name"])
+    assert imported.contacts[0]["name"] == PLANTED_CONTACT
+    application.directory.set_publication(system, imported.id, list(imported.services))
     world.open_case()
     app.config["PSZ"] = str(psz.id)
     app.config["JOBCENTER"] = str(jobcenter.id)
+    app.config["IMPORTED"] = str(imported.id)
     return app
 
 
@@ -49,10 +54,13 @@ def test_the_public_directory_serves_only_what_is_public(public_app: Flask) -> N
     client = public_app.test_client()
     about = client.get("/hsds/")
     assert about.status_code == 200 and about.json["version"] == "3.0"
-    organisations = client.get("/hsds/organizations?full_service=true").json
-    assert [o["name"] for o in organisations["contents"]] == ["Psychosoziales Zentrum"]
-    assert organisations["total_items"] == 1 and organisations["first_page"]
-    [psz] = organisations["contents"]
+    answer = client.get("/hsds/organizations?full_service=true")
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    organisations = answer.json
+    assert [o["name"] for o in organisations["contents"]] == ["Psychosoziales Zentrum",
+                                                              "Wohnhilfe Süd (fiktiv)"]
+    assert organisations["total_items"] == 2 and organisations["first_page"]
+    psz = organisations["contents"][0]
     [service] = psz["services"]
     assert service["name"] == "Psychosoziale Beratung"
     assert service["capacities"][0]["maximum"] == 25
@@ -67,15 +75,19 @@ def test_the_public_directory_serves_only_what_is_public(public_app: Flask) -> N
     assert needs[0]["id"] in {t["id"] for t in terms}
     page = client.get("/hsds/taxonomy_terms?per_page=2&page=2").json
     assert (page["page_number"], page["size"], page["first_page"]) == (2, 2, False)
+    beyond = client.get("/hsds/organizations?page=9").json
+    assert (beyond["contents"], beyond["empty"], beyond["last_page"]) == ([], True, True)
     stream = client.get("/hsds/services?format=ndjson")
     assert stream.mimetype == "application/x-ndjson" and stream.get_data(as_text=True).count(
-        "\n") == 1
+        "\n") == 2
     everything = "".join(client.get(path).get_data(as_text=True) for path in (
         "/hsds/organizations?full=true", "/hsds/organizations?full_service=true",
         f"/hsds/organizations/{public_app.config['PSZ']}?full_service=true",
+        f"/hsds/organizations/{public_app.config['IMPORTED']}?full_service=true",
         "/hsds/services", "/hsds/taxonomies", "/hsds/taxonomy_terms"))
-    for secret in (PLANTED_CONTACT, "geheim@test.invalid", "Jobcenter", "Familie T.",
-                   "nadia", "Nadia", "ulrike"):
+    assert "kontakt@wohnhilfe-sued.example.org" in everything, "the inbox is public"
+    for secret in (PLANTED_CONTACT, "Anmeldung", "Jobcenter", "Familie T.", "nadia", "Nadia",
+                   "ulrike", "katrin"):
         assert secret not in everything
     assert client.get("/hsds/services?page=x").status_code == 400
 
@@ -83,7 +95,7 @@ def test_the_public_directory_serves_only_what_is_public(public_app: Flask) -> N
 @pytest.fixture
 def hsds_schema(public_app: Flask):  # type: ignore[no-untyped-def]
     schema = schemathesis.openapi.from_wsgi("/hsds/openapi.json", public_app)
-    schema.config.generation.update(modes=[GenerationMode.POSITIVE],
+    schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
                                     max_examples=MAX_EXAMPLES, database="none")
     return schema
 
@@ -121,6 +133,27 @@ def test_schemathesis_finds_nothing_against_the_standards_description(
             elif case.path_parameters:
                 excluded = [status_code_conformance]
             case.call_and_validate(excluded_checks=excluded)
+        try:
+            check()
+        except (Exception, BaseExceptionGroup) as failure:  # reported together below
+            failures[operation.label] = str(failure)[:2000]
+    assert not failures, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
+
+
+def test_schemathesis_invalid_parameters_are_refused_without_a_server_error(
+        hsds_schema: Any) -> None:
+    """Generated invalid parameters (a page that is no number): refused with 400, never a
+    5xx; the standard documents no error answers, so their status is not held to it."""
+    failures: dict[str, str] = {}
+    lists = [result.ok() for result in hsds_schema.get_all_operations()
+             if "{" not in result.ok().path and result.ok().path != "/"]
+    assert len(lists) == 5  # the others take no parameter a value could be wrong for
+    for operation in lists:
+        @given(case=operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+        @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
+        def check(case) -> None:  # type: ignore[no-untyped-def]
+            case.call_and_validate(checks=[not_a_server_error, negative_data_rejection])
         try:
             check()
         except (Exception, BaseExceptionGroup) as failure:  # reported together below

@@ -125,13 +125,13 @@ def test_a_publishers_directory_waits_for_its_mapping_then_receives(web_app: Fla
 
     again = _upload(coordinator, document, "land.json").get_data(as_text=True)
     row = re.search(r'<th scope="row">Organisationen</th>(.*?)</tr>', again, re.S)
-    assert row and re.findall(r">(\d+)<", row.group(1)) == ["0", "0", "2", "1", "0"], \
-        "registered, updated, unchanged, pending, refused"
+    assert row and re.findall(r">(\d+)<", row.group(1)) == ["0", "0", "2", "1", "0", "0"], \
+        "registered, updated, unchanged, pending, ended, refused"
     counts = application.exchange.import_hsds(world.as_("katrin", "koordinierungsstelle"),
                                               json.loads(document),
                                               publisher="landesverzeichnis").counts()
     assert counts == {"registered": 0, "updated": 0, "unchanged": 2, "pending": 1,
-                      "refused": 0}
+                      "ended": 0, "refused": 0}
     assert len([o for o in application.organisations() if o.name == NORD]) == 1
 
     renamed = json.loads(document)
@@ -164,8 +164,10 @@ def test_the_tabular_form_imports_to_the_same_result(tmp_path: Path, network: An
         for code, needs, sector in (("BER-01", ["benefits"], "social_work"),
                                     ("WOH-02", ["housing.search"], "housing"),
                                     ("GES-07", ["health.psychosocial"], None)):
-            application.exchange.map_term(system, TAXONOMY, code, code, needs, sector)
-        application.exchange.map_area(system, "Cottbus Nord", [])
+            application.exchange.map_term(system, TAXONOMY, code, needs, sector,
+                                          known_only=False)
+        application.exchange.map_area(system, "Cottbus Nord", [], known_only=False)
+        application.exchange.map_area(system, "", [], known_only=False)
         if form == "json":
             document: Any = publisher_document()
         else:
@@ -177,7 +179,7 @@ def test_the_tabular_form_imports_to_the_same_result(tmp_path: Path, network: An
             document = read_package(folder)
         report = application.exchange.import_hsds(system, document, publisher="land")
         assert report.counts() == {"registered": 2, "updated": 0, "unchanged": 0,
-                                   "pending": 1, "refused": 0}, report.as_dict()
+                                   "pending": 1, "ended": 0, "refused": 0}, report.as_dict()
         results.append(_result(application))
         application.close()
     assert results[0] == results[1]
@@ -208,9 +210,8 @@ def test_the_cli_and_the_api_import_a_package_with_a_dry_run(app: Flask,
                                     headers={"Authorization": f"Bearer {issued['token']}"})
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert answer.json["counts"]["pending"] == 3 and not answer.json["dry_run"]
-    missing = answer.json["organisations"][0]["services"][0]["missing"]
-    assert missing == ["keiner seiner Begriffe ist einem Bedarf zugeordnet"] or \
-        missing == ["none of its taxonomy terms is mapped to a need"]
+    [missing] = answer.json["organisations"][0]["services"][0]["missing"]
+    assert missing == "keiner seiner Begriffe ist einem Bedarf zugeordnet (BER-01)"
     broken = app.test_client().post("/api/v1/directory/hsds?publisher=land",
                                     data=b"PK\x03\x04 kaputt", content_type="application/zip",
                                     headers={"Authorization": f"Bearer {issued['token']}"})
@@ -226,9 +227,9 @@ def test_the_mapping_travels_as_a_file_with_the_network(app: Flask, tmp_path: Pa
 
     application = app.extensions["fallnetz.application"]
     system = Stamp.system("test")
-    application.exchange.map_term(system, TAXONOMY, "WOH-02", "Wohnraum \"neu\"",
-                                  ["housing.search"], "housing")
-    application.exchange.map_area(system, "Cottbus Nord", [])
+    application.exchange.map_term(system, TAXONOMY, "WOH-02", ["housing.search"], "housing",
+                                  name="Wohnraum \"neu\"", known_only=False)
+    application.exchange.map_area(system, "Cottbus Nord", [], known_only=False)
     runner = app.test_cli_runner()
     exported = tmp_path / "hsds-mapping.toml"
     assert runner.invoke(args=["hsds", "mapping", "export", str(exported)]).exit_code == 0
@@ -256,3 +257,108 @@ def test_the_mapping_travels_as_a_file_with_the_network(app: Flask, tmp_path: Pa
                                                        str(broken)])
     assert refused.exit_code == 1 and "no-such-need" in refused.output
     other_app.extensions["fallnetz.application"].close()
+
+
+def _mapped_world(web_app: Flask) -> tuple[Any, Any, Any]:
+    """The publisher's document imported and mapped by the coordinator in the web."""
+    application = web_app.extensions["fallnetz.application"]
+    world = web_world(web_app)
+    coordinator = sign_in(web_app, "katrin")
+    assert _upload(coordinator, json.dumps(publisher_document()).encode(),
+                   "land.json").status_code == 200
+    _map_all_but_the_cafe(coordinator)
+    return application, world, coordinator
+
+
+def test_what_the_publisher_withdraws_is_no_longer_offered(app: Flask) -> None:
+    from web.receivers import receiver_values
+
+    application, world, coordinator = _mapped_world(app)
+    nord = _by_name(application)[NORD]
+    document = publisher_document()
+    dropped = document[0]["services"].pop(1)  # the Psychosoziale Sprechstunde
+    document[0]["services"][0]["status"] = "inactive"  # and the Migrationsberatung
+    report = application.exchange.import_hsds(world.as_("katrin", "koordinierungsstelle"),
+                                              document, publisher="landesverzeichnis")
+    services = {s.name: s for o in report.organisations for s in o.services}
+    assert services[dropped["name"]].outcome == "ended"
+    assert services[dropped["name"]].missing == ["the publisher no longer lists it"]
+    assert services["Migrationsberatung für Erwachsene"].outcome == "ended"
+    assert services["Migrationsberatung für Erwachsene"].missing == [
+        "the publisher lists it as 'inactive'"]
+    nord = application.organisation_by_key(nord.key)
+    assert nord.offered_services() == {}
+    assert not any(v.startswith(f"{nord.id}:") and not v.endswith(":")
+                   for v in receiver_values(application.organisations()))
+    case = application.repository.get(world.open_case())
+    assert not [s for s in suggest_receivers(application.network, application.organisations(),
+                                             case, "health.psychosocial", "routine", {},
+                                             application.clock())
+                if s.organisation_name == NORD and s.service_id]
+    assert not any(s["name"] == dropped["name"] for o in application.exchange.export_hsds()
+                   for s in o["services"])
+    again = application.exchange.import_hsds(world.as_("katrin", "koordinierungsstelle"),
+                                             publisher_document(),
+                                             publisher="landesverzeichnis")
+    assert {s.outcome for o in again.organisations if o.name == NORD
+            for s in o.services} == {"updated"}, "offered again, it is a receiver again"
+    assert len(application.organisation_by_key(nord.key).offered_services()) == 2
+
+
+def test_a_mapping_changes_only_what_it_maps_and_two_tabs_conflict(app: Flask) -> None:
+    application, world, coordinator = _mapped_world(app)
+    sued = _by_name(application)[SUED]
+    [(key, service)] = sued.services.items()
+    application.directory.change_service(world.as_("katrin", "koordinierungsstelle"), sued.id,
+                                         key, {**service, "districts": ["Mitte"]})
+    stale = coordinator.get(PAGE).get_data(as_text=True)
+    response = _map_term(coordinator, "SPR-03", ["language"], "education")
+    assert response.status_code == 302
+    assert application.organisation_by_key(sued.key).services[key]["districts"] == ["Mitte"], \
+        "an unrelated mapping leaves a coordinator's change alone"
+    assert application.exchange.pending()[0].resolved.pending[0].missing == [
+        "it names no service area: map it to districts"]
+    late = coordinator.post(f"{PAGE}/begriff", data={
+        **_hidden(stale, f"{PAGE}/begriff", "SPR-03"), "needs": ["school"]})
+    assert late.status_code == 409 and "inzwischen geändert" in late.get_data(as_text=True)
+    unknown = coordinator.post(f"{PAGE}/begriff", data={
+        **_hidden(coordinator.get(PAGE).get_data(as_text=True), f"{PAGE}/gebiet", ""),
+        "taxonomy": "urn:x", "code": "NIE-GESEHEN", "needs": ["school"]})
+    assert unknown.status_code == 422 and "Keine importierte Organisation nennt" in \
+        unknown.get_data(as_text=True)
+    empty = coordinator.post(f"{PAGE}/gebiet", data={
+        **_hidden(coordinator.get(PAGE).get_data(as_text=True), f"{PAGE}/gebiet", ""),
+        "area": ""})
+    assert empty.status_code == 422
+
+    page = coordinator.get(PAGE).get_data(as_text=True)
+    removed = coordinator.post(f"{PAGE}/begriff/aufheben", data={
+        **_hidden(page, f"{PAGE}/begriff/aufheben", "WOH-02")})
+    assert removed.status_code == 302
+    assert application.organisation_by_key(sued.key).offered_services() == {}, \
+        "without its term the service waits again and is no longer offered"
+    assert "WOH-02" in [t["code"] for p in application.exchange.pending()
+                        for t in p.resolved.unmapped_terms]
+
+
+def test_a_hostile_or_large_upload_is_answered_in_words(app: Flask) -> None:
+    application = app.extensions["fallnetz.application"]
+    web_world(app)
+    coordinator = sign_in(app, "katrin")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as package:
+        package.writestr("organization.csv", "id,name\n1," + "x" * 200_000 + "\n")
+    for data, name, expected in ((archive.getvalue(), "land.zip", "nicht lesbar"),
+                                 (b"PK\x03\x04 kaputt", "land.zip", "weder"),
+                                 (b"{}", "land.json", "eine Seite davon"),
+                                 (b"[]", "land.json", "keine Organisation"),
+                                 (b"kein zip", "land.zip", "kein Zip-Archiv")):
+        before = events(app)
+        answer = _upload(coordinator, data, name)
+        assert answer.status_code == 422 and expected in answer.get_data(as_text=True), name
+        assert events(app) == before
+    # a Land's directory is larger than the 1 MB other forms take
+    padded = json.dumps(publisher_document(), indent=200).encode()
+    assert len(padded) > 1024 * 1024
+    assert _upload(coordinator, padded, "land.json", dry_run="on").status_code == 200
+    assert application.exchange.imported() == []

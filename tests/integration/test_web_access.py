@@ -53,6 +53,8 @@ ALLOWED: dict[tuple[str, str | None], set[str]] = {
     ("exchange.import_document", None): {"katrin", "root"},
     ("exchange.map_term", None): {"katrin", "root"},
     ("exchange.map_area", None): {"katrin", "root"},
+    ("exchange.unmap_term", None): {"katrin", "root"},
+    ("exchange.unmap_area", None): {"katrin", "root"},
     ("exchange.choose_sector", None): {"katrin", "root"},
     ("exchange.publish", "psz"): {"katrin", "root"},
     ("referrals.show", "sent"): {"anna", "birgit", "nadia", "ulrike"},
@@ -158,6 +160,10 @@ class Setting:
             self.application.directory.reactivate_organisation(Stamp.system("test-setup"),
                                                                organisation.id)
 
+    def _mapping_version(self) -> int:
+        mapping = self.application.exchange.mapping()
+        return mapping.version if mapping else 0
+
     def form(self, endpoint: str, obj: str | None) -> dict[str, Any]:
         """A complete, valid form for the route, so only access can stop it."""
         key = {"idempotency_key": uuid4().hex}
@@ -170,6 +176,7 @@ class Setting:
         if member:  # a member removed by an earlier request is a member again
             self._keep_member(obj)
         self._keep_active()  # an organisation deactivated by an earlier request works again
+        mapping = {**key, "expected_version": self._mapping_version()}
         samples: dict[str, Callable[[], dict[str, Any]]] = {
             "auth.login": lambda: {"username": "nobody", "password": "wrong password"},
             "auth.logout": dict, "auth.change_language": lambda: {"language": "de"},
@@ -182,12 +189,15 @@ class Setting:
             "directory.deactivate": lambda: {**versioned, "reason": "Test"},
             "directory.reactivate": lambda: versioned,
             "exchange.import_document": lambda: {**key, "publisher": "land"},
-            "exchange.map_term": lambda: {**key, "taxonomy": "https://example.org/t",
-                                          "code": "T-1", "name": "Test", "needs": "benefits",
+            "exchange.map_term": lambda: {**mapping, "taxonomy": "https://example.org/t",
+                                          "code": "T-1", "needs": "benefits",
                                           "sector": "social_work"},
-            "exchange.map_area": lambda: {**key, "area": "Nord", "districts": "Sandow"},
-            "exchange.choose_sector": lambda: {**key, "publisher": "land", "source_id": "x1",
-                                               "sector": "health"},
+            "exchange.unmap_term": lambda: {**mapping, "taxonomy": "https://example.org/t",
+                                            "code": "T-1"},
+            "exchange.map_area": lambda: {**mapping, "area": "Nord", "districts": "Sandow"},
+            "exchange.unmap_area": lambda: {**mapping, "area": "Nord"},
+            "exchange.choose_sector": lambda: {**mapping, "publisher": "land",
+                                               "source_id": "x1", "sector": "health"},
             "exchange.publish": lambda: {**versioned, "public": "on", "services": "beratung"},
             "staff.add_member": lambda: {**key, "organisation_id": self.world.org(
                 "fsa-sachsendorf").hex, "username": f"neu-{uuid4().hex[:8]}",

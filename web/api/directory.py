@@ -7,7 +7,8 @@ from uuid import UUID
 from flask import g, request
 from flask_babel import gettext as _
 from marshmallow import fields, validate
-from domain.organisation import Organisation
+from domain.organisation import KEY, Organisation
+from domain.services.exchange import OUTCOMES
 from domain.stamp import Role
 from web.api.common import ApiSchema, Stop, api_blueprint, etag, idempotency_key, \
     requires, run_versioned
@@ -120,9 +121,9 @@ def change_capacity(body: dict[str, Any], organisation_id: UUID, service_id: str
 class HsdsServiceOutcomeSchema(ApiSchema):
     key = fields.String()
     name = fields.String()
-    outcome = fields.String(metadata={"enum": ["registered", "updated", "unchanged",
-                                               "pending"]})
-    missing = fields.List(fields.String(), metadata={"description": "Why it is pending"})
+    outcome = fields.String(metadata={"enum": [o for o in OUTCOMES if o != "refused"]})
+    missing = fields.List(fields.String(), metadata={"description": "Why it is pending or "
+                                                                    "ended"})
 
 
 class HsdsOrganisationOutcomeSchema(ApiSchema):
@@ -130,8 +131,7 @@ class HsdsOrganisationOutcomeSchema(ApiSchema):
     name = fields.String()
     source_id = fields.String(metadata={"description": "The publisher's id"})
     key = fields.String(allow_none=True, metadata={"description": "Our key, once registered"})
-    outcome = fields.String(metadata={"enum": ["registered", "updated", "unchanged",
-                                               "pending", "refused"]})
+    outcome = fields.String(metadata={"enum": [o for o in OUTCOMES if o != "ended"]})
     missing = fields.List(fields.String(), metadata={"description": "Why it is pending"})
     errors = fields.List(fields.Nested(FieldErrorSchema),
                          metadata={"description": "Why it was refused, as JSON pointers"})
@@ -146,11 +146,13 @@ class HsdsReportSchema(ApiSchema):
     service_counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
                                  metadata={"description": "Services per outcome"})
     organisations = fields.List(fields.Nested(HsdsOrganisationOutcomeSchema))
+    absent = fields.List(fields.String(), metadata={
+        "description": "Imported from this publisher before, not in this document"})
 
 
 class HsdsImportQuerySchema(ApiSchema):
     publisher = fields.String(load_default="hsds", validate=validate.Regexp(
-        r"^[a-z0-9][a-z0-9-]{1,39}$", error="2–40 lower-case letters, digits or '-'"),
+        KEY, error="2–40 lower-case letters, digits or '-'"),
         metadata={"description": "Whose directory this is; a re-import of the same "
                                  "publisher updates what it imported before"})
     dry_run = fields.Boolean(load_default=False,
@@ -198,9 +200,8 @@ def import_hsds(publisher: str, dry_run: bool) -> Any:
     coordinator maps its terms (with what is missing), or refused (with JSON pointers). An
     organisation is imported whole or not at all; a dry run stores nothing."""
     from domain.exchange.hsds import Unreadable, organisations_in
-    from web.incoming import LARGEST_HSDS_UPLOAD, UnreadableInput, hsds_document
+    from web.incoming import UnreadableInput, hsds_document
 
-    request.max_content_length = LARGEST_HSDS_UPLOAD
     try:
         document = hsds_document(request.get_data())
         if not all(isinstance(o, dict) for o in organisations_in(document)):

@@ -13,7 +13,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from marshmallow import fields, validate
 
-from domain.exchange.hsds import Unreadable
+from domain.exchange.hsds import Unreadable, organisations_in
+from domain.organisation import KEY
 from domain.stamp import Role
 from domain.vocabulary import SECTORS
 from web.application import current_application
@@ -23,13 +24,13 @@ from domain.base import DomainError
 from web.forms import MESSAGES, CommandForm, FormError, StrippedString, VersionedForm, \
     choice, flag, load_form, new_key, text
 from web.i18n import translate
-from web.incoming import LARGEST_HSDS_UPLOAD, UnreadableInput, hsds_document
+from web.incoming import UnreadableInput, hsds_document
 from web.labels import need_label
 from web.visible import organisation
 
 bp = Blueprint("exchange", __name__)
 KEEPERS = (Role.COORDINATOR, Role.ADMIN)
-PUBLISHER = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$", error=_l(
+PUBLISHER = validate.Regexp(KEY, error=_l(
     "2–40 lower-case letters, digits or '-', e.g. landesverzeichnis."))
 
 
@@ -42,22 +43,31 @@ def _needs() -> list[str]:
     return list(current_application().network.needs)
 
 
-class TermForm(CommandForm):
+class TermForm(VersionedForm):
     taxonomy = text(required=False, max_length=500)
     code = text(max_length=500)
-    name = text(required=False, max_length=500)
     needs = fields.List(fields.String(), load_default=list)
     sector = fields.String(load_default=None, validate=validate.OneOf(
         SECTORS, error=_l("Please choose one of the options.")))
+    means_nothing = flag()
 
 
-class AreaForm(CommandForm):
-    area = text(max_length=500)
+class UnmapTermForm(VersionedForm):
+    taxonomy = text(required=False, max_length=500)
+    code = text(max_length=500)
+
+
+class AreaForm(VersionedForm):
+    area = text(required=False, max_length=500)
     districts = fields.List(fields.String(), load_default=list)
     whole_network = flag()
 
 
-class SectorForm(CommandForm):
+class UnmapAreaForm(VersionedForm):
+    area = text(required=False, max_length=500)
+
+
+class SectorForm(VersionedForm):
     publisher = text(max_length=40)
     source_id = text(max_length=500)
     sector = choice(SECTORS)
@@ -82,16 +92,26 @@ def render_exchange(report: Any = None, errors: dict[str, list[str]] | None = No
         for area in found.resolved.unmapped_areas:
             areas[area] += 1
     mapping = exchange.mapping()
+    # The forms on the page, by the name a failed one comes back under.
+    forms = {"import"} | {f"term:{code}" for _t, code, _n in terms} | {
+        f"term:{t['code']}" for t in (mapping.terms.values() if mapping else [])} | {
+        f"area:{area}" for area in [*areas, *(mapping.areas if mapping else [])]} | {
+        f"sector:{p.record.source_id}" for p in pending}
     return render_template(
         "exchange/index.html", report=report, errors=errors or {}, values=values or {},
-        failed=failed, pending=pending, unmapped_terms=sorted(terms.items()),
+        failed=failed, elsewhere=failed is not None and failed not in forms, pending=pending, unmapped_terms=sorted(terms.items()),
         unmapped_areas=sorted(areas.items()),
         mapped_terms=sorted((mapping.terms.values() if mapping else []),
                             key=lambda t: (t["taxonomy"], t["code"])),
         mapped_areas=sorted((mapping.areas.items() if mapping else [])),
+        mapping_version=mapping.version if mapping else 0,
         needs=[(code, need_label(network, code)) for code in _needs()],
         sectors=SECTORS, districts=[(d, d) for d in network.districts],
-        imported=len(exchange.imported()), new_key=new_key), status
+        imported=sorted(exchange.imported(), key=lambda r: (r.publisher,
+                                                            r.offer["name"].casefold())),
+        pending_ids={p.record.id for p in pending},
+        registered={o.key for o in current_application().organisations()},
+        new_key=new_key), status
 
 
 @bp.get("/verzeichnis/austausch")
@@ -103,24 +123,33 @@ def index() -> Any:
 @bp.post("/verzeichnis/austausch")
 @roles(*KEEPERS)
 def import_document() -> Any:
-    request.max_content_length = LARGEST_HSDS_UPLOAD
     upload = request.files.get("document")
+    no_file = {"document": [_("Please choose a file.")]} if upload is None or \
+        not upload.filename else {}
     try:
         data = load_form(ImportForm)
-    except FormError as e:
-        return render_exchange(errors=e.errors, values=e.values, failed="import", status=422)
-    if upload is None or not upload.filename:
-        return render_exchange(errors={"document": [_("Please choose a file.")]},
-                               values=data, failed="import", status=422)
-    try:
-        document = hsds_document(upload.read())
-    except UnreadableInput as e:
-        return render_exchange(errors={"document": [str(e.description)]}, values=data,
+    except FormError as e:  # every missing piece at once
+        return render_exchange(errors={**no_file, **e.errors}, values=e.values,
                                failed="import", status=422)
+
+    def refused(*messages: str) -> Any:
+        return render_exchange(errors={"document": list(messages)}, values=data,
+                               failed="import", status=422)
+    if upload is None or not upload.filename:
+        return refused(_("Please choose a file."))
+    content = upload.read()
+    if upload.filename.lower().endswith(".zip") and not content.startswith(b"PK"):
+        return refused(_("This file is named .zip but is no zip archive."))
+    try:
+        document = hsds_document(content)
+        organisations = organisations_in(document)
+    except UnreadableInput as e:
+        return refused(str(e.description))
     except Unreadable as e:
-        return render_exchange(errors={"document": [
-            f"{x['pointer']}: {translate(x['detail'])}" for x in e.errors[:20]]},
-            values=data, failed="import", status=422)
+        return refused(*[translate(x["detail"]) if x["pointer"] == "#" else
+                         f"{x['pointer']}: {translate(x['detail'])}" for x in e.errors[:20]])
+    if not organisations:
+        return refused(_("The document holds no organisation."))
     report = current_application().exchange.import_hsds(
         viewer(), document, publisher=data["publisher"], dry_run=bool(data["dry_run"]))
     # The next step after a check is the import itself: the box starts unticked again.
@@ -140,13 +169,23 @@ def _remapped(result: dict[str, Any]) -> Any:
 @roles(*KEEPERS)
 def map_term() -> Any:
     def command(d: dict[str, Any]) -> Any:
-        unknown = [n for n in d["needs"] if n not in _needs()]
-        if unknown:
+        if any(n not in _needs() for n in d["needs"]):
             raise DomainError(_("Please choose from the options."), field="needs")
+        if bool(d["needs"] or d["sector"]) == bool(d["means_nothing"]):
+            raise DomainError(_("Please choose needs (or a sector), or that the term means "
+                                "nothing here."), field="needs")
         return current_application().exchange.map_term(
-            viewer(), d["taxonomy"] or "", d["code"], d["name"] or d["code"], d["needs"],
-            d["sector"], idempotency_key=d["idempotency_key"])
+            viewer(), d["taxonomy"] or "", d["code"], d["needs"], d["sector"],
+            expected_version=d["expected_version"], idempotency_key=d["idempotency_key"])
     return _mapping_form(TermForm, command, "term")
+
+
+@bp.post("/verzeichnis/austausch/begriff/aufheben")
+@roles(*KEEPERS)
+def unmap_term() -> Any:
+    return _mapping_form(UnmapTermForm, lambda d: current_application().exchange.unmap_term(
+        viewer(), d["taxonomy"] or "", d["code"], expected_version=d["expected_version"],
+        idempotency_key=d["idempotency_key"]), "term")
 
 
 @bp.post("/verzeichnis/austausch/gebiet")
@@ -157,9 +196,17 @@ def map_area() -> Any:
             raise DomainError(_("Please choose districts, or the whole network."),
                               field="districts")
         return current_application().exchange.map_area(
-            viewer(), d["area"], [] if d["whole_network"] else d["districts"],
-            idempotency_key=d["idempotency_key"])
+            viewer(), d["area"] or "", [] if d["whole_network"] else d["districts"],
+            expected_version=d["expected_version"], idempotency_key=d["idempotency_key"])
     return _mapping_form(AreaForm, command, "area")
+
+
+@bp.post("/verzeichnis/austausch/gebiet/aufheben")
+@roles(*KEEPERS)
+def unmap_area() -> Any:
+    return _mapping_form(UnmapAreaForm, lambda d: current_application().exchange.unmap_area(
+        viewer(), d["area"] or "", expected_version=d["expected_version"],
+        idempotency_key=d["idempotency_key"]), "area")
 
 
 @bp.post("/verzeichnis/austausch/bereich")
@@ -167,7 +214,8 @@ def map_area() -> Any:
 def choose_sector() -> Any:
     return _mapping_form(SectorForm, lambda d: current_application().exchange.choose_sector(
         viewer(), d["publisher"], d["source_id"], d["sector"],
-        idempotency_key=d["idempotency_key"]), "sector")
+        expected_version=d["expected_version"], idempotency_key=d["idempotency_key"]),
+        "sector")
 
 
 def _mapping_form(form: Any, command: Any, kind: str) -> Any:

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 from flask import Blueprint, Response, abort, jsonify, request, url_for
 from marshmallow import RAISE, Schema, ValidationError, fields
 
-from domain.exchange.hsds import TAXONOMY, _id, export_organisation, export_service
+from domain.exchange.hsds import TAXONOMY, export_organisation, export_service, hsds_id
 from domain.organisation import Organisation
 from domain.vocabulary import LEGAL_SPHERES, SECTORS
 from web.application import current_application
@@ -49,6 +49,13 @@ class ListQuery(Schema):
     parent_id = fields.String(load_default=None)
 
 
+@bp.after_request
+def readable_from_anywhere(response: Response) -> Response:
+    """A public, read-only directory: HSDS tools in other sites' pages may read it."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 @bp.errorhandler(404)
 def not_found(_error: Any) -> Any:
     """An API answers in JSON: nothing public has this id."""
@@ -79,8 +86,8 @@ def _capacities(organisation: Organisation, key: str, service: dict[str, Any],
     from web.reads import places_taken
 
     taken = places_taken(organisation.id, key)
-    return [{"id": _id("capacity", served["id"]), "service_id": served["id"],
-             "unit": {"id": _id("unit", "referrals"), "name": "concurrent referrals",
+    return [{"id": hsds_id("capacity", served["id"]), "service_id": served["id"],
+             "unit": {"id": hsds_id("unit", "referrals"), "name": "concurrent referrals",
                       "scheme": "fallnetz", "identifier": "referrals"},
              "available": max(0, service["capacity"] - taken),
              "maximum": service["capacity"],
@@ -91,8 +98,8 @@ def _capacities(organisation: Organisation, key: str, service: dict[str, Any],
 def _services(organisation: Organisation) -> list[dict[str, Any]]:
     served = []
     for key in organisation.public_services or []:
-        service = organisation.services.get(key)
-        if service is None:
+        service = organisation.offered_services().get(key)
+        if service is None:  # ended since it was made public
             continue
         body = export_service(organisation, key, service)
         body["capacities"] = _capacities(organisation, key, service, body)
@@ -119,10 +126,10 @@ def _page(items: list[Any], query: dict[str, Any]) -> Any:
     per_page = query["per_page"] if 0 < query["per_page"] <= MOST_PER_PAGE else \
         (MOST_PER_PAGE if query["per_page"] > MOST_PER_PAGE else DEFAULT_PER_PAGE)
     pages = max(1, math.ceil(len(items) / per_page))
-    page = min(max(1, query["page"]), pages)
+    page = max(1, query["page"])  # past the last page: an empty one
     shown = items[(page - 1) * per_page: page * per_page]
     return jsonify({"total_items": len(items), "total_pages": pages, "page_number": page,
-                    "size": len(shown), "first_page": page == 1, "last_page": page == pages,
+                    "size": len(shown), "first_page": page == 1, "last_page": page >= pages,
                     "empty": not shown, "contents": shown})
 
 
@@ -225,7 +232,7 @@ SERVED_TAXONOMIES = ("sector", "need", "legal_sphere")
 
 
 def _taxonomy_id(uri: str) -> str:
-    return _id("taxonomy", uri)
+    return hsds_id("taxonomy", uri)
 
 
 def _taxonomies() -> list[dict[str, Any]]:
@@ -235,15 +242,18 @@ def _taxonomies() -> list[dict[str, Any]]:
 
 
 def _terms() -> list[dict[str, Any]]:
+    """The terms as the services' attributes name them (name: the code), described in
+    German where the network's catalogue has words for them."""
     network = current_application().network
     codes: dict[str, list[tuple[str, str]]] = {
-        "sector": [(s, s.replace("_", " ")) for s in SECTORS],
+        "sector": [(s, f"sector {s}") for s in SECTORS],
         "need": [(n.code, n.label_de) for n in network.needs.values()],
-        "legal_sphere": [(s, s) for s in LEGAL_SPHERES]}
-    return [{"id": _id("term", kind, code), "code": code, "name": name,
-             "description": f"{kind} {code}", "taxonomy": TAXONOMY[kind],
-             "taxonomy_id": _taxonomy_id(TAXONOMY[kind]), "language": "de"}
-            for kind in SERVED_TAXONOMIES for code, name in codes[kind]]
+        "legal_sphere": [(s, f"legal sphere {s}") for s in LEGAL_SPHERES]}
+    return [{"id": hsds_id("term", kind, code), "code": code, "name": code,
+             "description": described, "taxonomy": TAXONOMY[kind],
+             "taxonomy_id": _taxonomy_id(TAXONOMY[kind]),
+             **({"language": "de"} if kind == "need" else {})}
+            for kind in SERVED_TAXONOMIES for code, described in codes[kind]]
 
 
 @bp.get("/taxonomies")
