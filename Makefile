@@ -39,7 +39,7 @@ DEBIAN_PROGRAMS := /usr/bin/chromium /usr/bin/wrk
 ## make translations: extract the web's strings and update the German catalog
 translations: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o web/translations/messages.pot .
-	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations -l de --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching --ignore-obsolete
 
 ## make run: web, embedded worker and a local mail catcher on the embedded default (one SQLite
 ## file, no broker), under supervisord, with the demo network loaded; logs in $(INSTANCE_DIR)/

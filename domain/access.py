@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from domain.case import Case
 from domain.referral import DRAFT, OPEN_STATES, Referral
-from domain.stamp import Role, Stamp
+from domain.stamp import STAFF_ROLES, Role, Stamp
 
 CASE_CONTENT_ROLES = (Role.CASEWORKER.value, Role.SUPERVISOR.value)
 
@@ -97,7 +97,7 @@ def plans_demand(viewer: Stamp) -> bool:
 
 
 def sees_directory(viewer: Stamp) -> bool:
-    return viewer.role in {r.value for r in Role} - {Role.SYSTEM.value}
+    return viewer.role in {r.value for r in STAFF_ROLES}
 
 
 def keeps_directory(viewer: Stamp) -> bool:

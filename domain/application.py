@@ -38,6 +38,7 @@ from domain.services.cases import CaseService
 from domain.services.directory import DirectoryService
 from domain.services.escalations import EscalationService
 from domain.services.exchange import ExchangeService
+from domain.services.person import PersonService
 from domain.services.integrations import IntegrationService
 from domain.services.planning import PlanningService
 from domain.services.privacy import PrivacyService
@@ -96,6 +97,7 @@ class ReferralNetwork(Application):
         self.planning = PlanningService(self)
         self.privacy = PrivacyService(self)
         self.staff = StaffService(self)
+        self.person = PersonService(self)
         # The projections read the events without the person's data: the views hold none.
         self.mapper_for_views = self._sealing_mapper(unseal=False) if person_keys \
             else self.mapper

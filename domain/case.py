@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -121,6 +121,12 @@ class Case(StampedAggregate):
         self.erased_at: Any = None
         self.closed_at: Any = None
         self.closed_reason = self.closed_by = ""
+        # the person's own access code now in use: {"id", "expires_on"} (its code is not kept)
+        self.person_access: dict[str, Any] | None = None
+        # what the person wants first and can do themself, as they said it
+        self.own_goals: dict[str, str] | None = None
+        # consent id → {"requested_at", "due_at"}: revocations the person asked for
+        self.revocation_requests: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def open(cls, id: UUID, reference: str, lead_organisation_id: UUID, lead_caseworker: str,
@@ -232,6 +238,72 @@ class Case(StampedAggregate):
     def _consent_revoked(self, consent_id: str, reason: str, by: Stamp) -> None:
         self.consents[consent_id] = {**self.consents[consent_id], "state": "revoked",
                                      "ended_reason": reason}
+        self.revocation_requests.pop(consent_id, None)  # the person's request is met
+
+    def request_revocation(self, consent_id: str, due_at: datetime, by: Stamp) -> None:
+        """The person asks, on their own page, to withdraw a consent; the lead caseworker
+        records the revocation by ``due_at``."""
+        self._require_not_erased()
+        self._require_active_consent(consent_id)
+        if consent_id in self.revocation_requests:
+            raise DomainError(_("You have asked for this already."), field="consent_id")
+        self._revocation_requested(consent_id=consent_id, due_at=due_at, by=by)
+
+    @event("RevocationRequested")
+    def _revocation_requested(self, consent_id: str, due_at: datetime, by: Stamp) -> None:
+        self.revocation_requests[consent_id] = {"requested_at": self.modified_on,
+                                                "due_at": due_at}
+
+    def record_signed_consent_form(self, consent_id: str, by: Stamp) -> None:
+        """The printed form in the person's language came back signed."""
+        consent = self._require_active_consent(consent_id)
+        if consent.get("form_signed"):
+            raise DomainError(_("The signed form is recorded already."), field="consent_id")
+        self._consent_form_signed(consent_id=consent_id, by=by)
+
+    @event("ConsentFormSigned")
+    def _consent_form_signed(self, consent_id: str, by: Stamp) -> None:
+        self.consents[consent_id] = {**self.consents[consent_id], "form_signed": True}
+
+    # -- the person's own voice ---------------------------------------------------------------
+    def record_own_goals(self, goals: str, abilities: str, by: Stamp) -> None:
+        """What the person wants first and what they can do themself, in their words."""
+        self._require_open()
+        self._require_not_erased()
+        goals, abilities = (goals or "").strip(), (abilities or "").strip()
+        if not goals and not abilities:
+            raise DomainError(_("Please write down what the person wants first or what they "
+                                "can do themself."), field="goals")
+        self._own_goals_recorded(goals=goals, abilities=abilities, by=by)
+
+    @event("OwnGoalsRecorded")
+    def _own_goals_recorded(self, goals: str, abilities: str, by: Stamp) -> None:
+        self.own_goals = {"goals": goals, "abilities": abilities}
+
+    def give_person_access(self, access_id: UUID, expires_on: date, by: Stamp) -> None:
+        """A slip with a new code: the earlier one, if any, stops working (the service
+        revokes its access in the same transaction)."""
+        self._require_open()
+        self._require_not_erased()
+        if not (self.person.get("birth_year")):
+            raise DomainError(_("Record the person's birth year first: their page asks for it "
+                                "with the code."), field="birth_year")
+        self._person_access_given(access_id=access_id, expires_on=expires_on, by=by)
+
+    @event("PersonAccessGiven")
+    def _person_access_given(self, access_id: UUID, expires_on: date, by: Stamp) -> None:
+        self.person_access = {"id": access_id, "expires_on": expires_on}
+
+    def revoke_person_access(self, by: Stamp) -> UUID:
+        if self.person_access is None:
+            raise DomainError(_("The person has no access code."), field="access")
+        access_id = self.person_access["id"]
+        self._person_access_revoked(access_id=access_id, by=by)
+        return access_id
+
+    @event("PersonAccessRevoked")
+    def _person_access_revoked(self, access_id: UUID, by: Stamp) -> None:
+        self.person_access = None
 
     def record_consent_expiry(self, consent_id: str, today: date, by: Stamp) -> None:
         consent = self._require_active_consent(consent_id)
@@ -433,6 +505,9 @@ class Case(StampedAggregate):
                       for need, n in self.needs.items()}
         self.consents = {cid: {**c, "ended_reason": ERASED if c["ended_reason"] else ""}
                          for cid, c in self.consents.items()}
+        if self.own_goals is not None:
+            self.own_goals = {"goals": ERASED, "abilities": ERASED}
+        self.person_access = None
 
     @property
     def is_erased(self) -> bool:

@@ -20,7 +20,7 @@ from domain.application import ReferralNetwork
 from domain.network.loader import NetworkConfigError, _first_error
 from domain.organisation import Organisation
 from domain import second_factor
-from domain.stamp import Role, Stamp
+from domain.stamp import STAFF_ROLES, Role, Stamp
 from domain.vocabulary import SECTORS
 
 CASE_COUNT = 40
@@ -46,7 +46,7 @@ class _OrganisationSchema(Schema):
     sector = fields.String(required=True, validate=validate.OneOf(SECTORS))
     inbox = fields.String(required=True)
     members = fields.List(fields.Tuple((fields.String(), fields.String(
-        validate=validate.OneOf([r.value for r in Role if r != Role.SYSTEM])))),
+        validate=validate.OneOf([r.value for r in STAFF_ROLES])))),
         required=True)
     service = fields.List(fields.Nested(_ServiceSchema), load_default=list)
 

@@ -8,6 +8,8 @@ it with its reasons, and mapping a term later makes it a receiver without anothe
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -29,6 +31,21 @@ def record_key(publisher: str, source_id: str) -> str:
     """One name for a publisher's organisation: an id means something only to its
     publisher."""
     return f"{publisher}\x1f{source_id}"
+
+
+def seen_of(mapping: DirectoryMapping | None, kind: str, *names: str) -> str:
+    """What one entry of the mapping says now, as a short fingerprint: a form carries the
+    one its user saw, so a change of that entry meanwhile conflicts (and one of another
+    entry does not)."""
+    if mapping is None:
+        value: Any = None
+    elif kind == "term":
+        value = mapping.term(*names)
+    elif kind == "area":
+        value = mapping.areas.get(names[0])
+    else:
+        value = mapping.sector_for(*names)
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class DirectoryMapping(StampedAggregate):

@@ -22,9 +22,14 @@ from domain.vocabulary import REFERRAL_KINDS, URGENCIES
 DRAFT, REQUESTED, RECEIVED, ACCEPTED = "draft", "requested", "received", "accepted"
 REJECTED, FORWARDED, IN_PROGRESS, ON_HOLD = "rejected", "forwarded", "in-progress", "on-hold"
 COMPLETED, FAILED, CANCELLED = "completed", "failed", "cancelled"
+# The person's feedback on the help received (issue: the person's own voice): how much it
+# helped, and whether it was in a language they understood.
+HELPED = ("much", "somewhat", "little", "not_at_all")
+UNDERSTOOD = ("yes", "partly", "no")
 ENTERED_IN_ERROR = "entered-in-error"
 
 OPEN_STATES = frozenset({DRAFT, REQUESTED, RECEIVED, ACCEPTED, IN_PROGRESS, ON_HOLD})
+FEEDBACK_STATES = frozenset({"completed", "failed", "rejected"})
 ALL_STATES = OPEN_STATES | {REJECTED, FORWARDED, COMPLETED, FAILED, CANCELLED,
                             ENTERED_IN_ERROR}
 
@@ -198,6 +203,7 @@ class Referral(StampedAggregate):
         self.child_referral_id: UUID | None = None
         self.status_reason = ""
         self.rejection_grounds: str | None = None
+        self.feedback: dict[str, Any] | None = None
         self.outcome = ""
         self.sent_at = self.created_on if status == REQUESTED else None
         # [put on hold, resumed or None] per pause of the deadline clock
@@ -474,6 +480,28 @@ class Referral(StampedAggregate):
         self._end_hold()
         self.status, self.outcome = FAILED, outcome
 
+    # -- the person's feedback ----------------------------------------------------------------
+    def give_feedback(self, helped: str, understood: str, what_would_help: str,
+                      by: Stamp) -> None:
+        """Whether the help helped, in the person's words: on their page, or told to the
+        caseworker who records it. A later answer replaces an earlier one."""
+        if self.status not in FEEDBACK_STATES:
+            raise DomainError(_("Feedback is given on a completed, failed or rejected "
+                                "referral."), field="status")
+        if helped not in HELPED:
+            raise DomainError(_("Please choose how much it helped."), field="helped")
+        if understood not in UNDERSTOOD:
+            raise DomainError(_("Please choose whether the language was understood."),
+                              field="understood")
+        self._feedback_given(helped=helped, understood=understood,
+                             what_would_help=(what_would_help or "").strip(), by=by)
+
+    @event("FeedbackGiven")
+    def _feedback_given(self, helped: str, understood: str, what_would_help: str,
+                        by: Stamp) -> None:
+        self.feedback = {"helped": helped, "understood": understood,
+                         "what_would_help": what_would_help, "by_person": by.role == "person"}
+
     # -- erasure of its case (domain.case) ------------------------------------------------------
     def erase(self, by: Stamp) -> None:
         if self.status in OPEN_STATES - {DRAFT}:  # a draft was never sent: it goes too
@@ -489,6 +517,8 @@ class Referral(StampedAggregate):
                      "over_capacity_reason"):
             if getattr(self, name):
                 setattr(self, name, ERASED)
+        if self.feedback and self.feedback["what_would_help"]:
+            self.feedback = {**self.feedback, "what_would_help": ERASED}
 
     # -- deadlines ----------------------------------------------------------------------------
     @property

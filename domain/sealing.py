@@ -40,6 +40,7 @@ SEALED_FIELDS: dict[type, tuple[str, ...]] = {
     Case.ConsentOverridden: ("reason",),
     Case.Closed: ("reason",),
     Case.Reopened: ("reason",),
+    Case.OwnGoalsRecorded: ("goals", "abilities"),
     Referral.Created: ("reason", "crisis_override_reason"),
     Referral.Sent: ("crisis_override_reason",),
     Referral.Cancelled: ("reason",),
@@ -51,6 +52,7 @@ SEALED_FIELDS: dict[type, tuple[str, ...]] = {
     Referral.PutOnHold: ("reason",),
     Referral.Completed: ("outcome",),
     Referral.Failed: ("outcome",),
+    Referral.FeedbackGiven: ("what_would_help",),
 }
 # Parts of a sealed field that stay readable: the district routes referrals and the
 # network's reports count per district (aggregated, DESIGN §9).

@@ -22,6 +22,12 @@ class Role(StrEnum):
     DATA_PROTECTION = "data_protection"
     # Commands the system issues on its own (drafts from a legal-sphere change, escalations).
     SYSTEM = "system"
+    # The person themself, on their own page with the code of their slip (no account).
+    PERSON = "person"
+
+
+# The roles of staff: members of an organisation, who sign in.
+STAFF_ROLES = tuple(r for r in Role if r not in (Role.SYSTEM, Role.PERSON))
 
 
 # The roles that work on cases and referrals (DESIGN §2, §8).
@@ -37,6 +43,13 @@ class Stamp:
     # Only Stamp.system() sets this: a role string from a form or a token can never carry
     # the application's own authority.
     is_engine: bool = field(default=False, compare=False, repr=False)
+
+    @classmethod
+    def person(cls, correlation_id: str) -> Stamp:
+        """The person of a case, acting on their own page: who they are stays with the
+        case (the events name no one)."""
+        return cls(user="person", organisation_id=None, role=Role.PERSON.value,
+                   correlation_id=correlation_id)
 
     @classmethod
     def system(cls, correlation_id: str) -> Stamp:

@@ -218,3 +218,36 @@ def waiting_list(store: ViewStore, organisation_id: str) -> list[dict[str, Any]]
         return cur.all("SELECT * FROM {p}referrals WHERE to_organisation_id = ? "
                        "AND status = 'on-hold' AND waitlisted_at IS NOT NULL "
                        "ORDER BY waitlisted_at, referral_id", (organisation_id,))
+
+
+def person_requests(store: ViewStore, organisation_id: str) -> list[dict[str, Any]]:
+    """Revocations of consent the people of the organisation's cases asked for, the
+    nearest deadline first."""
+    with store.reading() as cur:
+        return cur.all("SELECT r.case_id, r.consent_id, r.requested_at, r.due_at, "
+                       "c.reference, c.lead_caseworker FROM {p}person_requests r "
+                       "JOIN {p}cases c ON c.case_id = r.case_id "
+                       "WHERE c.lead_organisation_id = ? ORDER BY r.due_at, c.reference",
+                       (organisation_id,))
+
+
+def feedback_per_service(store: ViewStore, organisation_id: str | None = None,
+                         district: str | None = None) -> list[dict[str, Any]]:
+    """How the people answered, per service: counts of each answer (to be suppressed below
+    five by whoever shows them)."""
+    where, params = [], []
+    if organisation_id:
+        where.append("organisation_id = ?")
+        params.append(organisation_id)
+    if district:
+        where.append("district = ?")
+        params.append(district)
+    clause = f"WHERE {' AND '.join(where)} " if where else ""
+    with store.reading() as cur:
+        return cur.all(
+            "SELECT organisation_id, service_id, COUNT(*) AS answers, "
+            "SUM(CASE WHEN helped IN ('much', 'somewhat') THEN 1 ELSE 0 END) AS helped, "
+            "SUM(CASE WHEN understood = 'yes' THEN 1 ELSE 0 END) AS understood, "
+            "SUM(by_person) AS by_person "
+            f"FROM {{p}}feedback {clause}GROUP BY organisation_id, service_id "
+            "ORDER BY organisation_id, service_id", tuple(params))

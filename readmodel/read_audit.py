@@ -22,7 +22,7 @@ INDEXES = {"read_audit_by_case": "read_audit (case_id, read_at)"}
 # What a read was, by the name a row keeps (the pages' and the API's).
 KINDS = ("case_page", "referral_page", "case_history", "case_print", "case_csv",
          "referral_history", "referral_print", "referral_csv", "api_case", "api_referral",
-         "api_case_history", "api_referral_history", "fhir", "access_report")
+         "api_case_history", "api_referral_history", "fhir", "access_report", "person_page")
 
 
 def record_read(store: ViewStore, case_id: str, what: str, by: Stamp, at: datetime) -> None:

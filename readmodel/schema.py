@@ -12,7 +12,7 @@ PROJECTIONS = ("handoff_views",)
 # Raise it when a view table's columns or what a projection writes change: the views of an
 # older version are then dropped and projected again from the events on first use (kept in
 # positions as "schema").
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 TABLES = {
     "positions": "projection TEXT PRIMARY KEY, position BIGINT NOT NULL",
     "organisations": "organisation_id TEXT PRIMARY KEY, key TEXT NOT NULL, name TEXT NOT NULL, "
@@ -55,6 +55,14 @@ TABLES = {
              "PRIMARY KEY (recipient, notification_id)",
     "webhooks": "organisation_id TEXT NOT NULL, webhook_id TEXT NOT NULL, url TEXT NOT NULL, "
                 "PRIMARY KEY (organisation_id, webhook_id)",
+    # Revocations of consent the person asked for on their own page, until recorded.
+    "person_requests": "case_id TEXT NOT NULL, consent_id TEXT NOT NULL, "
+                       "requested_at TEXT NOT NULL, due_at TEXT NOT NULL, "
+                       "PRIMARY KEY (case_id, consent_id)",
+    # The person's feedback per referral (the latest), counted per service in the reports.
+    "feedback": "referral_id TEXT PRIMARY KEY, organisation_id TEXT NOT NULL, "
+                "service_id TEXT, district TEXT NOT NULL, helped TEXT NOT NULL, "
+                "understood TEXT NOT NULL, given_at TEXT NOT NULL, by_person INTEGER NOT NULL",
     **REPORT_TABLES,
 }
 # The webhook outbox records what was delivered, which the events do not say: a rebuild of

@@ -109,6 +109,21 @@ class World:
             self.anna, case_id, need, urgency, self.org(to), "Bitte um Erstgespräch.", **kwargs
         )["referral_id"]
 
+    def case_with_two_referrals(self) -> tuple[UUID, UUID, UUID]:
+        """A case whose first referral (to the PSZ) is completed and whose second (to the
+        Jobcenter) waits for its receiver: (case, completed, waiting)."""
+        case_id = self.open_case(needs=["health.psychosocial", "benefits"])
+        self.consent(case_id)
+        self.consent(case_id, purposes=["benefits"],
+                     receiver_organisation_id=self.org("jobcenter"))
+        done = self.send(case_id)
+        referrals = self.application.referrals
+        referrals.receive_referral(self.nadia, done)
+        referrals.accept_referral(self.nadia, done)
+        referrals.start_referral(self.nadia, done)
+        referrals.complete_referral(self.nadia, done, "Beratung abgeschlossen")
+        return case_id, done, self.send(case_id, to="jobcenter", need="benefits")
+
     def referral(self, referral_id: UUID):  # type: ignore[no-untyped-def]
         return self.application.repository.get(referral_id)
 

@@ -122,6 +122,8 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     from web.directory import bp as directory_bp
     from web.exchange import bp as exchange_bp
     from web.hsds import bp as hsds_bp
+    from web.person import bp as person_bp, init_app as init_person
+    from web.voice import bp as voice_bp
     from web.inbox import bp as inbox_bp
     from web.privacy import bp as privacy_bp
     from web.referrals import bp as referrals_bp
@@ -133,8 +135,10 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     labels.init_app(app)
     csrf.init_app(app)
     for blueprint in (auth_bp, cases_bp, referrals_bp, inbox_bp, audit_bp, directory_bp,
-                      exchange_bp, hsds_bp, reports_bp, privacy_bp, staff_bp):
+                      exchange_bp, hsds_bp, reports_bp, privacy_bp, staff_bp, person_bp,
+                      voice_bp):
         app.register_blueprint(blueprint)
+    init_person(app)
     api.init_app(app)
     # One load of each aggregate per request (see ReferralNetwork.one_load_each); opened
     # before the viewer's membership is loaded, so the command reuses it.

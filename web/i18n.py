@@ -20,6 +20,13 @@ TIMEZONE = "Europe/Berlin"
 def select_locale() -> str:
     if not has_request_context():  # the operators' commands speak English
         return "en"
+    if request.blueprint == "person":  # the person's own page speaks their language
+        from web.person.words import PERSON_LANGUAGES
+
+        chosen = session.get("person_language")
+        if chosen in PERSON_LANGUAGES:
+            return chosen
+        return request.accept_languages.best_match(PERSON_LANGUAGES, default="de") or "de"
     chosen = session.get("language")
     if chosen in LANGUAGES:
         return chosen

@@ -40,6 +40,10 @@ SECTOR = {
     "employment": _l("employment"), "education": _l("education"),
     "administration": _l("administration"), "civil_society": _l("civil society"),
 }
+# The person's feedback as the staff read it (domain/referral.py HELPED, UNDERSTOOD).
+HELPED_LABELS = {"much": _l("helped a lot"), "somewhat": _l("helped a little"),
+                 "little": _l("hardly helped"), "not_at_all": _l("did not help")}
+UNDERSTOOD_LABELS = {"yes": _l("yes"), "partly": _l("partly"), "no": _l("no")}
 # What an HSDS import did with an organisation or service (domain/services/exchange.py).
 OUTCOME = {"registered": _l("registered"), "updated": _l("updated"),
            "unchanged": _l("unchanged"), "pending": _l("pending"), "ended": _l("ended"),
@@ -54,10 +58,11 @@ READ = {"case_page": _l("case page"), "referral_page": _l("referral page"),
         "api_referral": _l("API: a referral"), "api_case_history": _l("API: the case's history"),
         "api_referral_history": _l("API: a referral's history"),
         "fhir": _l("API: a referral as FHIR"),
-        "access_report": _l("access report for the person (Art. 15)")}
+        "access_report": _l("access report for the person (Art. 15)"),
+        "person_page": _l("the person's own page")}
 ROLE = {"caseworker": _l("caseworker"), "supervisor": _l("supervisor"),
         "coordinator": _l("coordinator"), "admin": _l("admin"), "system": _l("system"),
-        "data_protection": _l("data protection officer")}
+        "data_protection": _l("data protection officer"), "person": _l("the person")}
 STAGE = {"receive": _l("acknowledge receipt"), "decide": _l("accept or reject"),
          "first_contact": _l("first contact")}
 GROUNDS = {"no_capacity": _l("no capacity"), "not_responsible": _l("not responsible"),
@@ -84,6 +89,12 @@ EVENT = {
     "Case.Closed": _l("case closed"), "Case.Reopened": _l("case reopened"),
     "Case.ErasureRequested": _l("erasure asked for"),
     "Case.ErasureDeclined": _l("erasure declined"), "Case.Erased": _l("case erased"),
+    "Case.OwnGoalsRecorded": _l("what the person wants and can do recorded"),
+    "Case.PersonAccessGiven": _l("slip with an access code given to the person"),
+    "Case.PersonAccessRevoked": _l("the person's access code revoked"),
+    "Case.RevocationRequested": _l("the person asked to withdraw a consent"),
+    "Case.ConsentFormSigned": _l("signed consent form received"),
+    "Referral.FeedbackGiven": _l("the person's feedback"),
     "Referral.Erased": _l("referral erased"),
     "Referral.Created": _l("referral drafted"),
     "Referral.CreatedAndSent": _l("referral created and sent"),

@@ -71,9 +71,28 @@ def validator(name: str) -> Draft202012Validator:
 
 def schema_errors(name: str, instance: Any, pointer: str) -> list[dict[str, str]]:
     return [{"pointer": pointer + "".join(f"/{p}" for p in error.absolute_path),
-             "detail": error.message}
+             "detail": _in_words(error)}
             for error in sorted(validator(name).iter_errors(instance),
                                 key=lambda e: list(map(str, e.absolute_path)))]
+
+
+def _in_words(error: Any) -> str:
+    """A schema error as a message a coordinator reads in their language (the validator's
+    own text is English and technical)."""
+    value = repr(error.instance)[:60]
+    if error.validator == "required":
+        missing = str(error.message).split("'")[1] if "'" in str(error.message) else ""
+        return _("the required field {field!r} is missing", field=missing)
+    if error.validator == "format":
+        return _("{value} is not of the format {format!r}", value=value,
+                 format=error.validator_value)
+    if error.validator == "type":
+        return _("{value} is not of the type {type!r}", value=value,
+                 type=error.validator_value)
+    if error.validator == "enum":
+        return _("{value} is not one of {allowed}", value=value,
+                 allowed=", ".join(map(repr, error.validator_value)))
+    return _("does not match the HSDS schema: {detail}", detail=str(error.message)[:200])
 
 
 # -- export ---------------------------------------------------------------------------------------

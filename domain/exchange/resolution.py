@@ -31,6 +31,8 @@ class Resolved:
     missing: list[Message]               # why the organisation itself is pending
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending: list[PendingService] = field(default_factory=list)
+    # services the publisher lists as not active: not offered, nothing to map
+    inactive: list[PendingService] = field(default_factory=list)
     unmapped_terms: list[dict[str, str]] = field(default_factory=list)
     unmapped_areas: list[str] = field(default_factory=list)
 
@@ -109,9 +111,11 @@ def _resolve_service(service: dict[str, Any], mapped: Any, areas: dict[str, list
     if key in taken:  # ids that differ only in case: both stay
         key = "s-" + _digest(publisher, service["source_id"])[:16]
     taken.add(key)
-    missing: list[Message] = []
     if service.get("status", "active") != "active":
-        missing.append(_("the publisher lists it as {status!r}", status=service["status"]))
+        resolved.inactive.append(PendingService(key, service["name"], [_(
+            "the publisher lists it as {status!r}", status=service["status"])]))
+        return
+    missing: list[Message] = []
     needs = list(service["needs"])
     for need in needs:
         if not network.is_need(need):

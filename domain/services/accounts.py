@@ -12,7 +12,7 @@ from domain.services.base import Service
 from domain.messages import _
 from domain.organisation import Organisation
 from domain.passwords import MIN_LENGTH, check_password, hash_password, needs_rehash
-from domain.stamp import Role, Stamp
+from domain.stamp import STAFF_ROLES, Role, Stamp
 
 
 def _wrong_code() -> str:
@@ -161,7 +161,7 @@ class AccountService(Service):
 
     def require_member(self, by: Stamp) -> Organisation:
         """For reads: the acting user still belongs to the organisation in that role."""
-        organisation = self.application.verify(by, tuple(r for r in Role if r != Role.SYSTEM))
+        organisation = self.application.verify(by, STAFF_ROLES)
         if organisation is None:
             raise PermissionDenied(_("Sign in with an organisation."))
         return organisation

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.base import ConflictError, DomainError
-from domain.directory_import import DirectoryMapping, ImportedOrganisation, term_key
+from domain.directory_import import DirectoryMapping, ImportedOrganisation, seen_of, \
+    term_key
 from domain.exchange.hsds import Unreadable, export_directory, organisations_in, read_offer
 from domain.exchange.resolution import NO_AREA, Resolved, organisation_key, resolve
 from domain.messages import Message, _
@@ -169,10 +170,15 @@ class ExchangeService(Service):
                                       source_id=offer["source_id"], key=key)
         pending = [ServiceOutcome(p.key, p.name, "pending", p.missing)
                    for p in resolved.pending]
+        inactive = {p.key: p for p in resolved.inactive}
         if organisation is None:
             if resolved.organisation is None:
                 outcome.outcome, outcome.missing = "pending", resolved.missing
-                outcome.services = pending
+                outcome.services = [ServiceOutcome(key, service["name"], "pending", [_(
+                    "waits for its organisation")]) for key, service in
+                    sorted(resolved.services.items())] + pending + [
+                    ServiceOutcome(p.key, p.name, "ended", p.missing)
+                    for p in inactive.values()]
                 return outcome, [record]
             key = key or self._free_key(record)
             organisation = Organisation.register(
@@ -209,11 +215,17 @@ class ExchangeService(Service):
                                       - set(resolved.services)):
                 organisation.end_service(service_key, by=by)
                 reasons = next((p.missing for p in pending if p.key == service_key),
-                               [_("the publisher no longer lists it")])
+                               inactive[service_key].missing if service_key in inactive
+                               else [_("the publisher no longer lists it")])
                 pending = [p for p in pending if p.key != service_key]
+                inactive.pop(service_key, None)
                 outcome.services.append(ServiceOutcome(
                     service_key, organisation.services[service_key]["name"], "ended",
                     reasons))
+        for service_key, listed in sorted(inactive.items()):  # not offered before either
+            state = "unchanged" if service_key in organisation.services else "ended"
+            outcome.services.append(ServiceOutcome(service_key, listed.name, state,
+                                                   listed.missing))
         outcome.services += pending
         if outcome.outcome == "updated" and not organisation.pending_events:
             outcome.outcome = "unchanged"
@@ -262,7 +274,7 @@ class ExchangeService(Service):
                             for s in record.offer["services"] for area in s["areas"]}
 
     def map_term(self, by: Stamp, taxonomy: str, code: str, needs: list[str],
-                 sector: str | None, expected_version: int | None = None,
+                 sector: str | None, seen: str | None = None,
                  idempotency_key: str | None = None, name: str | None = None,
                  known_only: bool = True) -> dict[str, Any]:
         """``needs`` empty and no sector: the term means nothing here. ``known_only``: the
@@ -276,17 +288,17 @@ class ExchangeService(Service):
                                   field="code")
             name = term["name"]
         return self._remap("map_term", by, lambda m: m.map_term(
-            taxonomy, code, name or code, needs, sector, by=by), expected_version,
-            idempotency_key, arguments(locals()))
+            taxonomy, code, name or code, needs, sector, by=by),
+            ("term", taxonomy, code, seen), idempotency_key, arguments(locals()))
 
-    def unmap_term(self, by: Stamp, taxonomy: str, code: str,
-                   expected_version: int | None = None,
+    def unmap_term(self, by: Stamp, taxonomy: str, code: str, seen: str | None = None,
                    idempotency_key: str | None = None) -> dict[str, Any]:
         return self._remap("unmap_term", by, lambda m: m.unmap_term(taxonomy, code, by=by),
-                           expected_version, idempotency_key, arguments(locals()))
+                           ("term", taxonomy, code, seen), idempotency_key,
+                           arguments(locals()))
 
-    def map_area(self, by: Stamp, area: str, districts: list[str],
-                 expected_version: int | None = None, idempotency_key: str | None = None,
+    def map_area(self, by: Stamp, area: str, districts: list[str], seen: str | None = None,
+                 idempotency_key: str | None = None,
                  known_only: bool = True) -> dict[str, Any]:
         for district in districts:
             self.application.check_district(district)
@@ -294,19 +306,19 @@ class ExchangeService(Service):
             raise DomainError(_("No imported service names this service area."),
                               field="area")
         return self._remap("map_area", by, lambda m: m.map_area(area, districts, by=by),
-                           expected_version, idempotency_key, arguments(locals()))
+                           ("area", area, seen), idempotency_key, arguments(locals()))
 
-    def unmap_area(self, by: Stamp, area: str, expected_version: int | None = None,
+    def unmap_area(self, by: Stamp, area: str, seen: str | None = None,
                    idempotency_key: str | None = None) -> dict[str, Any]:
         return self._remap("unmap_area", by, lambda m: m.unmap_area(area, by=by),
-                           expected_version, idempotency_key, arguments(locals()))
+                           ("area", area, seen), idempotency_key, arguments(locals()))
 
     def choose_sector(self, by: Stamp, publisher: str, source_id: str, sector: str,
-                      expected_version: int | None = None,
+                      seen: str | None = None,
                       idempotency_key: str | None = None) -> dict[str, Any]:
         return self._remap("choose_sector", by, lambda m: m.choose_sector(
-            publisher, source_id, sector, by=by), expected_version, idempotency_key,
-            arguments(locals()))
+            publisher, source_id, sector, by=by), ("sector", publisher, source_id, seen),
+            idempotency_key, arguments(locals()))
 
     def apply_mapping(self, by: Stamp, terms: list[dict[str, Any]], areas: list[dict[str, Any]],
                       sectors: list[dict[str, str]]) -> dict[str, Any]:
@@ -330,18 +342,21 @@ class ExchangeService(Service):
                                       chosen["sector"], by=by)
         return self._remap("apply_mapping", by, change, None, None, {})
 
-    def _remap(self, command: str, by: Stamp, change: Any, expected_version: int | None,
+    def _remap(self, command: str, by: Stamp, change: Any, entry: tuple[Any, ...] | None,
                idempotency_key: str | None, args: dict[str, Any]) -> dict[str, Any]:
         """Changes the mapping and, in the same transaction, brings every imported
         organisation whose mapping this changes up to date (registered, its services added
-        or ended): no import needs repeating, and the others are left as they are."""
+        or ended): no import needs repeating, and the others are left as they are.
+        ``entry`` names the entry changed and what the user saw of it (its
+        :func:`~domain.directory_import.seen_of`); another user's change of that entry
+        meanwhile is a conflict, one of another entry is not."""
         network = self.application.network
 
         def decide() -> Any:
             self.application.verify(by, DIRECTORY_ROLES)
             mapping = self.mapping()
-            if expected_version is not None and (mapping.version if mapping else 0) \
-                    != expected_version:
+            if entry is not None and entry[-1] is not None and \
+                    seen_of(mapping, *entry[:-1]) != entry[-1]:
                 raise ConflictError(_("Someone changed the mapping meanwhile. Please look "
                                       "at it again."))
             records = self.imported()
@@ -350,18 +365,27 @@ class ExchangeService(Service):
                                                   by=by)
             change(mapping)
             changed: dict[Any, Any] = {mapping.id: mapping}
-            made: list[str] = []
+            offered: dict[Any, set[str]] = {}
+            now: dict[Any, Any] = {}
             for record in records:
                 if resolve(record.offer, mapping, network, record.publisher) == \
                         before[record.id]:
                     continue
+                key = record.offer["key"] or record.key
+                existing = self.application.organisation_by_key(key) if key else None
+                if existing is not None:
+                    offered.setdefault(existing.id, set(existing.offered_services()))
                 try:
-                    outcome, touched = self._apply(record, mapping, by)
+                    _outcome, touched = self._apply(record, mapping, by)
                 except DomainError:
                     continue  # reported by the next import of that organisation
                 changed.update((a.id, a) for a in touched if a.pending_events)
-                made += [s.key for s in outcome.services if s.outcome == "registered"]
-            return list(changed.values()), {"services": made}
+                now.update((a.id, a) for a in touched if isinstance(a, Organisation))
+            made = [s for oid, o in now.items()
+                    for s in set(o.offered_services()) - offered.get(oid, set())]
+            ended = [s for oid, o in now.items()
+                     for s in offered.get(oid, set()) - set(o.offered_services())]
+            return list(changed.values()), {"services": made, "ended": ended}
         # Each organisation loaded once, so two records of one organisation add up.
         with self.application.one_load_each():
             return self.application.execute(command, by, decide,

@@ -145,6 +145,14 @@ class WorkflowViews:
                                    **CASE_COLUMNS.get(type(e), lambda _e: {})(e)}
         if isinstance(e, Case.ConsentOverridden):
             self._notify_supervisors(cur, e, position)
+        elif isinstance(e, Case.RevocationRequested):
+            cur.execute("INSERT INTO {p}person_requests VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT (case_id, consent_id) DO NOTHING",
+                        (cid, e.consent_id, ts(e.timestamp), ts(e.due_at)))
+        elif isinstance(e, (Case.ConsentRevoked, Case.Erased)):
+            cur.execute("DELETE FROM {p}person_requests WHERE case_id = ?"
+                        + (" AND consent_id = ?" if isinstance(e, Case.ConsentRevoked) else ""),
+                        (cid, e.consent_id) if isinstance(e, Case.ConsentRevoked) else (cid,))
         assignments = ", ".join(f"{column} = ?" for column in updates)
         cur.execute(f"UPDATE {{p}}cases SET {assignments} WHERE case_id = ?",
                     (*updates.values(), cid))
@@ -170,6 +178,15 @@ class WorkflowViews:
                     (case_id, position, ts(e.timestamp), str(e.originator_id),
                      f"{type(e).__qualname__}", e.by.user,
                      str(e.by.organisation_id) if e.by.organisation_id else None, e.by.role))
+
+    def _feedback(self, cur: Cursor, row: dict[str, Any], e: Any) -> None:
+        """The latest answer per referral, without its words (they stay sealed)."""
+        case = cur.one("SELECT district FROM {p}cases WHERE case_id = ?", (row["case_id"],))
+        cur.execute("DELETE FROM {p}feedback WHERE referral_id = ?", (row["referral_id"],))
+        cur.execute("INSERT INTO {p}feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (row["referral_id"], row["to_organisation_id"], row["load_service_id"],
+                     case["district"] if case else "", e.helped, e.understood,
+                     ts(e.timestamp), int(e.by.role == "person")))
 
     # -- referrals ----------------------------------------------------------------------------
     @project.register(Referral.Created)
@@ -236,6 +253,8 @@ class WorkflowViews:
              as_json(holds), as_json(escalations), first_contact_at, waitlisted_at, rid))
         self._count_load(cur, row, load_kind(old_status, row["waitlisted_at"] is not None),
                          load_kind(status, waitlisted_at is not None))
+        if name == "FeedbackGiven":
+            self._feedback(cur, row, e)
         if name in STATUS_BY_EVENT:
             self._webhook_message(cur, e, position, status, old_status, {
                 k: row[k] for k in ("case_id", "need", "urgency", "kind",

@@ -16,10 +16,10 @@ from domain.settings import PROJECT_ROOT
 from readmodel.runner import ViewUpdater
 from testbed.hsds_documents import publisher_document
 from testbed.second_factor import sign_in_browser
+from testbed.browser import accessible_and_narrow
 from testbed.served import served_world, serving
 from testbed.web import PASSWORD
 from tests.e2e.test_browser_e2e import launch
-from tests.e2e.test_browser_reports import WIDEST
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "exchange"
 
@@ -30,18 +30,6 @@ def served(tmp_path: Path) -> Iterator[tuple[str, ViewUpdater]]:
         views.catch_up()
         with serving(app) as base:
             yield base, views
-
-
-def _accessible_and_narrow(page, axe, name: str) -> None:  # type: ignore[no-untyped-def]
-    for width in (1280, 360):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=ARTIFACTS / f"{name}-{width}.png", full_page=True)
-        violations = axe.run(page).response["violations"]
-        assert violations == [], (name, width, [
-            (v["id"], [n["target"] for n in v["nodes"]]) for v in violations])
-        sideways = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert sideways <= 0, (name, width, sideways, page.evaluate(WIDEST))
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_the_coordinator_imports_and_maps_a_publishers_directory(served: tuple[str, Any],
@@ -74,7 +62,7 @@ def test_the_coordinator_imports_and_maps_a_publishers_directory(served: tuple[s
         page.get_by_role("button", name="Importieren").click()
         expect(page.get_by_role("heading", name="Bericht des Imports")).to_be_visible()
         expect(page.locator("#cap-pending")).to_contain_text("3 Organisationen")
-        _accessible_and_narrow(page, axe, "report")
+        accessible_and_narrow(page, axe, ARTIFACTS, "report")
 
         # A term mapped by keyboard: open it, choose a need, save.
         summary = page.locator("summary", has_text="Wohnraumvermittlung")
@@ -88,10 +76,10 @@ def test_the_coordinator_imports_and_maps_a_publishers_directory(served: tuple[s
         expect(page.locator(".flash, [role=status]").first).to_contain_text(
             "1 Angebot nimmt jetzt Vermittlungen an")
         expect(page.locator("#cap-pending")).to_contain_text("2 Organisationen")
-        _accessible_and_narrow(page, axe, "mapped")
+        accessible_and_narrow(page, axe, ARTIFACTS, "mapped")
 
         views.catch_up()  # what the worker does after each command (none runs here)
         page.get_by_role("link", name="Verzeichnis", exact=True).click()
         expect(page.locator("main")).to_contain_text("Wohnhilfe Süd (fiktiv)")
-        _accessible_and_narrow(page, axe, "directory")
+        accessible_and_narrow(page, axe, ARTIFACTS, "directory")
         browser.close()

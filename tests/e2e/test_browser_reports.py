@@ -16,6 +16,7 @@ from domain.settings import PROJECT_ROOT, Settings
 from readmodel.runner import ViewUpdater
 from readmodel.store import ViewStore
 from runtime.bootstrap import bootstrap
+from testbed.browser import WIDEST
 from testbed.processes import gunicorn, same_master_key
 from testbed.reports import ReferredInMarch
 from testbed.web import PASSWORD, give_passwords
@@ -28,12 +29,6 @@ PAGES = {"health": "/netzwerk", "map": "/netzwerk/karte",
          "gaps": "/netzwerk/versorgungsluecken", "capacity": "/netzwerk/kapazitaet",
          "directory": "/verzeichnis"}
 MARCH = "?von=2026-03&bis=2026-03"
-# The elements reaching beyond the window's right edge, for the message of a failure.
-WIDEST = """[...document.querySelectorAll('body *')]
-  .filter(e => e.getBoundingClientRect().right > window.innerWidth
-               && !e.closest('.table-scroll, svg'))
-  .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))
-  .slice(0, 8)"""
 
 
 @pytest.fixture

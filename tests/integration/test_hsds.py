@@ -88,7 +88,8 @@ def test_an_import_reports_what_it_refused_and_stores_nothing_of_it(
     outcomes = [(o["index"], o["outcome"]) for o in report["organisations"]]
     assert [i for i, outcome in outcomes if outcome == "refused"] == [0, 1, 4]
     first, second, fifth = (o for o in report["organisations"] if o["outcome"] == "refused")
-    assert {"pointer": "#/0", "detail": "'id' is a required property"} in first["errors"]
+    assert {"pointer": "#/0", "detail": "the required field 'id' is missing"} in \
+        first["errors"]
     assert [e["pointer"] for e in second["errors"]] == ["#/1/email"]
     assert "appears twice" in fifth["errors"][0]["detail"]
     index = offer.index(with_services)

@@ -297,6 +297,12 @@ def test_what_the_publisher_withdraws_is_no_longer_offered(app: Flask) -> None:
                 if s.organisation_name == NORD and s.service_id]
     assert not any(s["name"] == dropped["name"] for o in application.exchange.export_hsds()
                    for s in o["services"])
+    twice = application.exchange.import_hsds(world.as_("katrin", "koordinierungsstelle"),
+                                             document, publisher="landesverzeichnis")
+    assert {s.name: s.outcome for o in twice.organisations if o.name == NORD
+            for s in o.services} == {"Migrationsberatung für Erwachsene": "unchanged"}
+    assert NORD not in [p.record.offer["name"] for p in application.exchange.pending()], \
+        "a service its publisher ended leaves nothing to map"
     again = application.exchange.import_hsds(world.as_("katrin", "koordinierungsstelle"),
                                              publisher_document(),
                                              publisher="landesverzeichnis")
@@ -321,6 +327,9 @@ def test_a_mapping_changes_only_what_it_maps_and_two_tabs_conflict(app: Flask) -
     late = coordinator.post(f"{PAGE}/begriff", data={
         **_hidden(stale, f"{PAGE}/begriff", "SPR-03"), "needs": ["school"]})
     assert late.status_code == 409 and "inzwischen geändert" in late.get_data(as_text=True)
+    other_term = coordinator.post(f"{PAGE}/begriff", data={
+        **_hidden(stale, f"{PAGE}/begriff", "TRG-FREI"), "means_nothing": "on"})
+    assert other_term.status_code == 302, "a change of another term is no conflict"
     unknown = coordinator.post(f"{PAGE}/begriff", data={
         **_hidden(coordinator.get(PAGE).get_data(as_text=True), f"{PAGE}/gebiet", ""),
         "taxonomy": "urn:x", "code": "NIE-GESEHEN", "needs": ["school"]})

@@ -17,6 +17,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from domain.directory_import import seen_of
 from domain.organisation import Organisation
 from domain.stamp import Role, Stamp
 from testbed.web import csrf_token, events, sign_in, web_world
@@ -25,6 +26,7 @@ from web.referrals.actions import ACTIONS
 CASEWORK = {"anna", "birgit", "nadia", "ulrike", "claudia"}
 SIGNED_IN = CASEWORK | {"katrin", "root", "dora"}
 EVERYONE = SIGNED_IN | {"anonymous"}
+TERM = "https://example.org/t"  # a publisher's taxonomy (no import brought its terms)
 RECEIVER_ACTIONS = [a for a, act in ACTIONS.items() if act.side == "receiver"]
 
 # (endpoint, object) → who may use it. Objects: own_case (led by FSA Sachsendorf, where anna
@@ -57,6 +59,13 @@ ALLOWED: dict[tuple[str, str | None], set[str]] = {
     ("exchange.unmap_area", None): {"katrin", "root"},
     ("exchange.choose_sector", None): {"katrin", "root"},
     ("exchange.publish", "psz"): {"katrin", "root"},
+    # The person's own page is for anyone with a code (none here: its forms refuse them).
+    ("person.enter", None): EVERYONE, ("person.open_page", None): EVERYONE,
+    ("person.status", None): EVERYONE, ("person.choose_language", None): EVERYONE,
+    ("person.give_feedback", "sent"): EVERYONE, ("person.give_feedback", "draft"): EVERYONE,
+    ("person.request_revocation", None): EVERYONE, ("person.leave", None): EVERYONE,
+    ("voice.consent_form", "own_case"): {"anna", "birgit"},
+    ("voice.consent_form", "foreign_case"): {"claudia"},
     ("referrals.show", "sent"): {"anna", "birgit", "nadia", "ulrike"},
     ("referrals.show", "draft"): {"anna", "birgit"},
     ("cases.confirm_draft", "sent"): {"anna", "birgit"},
@@ -74,6 +83,14 @@ for endpoint in ("cases.show", "cases.record_need", "cases.resolve_need", "cases
 # one-time link nobody was given opens for nobody.
 ALLOWED[("staff.index", None)] = ALLOWED[("staff.add_member", None)] = {"birgit", "ulrike",
                                                                         "root"}
+# The person's own voice, kept by the lead organisation (web/voice).
+for endpoint in ("voice.issue_slip", "voice.revoke_access", "voice.record_own_goals",
+                 "voice.record_signed_form"):
+    ALLOWED[(endpoint, "own_case")] = {"anna", "birgit"}
+    ALLOWED[(endpoint, "foreign_case")] = {"claudia"}
+# What the person told the lead caseworker about a referral: the sent one is led by the FSA.
+ALLOWED[("voice.record_feedback", "sent")] = {"anna", "birgit"}
+ALLOWED[("voice.record_feedback", "draft")] = {"anna", "birgit"}
 for endpoint in ("staff.change_role", "staff.remove", "staff.disable", "staff.enable",
                  "staff.new_link"):
     ALLOWED[(endpoint, "own_member")] = {"birgit", "root"}
@@ -111,7 +128,8 @@ for objects in ("sent", "draft"):
 
 OBJECT_KINDS = {"case_id": ("own_case", "foreign_case"), "referral_id": ("sent", "draft"),
                 "organisation_id": ("psz",), "filename": (None,),
-                "user_id": ("own_member", "foreign_member"), "token": ("a_link",)}
+                "user_id": ("own_member", "foreign_member"), "token": ("a_link",),
+                "code": (None,)}
 
 
 class Setting:
@@ -128,6 +146,11 @@ class Setting:
         foreign = self.application.cases.open_case(world.claudia, {
             "display_name": "Familie K.", "household_size": 2, "district": "Mitte"},
             "own_flat", "permit_25", needs=["benefits"])["case_id"]
+        # A consent of each case, whose form prints in the person's language.
+        self.consents = {"own_case": self.consent_id, "foreign_case": self.application.cases
+                         .give_consent(world.claudia, foreign, ["benefits"],
+                                       self.application.today() + timedelta(days=90),
+                                       sector="employment")["consent_id"]}
         # An expected demand the coordinator may withdraw (and record again: a withdrawn
         # one answers 422).
         self.estimate_id = self.application.planning.record_demand(
@@ -160,10 +183,6 @@ class Setting:
             self.application.directory.reactivate_organisation(Stamp.system("test-setup"),
                                                                organisation.id)
 
-    def _mapping_version(self) -> int:
-        mapping = self.application.exchange.mapping()
-        return mapping.version if mapping else 0
-
     def form(self, endpoint: str, obj: str | None) -> dict[str, Any]:
         """A complete, valid form for the route, so only access can stop it."""
         key = {"idempotency_key": uuid4().hex}
@@ -176,7 +195,8 @@ class Setting:
         if member:  # a member removed by an earlier request is a member again
             self._keep_member(obj)
         self._keep_active()  # an organisation deactivated by an earlier request works again
-        mapping = {**key, "expected_version": self._mapping_version()}
+        def seen(kind: str, *names: str) -> str:
+            return seen_of(self.application.exchange.mapping(), kind, *names)
         samples: dict[str, Callable[[], dict[str, Any]]] = {
             "auth.login": lambda: {"username": "nobody", "password": "wrong password"},
             "auth.logout": dict, "auth.change_language": lambda: {"language": "de"},
@@ -186,18 +206,33 @@ class Setting:
                                                   "household_size": "6",
                                                   "district": "Sandow"},
             "cases.change_housing_stage": lambda: {**versioned, "housing_stage": "own_flat"},
+            "voice.issue_slip": lambda: {**versioned, "language": "ar"},
+            "voice.revoke_access": lambda: versioned,
+            "voice.record_own_goals": lambda: {**versioned, "goals": "Arbeit",
+                                               "abilities": "Deutsch B1"},
+            "voice.record_signed_form": lambda: {**versioned,
+                                                 "consent_id": self.consents[obj]},
+            "voice.record_feedback": lambda: {**versioned, "helped": "much",
+                                              "understood": "yes"},
+            "person.open_page": lambda: {"code": "AAAA-BBBB-CCCC", "birth_year": "1990"},
+            "person.give_feedback": lambda: {"helped": "much", "understood": "yes"},
+            "person.request_revocation": lambda: {"consent_id": self.consent_id},
+            "person.leave": dict,
             "directory.deactivate": lambda: {**versioned, "reason": "Test"},
             "directory.reactivate": lambda: versioned,
             "exchange.import_document": lambda: {**key, "publisher": "land"},
-            "exchange.map_term": lambda: {**mapping, "taxonomy": "https://example.org/t",
-                                          "code": "T-1", "needs": "benefits",
-                                          "sector": "social_work"},
-            "exchange.unmap_term": lambda: {**mapping, "taxonomy": "https://example.org/t",
-                                            "code": "T-1"},
-            "exchange.map_area": lambda: {**mapping, "area": "Nord", "districts": "Sandow"},
-            "exchange.unmap_area": lambda: {**mapping, "area": "Nord"},
-            "exchange.choose_sector": lambda: {**mapping, "publisher": "land",
-                                               "source_id": "x1", "sector": "health"},
+            "exchange.map_term": lambda: {**key, "seen": seen("term", TERM, "T-1"),
+                                          "taxonomy": TERM, "code": "T-1",
+                                          "needs": "benefits", "sector": "social_work"},
+            "exchange.unmap_term": lambda: {**key, "seen": seen("term", TERM, "T-1"),
+                                            "taxonomy": TERM, "code": "T-1"},
+            "exchange.map_area": lambda: {**key, "seen": seen("area", "Nord"),
+                                          "area": "Nord", "districts": "Sandow"},
+            "exchange.unmap_area": lambda: {**key, "seen": seen("area", "Nord"),
+                                            "area": "Nord"},
+            "exchange.choose_sector": lambda: {**key, "seen": seen("sector", "land", "x1"),
+                                               "publisher": "land", "source_id": "x1",
+                                               "sector": "health"},
             "exchange.publish": lambda: {**versioned, "public": "on", "services": "beratung"},
             "staff.add_member": lambda: {**key, "organisation_id": self.world.org(
                 "fsa-sachsendorf").hex, "username": f"neu-{uuid4().hex[:8]}",
@@ -262,7 +297,9 @@ def routes(app: Flask) -> list[tuple[str, str, str, str | None, dict[str, Any]]]
         if rule.endpoint.startswith("hsds."):
             continue  # public, read-only, for anyone: tests/integration/test_hsds_api.py
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            params = [p for p in rule.arguments if p != "action"]
+            # the object's own parameter first (a consent's form names its case too)
+            params = sorted((p for p in rule.arguments if p != "action"),
+                            key=lambda p: (p not in OBJECT_KINDS, p))
             objects = OBJECT_KINDS[params[0]] if params else (None,)
             actions = list(ACTIONS) if "action" in rule.arguments else [None]
             for obj in objects:
@@ -280,8 +317,12 @@ def url_for_route(setting: Setting, rule: str, obj: str | None, values: dict[str
         url = url.replace("<path:filename>", "fallnetz.css")
     elif values["param"] == "token":  # a one-time link nobody was given
         url = url.replace("<token>", "0" * 32 + ".not-a-link")
+    elif values["param"] == "code":  # the person's page in Arabic
+        url = url.replace("<string:code>", "ar")
     elif values["param"]:
         url = url.replace(f"<uuid:{values['param']}>", str(setting.ids[obj]))
+        if "<string:consent_id>" in url:
+            url = url.replace("<string:consent_id>", setting.consents[obj])
     if values["action"]:
         url = url[:url.rindex("/<")] + f"/{values['action']}"
     return url
@@ -330,8 +371,10 @@ def test_gets_show_only_what_design_allows_and_change_nothing(app: Flask,
             allowed = user in ALLOWED[(key, obj)]
             # a page someone may see is shown, not redirected (but the start and sign-in
             # pages, which send people on)
-            shown = response.status_code == 200 or key in ("home", "auth.login",
-                                                            "auth.confirm_code")
+            shown = response.status_code == 200 or key in (
+                "home", "auth.login", "auth.confirm_code",
+                # the person's page without their code goes to where they enter it
+                "person.choose_language", "person.status")
             if response.status_code >= 500 or allowed == refused(response, user) or (
                     allowed and not shown):
                 wrong.append((user, "GET", url, key, obj, response.status_code))

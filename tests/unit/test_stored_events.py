@@ -66,7 +66,15 @@ NEWER_THAN_FIXTURE = {"domain.referral:Referral.PutOnWaitingList",
                       "domain.directory_import:DirectoryMapping.SectorChosen",
                       "domain.directory_import:ImportedOrganisation.Imported",
                       "domain.directory_import:ImportedOrganisation.OfferChanged",
-                      "domain.directory_import:ImportedOrganisation.Linked"}
+                      "domain.directory_import:ImportedOrganisation.Linked",
+                      "domain.case:Case.RevocationRequested",
+                      "domain.case:Case.ConsentFormSigned",
+                      "domain.case:Case.OwnGoalsRecorded",
+                      "domain.case:Case.PersonAccessGiven",
+                      "domain.case:Case.PersonAccessRevoked",
+                      "domain.referral:Referral.FeedbackGiven",
+                      "domain.person_access:PersonAccess.Issued",
+                      "domain.person_access:PersonAccess.Revoked"}
 
 
 def stored_topics(path: Path) -> set[str]:

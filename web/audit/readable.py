@@ -16,8 +16,8 @@ from flask_babel import lazy_gettext as _l
 
 from domain.base import Erased
 from web.audit.history import HistoryRow
-from web.labels import GROUNDS, HOUSING_STAGE, KIND, RESIDENCE_STATUS, SECTOR, STAGE, URGENCY, \
-    day, label, need_label
+from web.labels import GROUNDS, HELPED_LABELS, HOUSING_STAGE, KIND, RESIDENCE_STATUS, SECTOR, \
+    STAGE, UNDERSTOOD_LABELS, URGENCY, day, label, need_label
 
 
 def _need(code: Any) -> str:
@@ -105,6 +105,12 @@ DETAILS: dict[str, tuple[Any, Callable[[Any], str]]] = {
     "outcome": (_l("outcome"), _text),
     "crisis_override_reason": (_l("crisis override"), _text),
     "over_capacity_reason": (_l("over capacity because"), _text),
+    "goals": (_l("what matters most to them"), _text),
+    "abilities": (_l("what they can do themself"), _text),
+    "helped": (_l("did it help"), _labelled(HELPED_LABELS)),
+    "understood": (_l("in a language they understood"), _labelled(UNDERSTOOD_LABELS)),
+    "what_would_help": (_l("what would have helped"), _text),
+    "due_at": (_l("to be recorded by"), _day),
 }
 # Details that name a field's new value, with the detail naming its old one where the
 # event itself carries it (else web.audit.history keeps the value from before the event).
@@ -169,5 +175,7 @@ def who(row: HistoryRow) -> str:
     role = label(ROLE, row.role)
     if row.role == "system":
         return gettext("Fallnetz (automatic)")
+    if row.role == "person":
+        return gettext("the person themself, on their own page")
     return f"{row.user_name} ({role}, {row.organisation})" if row.organisation \
         else f"{row.user_name} ({role})"

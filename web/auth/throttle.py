@@ -24,6 +24,8 @@ PER_USERNAME_AND_ADDRESS = "10 per 15 minutes"
 PER_ADDRESS = "50 per 15 minutes"
 # Wrong codes of the second factor, per user: only someone who has the password gets there.
 CODES_PER_USER = "10 per 15 minutes"
+# Wrong slip codes or birth years on the person's own page, per address (as for sign-ins).
+PERSON_CODES_PER_ADDRESS = "10 per 15 minutes"
 
 
 def _failed(response: Any) -> bool:
@@ -54,8 +56,18 @@ def init_app(app: Flask) -> None:
             CODES_PER_USER, key_func=_pending_user, methods=["POST"],
             deduct_when=_failed)(app.view_functions[endpoint])
 
+    app.view_functions["person.open_page"] = limiter.limit(
+        PERSON_CODES_PER_ADDRESS, methods=["POST"], deduct_when=_failed)(
+        app.view_functions["person.open_page"])
+
     @app.errorhandler(429)
     def too_many(_error: Any) -> Any:
+        if request.blueprint == "person":
+            security_event("person_page_throttled", None)
+            from web.person import TOO_MANY
+
+            return render_template("person/enter.html", values={},
+                                   errors={"_form": [str(TOO_MANY)]}), 429
         pending = session.get("pending")
         security_event("sign_in_throttled", (request.form.get("username") or "")[:80] or (
             pending.get("user") if isinstance(pending, dict) else None))

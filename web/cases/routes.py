@@ -15,6 +15,7 @@ from domain.stamp import Role
 from domain.routing import suggest_receivers
 from domain.vocabulary import HOUSING_STAGES, LEGAL_SPHERES, RESIDENCE_STATUSES, SECTORS, \
     URGENCIES
+from web.person.words import LANGUAGE_NAMES, PERSON_LANGUAGES
 from web.auth import CASEWORK, roles, viewer
 from web.cases import bp
 from web.cases.forms import DiscardDraftForm, DraftForm, HousingForm, ReasonForm, \
@@ -113,7 +114,7 @@ def create() -> Any:
 
 # -- the case page ----------------------------------------------------------------------------
 CASE_FORMS = ["need", "consent", "residence", "resolve", "revoke", "draft", "discard", "close",
-              "reopen", "erasure", "person", "housing"]
+              "reopen", "erasure", "person", "housing", "access", "goals", "signed"]
 
 
 def render_case(case: Case, failed: str | None = None,
@@ -137,7 +138,9 @@ def render_case(case: Case, failed: str | None = None,
                             organisation_options=[(str(o.id), o.name) for o in organisations],
                             purposes=purposes_of(application.network), sectors=SECTORS,
                             residence_statuses=RESIDENCE_STATUSES, legal_spheres=LEGAL_SPHERES,
-                            housing_stages=HOUSING_STAGES, today=application.today()), status)
+                            housing_stages=HOUSING_STAGES, today=application.today(),
+                            person_languages=[(code, LANGUAGE_NAMES[code])
+                                              for code in PERSON_LANGUAGES]), status)
 
 
 def _names() -> dict[str, str]:

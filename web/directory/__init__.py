@@ -63,7 +63,7 @@ def render_directory(failed: str | None = None, errors: dict[str, list[str]] | N
                            services=by_organisation, keeps=keeps, versions=versions,
                            contacts=contacts, service_districts=districts, current=current,
                            service_choices={oid: [(k, s["name"]) for k, s in
-                                                  sorted(o.services.items())]
+                                                  sorted(o.offered_services().items())]
                                             for oid, o in current.items()},
                            failed=failed, errors=errors or {}, values=values or {},
                            new_key=new_key, freshness=lists_freshness(),

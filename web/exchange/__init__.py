@@ -14,6 +14,7 @@ from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from marshmallow import fields, validate
 
 from domain.exchange.hsds import Unreadable, organisations_in
+from domain.directory_import import seen_of
 from domain.organisation import KEY
 from domain.stamp import Role
 from domain.vocabulary import SECTORS
@@ -43,7 +44,12 @@ def _needs() -> list[str]:
     return list(current_application().network.needs)
 
 
-class TermForm(VersionedForm):
+class MappingForm(CommandForm):
+    """A change of one mapping entry, with what its user saw of that entry."""
+    seen = text(max_length=64)
+
+
+class TermForm(MappingForm):
     taxonomy = text(required=False, max_length=500)
     code = text(max_length=500)
     needs = fields.List(fields.String(), load_default=list)
@@ -52,22 +58,22 @@ class TermForm(VersionedForm):
     means_nothing = flag()
 
 
-class UnmapTermForm(VersionedForm):
+class UnmapTermForm(MappingForm):
     taxonomy = text(required=False, max_length=500)
     code = text(max_length=500)
 
 
-class AreaForm(VersionedForm):
+class AreaForm(MappingForm):
     area = text(required=False, max_length=500)
     districts = fields.List(fields.String(), load_default=list)
     whole_network = flag()
 
 
-class UnmapAreaForm(VersionedForm):
+class UnmapAreaForm(MappingForm):
     area = text(required=False, max_length=500)
 
 
-class SectorForm(VersionedForm):
+class SectorForm(MappingForm):
     publisher = text(max_length=40)
     source_id = text(max_length=500)
     sector = choice(SECTORS)
@@ -99,12 +105,13 @@ def render_exchange(report: Any = None, errors: dict[str, list[str]] | None = No
         f"sector:{p.record.source_id}" for p in pending}
     return render_template(
         "exchange/index.html", report=report, errors=errors or {}, values=values or {},
-        failed=failed, elsewhere=failed is not None and failed not in forms, pending=pending, unmapped_terms=sorted(terms.items()),
+        failed=failed, elsewhere=failed is not None and failed not in forms, pending=pending,
+        unmapped_terms=sorted(terms.items()),
         unmapped_areas=sorted(areas.items()),
         mapped_terms=sorted((mapping.terms.values() if mapping else []),
                             key=lambda t: (t["taxonomy"], t["code"])),
         mapped_areas=sorted((mapping.areas.items() if mapping else [])),
-        mapping_version=mapping.version if mapping else 0,
+        seen=lambda kind, *names: seen_of(mapping, kind, *names),
         needs=[(code, need_label(network, code)) for code in _needs()],
         sectors=SECTORS, districts=[(d, d) for d in network.districts],
         imported=sorted(exchange.imported(), key=lambda r: (r.publisher,
@@ -157,11 +164,17 @@ def import_document() -> Any:
 
 
 def _remapped(result: dict[str, Any]) -> Any:
-    made = len(result["services"])
-    flash(_("The mapping is saved.") + " " + (
-        ngettext("%(num)d service is a receiver now.", "%(num)d services are receivers now.",
-                 made) if made else
-        _("No further service became a receiver.")), "success")
+    made, ended = len(result["services"]), len(result["ended"])
+    words = [_("The mapping is saved.")]
+    if made:
+        words.append(ngettext("%(num)d service is a receiver now.",
+                              "%(num)d services are receivers now.", made))
+    if ended:
+        words.append(ngettext("%(num)d service is no longer offered.",
+                              "%(num)d services are no longer offered.", ended))
+    if not made and not ended:
+        words.append(_("No service changed whether it is offered."))
+    flash(" ".join(words), "success")
     return redirect(url_for("exchange.index"))
 
 
@@ -173,10 +186,10 @@ def map_term() -> Any:
             raise DomainError(_("Please choose from the options."), field="needs")
         if bool(d["needs"] or d["sector"]) == bool(d["means_nothing"]):
             raise DomainError(_("Please choose needs (or a sector), or that the term means "
-                                "nothing here."), field="needs")
+                                "nothing here – one of the two."), field="needs")
         return current_application().exchange.map_term(
             viewer(), d["taxonomy"] or "", d["code"], d["needs"], d["sector"],
-            expected_version=d["expected_version"], idempotency_key=d["idempotency_key"])
+            seen=d["seen"], idempotency_key=d["idempotency_key"])
     return _mapping_form(TermForm, command, "term")
 
 
@@ -184,7 +197,7 @@ def map_term() -> Any:
 @roles(*KEEPERS)
 def unmap_term() -> Any:
     return _mapping_form(UnmapTermForm, lambda d: current_application().exchange.unmap_term(
-        viewer(), d["taxonomy"] or "", d["code"], expected_version=d["expected_version"],
+        viewer(), d["taxonomy"] or "", d["code"], seen=d["seen"],
         idempotency_key=d["idempotency_key"]), "term")
 
 
@@ -197,7 +210,7 @@ def map_area() -> Any:
                               field="districts")
         return current_application().exchange.map_area(
             viewer(), d["area"] or "", [] if d["whole_network"] else d["districts"],
-            expected_version=d["expected_version"], idempotency_key=d["idempotency_key"])
+            seen=d["seen"], idempotency_key=d["idempotency_key"])
     return _mapping_form(AreaForm, command, "area")
 
 
@@ -205,7 +218,7 @@ def map_area() -> Any:
 @roles(*KEEPERS)
 def unmap_area() -> Any:
     return _mapping_form(UnmapAreaForm, lambda d: current_application().exchange.unmap_area(
-        viewer(), d["area"] or "", expected_version=d["expected_version"],
+        viewer(), d["area"] or "", seen=d["seen"],
         idempotency_key=d["idempotency_key"]), "area")
 
 
@@ -214,7 +227,7 @@ def unmap_area() -> Any:
 def choose_sector() -> Any:
     return _mapping_form(SectorForm, lambda d: current_application().exchange.choose_sector(
         viewer(), d["publisher"], d["source_id"], d["sector"],
-        expected_version=d["expected_version"], idempotency_key=d["idempotency_key"]),
+        seen=d["seen"], idempotency_key=d["idempotency_key"]),
         "sector")
 
 

@@ -26,6 +26,8 @@ def index() -> Any:
     return render_template("inbox/index.html", rows=rows, names=organisation_names(),
                            waiting=queries.waiting_list(read_store(),
                                                         str(viewer().organisation_id)),
+                           person_requests=queries.person_requests(
+                               read_store(), str(viewer().organisation_id)),
                            freshness=lists_freshness(),
                            now=_utc_text(current_application().clock()))
 

@@ -9,7 +9,7 @@ from domain import access
 from domain.base import DomainError
 from domain.case import Case
 from domain.organisation import Organisation
-from domain.referral import REJECTION_GROUNDS, Referral, running_stage
+from domain.referral import FEEDBACK_STATES, REJECTION_GROUNDS, Referral, running_stage
 from domain.routing import service_full
 from web.auth import CASEWORK, roles, viewer
 from web.cases.routes import FormState, _names
@@ -17,7 +17,7 @@ from web.form_submission import submit
 from web.audit.history import history_rows
 from web.application import current_application
 from web.i18n import translate
-from web.labels import GROUNDS, label
+from web.labels import GROUNDS, HELPED_LABELS, UNDERSTOOD_LABELS, label
 from web.visible import visible_referral
 from web.referrals import bp
 from web.referrals.actions import ACTIONS
@@ -72,7 +72,8 @@ def render_referral(referral: Referral, failed: str | None = None,
         audits=access.audits_referral(me, referral, case), names=_names(),
         forward_options=[(value, _receiver_label(value, organisations))
                          for value in receiver_values(organisations)],
-        service_name=service_name, now=application.clock()), status
+        service_name=service_name, now=application.clock(), feedback_states=FEEDBACK_STATES,
+        helped_labels=HELPED_LABELS, understood_labels=UNDERSTOOD_LABELS), status
 
 
 def _receiver_label(value: str, organisations: list[Organisation]) -> str:

@@ -18,6 +18,7 @@ from marshmallow import fields
 
 from domain import access
 from domain.demand import MOST_PEOPLE
+from readmodel import queries
 from readmodel.reports import (
     DemandRow, GapRow, Health, NetworkMap, Period, ReportFilter, StepTimes,
     capacity_against_demand, care_gaps, drawn, median_for_export, network_health, network_map,
@@ -333,7 +334,24 @@ def care_gaps_page() -> Any:
                  rows=with_demand, trends=trends, reasons=GAP_REASONS, days=_days,
                  percent=_percent,
                  need_name=lambda code: need_label(network, code),
-                 without_service=_without_service(without_service))
+                 without_service=_without_service(without_service),
+                 feedback=_feedback_rows(f))
+
+
+def _feedback_rows(f: ReportFilter) -> list[dict[str, Any]]:
+    """The people's feedback per service, always with small counts suppressed: one
+    person's answer must not be told apart (a supervisor sees their organisation's only)."""
+    organisations = {str(o.id): o for o in current_application().organisations()}
+    rows = []
+    for row in queries.feedback_per_service(read_store(), f.organisation_id, f.district):
+        organisation = organisations.get(row["organisation_id"])
+        service = (organisation.services.get(row["service_id"] or "", {}) if organisation
+                   else {}).get("name", "–")
+        rows.append({"organisation": organisation.name if organisation else "–",
+                     "service": service,
+                     **{k: suppressed(int(row[k] or 0)) for k in (
+                         "answers", "helped", "understood", "by_person")}})
+    return rows
 
 
 def _without_service(rows: list[GapRow]) -> list[tuple[str, list[str]]]:

@@ -7,7 +7,7 @@ document.addEventListener("DOMContentLoaded", function () {
   var shown = document.querySelector(".error-summary") ||
       document.querySelector("[data-result]");
   if (shown) {
-    shown.scrollIntoView({block: "start"});
+    shown.scrollIntoView({block: "center"});
     shown.focus({preventScroll: true});
   }
 });

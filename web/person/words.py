@@ -1,0 +1,79 @@
+"""What the person's page says, in plain words and in their language: where each referral
+stands, what happens next and by when. The one table of these sentences; the slip and
+the consent form print from here too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _, lazy_gettext as _l
+
+# The languages of everything the person sees (the staff's pages stay German/English);
+# Arabic and Farsi (Dari) are written right to left.
+PERSON_LANGUAGES = ("de", "en", "ar", "fa", "uk", "ru")
+RIGHT_TO_LEFT = ("ar", "fa")
+# Each language by its own name, so the person finds theirs.
+LANGUAGE_NAMES = {"de": "Deutsch", "en": "English", "ar": "العربية", "fa": "دری / فارسی",
+                  "uk": "Українська", "ru": "Русский"}
+
+# Strings of the shared forms and layout that the person's pages show too (the test of the
+# person's languages checks these besides every string of web/person and its templates).
+SHARED_WITH_STAFF = ("Please fill in this field.", "Please use at most {max} characters.",
+                     "Please choose one of the options.",
+                     "Please enter a number from {min} to {max}.",
+                     "Please enter a whole number.", "This value is not valid.",
+                     "This field is not part of the form.",
+                     "Please remove the control characters or broken characters from this "
+                     "field.", "Nothing was saved. Please check:", "required",
+                     "Skip to content", "Show", "Consent")
+
+# Need groups in words the person knows (a network's need names are the staff's).
+NEED_WORDS = {
+    "health": _l("Health"), "housing": _l("Housing"), "benefits": _l("Money to live on"),
+    "employment": _l("Work"), "language": _l("Learning German"),
+    "childcare": _l("Childcare"), "school": _l("School"), "family": _l("Family"),
+    "legal": _l("Legal advice"), "volunteer": _l("Help from volunteers"),
+}
+
+HELPED = {"much": _l("It helped a lot"), "somewhat": _l("It helped a little"),
+          "little": _l("It hardly helped"), "not_at_all": _l("It did not help")}
+UNDERSTOOD = {"yes": _l("Yes, I understood everything"), "partly": _l("Only partly"),
+              "no": _l("No")}
+
+
+def need_words(network: Any, need: str) -> str:
+    group = need.split(".", 1)[0]
+    if group in NEED_WORDS:
+        return str(NEED_WORDS[group])
+    found = network.needs.get(need)
+    return found.label_en if found else need
+
+
+def status_words(status: str, organisation: str, due: str | None) -> str:
+    """Where a referral stands and what happens next, as one sentence."""
+    if status in ("requested", "received"):
+        return _("%(organisation)s has your request and decides by %(due)s whether it can "
+                 "help.", organisation=organisation, due=due) if due else _(
+            "%(organisation)s has your request and decides whether it can help.",
+            organisation=organisation)
+    if status == "accepted":
+        return _("%(organisation)s will help you and contacts you by %(due)s.",
+                 organisation=organisation, due=due) if due else _(
+            "%(organisation)s will help you and contacts you soon.", organisation=organisation)
+    if status == "in-progress":
+        return _("%(organisation)s is helping you.", organisation=organisation)
+    if status == "on-hold":
+        return _("The help from %(organisation)s waits for now (for example for a free "
+                 "place).", organisation=organisation)
+    if status == "completed":
+        return _("The help from %(organisation)s is finished.", organisation=organisation)
+    if status == "failed":
+        return _("The help from %(organisation)s ended without the result hoped for.",
+                 organisation=organisation)
+    if status == "rejected":
+        return _("%(organisation)s cannot help with this. Your contact looks for another way "
+                 "with you.", organisation=organisation)
+    if status == "forwarded":
+        return _("%(organisation)s passed your request on to another organisation.",
+                 organisation=organisation)
+    return _("This request was withdrawn.")
