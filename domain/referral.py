@@ -203,7 +203,9 @@ class Referral(StampedAggregate):
         self.child_referral_id: UUID | None = None
         self.status_reason = ""
         self.rejection_grounds: str | None = None
-        self.feedback: dict[str, Any] | None = None
+        # "person" (their own answer) and "caseworker" (what they told): each
+        # {"helped", "understood", "what_would_help"}
+        self.feedback: dict[str, dict[str, Any]] = {}
         self.outcome = ""
         self.sent_at = self.created_on if status == REQUESTED else None
         # [put on hold, resumed or None] per pause of the deadline clock
@@ -483,8 +485,9 @@ class Referral(StampedAggregate):
     # -- the person's feedback ----------------------------------------------------------------
     def give_feedback(self, helped: str, understood: str, what_would_help: str,
                       by: Stamp) -> None:
-        """Whether the help helped, in the person's words: on their page, or told to the
-        caseworker who records it. A later answer replaces an earlier one."""
+        """Whether the help helped, in the person's words: on their own page (once), or told
+        to the caseworker who records it (a later record replaces theirs). Both are kept
+        apart: the caseworker's never replaces the person's own answer."""
         if self.status not in FEEDBACK_STATES:
             raise DomainError(_("Feedback is given on a completed, failed or rejected "
                                 "referral."), field="status")
@@ -493,14 +496,17 @@ class Referral(StampedAggregate):
         if understood not in UNDERSTOOD:
             raise DomainError(_("Please choose whether the language was understood."),
                               field="understood")
+        if by.role == "person" and self.feedback.get("person"):
+            raise DomainError(_("The person has answered already."), field="helped")
         self._feedback_given(helped=helped, understood=understood,
                              what_would_help=(what_would_help or "").strip(), by=by)
 
     @event("FeedbackGiven")
     def _feedback_given(self, helped: str, understood: str, what_would_help: str,
                         by: Stamp) -> None:
-        self.feedback = {"helped": helped, "understood": understood,
-                         "what_would_help": what_would_help, "by_person": by.role == "person"}
+        source = "person" if by.role == "person" else "caseworker"
+        self.feedback = {**self.feedback, source: {
+            "helped": helped, "understood": understood, "what_would_help": what_would_help}}
 
     # -- erasure of its case (domain.case) ------------------------------------------------------
     def erase(self, by: Stamp) -> None:
@@ -517,8 +523,9 @@ class Referral(StampedAggregate):
                      "over_capacity_reason"):
             if getattr(self, name):
                 setattr(self, name, ERASED)
-        if self.feedback and self.feedback["what_would_help"]:
-            self.feedback = {**self.feedback, "what_would_help": ERASED}
+        self.feedback = {source: {**answer, "what_would_help": ERASED
+                                  if answer["what_would_help"] else ""}
+                         for source, answer in self.feedback.items()}
 
     # -- deadlines ----------------------------------------------------------------------------
     @property

@@ -181,12 +181,17 @@ class WorkflowViews:
 
     def _feedback(self, cur: Cursor, row: dict[str, Any], e: Any) -> None:
         """The latest answer per referral, without its words (they stay sealed)."""
+        by_person = int(e.by.role == "person")
+        earlier = cur.one("SELECT by_person FROM {p}feedback WHERE referral_id = ?",
+                          (row["referral_id"],))
+        if earlier is not None and earlier["by_person"] and not by_person:
+            return  # what the person said themself counts, not what was told of it
         case = cur.one("SELECT district FROM {p}cases WHERE case_id = ?", (row["case_id"],))
         cur.execute("DELETE FROM {p}feedback WHERE referral_id = ?", (row["referral_id"],))
         cur.execute("INSERT INTO {p}feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (row["referral_id"], row["to_organisation_id"], row["load_service_id"],
                      case["district"] if case else "", e.helped, e.understood,
-                     ts(e.timestamp), int(e.by.role == "person")))
+                     ts(e.timestamp), by_person))
 
     # -- referrals ----------------------------------------------------------------------------
     @project.register(Referral.Created)

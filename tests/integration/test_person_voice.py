@@ -75,9 +75,12 @@ def test_the_person_sees_their_referrals_in_their_language_and_is_heard(
         "csrf_token": csrf_token(person, "/mein-stand/status"), "helped": "much",
         "understood": "partly", "what_would_help": "Eine Dolmetscherin"})
     assert feedback.status_code == 302
-    assert application.repository.get(done).feedback == {
-        "helped": "much", "understood": "partly", "what_would_help": "Eine Dolmetscherin",
-        "by_person": True}
+    assert application.repository.get(done).feedback == {"person": {
+        "helped": "much", "understood": "partly", "what_would_help": "Eine Dolmetscherin"}}
+    again = person.post(f"/mein-stand/rueckmeldung/{done}", data={
+        "csrf_token": csrf_token(person, "/mein-stand/status"), "helped": "not_at_all",
+        "understood": "no"})
+    assert again.status_code == 422, "a second tab does not overwrite the answer"
     refused = person.post(f"/mein-stand/rueckmeldung/{waiting}", data={
         "csrf_token": csrf_token(person, "/mein-stand/status"), "helped": "much",
         "understood": "yes"})
@@ -100,6 +103,12 @@ def test_the_person_sees_their_referrals_in_their_language_and_is_heard(
     feedback_part = history[history.find('id="rueckmeldung"'):]
     assert "Eine Dolmetscherin" in feedback_part and "auf ihrer eigenen Seite" in \
         feedback_part, feedback_part[:1500]
+    told = anna.post(f"/vermittlungen/{done}/rueckmeldung", data={
+        **hidden_fields(history, f"/vermittlungen/{done}/rueckmeldung"), "helped": "little",
+        "understood": "yes"})
+    assert told.status_code == 302
+    assert set(application.repository.get(done).feedback) == {"person", "caseworker"}, \
+        "what the caseworker records never replaces the person's own answer"
     assert queries.feedback_per_service(views)[0]["answers"] == 1
 
 
@@ -120,14 +129,17 @@ def test_wrong_codes_are_slowed_down_and_say_nothing(voice: tuple[Flask, World])
     code = _slip(anna, case_id)
     person = app.test_client()
     before = events(app)
-    answers = [_enter(person, "AAAA-BBBB-CCCC", 1990) for _ in range(5)] + \
-        [_enter(person, code, 1970) for _ in range(5)]
+    answers = [_enter(person, code, 1970 + i) for i in range(10)]
     texts = {re.sub(r'name="csrf_token" value="[^"]+"', "", a.get_data(as_text=True))
-             .replace(code, "X").replace("AAAA-BBBB-CCCC", "X").replace("1970", "Y")
-             .replace("1990", "Y") for a in answers}
-    assert [a.status_code for a in answers] == [401] * 10
-    assert len(texts) == 1, "a wrong code and a wrong birth year read alike"
+             .replace(code, "X").replace(str(1970 + i), "Y") for i, a in enumerate(answers)}
+    unknown = _enter(person, "AAAA-BBBB-CCCC", 1990)
+    assert [a.status_code for a in answers] == [401] * 10 and unknown.status_code == 401
+    assert texts == {re.sub(r'name="csrf_token" value="[^"]+"', "", unknown.get_data(
+        as_text=True)).replace("AAAA-BBBB-CCCC", "X").replace("1990", "Y")}, \
+        "a wrong birth year and an unknown code read alike"
     assert _enter(person, code, 1990).status_code == 429, "the eleventh try waits"
+    assert _enter(person, "ZZZZ-YYYY-XXXX", 1990).status_code == 401, \
+        "others at the same address (their own codes) are not locked out"
     assert events(app) == before
 
 

@@ -24,8 +24,11 @@ PER_USERNAME_AND_ADDRESS = "10 per 15 minutes"
 PER_ADDRESS = "50 per 15 minutes"
 # Wrong codes of the second factor, per user: only someone who has the password gets there.
 CODES_PER_USER = "10 per 15 minutes"
-# Wrong slip codes or birth years on the person's own page, per address (as for sign-ins).
-PERSON_CODES_PER_ADDRESS = "10 per 15 minutes"
+# Wrong birth years or codes on the person's own page: per code and address, so one
+# resident's typos do not lock out the others of a shared accommodation's address, and per
+# address, so nobody can try many codes (as for sign-ins).
+PERSON_PER_CODE_AND_ADDRESS = "10 per 15 minutes"
+PERSON_PER_ADDRESS = "50 per 15 minutes"
 
 
 def _failed(response: Any) -> bool:
@@ -43,6 +46,12 @@ def _username_and_address() -> str:
             f"@{get_remote_address()}")
 
 
+def _code_and_address() -> str:
+    from domain.person_access import normalised
+
+    return f"person:{normalised(request.form.get('code') or '')[:12]}@{get_remote_address()}"
+
+
 def init_app(app: Flask) -> None:
     limiter = Limiter(get_remote_address, app=app, default_limits=[],
                       storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
@@ -56,9 +65,11 @@ def init_app(app: Flask) -> None:
             CODES_PER_USER, key_func=_pending_user, methods=["POST"],
             deduct_when=_failed)(app.view_functions[endpoint])
 
-    app.view_functions["person.open_page"] = limiter.limit(
-        PERSON_CODES_PER_ADDRESS, methods=["POST"], deduct_when=_failed)(
-        app.view_functions["person.open_page"])
+    person = app.view_functions["person.open_page"]
+    person = limiter.limit(PERSON_PER_CODE_AND_ADDRESS, key_func=_code_and_address,
+                           methods=["POST"], deduct_when=_failed)(person)
+    person = limiter.limit(PERSON_PER_ADDRESS, methods=["POST"], deduct_when=_failed)(person)
+    app.view_functions["person.open_page"] = person
 
     @app.errorhandler(429)
     def too_many(_error: Any) -> Any:

@@ -140,7 +140,8 @@ def render_case(case: Case, failed: str | None = None,
                             residence_statuses=RESIDENCE_STATUSES, legal_spheres=LEGAL_SPHERES,
                             housing_stages=HOUSING_STAGES, today=application.today(),
                             person_languages=[(code, LANGUAGE_NAMES[code])
-                                              for code in PERSON_LANGUAGES]), status)
+                                              for code in PERSON_LANGUAGES],
+                            person_language_codes=PERSON_LANGUAGES), status)
 
 
 def _names() -> dict[str, str]:

@@ -54,9 +54,11 @@ class RevocationForm(FormSchema):
     consent_id = text(max_length=64)
 
 
-@bp.before_request
-def no_staff_here() -> None:
-    g.person_page = True
+@bp.after_request
+def not_kept(response: Any) -> Any:
+    """A phone may be shared: what the page showed is not kept by the browser."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _form(schema: type[FormSchema]) -> dict[str, Any]:
@@ -98,7 +100,11 @@ def choose_language(code: str) -> Any:
 def enter() -> Any:
     if _access() is not None:
         return redirect(url_for("person.status"))
-    # A slip's QR code brings the code once; it is put in the form, not kept in the URL.
+    # A slip's QR code brings the code once (and the slip's language); the code is put in
+    # the form, not kept in the URL.
+    if request.args.get("sprache") in PERSON_LANGUAGES and "person_language" not in session:
+        session["person_language"] = request.args["sprache"]
+        return redirect(url_for("person.enter", zugang=request.args.get("zugang", "")[:40]))
     return _enter_page({"code": request.args.get("zugang", "")[:40]}, {}, 200)
 
 

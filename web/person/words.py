@@ -35,6 +35,13 @@ NEED_WORDS = {
     "legal": _l("Legal advice"), "volunteer": _l("Help from volunteers"),
 }
 
+# The sectors of the network's directory, in words the person knows.
+SECTOR_WORDS = {
+    "social_work": _l("Social work"), "health": _l("Health"), "housing": _l("Housing"),
+    "employment": _l("Work"), "education": _l("School and education"),
+    "administration": _l("Public offices"), "civil_society": _l("Associations and volunteers"),
+}
+
 HELPED = {"much": _l("It helped a lot"), "somewhat": _l("It helped a little"),
           "little": _l("It hardly helped"), "not_at_all": _l("It did not help")}
 UNDERSTOOD = {"yes": _l("Yes, I understood everything"), "partly": _l("Only partly"),
@@ -47,6 +54,10 @@ def need_words(network: Any, need: str) -> str:
         return str(NEED_WORDS[group])
     found = network.needs.get(need)
     return found.label_en if found else need
+
+
+def sector_words(sector: str) -> str:
+    return str(SECTOR_WORDS.get(sector, sector))
 
 
 def status_words(status: str, organisation: str, due: str | None) -> str:

@@ -59,14 +59,16 @@ def issue_slip(case_id: UUID) -> Any:
 
     def done(slip: Any) -> Any:
         language = request.form.get("language", "de")
+        back = _("Back to the case (the slip is shown only now: print it first)")
         base = request.url_root.rstrip("/")
-        link = f"{base}{url_for('person.enter')}?zugang={slip.code}"
+        link = f"{base}{url_for('person.enter')}?zugang={slip.code}&sprache={language}"
         qr = segno.make(link, error="m").svg_inline(scale=4, title=_("QR code of the slip"))
         with force_locale(language):
             rendered = render_template(
                 "voice/slip.html", slip=slip, qr=qr, page=f"{base}{url_for('person.enter')}",
                 person_language=language, rtl=language in RIGHT_TO_LEFT,
-                language_name=LANGUAGE_NAMES[language])
+                language_name=LANGUAGE_NAMES[language], back=back,
+                case_url=url_for("cases.show", case_id=case_id, _anchor="zugang"))
         response = Response(rendered)
         response.headers["Cache-Control"] = "no-store"  # the code is shown this once
         return response

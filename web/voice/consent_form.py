@@ -12,7 +12,7 @@ from fpdf import FPDF
 
 from domain.case import Case
 from web.labels import day
-from web.person.words import RIGHT_TO_LEFT, need_words
+from web.person.words import RIGHT_TO_LEFT, need_words, sector_words
 from web.reports.pdf import DEJAVU
 
 
@@ -38,10 +38,13 @@ def consent_pdf(network: Any, case: Case, consent: dict[str, Any], receiver: str
     paragraph(_("Consent to share my case"), 16, bold=True, gap=5)
     paragraph(_("Case %(reference)s of %(organisation)s", reference=case.reference,
                 organisation=lead))
-    who = receiver or _("all organisations of the area of work: %(sector)s",
-                        sector=consent.get("sector") or "")
-    paragraph(_("I agree that %(receiver)s may see the information of my case that it needs "
-                "to help me.", receiver=who))
+    if receiver:
+        paragraph(_("I agree that %(receiver)s may see the information of my case that it "
+                    "needs to help me.", receiver=receiver))
+    else:
+        paragraph(_("I agree that all organisations of the area of work “%(sector)s” may see "
+                    "the information of my case that they need to help me.",
+                    sector=sector_words(consent.get("sector") or "")))
     purposes = ", ".join(dict.fromkeys(need_words(network, p) for p in consent["purposes"]))
     paragraph(_("For: %(purposes)s", purposes=purposes))
     paragraph(_("This consent is valid from %(given)s until %(expires)s.",
