@@ -14,6 +14,8 @@ from domain.messages import _
 from domain.stamp import Stamp
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
+# The names the events give the application itself and the person on their own page.
+RESERVED_USERNAMES = ("system", "person")
 
 
 class UserAccount(StampedAggregate):
@@ -41,6 +43,9 @@ class UserAccount(StampedAggregate):
                  email: str | None = None) -> UserAccount:
         if not USERNAME.match(username or ""):
             raise DomainError(_("A username is 2–63 lower-case letters, digits, '.', '_' or '-'."),
+                              field="username")
+        if username in RESERVED_USERNAMES:
+            raise DomainError(_("This username is reserved; please choose another."),
                               field="username")
         display = require_text(display_name, "display_name", _("A display name"))
         if email is not None and not MAIL_ADDRESS.match(email):

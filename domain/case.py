@@ -314,6 +314,7 @@ class Case(StampedAggregate):
     @event("ConsentExpired")
     def _consent_expired(self, consent_id: str, by: Stamp) -> None:
         self.consents[consent_id] = {**self.consents[consent_id], "state": "expired"}
+        self.revocation_requests.pop(consent_id, None)  # nothing left to withdraw
 
     def _require_active_consent(self, consent_id: str) -> dict[str, Any]:
         consent = self.consents.get(consent_id)

@@ -29,7 +29,7 @@ UNDERSTOOD = ("yes", "partly", "no")
 ENTERED_IN_ERROR = "entered-in-error"
 
 OPEN_STATES = frozenset({DRAFT, REQUESTED, RECEIVED, ACCEPTED, IN_PROGRESS, ON_HOLD})
-FEEDBACK_STATES = frozenset({"completed", "failed", "rejected"})
+FEEDBACK_STATES = frozenset({COMPLETED, FAILED, REJECTED})
 ALL_STATES = OPEN_STATES | {REJECTED, FORWARDED, COMPLETED, FAILED, CANCELLED,
                             ENTERED_IN_ERROR}
 
@@ -496,7 +496,9 @@ class Referral(StampedAggregate):
         if understood not in UNDERSTOOD:
             raise DomainError(_("Please choose whether the language was understood."),
                               field="understood")
-        if by.role == "person" and self.feedback.get("person"):
+        if self.erased:
+            raise DomainError(_("The case of this referral is erased."), field="status")
+        if by.role == Role.PERSON.value and self.feedback.get("person"):
             raise DomainError(_("The person has answered already."), field="helped")
         self._feedback_given(helped=helped, understood=understood,
                              what_would_help=(what_would_help or "").strip(), by=by)
@@ -504,7 +506,7 @@ class Referral(StampedAggregate):
     @event("FeedbackGiven")
     def _feedback_given(self, helped: str, understood: str, what_would_help: str,
                         by: Stamp) -> None:
-        source = "person" if by.role == "person" else "caseworker"
+        source = "person" if by.role == Role.PERSON.value else "caseworker"
         self.feedback = {**self.feedback, source: {
             "helped": helped, "understood": understood, "what_would_help": what_would_help}}
 

@@ -66,12 +66,19 @@ def outbox(store: ViewStore, organisation_id: str, limit: int = 200,
 
 
 def inbox_counts(store: ViewStore, organisation_id: str, now: datetime) -> tuple[int, int]:
-    """(open referrals in the inbox, of which overdue) for the navigation's badge."""
+    """(open referrals and people's requests in the inbox, of which overdue) for the
+    navigation's badge."""
     with store.reading() as cur:
         row = cur.one(f"SELECT COUNT(*) AS open, COALESCE(SUM(CASE WHEN next_due_at < ? "
                       f"THEN 1 ELSE 0 END), 0) AS overdue FROM {{p}}referrals WHERE {INBOX}",
                       (ts(now), organisation_id, *OPEN_FOR_RECEIVER))
-    return (int(row["open"]), int(row["overdue"])) if row else (0, 0)
+        asked = cur.one("SELECT COUNT(*) AS open, COALESCE(SUM(CASE WHEN r.due_at < ? "
+                        "THEN 1 ELSE 0 END), 0) AS overdue FROM {p}person_requests r "
+                        "JOIN {p}cases c ON c.case_id = r.case_id "
+                        "WHERE c.lead_organisation_id = ?", (ts(now), organisation_id))
+    counted = [row, asked]
+    return (sum(int(r["open"]) for r in counted if r),
+            sum(int(r["overdue"]) for r in counted if r))
 
 
 def overdue_of(store: ViewStore, organisation_id: str, now: datetime,
@@ -231,23 +238,28 @@ def person_requests(store: ViewStore, organisation_id: str) -> list[dict[str, An
                        (organisation_id,))
 
 
-def feedback_per_service(store: ViewStore, organisation_id: str | None = None,
-                         district: str | None = None) -> list[dict[str, Any]]:
-    """How the people answered, per service: counts of each answer (to be suppressed below
-    five by whoever shows them)."""
-    where, params = [], []
+def feedback_per_service(store: ViewStore, first_day: str, after_last_day: str,
+                         organisation_id: str | None = None, district: str | None = None,
+                         need: str | None = None) -> list[dict[str, Any]]:
+    """How the people answered in a period, per service: counts of each answer (to be
+    suppressed by whoever shows them). ``organisation_id``: referrals it sent or received;
+    ``need``: a need or its group."""
+    where, params = ["given_at >= ?", "given_at < ?"], [first_day, after_last_day]
     if organisation_id:
-        where.append("organisation_id = ?")
-        params.append(organisation_id)
+        where.append("(organisation_id = ? OR from_organisation_id = ?)")
+        params += [organisation_id, organisation_id]
     if district:
         where.append("district = ?")
         params.append(district)
-    clause = f"WHERE {' AND '.join(where)} " if where else ""
+    if need:
+        where.append("(need = ? OR need LIKE ?)")
+        params += [need, f"{need}.%"]
     with store.reading() as cur:
         return cur.all(
             "SELECT organisation_id, service_id, COUNT(*) AS answers, "
             "SUM(CASE WHEN helped IN ('much', 'somewhat') THEN 1 ELSE 0 END) AS helped, "
             "SUM(CASE WHEN understood = 'yes' THEN 1 ELSE 0 END) AS understood, "
             "SUM(by_person) AS by_person "
-            f"FROM {{p}}feedback {clause}GROUP BY organisation_id, service_id "
-            "ORDER BY organisation_id, service_id", tuple(params))
+            f"FROM {{p}}feedback WHERE {' AND '.join(where)} "
+            "GROUP BY organisation_id, service_id ORDER BY organisation_id, service_id",
+            tuple(params))

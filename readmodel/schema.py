@@ -62,7 +62,8 @@ TABLES = {
     # The person's feedback per referral (the latest), counted per service in the reports.
     "feedback": "referral_id TEXT PRIMARY KEY, organisation_id TEXT NOT NULL, "
                 "service_id TEXT, district TEXT NOT NULL, helped TEXT NOT NULL, "
-                "understood TEXT NOT NULL, given_at TEXT NOT NULL, by_person INTEGER NOT NULL",
+                "understood TEXT NOT NULL, given_at TEXT NOT NULL, by_person INTEGER NOT NULL, "
+                "need TEXT NOT NULL, from_organisation_id TEXT NOT NULL",
     **REPORT_TABLES,
 }
 # The webhook outbox records what was delivered, which the events do not say: a rebuild of

@@ -45,6 +45,13 @@ def init_app(app: Flask) -> None:
     def page(status: int, message: str) -> Any:
         if is_api_request():  # other systems get RFC 9457 problem details, not a page
             return problem(status, message)
+        from web.person.words import on_person_page
+
+        if on_person_page():  # the person's own words and layout, no staff text
+            from web.person import PERSON_ERRORS
+
+            return render_template("person/error.html", status=status, message=str(
+                PERSON_ERRORS.get(status, PERSON_ERRORS[500]))), status
         return render_template("error.html", status=status, message=message), status
 
     @app.errorhandler(DomainError)

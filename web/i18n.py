@@ -20,9 +20,9 @@ TIMEZONE = "Europe/Berlin"
 def select_locale() -> str:
     if not has_request_context():  # the operators' commands speak English
         return "en"
-    if request.blueprint == "person":  # the person's own page speaks their language
-        from web.person.words import PERSON_LANGUAGES
+    from web.person.words import PERSON_LANGUAGES, on_person_page
 
+    if on_person_page():  # the person's own page speaks their language
         chosen = session.get("person_language")
         if chosen in PERSON_LANGUAGES:
             return chosen

@@ -14,13 +14,16 @@ from domain.case import Case
 from domain.deadlines import calendar_for
 from domain.messages import _
 from domain.person_access import ACCESS_DAYS, PersonAccess, new_access_code
-from domain.referral import DRAFT, Referral
+from domain.referral import DRAFT, ENTERED_IN_ERROR, Referral
 from domain.services.base import Service, arguments
 from domain.stamp import CASEWORK, Stamp
 
 # The lead caseworker records a revocation the person asked for within this many working
 # days (GDPR Art. 12(3) allows a month; the network answers sooner).
 REVOCATION_WORKING_DAYS = 3
+# Referrals the person does not see: drafts are the caseworker's, and one entered in error
+# may have been about someone else.
+NOT_THEIRS = (DRAFT, ENTERED_IN_ERROR)
 
 
 class AccessRefused(DomainError):
@@ -38,8 +41,8 @@ class Slip:
 
 class PersonService(Service):
     # -- the caseworker's side ------------------------------------------------------------
-    def issue_access(self, by: Stamp, case_id: UUID, expected_version: int | None = None,
-                     idempotency_key: str | None = None) -> Slip:
+    def issue_access(self, by: Stamp, case_id: UUID,
+                     expected_version: int | None = None) -> Slip:
         """A new code for the person's slip; the earlier code stops working. The code is
         shown once and kept nowhere."""
         code = new_access_code()
@@ -134,7 +137,7 @@ class PersonService(Service):
         first; forwarded ones are followed by the referral they became."""
         case = self.case_of(access_id)
         found = [self.application.find(Referral, rid) for rid in case.referral_ids]
-        return [r for r in found if r is not None and r.status != DRAFT]
+        return [r for r in found if r is not None and r.status not in NOT_THEIRS]
 
     def give_feedback(self, access_id: UUID, referral_id: UUID, helped: str,
                       understood: str, what_would_help: str, correlation_id: str) -> None:
@@ -153,6 +156,10 @@ class PersonService(Service):
 
         def decide() -> Any:
             case = self.case_of(access_id)
+            consent = case.consents.get(consent_id)
+            if consent is None or consent["expires_on"] < self.application.today():
+                raise DomainError(_("This consent is no longer in force."),
+                                  field="consent_id")
             case.request_revocation(consent_id, calendar.add_working_days(
                 self.application.clock(), REVOCATION_WORKING_DAYS), by=by)
             return [case], None
@@ -161,6 +168,6 @@ class PersonService(Service):
     def _own_referral(self, access_id: UUID, referral_id: UUID) -> Referral:
         case = self.case_of(access_id)
         referral = self.application.find(Referral, referral_id)
-        if referral is None or referral.case_id != case.id or referral.status == DRAFT:
+        if referral is None or referral.case_id != case.id or referral.status in NOT_THEIRS:
             raise AccessRefused(_("This code and birth year do not open a page."))
         return referral

@@ -149,10 +149,11 @@ class WorkflowViews:
             cur.execute("INSERT INTO {p}person_requests VALUES (?, ?, ?, ?) "
                         "ON CONFLICT (case_id, consent_id) DO NOTHING",
                         (cid, e.consent_id, ts(e.timestamp), ts(e.due_at)))
-        elif isinstance(e, (Case.ConsentRevoked, Case.Erased)):
-            cur.execute("DELETE FROM {p}person_requests WHERE case_id = ?"
-                        + (" AND consent_id = ?" if isinstance(e, Case.ConsentRevoked) else ""),
-                        (cid, e.consent_id) if isinstance(e, Case.ConsentRevoked) else (cid,))
+        elif isinstance(e, (Case.ConsentRevoked, Case.ConsentExpired)):
+            cur.execute("DELETE FROM {p}person_requests WHERE case_id = ? AND consent_id = ?",
+                        (cid, e.consent_id))
+        elif isinstance(e, Case.Erased):
+            cur.execute("DELETE FROM {p}person_requests WHERE case_id = ?", (cid,))
         assignments = ", ".join(f"{column} = ?" for column in updates)
         cur.execute(f"UPDATE {{p}}cases SET {assignments} WHERE case_id = ?",
                     (*updates.values(), cid))
@@ -188,10 +189,10 @@ class WorkflowViews:
             return  # what the person said themself counts, not what was told of it
         case = cur.one("SELECT district FROM {p}cases WHERE case_id = ?", (row["case_id"],))
         cur.execute("DELETE FROM {p}feedback WHERE referral_id = ?", (row["referral_id"],))
-        cur.execute("INSERT INTO {p}feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        cur.execute("INSERT INTO {p}feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (row["referral_id"], row["to_organisation_id"], row["load_service_id"],
                      case["district"] if case else "", e.helped, e.understood,
-                     ts(e.timestamp), by_person))
+                     ts(e.timestamp), by_person, row["need"], row["from_organisation_id"]))
 
     # -- referrals ----------------------------------------------------------------------------
     @project.register(Referral.Created)

@@ -63,7 +63,10 @@ def test_the_person_sees_their_referrals_in_their_language_and_is_heard(
     person.get("/mein-stand/sprache/ar")
     page = person.get("/mein-stand/status").get_data(as_text=True)
     assert 'lang="ar" dir="rtl"' in page
-    assert page.count('class="person-request"') >= 2
+    assert page.count('<article class="person-request"') == 2
+    other_case = application.repository.get(other)
+    for foreign in (*map(str, other_case.referral_ids), *other_case.consents):
+        assert foreign not in page, "nothing of the other case"
     assert "Psychosoziales Zentrum" in page and "Jobcenter" in page
     for hidden in ("Familie T.", "Familie Z.", "nadia", "anna", "Beratung abgeschlossen",
                    "Bitte Erstgespräch"):
@@ -90,6 +93,11 @@ def test_the_person_sees_their_referrals_in_their_language_and_is_heard(
         "csrf_token": csrf_token(person, "/mein-stand/status"), "helped": "much",
         "understood": "yes"}).status_code == 404, "another case's referral is not theirs"
 
+    foreign_consent = next(iter(other_case.consents))
+    assert person.post("/mein-stand/widerruf", data={
+        "csrf_token": csrf_token(person, "/mein-stand/status"),
+        "consent_id": foreign_consent}).status_code == 422
+    assert not application.repository.get(other).revocation_requests
     consent_id = next(iter(application.repository.get(case_id).consents))
     asked = person.post("/mein-stand/widerruf", data={
         "csrf_token": csrf_token(person, "/mein-stand/status"), "consent_id": consent_id})
@@ -109,7 +117,7 @@ def test_the_person_sees_their_referrals_in_their_language_and_is_heard(
     assert told.status_code == 302
     assert set(application.repository.get(done).feedback) == {"person", "caseworker"}, \
         "what the caseworker records never replaces the person's own answer"
-    assert queries.feedback_per_service(views)[0]["answers"] == 1
+    assert queries.feedback_per_service(views, "2000-01-01", "2100-01-01")[0]["answers"] == 1
 
 
 def world_views(app: Flask) -> Any:
@@ -222,3 +230,22 @@ def test_the_consent_form_prints_in_the_persons_language(voice: tuple[Flask, Wor
     assert signed.status_code == 302
     assert world.application.repository.get(case_id).consents[consent_id]["form_signed"]
     _ = Stamp
+
+
+def test_a_slips_link_leaves_the_address_and_closes_anothers_page(
+        voice: tuple[Flask, World]) -> None:
+    app, world = voice
+    first, second = world.open_case(), world.open_case()
+    anna = sign_in(app, "anna")
+    code_a, code_b = _slip(anna, first), _slip(anna, second, "uk")
+    phone = app.test_client()
+    assert _enter(phone, code_a, 1990).status_code == 302
+    scanned = phone.get(f"/mein-stand?zugang={code_b}&sprache=uk")
+    assert scanned.status_code == 303 and scanned.headers["Location"] == "/mein-stand"
+    form = phone.get("/mein-stand")
+    text = form.get_data(as_text=True)
+    assert form.status_code == 200 and f'value="{code_b}"' in text and 'lang="uk"' in text
+    assert form.headers["Cache-Control"] == "no-store"
+    assert phone.get("/mein-stand/status").status_code == 302, "the first person's page closed"
+    assert phone.get("/mein-stand/gibt-es-nicht").status_code == 404
+    assert "Тут нічого немає" in phone.get("/mein-stand/gibt-es-nicht").get_data(as_text=True)

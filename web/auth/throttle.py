@@ -29,6 +29,9 @@ CODES_PER_USER = "10 per 15 minutes"
 # address, so nobody can try many codes (as for sign-ins).
 PERSON_PER_CODE_AND_ADDRESS = "10 per 15 minutes"
 PERSON_PER_ADDRESS = "50 per 15 minutes"
+# Someone with a lost slip cannot try every birth year from many addresses: a code takes
+# 20 failures a day, wherever they come from (its owner's caseworker renews the slip).
+PERSON_PER_CODE = "20 per day"
 
 
 def _failed(response: Any) -> bool:
@@ -46,10 +49,16 @@ def _username_and_address() -> str:
             f"@{get_remote_address()}")
 
 
-def _code_and_address() -> str:
-    from domain.person_access import normalised
+def _code() -> str:
+    """The access a code would open, by its id: the code itself is kept in no counter (a
+    counter's key is logged when it runs over)."""
+    from domain.person_access import PersonAccess
 
-    return f"person:{normalised(request.form.get('code') or '')[:12]}@{get_remote_address()}"
+    return f"person:{PersonAccess.id_for(request.form.get('code') or '')}"
+
+
+def _code_and_address() -> str:
+    return f"{_code()}@{get_remote_address()}"
 
 
 def init_app(app: Flask) -> None:
@@ -68,6 +77,8 @@ def init_app(app: Flask) -> None:
     person = app.view_functions["person.open_page"]
     person = limiter.limit(PERSON_PER_CODE_AND_ADDRESS, key_func=_code_and_address,
                            methods=["POST"], deduct_when=_failed)(person)
+    person = limiter.limit(PERSON_PER_CODE, key_func=_code, methods=["POST"],
+                           deduct_when=_failed)(person)
     person = limiter.limit(PERSON_PER_ADDRESS, methods=["POST"], deduct_when=_failed)(person)
     app.view_functions["person.open_page"] = person
 

@@ -28,6 +28,7 @@ from web.labels import day
 from web.person.words import HELPED as HELPED_WORDS, LANGUAGE_NAMES, PERSON_LANGUAGES, \
     RIGHT_TO_LEFT, UNDERSTOOD as UNDERSTOOD_WORDS, need_words, status_words
 from web.reads import read_store
+from web.security_log import security_event
 
 bp = Blueprint("person", __name__, url_prefix="/mein-stand")
 # The domain's reasons are the staff's words; the person reads these (in their language).
@@ -35,6 +36,16 @@ NOT_POSSIBLE = _l("This could not be saved: it is done already or no longer poss
                   "contact person can help.")
 TOO_MANY = _l("Too many attempts. Please wait 15 minutes and try again, or ask your contact "
               "person.")
+# What the person reads when something goes wrong (never the staff's error texts).
+PERSON_ERRORS = {
+    400: _l("The page was open too long or the form was damaged. Please start again."),
+    404: _l("There is nothing here. Please start again."),
+    405: _l("There is nothing here. Please start again."),
+    500: _l("Something went wrong on our side. Please try again later, or ask your contact "
+            "person."),
+}
+# The page stays open at most this long, however it is used: a copied session ends.
+LONGEST_SESSION = timedelta(hours=2)
 # The page closes itself after a while: the phone may be shared.
 SESSION_MINUTES = 20
 
@@ -83,8 +94,13 @@ def _access() -> UUID | None:
 
 
 def _hold(access_id: UUID) -> None:
-    until = current_application().clock() + timedelta(minutes=SESSION_MINUTES)
-    session["person"] = {"access": str(access_id), "until": until.isoformat()}
+    now = current_application().clock()
+    held = session.get("person") if isinstance(session.get("person"), dict) else {}
+    began = held.get("began") if held.get("access") == str(access_id) else None
+    began_at = datetime.fromisoformat(began) if began else now
+    until = min(now + timedelta(minutes=SESSION_MINUTES), began_at + LONGEST_SESSION)
+    session["person"] = {"access": str(access_id), "until": until.isoformat(),
+                         "began": began_at.isoformat()}
 
 
 @bp.get("/sprache/<string:code>")
@@ -98,14 +114,17 @@ def choose_language(code: str) -> Any:
 
 @bp.get("")
 def enter() -> Any:
+    if "zugang" in request.args:
+        # A slip's QR code brings its code (and language) once: another person's page open
+        # on this phone closes, and the code moves from the address into the form.
+        session.pop("person", None)
+        session["person_code"] = request.args["zugang"][:40]
+        if request.args.get("sprache") in PERSON_LANGUAGES:
+            session["person_language"] = request.args["sprache"]
+        return redirect(url_for("person.enter"), 303)
     if _access() is not None:
         return redirect(url_for("person.status"))
-    # A slip's QR code brings the code once (and the slip's language); the code is put in
-    # the form, not kept in the URL.
-    if request.args.get("sprache") in PERSON_LANGUAGES and "person_language" not in session:
-        session["person_language"] = request.args["sprache"]
-        return redirect(url_for("person.enter", zugang=request.args.get("zugang", "")[:40]))
-    return _enter_page({"code": request.args.get("zugang", "")[:40]}, {}, 200)
+    return _enter_page({"code": session.pop("person_code", "")}, {}, 200)
 
 
 def _enter_page(values: dict[str, Any], errors: dict[str, list[str]], status: int) -> Any:
@@ -124,8 +143,9 @@ def open_page() -> Any:
     try:
         access_id = current_application().person.open_access(data["code"], data["birth_year"])
     except AccessRefused:
-        # 401 counts against the address (web/auth/throttle.py); the same words whether
-        # the code exists or not.
+        # 401 counts against the code and the address (web/auth/throttle.py); the same
+        # words whether the code exists or not.
+        security_event("person_page_refused")
         return _enter_page({"code": data["code"], "birth_year": data["birth_year"]},
                            {"_form": [_("This code and birth year do not open a page. "
                                         "Please check both, or ask your contact for a new "

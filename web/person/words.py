@@ -48,6 +48,14 @@ UNDERSTOOD = {"yes": _l("Yes, I understood everything"), "partly": _l("Only part
               "no": _l("No")}
 
 
+def on_person_page() -> bool:
+    """Whether the request is the person's (a page of theirs, or an address below it that
+    matches none): it speaks their language and shows no staff text."""
+    from flask import request
+
+    return request.blueprint == "person" or request.path.startswith("/mein-stand")
+
+
 def need_words(network: Any, need: str) -> str:
     group = need.split(".", 1)[0]
     if group in NEED_WORDS:

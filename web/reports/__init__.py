@@ -20,7 +20,7 @@ from domain import access
 from domain.demand import MOST_PEOPLE
 from readmodel import queries
 from readmodel.reports import (
-    DemandRow, GapRow, Health, NetworkMap, Period, ReportFilter, StepTimes,
+    SMALL, DemandRow, GapRow, Health, NetworkMap, Period, ReportFilter, StepTimes,
     capacity_against_demand, care_gaps, drawn, median_for_export, network_health, network_map,
     rate_for_export, suppressed)
 from web.application import current_application
@@ -343,14 +343,18 @@ def _feedback_rows(f: ReportFilter) -> list[dict[str, Any]]:
     person's answer must not be told apart (a supervisor sees their organisation's only)."""
     organisations = {str(o.id): o for o in current_application().organisations()}
     rows = []
-    for row in queries.feedback_per_service(read_store(), f.organisation_id, f.district):
+    first, after = f.period.start.isoformat(), f.period.end.isoformat()
+    for row in queries.feedback_per_service(read_store(), first, after, f.organisation_id,
+                                            f.district, f.need):
         organisation = organisations.get(row["organisation_id"])
         service = (organisation.services.get(row["service_id"] or "", {}) if organisation
                    else {}).get("name", "–")
+        answers = int(row["answers"])
+        # Under five answers even "0 helped" would tell what each person said.
+        counts = {k: suppressed(int(row[k] or 0)) if answers >= SMALL else "–"
+                  for k in ("helped", "understood", "by_person")}
         rows.append({"organisation": organisation.name if organisation else "–",
-                     "service": service,
-                     **{k: suppressed(int(row[k] or 0)) for k in (
-                         "answers", "helped", "understood", "by_person")}})
+                     "service": service, "answers": suppressed(answers), **counts})
     return rows
 
 
