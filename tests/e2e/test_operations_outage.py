@@ -223,3 +223,46 @@ def test_a_postgresql_restart_answers_503_writes_nothing_by_half_and_recovers(
     finally:
         store.close()
     application.close()
+
+
+def test_a_web_worker_started_while_postgresql_is_down_waits_for_it(
+        private_postgres: PrivatePostgres, network: NetworkConfig, tmp_path: Path) -> None:
+    """A worker starting during an outage (gunicorn replaces each after max_requests)
+    waits for the database instead of failing its boot, which would stop the server."""
+    import os
+    import subprocess
+    import sys
+
+    from domain.settings import PROJECT_ROOT
+    from testbed.processes import free_port, same_master_key
+
+    url = f"{private_postgres.url}?connect_timeout=1"
+    bootstrap(Settings(database_url=url), network=network).application.close()
+    private_postgres.stop()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "SQLITE_"))}
+    env.update(DATABASE_URL=url, SECRET_KEY="boot-" + "x" * 32, GUNICORN_WORKERS="1",
+               GUNICORN_BIND=f"127.0.0.1:{port}", INSTANCE_DIR=str(tmp_path / "instance"),
+               **same_master_key())
+    log = tmp_path / "gunicorn.log"
+    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c",
+                               "deploy/gunicorn.conf.py", "web.wsgi:app"], cwd=PROJECT_ROOT,
+                              env=env, start_new_session=True, stdout=log.open("w"),
+                              stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: "database unreachable while starting" in log.read_text(), 60,
+                   "the worker to wait for the database")
+        assert server.poll() is None, log.read_text()[-3000:]
+        private_postgres.start()
+
+        def serving() -> bool:
+            assert server.poll() is None, log.read_text()[-3000:]
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/health/live",
+                                    timeout=5).status_code == 200
+            except requests.RequestException:
+                return False
+        wait_until(serving, 90, "the waiting worker to serve")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
