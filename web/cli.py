@@ -23,7 +23,7 @@ from domain.organisation import DEFAULT_TOKEN_DAYS, MEMBER_ROLES, MOST_TOKEN_DAY
 from domain.stamp import Role, Stamp
 from domain.network import NetworkConfigError, load_network
 from web.application import current_application
-from web.incoming import UnreadableInput, decode_json
+from web.incoming import UnreadableInput
 
 
 def init_app(app: Flask) -> None:

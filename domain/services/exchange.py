@@ -249,11 +249,13 @@ class ExchangeService(Service):
         return [self.application.repository.get(i)
                 for i in self.application.created_ids(ImportedOrganisation.Imported)]
 
-    def pending(self) -> list[PendingRecord]:
-        """Every imported organisation with something not mapped yet, by name."""
+    def pending(self, records: list[ImportedOrganisation] | None = None
+                ) -> list[PendingRecord]:
+        """Every imported organisation (of ``records``, else all) with something not mapped
+        yet, by name."""
         mapping = self.mapping()
         found = []
-        for record in self.imported():
+        for record in self.imported() if records is None else records:
             resolved = resolve(record.offer, mapping, self.application.network,
                                record.publisher)
             if resolved.missing or resolved.pending:

@@ -4,8 +4,6 @@ six languages of DESIGN's person-facing pages: German, English (the msgid), Arab
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po

@@ -216,10 +216,10 @@ def import_hsds(publisher: str, dry_run: bool) -> Any:
     report = current_application().exchange.import_hsds(g.viewer, document,
                                                         publisher=publisher,
                                                         dry_run=dry_run).as_dict()
-    for organisation in report["organisations"]:
-        organisation["missing"] = [translate(m) for m in organisation["missing"]]
-        for error in organisation["errors"]:
+    for outcome in report["organisations"]:
+        outcome["missing"] = [translate(m) for m in outcome["missing"]]
+        for error in outcome["errors"]:
             error["detail"] = translate(error["detail"])
-        for service in organisation["services"]:
+        for service in outcome["services"]:
             service["missing"] = [translate(m) for m in service["missing"]]
     return report

@@ -89,7 +89,8 @@ def render_exchange(report: Any = None, errors: dict[str, list[str]] | None = No
                     status: int = 200) -> Any:
     exchange = current_application().exchange
     network = current_application().network
-    pending = exchange.pending()
+    imported = exchange.imported()
+    pending = exchange.pending(imported)
     terms: Counter[tuple[str, str, str]] = Counter()
     areas: Counter[str] = Counter()
     for found in pending:
@@ -114,8 +115,7 @@ def render_exchange(report: Any = None, errors: dict[str, list[str]] | None = No
         seen=lambda kind, *names: seen_of(mapping, kind, *names),
         needs=[(code, need_label(network, code)) for code in _needs()],
         sectors=SECTORS, districts=[(d, d) for d in network.districts],
-        imported=sorted(exchange.imported(), key=lambda r: (r.publisher,
-                                                            r.offer["name"].casefold())),
+        imported=sorted(imported, key=lambda r: (r.publisher, r.offer["name"].casefold())),
         pending_ids={p.record.id for p in pending},
         registered={o.key for o in current_application().organisations()},
         new_key=new_key), status

@@ -14,7 +14,6 @@ from uuid import UUID
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, \
     request, session, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
-from marshmallow import ValidationError
 
 from domain.base import DomainError
 from domain.organisation import Organisation
@@ -23,7 +22,7 @@ from domain.services.person import AccessRefused
 from domain.stamp import Stamp
 from readmodel.read_audit import record_read
 from web.application import current_application
-from web.forms import FormSchema, choice, field_messages, integer, text
+from web.forms import FormError, FormSchema, choice, integer, load_form, text
 from web.labels import day
 from web.person.words import HELPED as HELPED_WORDS, LANGUAGE_NAMES, PERSON_LANGUAGES, \
     RIGHT_TO_LEFT, UNDERSTOOD as UNDERSTOOD_WORDS, need_words, status_words
@@ -70,11 +69,6 @@ def not_kept(response: Any) -> Any:
     """A phone may be shared: what the page showed is not kept by the browser."""
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _form(schema: type[FormSchema]) -> dict[str, Any]:
-    raw = {k: v for k, v in request.form.items() if k != "csrf_token"}
-    return schema().load(raw)
 
 
 def _access() -> UUID | None:
@@ -137,9 +131,9 @@ def _enter_page(values: dict[str, Any], errors: dict[str, list[str]], status: in
 @bp.post("")
 def open_page() -> Any:
     try:
-        data = _form(EnterForm)
-    except ValidationError as e:
-        return _enter_page(request.form, field_messages(e), 422)
+        data = load_form(EnterForm)
+    except FormError as e:
+        return _enter_page(e.values, e.errors, 422)
     try:
         access_id = current_application().person.open_access(data["code"], data["birth_year"])
     except AccessRefused:
@@ -212,12 +206,12 @@ def give_feedback(referral_id: UUID) -> Any:
     if access_id is None:
         return redirect(url_for("person.enter"))
     try:
-        data = _form(FeedbackForm)
+        data = load_form(FeedbackForm)
         current_application().person.give_feedback(
             access_id, referral_id, data["helped"], data["understood"],
             data["what_would_help"], g.get("correlation_id", ""))
-    except ValidationError as e:
-        return _status_page(access_id, field_messages(e), str(referral_id), request.form, 422)
+    except FormError as e:
+        return _status_page(access_id, e.errors, str(referral_id), e.values, 422)
     except AccessRefused:
         abort(404)
     except DomainError:
@@ -233,11 +227,11 @@ def request_revocation() -> Any:
     if access_id is None:
         return redirect(url_for("person.enter"))
     try:
-        data = _form(RevocationForm)
+        data = load_form(RevocationForm)
         current_application().person.request_revocation(access_id, data["consent_id"],
                                                         g.get("correlation_id", ""))
-    except ValidationError as e:
-        return _status_page(access_id, field_messages(e), "revoke", request.form, 422)
+    except FormError as e:
+        return _status_page(access_id, e.errors, "revoke", e.values, 422)
     except AccessRefused:
         abort(404)
     except DomainError:

@@ -11,7 +11,6 @@ from uuid import UUID
 import segno
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext as _
-from marshmallow import fields, validate
 
 from domain.case import Case
 from domain.referral import HELPED, UNDERSTOOD
@@ -150,6 +149,3 @@ def record_feedback(referral_id: UUID) -> Any:
         expected_version=d["expected_version"], idempotency_key=d["idempotency_key"]),
         rerender=rerender, success=done)
 
-
-def language_choices() -> list[tuple[str, str]]:
-    return [(code, LANGUAGE_NAMES[code]) for code in PERSON_LANGUAGES]
