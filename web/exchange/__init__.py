@@ -165,7 +165,8 @@ def import_document() -> Any:
 
 def _remapped(result: dict[str, Any]) -> Any:
     made, ended = len(result["services"]), len(result["ended"])
-    words = [_("The mapping is saved.")]
+    words = [_("The mapping is removed.") if request.endpoint in (
+        "exchange.unmap_term", "exchange.unmap_area") else _("The mapping is saved.")]
     if made:
         words.append(ngettext("%(num)d service is a receiver now.",
                               "%(num)d services are receivers now.", made))

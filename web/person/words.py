@@ -57,11 +57,18 @@ def on_person_page() -> bool:
 
 
 def need_words(network: Any, need: str) -> str:
-    group = need.split(".", 1)[0]
-    if group in NEED_WORDS:
-        return str(NEED_WORDS[group])
+    """The need's group in the person's language; a single need (a consent's purpose may
+    be one) with the network's own name for it, so a signed form says exactly what it
+    covers."""
+    from web.i18n import language
+
+    group, _dot, _rest = need.partition(".")
     found = network.needs.get(need)
-    return found.label_en if found else need
+    named = (found.label_de if language() == "de" else found.label_en) if found else None
+    if group in NEED_WORDS:
+        words = str(NEED_WORDS[group])
+        return f"{words} ({named})" if named and named != words and "." in need else words
+    return named or need
 
 
 def sector_words(sector: str) -> str:
