@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
+from domain.agreement import Agreement
 from domain.case import Case
 from domain.referral import DRAFT, OPEN_STATES, Referral
 from domain.stamp import STAFF_ROLES, Role, Stamp
@@ -102,3 +103,16 @@ def sees_directory(viewer: Stamp) -> bool:
 
 def keeps_directory(viewer: Stamp) -> bool:
     return viewer.role in (Role.COORDINATOR.value, Role.ADMIN.value)
+
+
+def keeps_register(viewer: Stamp) -> bool:
+    """The coordination office keeps the needs register (conferences, working groups, need
+    groups, agreements, the reports to politics)."""
+    return viewer.role == Role.COORDINATOR.value
+
+
+def sees_agreement(viewer: Stamp, agreement: Agreement) -> bool:
+    """An agreement is seen by the coordination office and by the organisation that took it
+    on (its caseworkers and supervisors, in whose inbox it lands)."""
+    return keeps_register(viewer) or (viewer.role in CASE_CONTENT_ROLES
+                                      and viewer.organisation_id == agreement.organisation_id)

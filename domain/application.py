@@ -44,6 +44,8 @@ from domain.services.planning import PlanningService
 from domain.services.privacy import PrivacyService
 from domain.services.staff import StaffService
 from domain.services.referrals import ReferralService
+from domain.services.responsibilities import ResponsibilityService
+from domain.services.register import RegisterService
 from domain.stamp import Role, Stamp, StampAsDict
 
 A = TypeVar("A", bound=StampedAggregate)
@@ -98,6 +100,8 @@ class ReferralNetwork(Application):
         self.privacy = PrivacyService(self)
         self.staff = StaffService(self)
         self.person = PersonService(self)
+        self.responsibilities = ResponsibilityService(self)
+        self.register = RegisterService(self)
         # The projections read the events without the person's data: the views hold none.
         self.mapper_for_views = self._sealing_mapper(unseal=False) if person_keys \
             else self.mapper

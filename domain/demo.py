@@ -9,7 +9,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -17,8 +17,10 @@ from uuid import UUID
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from domain.application import ReferralNetwork
+from domain.deadlines import calendar_for
 from domain.network.loader import NetworkConfigError, _first_error
-from domain.organisation import Organisation
+from domain.organisation import Organisation, contact_key
+from domain.register import NeedRef
 from domain import second_factor
 from domain.stamp import STAFF_ROLES, Role, Stamp
 from domain.vocabulary import SECTORS
@@ -38,6 +40,17 @@ class _ServiceSchema(Schema):
     capacity = fields.Integer(load_default=None)
 
 
+class _ContactSchema(Schema):
+    class Meta:
+        unknown = RAISE
+    name = fields.String(required=True)
+    title = fields.String(load_default=None)
+    phone = fields.String(load_default=None)
+    email = fields.String(load_default=None)
+    # shown on the public Organigramm (the coordination office's choice)
+    public = fields.Boolean(load_default=False)
+
+
 class _OrganisationSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -49,6 +62,7 @@ class _OrganisationSchema(Schema):
         validate=validate.OneOf([r.value for r in STAFF_ROLES])))),
         required=True)
     service = fields.List(fields.Nested(_ServiceSchema), load_default=list)
+    contact = fields.List(fields.Nested(_ContactSchema), load_default=list)
 
 
 class _DirectorySchema(Schema):
@@ -84,6 +98,7 @@ def load_demo(application: ReferralNetwork, demo_dir: Path) -> DemoReport:
     loader = _DemoLoader(application, directory)
     loader.directory()
     loader.cases()
+    loader.register()
     statuses: dict[str, int] = {}
     for referral in application.all_referrals():
         statuses[referral.status] = statuses.get(referral.status, 0) + 1
@@ -157,7 +172,24 @@ class _DemoLoader:
             for username, role in org["members"]:
                 application.directory.add_member(system, self.org_id(k), username, Role(role),
                                idempotency_key=self.key("org", k, "member", username))
+            self.contacts(k, org["contact"])
         self.second_factors()
+
+    def contacts(self, key: str, listed: list[dict[str, Any]]) -> None:
+        """The organisation's contact persons, and those the coordination office made
+        public for the Organigramm (as commands of their own, so that a network loaded
+        before contacts existed gets them too)."""
+        if not listed:
+            return
+        application = self.application
+        contacts = [{k: v for k, v in c.items() if k != "public" and v} for c in listed]
+        application.directory.change_contacts(self.system, self.org_id(key), contacts,
+                                              idempotency_key=self.key("org", key, "contacts"))
+        public = [contact_key(c) for c, said in zip(contacts, listed) if said["public"]]
+        if public:
+            application.directory.choose_public_contacts(
+                self.system, self.org_id(key), public,
+                idempotency_key=self.key("org", key, "public-contacts"))
 
     def second_factors(self) -> None:
         """Every login whose role needs one gets the demo's published authenticator key, set
@@ -254,8 +286,9 @@ class _DemoLoader:
 
     def receiver_for(self, need: str, case_id: UUID, i: int) -> str:
         case = self.application.repository.get(case_id)
-        keys = self.application.network.responsible(need, case.legal_sphere,
-                                                    case.person["district"], case.housing_stage)
+        network = self.application.responsibilities.effective_network()
+        keys = network.responsible(need, case.legal_sphere, case.person["district"],
+                                   case.housing_stage)
         return keys[i % len(keys)]
 
     def receiver_step(self, step: str, run: Callable[..., Any], receiver: Stamp,
@@ -297,3 +330,69 @@ class _DemoLoader:
             supervisor = self.stamp(lead, role="supervisor")
             run(step, application.referrals.mark_referral_entered_in_error, supervisor,
                 referral_id, "Falscher Fall ausgewählt.")
+
+    def register(self) -> None:
+        """A district conference three weeks ago and a working group, with their needs, need
+        groups and agreements: one kept, one due, one missed (the scan escalates it)."""
+        application = self.application
+        office = self.stamp("koordinierungsstelle", role="coordinator")
+        held = self.application.clock().replace(hour=10, minute=0, second=0,
+                                                microsecond=0) - timedelta(days=21)
+        orgs = {k: self.org_id(k) for k in ("fsa-sachsendorf", "mbe", "psz", "jugendamt",
+                                             "sozialamt", "wohnungsgesellschaft", "jobcenter",
+                                             "willkommen-ev")}
+
+        def run(step: str, command: Callable[..., dict[str, Any]], *args: Any,
+                **kwargs: Any) -> dict[str, Any]:
+            with self.at(held):
+                return command(*args, idempotency_key=self.key("register", step), **kwargs)
+        conference = run("conference", application.register.convene, office, "conference",
+                         "Stadtteilkonferenz Sachsendorf", list(orgs.values()),
+                         district="Sachsendorf", held_on=held.date())["forum_id"]
+        for n, (text, sector, by) in enumerate([
+                ("Zu wenige Kitaplätze für Kinder aus der Gemeinschaftsunterkunft",
+                 "education", ["fsa-sachsendorf", "jugendamt"]),
+                ("Keine Hausaufgabenhilfe am Nachmittag in der Nähe der Unterkunft",
+                 "education", ["willkommen-ev"]),
+                ("Wartezeiten von mehr als zwei Monaten auf psychotherapeutische Behandlung",
+                 "health", ["psz"]),
+                ("Sprachmittlung für Arztbesuche fehlt", "health", ["psz", "fsa-sachsendorf"]),
+                ("Kaum bezahlbare Wohnungen für große Familien", "housing",
+                 ["wohnungsgesellschaft", "sozialamt"]),
+                ("Auszug aus der Unterkunft scheitert an fehlenden Mietkautionen", "housing",
+                 ["mbe"])]):
+            run(f"need-{n}", application.register.raise_need, office, conference, text,
+                sector, [orgs[k] for k in by])
+        groups = {}
+        for title, need, numbers in (("Kinderbetreuung und Lernen", "childcare", [1, 2]),
+                                     ("Psychosoziale Versorgung", "health", [3, 4])):
+            groups[title] = run(f"group-{title}", application.register.form_group, office,
+                                title, [NeedRef(conference, n) for n in numbers],
+                                need=need)["group_id"]
+        for n, (key, what, days, group) in enumerate([
+                ("jugendamt", "Übersicht freier Kitaplätze im Stadtteil an die FSA geben", 7,
+                 "Kinderbetreuung und Lernen"),
+                ("psz", "Sprachmittlerpool für Arztpraxen im Stadtteil aufbauen", 60,
+                 "Psychosoziale Versorgung"),
+                ("willkommen-ev", "Hausaufgabenhilfe zweimal wöchentlich in der Unterkunft "
+                 "anbieten", 14, "Kinderbetreuung und Lernen")]):
+            due = self._working_day(held + timedelta(days=days))
+            made = run(f"agreement-{n}", application.register.make_agreement, office,
+                       conference, orgs[key], what, due, group_id=groups[group])
+            if n == 0:
+                run("agreement-0-done", application.register.mark_done,
+                    self.stamp("jugendamt"), made["agreement_id"],
+                    "Liste mit freien Plätzen am Stadtteiltreff übergeben.")
+        group = run("working-group", application.register.convene, office, "working_group",
+                    "AG Wohnraum", [orgs["wohnungsgesellschaft"], orgs["sozialamt"]],
+                    lead_organisation_id=orgs["mbe"])["forum_id"]
+        run("wg-need", application.register.raise_need, office, group,
+            "Wohnberechtigungsscheine brauchen über drei Monate", "housing",
+            [orgs["sozialamt"], orgs["mbe"]], district="Mitte")
+
+    def _working_day(self, moment: datetime) -> date:
+        calendar = calendar_for(self.application.network.state)
+        day = moment.date()
+        while not calendar.is_working_day(day):
+            day += timedelta(days=1)
+        return day

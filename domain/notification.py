@@ -25,6 +25,9 @@ from domain.stamp import Stamp
 
 PENDING, SENDING, DELIVERED, RETRY, FAILED = "pending", "sending", "delivered", "retry", "failed"
 MONTHLY_REPORT = "monthly_report"  # the stage of a monthly report's notification
+# The stage of a missed agreement's notification (domain.agreement); its ``attachment``
+# names the agreement ({"agreement": id}), which the mail links to instead of attaching.
+AGREEMENT_MISSED = "agreement_missed"
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
            timedelta(hours=1))
 
@@ -37,6 +40,10 @@ class Notification(StampedAggregate):
     @staticmethod
     def id_for(referral_id: UUID, stage: str, level: int) -> UUID:
         return uuid5(referral_id, f"escalation:{stage}:{level}")
+
+    @staticmethod
+    def id_for_missed_agreement(agreement_id: UUID) -> UUID:
+        return uuid5(agreement_id, AGREEMENT_MISSED)
 
     @staticmethod
     def id_for_monthly_report(office_id: UUID, month: date) -> UUID:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -83,6 +84,18 @@ def validate_service(service: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# What a contact person of the directory says: a name, and a title, phone, e-mail where known.
+CONTACT_FIELDS = ("name", "title", "phone", "email")
+
+
+def contact_key(contact: dict[str, Any]) -> str:
+    """A contact as it reads now. The coordinator chooses contacts public by this key, so a
+    contact changed by an import afterwards (another name, another address) is a new one
+    and not public until chosen again."""
+    text = json.dumps(contact, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 class Organisation(StampedAggregate):
     @staticmethod
     def id_for(network: str, key: str) -> UUID:
@@ -104,6 +117,8 @@ class Organisation(StampedAggregate):
         self.active = True
         # The services the HSDS API serves to anyone; None: the organisation is not public.
         self.public_services: list[str] | None = None
+        # The contacts (their contact_key) the public Organigramm shows; none until chosen.
+        self.public_contacts: list[str] = []
 
     @classmethod
     def register(cls, id: UUID, key: str, name: str, sector: str, inbox_address: str,
@@ -216,6 +231,29 @@ class Organisation(StampedAggregate):
     @event("PublicationWithdrawn")
     def _withdrawn(self, by: Stamp) -> None:
         self.public_services = None
+
+    def choose_public_contacts(self, keys: list[str], by: Stamp) -> bool:
+        """The contacts (by :func:`contact_key`) the public Organigramm shows; the others
+        stay for the network's staff. Records nothing when the choice is as it was."""
+        known = {contact_key(c) for c in self.contacts}
+        if any(key not in known for key in keys):
+            raise DomainError(_("{organisation} has no such contact (any more); please look "
+                                "at its contacts again.", organisation=self.name),
+                              field="contacts")
+        chosen = sorted(set(keys))
+        if chosen == sorted(k for k in self.public_contacts if k in known):
+            return False
+        self._public_contacts_chosen(contacts=chosen, by=by)
+        return True
+
+    @event("PublicContactsChosen")
+    def _public_contacts_chosen(self, contacts: list[str], by: Stamp) -> None:
+        self.public_contacts = contacts
+
+    def shown_contacts(self) -> list[dict[str, Any]]:
+        """The contacts chosen public, as they read now."""
+        chosen = set(self.public_contacts)
+        return [c for c in self.contacts if contact_key(c) in chosen]
 
     # -- members ----------------------------------------------------------------------------
     def add_member(self, user: str, role: Role, by: Stamp) -> None:

@@ -12,7 +12,7 @@ PROJECTIONS = ("handoff_views",)
 # Raise it when a view table's columns or what a projection writes change: the views of an
 # older version are then dropped and projected again from the events on first use (kept in
 # positions as "schema").
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 TABLES = {
     "positions": "projection TEXT PRIMARY KEY, position BIGINT NOT NULL",
     "organisations": "organisation_id TEXT PRIMARY KEY, key TEXT NOT NULL, name TEXT NOT NULL, "

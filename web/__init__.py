@@ -30,11 +30,14 @@ NAVIGATION = {
                       ("reports.overview", _l("Network")), ("directory.index", _l("Directory")),
                       ("staff.index", _l("Staff"))),
     Role.COORDINATOR: (("reports.overview", _l("Network")),
+                       ("register.index", _l("Needs register")),
                        ("directory.escalations", _l("Escalations")),
                        ("directory.index", _l("Directory")),
+                       ("responsibilities.index", _l("Responsibilities")),
                        ("exchange.index", _l("Directory exchange")),
                        ("inbox.notifications", _l("Notices"))),
     Role.ADMIN: (("directory.index", _l("Directory")),
+                 ("responsibilities.index", _l("Responsibilities")),
                  ("exchange.index", _l("Directory exchange")), ("staff.index", _l("Staff"))),
     Role.DATA_PROTECTION: (("privacy.index", _l("Data protection")),
                            ("privacy.reads", _l("Who read a case"))),
@@ -127,7 +130,10 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     from web.inbox import bp as inbox_bp
     from web.privacy import bp as privacy_bp
     from web.referrals import bp as referrals_bp
+    from web.register import bp as register_bp
     from web.reports import bp as reports_bp
+    from web.public import bp as public_bp
+    from web.responsibilities import bp as responsibilities_bp
     from web.staff import bp as staff_bp
 
     i18n.init_app(app)
@@ -136,7 +142,7 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     csrf.init_app(app)
     for blueprint in (auth_bp, cases_bp, referrals_bp, inbox_bp, audit_bp, directory_bp,
                       exchange_bp, hsds_bp, reports_bp, privacy_bp, staff_bp, person_bp,
-                      voice_bp):
+                      voice_bp, register_bp, responsibilities_bp, public_bp):
         app.register_blueprint(blueprint)
     init_person(app)
     api.init_app(app)

@@ -148,6 +148,7 @@ def init_app(app: Flask) -> None:
         """Run the escalation scan once."""
         from domain.services.escalations import escalations_due
         from readmodel.queries import due_escalations
+        from readmodel.register import missed_agreements
 
         now = _parse_now(now_text)
         updater = _updater(app)
@@ -155,14 +156,19 @@ def init_app(app: Flask) -> None:
         due = due_escalations(updater.store, now)
         found = (escalations_due(due, now) if dry_run
                  else updater.application.escalations.escalate_due(due, now))
+        missed = missed_agreements(updater.store, now)
+        if not dry_run:
+            updater.application.register.escalate_missed(missed, now)
         if not dry_run:
             updater.catch_up()
         verb = "would escalate" if dry_run else "escalated"
         for e in found:
             click.echo(f"{verb}: referral {e.referral_id} stage {e.stage} level {e.level} "
                        f"(due {e.due_at.isoformat(timespec='minutes')})")
-        click.echo(f"{len(found)} escalation(s) at {now.isoformat(timespec='minutes')}"
-                   + (" (dry run)" if dry_run else ""))
+        for agreement_id in missed:
+            click.echo(f"{verb}: missed agreement {agreement_id}")
+        click.echo(f"{len(found) + len(missed)} escalation(s) at "
+                   f"{now.isoformat(timespec='minutes')}" + (" (dry run)" if dry_run else ""))
 
 
 def _notification_commands(app: Flask) -> None:

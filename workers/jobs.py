@@ -20,7 +20,7 @@ from readmodel import runs
 from readmodel.reports import previous_month
 from readmodel.runner import ViewUpdater
 from runtime.event_chain import EventChain
-from workers.escalation import scan
+from workers.escalation import scan, scan_agreements
 from workers.mail import AttachmentMaker, MailSettings, no_attachments, send_due
 from workers.webhooks import WebhookSettings, deliver_due
 
@@ -49,12 +49,17 @@ class Jobs:
     def scan_escalations(self) -> int:
         with self._recorded(runs.ESCALATION_SCAN):
             self.updater.catch_up()
-            recorded = [e for e in scan(self.application, self.updater.store, self.clock())
+            now = self.clock()
+            recorded = [e for e in scan(self.application, self.updater.store, now)
                         if e.recorded]
+            missed = scan_agreements(self.application, self.updater.store, now)
             if recorded:
                 log.info("%d escalations recorded", len(recorded))
+            if missed:
+                log.info("%d missed agreements escalated", len(missed))
+            if recorded or missed:
                 self.updater.catch_up()
-            return len(recorded)
+            return len(recorded) + len(missed)
 
     def send_notifications(self) -> dict[str, int]:
         with self._recorded(runs.MAIL):

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from domain.application import ReferralNetwork
 from domain.base import MAIL_ADDRESS
-from domain.notification import Notification
+from domain.notification import AGREEMENT_MISSED, Notification
 from readmodel.queries import sendable_notifications
 from readmodel.store import ViewStore
 
@@ -126,13 +126,17 @@ def _message(notification: Notification, mail: MailSettings,
         message["Message-ID"] = f"<{notification.id}@fallnetz>"
     except ValueError as error:  # e.g. a line break in a header
         raise Undeliverable(f"a header cannot be written: {type(error).__name__}") from None
+    attached_files = notification.attachment
     if notification.referral_id is not None:
         link = f"{mail.base_url}/vermittlungen/{notification.referral_id}"
+    elif notification.stage == AGREEMENT_MISSED:  # names the agreement, attaches nothing
+        link = f"{mail.base_url}/verabredungen/{(attached_files or {}).get('agreement', '')}"
+        attached_files = None
     else:  # the monthly report: its month's reports in the web
         month = (notification.attachment or {}).get("month", "")
         link = f"{mail.base_url}/netzwerk?von={month}&bis={month}"
     message.set_content(f"{notification.body}\n\n{link}\n")
-    for attached in attachments(notification) if notification.attachment else []:
+    for attached in attachments(notification) if attached_files else []:
         maintype, subtype = attached.mimetype.split("/")
         message.add_attachment(attached.content, maintype=maintype, subtype=subtype,
                                filename=attached.filename)

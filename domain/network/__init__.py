@@ -11,10 +11,11 @@ from domain.network.config import (
     NetworkConfig,
     NeedCategory,
     ResponsibilityRule,
+    SelfHelp,
 )
 from domain.network.loader import NetworkConfigError, load_network
 
 __all__ = [
     "DeadlinePolicy", "Duration", "NeedCategory", "NetworkConfig", "NetworkConfigError",
-    "ResponsibilityRule", "load_network",
+    "ResponsibilityRule", "SelfHelp", "load_network",
 ]

@@ -48,6 +48,17 @@ class LeadRule:
 
 
 @dataclass(frozen=True)
+class SelfHelp:
+    """What the people can do themselves about a need at a housing stage (Organigramm); in
+    German, and in English where the coordination office wrote it."""
+
+    need: str
+    housing_stage: str
+    text: str
+    text_en: str = ""
+
+
+@dataclass(frozen=True)
 class Duration:
     """Either calendar hours or working days (counted to the end of the working day)."""
 
@@ -97,6 +108,8 @@ class NetworkConfig:
     consent_max_months: int = 24
     # district → its neighbours, symmetric (see :func:`symmetric_neighbours`)
     neighbours: dict[str, frozenset[str]] = field(default_factory=dict)
+    # what the people can do themselves, per need and housing stage (responsibility.toml)
+    self_help: tuple[SelfHelp, ...] = field(default=())
 
     def next_to(self, district: str) -> frozenset[str]:
         """The districts that border ``district`` (none when the network names none)."""

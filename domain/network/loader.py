@@ -51,6 +51,7 @@ def load_network(folder: str | Path) -> NetworkConfig:
         legal_sphere_by_residence_status=dict(network["legal_sphere_by_residence_status"]),
         responsibility_version=responsibility["version"],
         rules=tuple(responsibility["rule"]), lead_rules=tuple(responsibility["lead"]),
+        self_help=tuple(responsibility["self_help"]),
         deadlines=DeadlinePolicy(
             version=deadlines["version"], stages=deadlines["urgency"],
             lead_handoff_decide=deadlines["lead_handoff"]["decide"],
@@ -109,3 +110,11 @@ def _check_references(path: Path, responsibility: dict[str, Any], needs: dict[st
             if district not in districts:
                 raise NetworkConfigError(path, f"rule[{index}].districts",
                                          f"District {district!r} is not in network.toml.")
+    for index, said in enumerate(responsibility["self_help"]):
+        if said.need not in needs:
+            raise NetworkConfigError(path, f"self_help[{index}].need",
+                                     f"Need {said.need!r} is not in needs.toml.")
+        if [(s.need, s.housing_stage) for s in responsibility["self_help"][:index]].count(
+                (said.need, said.housing_stage)):
+            raise NetworkConfigError(path, f"self_help[{index}].housing_stage",
+                                     "A text for this need and housing stage is given twice.")

@@ -14,6 +14,7 @@ from domain.network.config import (
     LeadRule,
     NeedCategory,
     ResponsibilityRule,
+    SelfHelp,
 )
 from domain.vocabulary import HOUSING_STAGES, LEGAL_SPHERES, RESIDENCE_STATUSES, URGENCIES
 
@@ -133,11 +134,24 @@ class LeadRuleSchema(Strict):
                         districts=tuple(data["districts"]))
 
 
+class SelfHelpSchema(Strict):
+    need = fields.String(required=True)
+    housing_stage = fields.String(required=True, validate=validate.OneOf(HOUSING_STAGES))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    text_en = fields.String(load_default="", validate=validate.Length(max=1000))
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> SelfHelp:
+        return SelfHelp(**data)
+
+
 class ResponsibilitySchema(Strict):
     version = fields.String(required=True, validate=validate.Length(min=1))
     lead = fields.List(fields.Nested(LeadRuleSchema), load_default=list)
     rule = fields.List(fields.Nested(RuleSchema), required=True,
                        validate=validate.Length(min=1))
+    # What the people can do themselves, per need and housing stage (the Organigramm's).
+    self_help = fields.List(fields.Nested(SelfHelpSchema), load_default=list)
 
 
 class DurationSchema(Strict):

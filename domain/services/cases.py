@@ -217,8 +217,9 @@ class CaseService(Service):
 
     def _draft_lead_handoffs(self, case: Case, old_sphere: str, by: Stamp) -> list[Referral]:
         drafts = []
-        for key, need in self.application.network.lead_takers(case.legal_sphere,
-                                                              case.person["district"]):
+        # the map in force: the coordination office's once it changed the file's
+        network = self.application.responsibilities.effective_network()
+        for key, need in network.lead_takers(case.legal_sphere, case.person["district"]):
             organisation = self.application.organisation_by_key(key)
             if organisation is None or not organisation.active or (
                     organisation.id == case.lead_organisation_id):

@@ -6,11 +6,30 @@ from typing import Any
 from uuid import UUID
 
 from domain.account import UserAccount
-from domain.base import ConflictError, DomainError, PermissionDenied
+from domain.base import MAIL_ADDRESS, ConflictError, DomainError, PermissionDenied
 from domain.services.base import arguments, DIRECTORY_ROLES, Service
 from domain.messages import _
-from domain.organisation import Organisation
+from domain.organisation import CONTACT_FIELDS, Organisation
 from domain.stamp import Role, Stamp
+
+
+def checked_contacts(contacts: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Each contact with a name, its texts stripped; an e-mail must be one."""
+    checked = []
+    for contact in contacts:
+        unknown = sorted(set(contact) - set(CONTACT_FIELDS))
+        if unknown:
+            raise DomainError(_("A contact has no field {field!r}.", field=unknown[0]),
+                              field="contacts")
+        entry = {k: str(contact[k]).strip() for k in CONTACT_FIELDS
+                 if str(contact.get(k) or "").strip()}
+        if "name" not in entry:
+            raise DomainError(_("{what} is required.", what=_("A contact's name")),
+                              field="contacts")
+        if "email" in entry and not MAIL_ADDRESS.match(entry["email"]):
+            raise DomainError(_("This is not an e-mail address."), field="contacts")
+        checked.append(entry)
+    return checked
 
 
 class DirectoryService(Service):
@@ -112,6 +131,26 @@ class DirectoryService(Service):
         return self._directory_change(
             "set_publication", by, organisation_id, expected_version, change,
             idempotency_key, own_supervisor=False, args=arguments(locals()))
+
+    def change_contacts(self, by: Stamp, organisation_id: UUID,
+                        contacts: list[dict[str, str]], expected_version: int | None = None,
+                        idempotency_key: str | None = None) -> dict[str, Any]:
+        """The organisation's contact persons (name, and title, phone, e-mail where known)."""
+        checked = checked_contacts(contacts)
+        return self._directory_change(
+            "change_contacts", by, organisation_id, expected_version,
+            lambda o: o.change_details(o.name, o.inbox_address, checked, by=by),
+            idempotency_key, own_supervisor=False, args=arguments(locals()))
+
+    def choose_public_contacts(self, by: Stamp, organisation_id: UUID, contacts: list[str],
+                               expected_version: int | None = None,
+                               idempotency_key: str | None = None) -> dict[str, Any]:
+        """Which of its contacts (by :func:`~domain.organisation.contact_key`) the public
+        Organigramm shows; the coordination office decides, as it keeps the directory."""
+        return self._directory_change(
+            "choose_public_contacts", by, organisation_id, expected_version,
+            lambda o: o.choose_public_contacts(contacts, by=by), idempotency_key,
+            own_supervisor=False, args=arguments(locals()))
 
     def check_service_needs(self, service: dict[str, Any]) -> None:
         for need in service.get("needs") or []:

@@ -167,6 +167,13 @@ class EscalationService(Service):
                 found += _inbox(coordination)
         return _unique(found)
 
+    def office_recipients(self, office: Organisation | None) -> list[dict[str, Any]]:
+        """The coordination office: its inbox and its coordinators (monthly report, missed
+        agreements of the needs register)."""
+        if office is None:
+            return []
+        return _unique(_inbox(office) + self._people(office, _members(office, Role.COORDINATOR)))
+
     def _people(self, organisation: Organisation | None,
                 users: list[str]) -> list[dict[str, Any]]:
         """The users' mail addresses; the organisation's inbox when none has one."""
@@ -198,8 +205,7 @@ class EscalationService(Service):
             label = f"{month:%m/%Y}"
             notification = Notification(
                 id=notification_id, referral_id=None, stage=MONTHLY_REPORT, level=0,
-                recipients=_unique(_inbox(office) + self._people(
-                    office, _members(office, Role.COORDINATOR))),
+                recipients=self.office_recipients(office),
                 subject=in_language(_("[Fallnetz] Monthly report of the network {month}",
                                       month=label), MAIL_LANGUAGE),
                 body=in_language(_(

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from readmodel.projections import network
+from readmodel.projections import network, register
 
-REPORTS = (network,)
+REPORTS = (network, register)
 REPORT_TABLES = {name: columns for module in REPORTS for name, columns in module.TABLES.items()}
 REPORT_INDEXES = {name: index for module in REPORTS for name, index in module.INDEXES.items()}
 

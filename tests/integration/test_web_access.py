@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 
 from domain.directory_import import seen_of
 from domain.organisation import Organisation
+from domain.register import NeedRef
 from domain.stamp import Role, Stamp
 from testbed.web import csrf_token, events, sign_in, web_world
 from web.referrals.actions import ACTIONS
@@ -113,6 +114,29 @@ for endpoint in ("overview", "overview_csv", "overview_pdf", "network_map_page",
     ALLOWED[(f"reports.{endpoint}", None)] = {"katrin", "birgit", "ulrike"}
 ALLOWED[("reports.record_demand", None)] = {"katrin"}
 ALLOWED[("reports.withdraw_demand", None)] = {"katrin"}
+# The needs register: kept by the coordination office; an agreement is also seen, and marked
+# done, by the organisation that took it on (the PSZ's).
+for endpoint in ("index", "convene", "group_needs", "politics", "politics_csv",
+                 "politics_pdf", "record_sending"):
+    ALLOWED[(f"register.{endpoint}", None)] = {"katrin"}
+for endpoint in ("forum", "change_participants", "raise_need", "make_agreement", "pack",
+                 "pack_pdf"):
+    ALLOWED[(f"register.{endpoint}", "a_forum")] = {"katrin"}
+for endpoint in ("group", "change_group_status"):
+    ALLOWED[(f"register.{endpoint}", "a_group")] = {"katrin"}
+for endpoint in ("agreement", "mark_done"):
+    ALLOWED[(f"register.{endpoint}", "psz_agreement")] = {"katrin", "nadia", "ulrike"}
+for endpoint in ("withdraw_agreement", "follow_up"):
+    ALLOWED[(f"register.{endpoint}", "psz_agreement")] = {"katrin"}
+# The responsibility map: kept by the coordination office and the admins (who kept its file
+# before); the Organigramm for all staff; its public page for anyone, without sign-in.
+for endpoint in ("index", "history", "rule", "save_rule", "remove_rule", "lead_rule",
+                 "save_lead_rule", "remove_lead_rule", "self_help", "save_self_help",
+                 "download", "upload", "contacts"):
+    ALLOWED[(f"responsibilities.{endpoint}", None)] = {"katrin", "root"}
+ALLOWED[("responsibilities.choose_contacts", "psz")] = {"katrin", "root"}
+ALLOWED[("responsibilities.organigramm", None)] = SIGNED_IN
+ALLOWED[("public.organigramm", None)] = EVERYONE
 for endpoint in ("audit.case", "audit.case_print", "audit.case_csv"):
     ALLOWED[(endpoint, "own_case")] = {"birgit"}
     ALLOWED[(endpoint, "foreign_case")] = set()  # the Jobcenter of the test has no Leitung
@@ -129,7 +153,8 @@ for objects in ("sent", "draft"):
 OBJECT_KINDS = {"case_id": ("own_case", "foreign_case"), "referral_id": ("sent", "draft"),
                 "organisation_id": ("psz",), "filename": (None,),
                 "user_id": ("own_member", "foreign_member"), "token": ("a_link",),
-                "code": (None,)}
+                "code": (None,), "forum_id": ("a_forum",), "group_id": ("a_group",),
+                "agreement_id": ("psz_agreement",)}
 
 
 class Setting:
@@ -156,6 +181,21 @@ class Setting:
         self.estimate_id = self.application.planning.record_demand(
             world.as_("katrin", "koordinierungsstelle"), "housing", date(2026, 1, 1),
             date(2026, 12, 1), 450)["estimate_id"]
+        # A conference with a need in a group, and an agreement the PSZ took on.
+        katrin = world.as_("katrin", "koordinierungsstelle")
+        register = self.application.register
+        forum_id = register.convene(katrin, "conference", "Stadtteilkonferenz", [
+            world.org("psz")], district="Sandow", held_on=self.application.today())["forum_id"]
+        register.raise_need(katrin, forum_id, "Kitaplätze fehlen", "education",
+                            [world.org("psz")])
+        group_id = register.form_group(katrin, "Kita", [NeedRef(forum_id, 1)])["group_id"]
+        due = self.application.today() + timedelta(days=7)
+        while due.weekday() > 4:
+            due += timedelta(days=1)
+        agreement_id = register.make_agreement(katrin, forum_id, world.org("psz"),
+                                               "Sprechstunde anbieten", due)["agreement_id"]
+        self.register_ids = {"a_forum": forum_id, "a_group": group_id,
+                             "psz_agreement": agreement_id}
         # Members of staff whom the others manage (a caseworker of the FSA, one of the PSZ);
         # none of the signed-in users, so removing them changes nobody's access.
         system = Stamp.system("test-setup")
@@ -166,7 +206,7 @@ class Setting:
             for name, organisation_id in self.member_organisations.items()}
         self.ids = {"own_case": own, "foreign_case": foreign, "sent": sent,
                     "draft": drafts["draft_referral_ids"][0], "psz": world.org("psz"),
-                    **members, None: None}
+                    **members, **self.register_ids, None: None}
 
     def version(self, name: str) -> int:
         return self.application.repository.get(self.ids[name]).version
@@ -195,6 +235,8 @@ class Setting:
         if member:  # a member removed by an earlier request is a member again
             self._keep_member(obj)
         self._keep_active()  # an organisation deactivated by an earlier request works again
+        # a form of the responsibility map carries the map's version
+        mapped = {**key, "expected_version": self.application.responsibilities.version()}
         def seen(kind: str, *names: str) -> str:
             return seen_of(self.application.exchange.mapping(), kind, *names)
         samples: dict[str, Callable[[], dict[str, Any]]] = {
@@ -276,6 +318,40 @@ class Setting:
                                               "last_month": "2026-12", "people": "450"},
             "reports.withdraw_demand": lambda: {**versioned,
                                                 "estimate_id": str(self.estimate_id)},
+            "register.convene": lambda: {**key, "kind": "working_group", "name": "AG Wohnen",
+                                         "lead_organisation_id": str(self.world.org("mbe"))},
+            "register.group_needs": lambda: {**key, "action": "move", "group": "none",
+                                             "needs": f"{self.ids['a_forum']}:1"},
+            "register.record_sending": lambda: {**key, "recipient": "Sozialausschuss",
+                                                "sent_on": str(today),
+                                                "groups": str(self.ids["a_group"])},
+            "register.change_participants": lambda: {**versioned, "participants": str(
+                self.world.org("mbe"))},
+            "register.raise_need": lambda: {**key, "text": "Ein Bedarf",
+                                            "sector": "housing"},
+            "register.make_agreement": lambda: {**key, "organisation_id": str(
+                self.world.org("mbe")), "what": "Etwas tun",
+                "due_on": str(today + timedelta(days=7 + (2 if (today + timedelta(days=7))
+                                                          .weekday() > 4 else 0)))},
+            "register.change_group_status": lambda: {**versioned, "change": "resolve",
+                                                     "note": "gelöst"},
+            "register.mark_done": lambda: {**versioned, "note": "erledigt"},
+            "register.withdraw_agreement": lambda: {**versioned, "note": "entfällt"},
+            "register.follow_up": lambda: {**key, "forum_id": str(self.ids["a_forum"]),
+                                           "note": "läuft"},
+            "responsibilities.save_rule": lambda: {**mapped, "need": "health.general",
+                                                   "organisations": "psz"},
+            "responsibilities.remove_rule": lambda: {**mapped, "rule_id": "r1"},
+            "responsibilities.save_lead_rule": lambda: {**mapped, "legal_sphere": "SGB II",
+                                                        "need": "benefits",
+                                                        "districts": "Sandow",
+                                                        "organisations": "jobcenter"},
+            "responsibilities.remove_lead_rule": lambda: {**mapped, "rule_id": "l18"},
+            "responsibilities.save_self_help": lambda: {**mapped, "need": "language",
+                                                        "housing_stage": "own_flat",
+                                                        "text": "Kurs suchen"},
+            "responsibilities.upload": lambda: mapped,
+            "responsibilities.choose_contacts": lambda: {**versioned, "contacts": ""},
             "directory.change_capacity": lambda: {**versioned, "service_id": "beratung",
                                                   "capacity": "30"},
             "referrals.act": lambda: {**versioned, "reason": "Grund",

@@ -15,6 +15,7 @@ import pytest
 from eventsourcing.domain import AggregateCreated
 
 from domain.account import UserAccount
+from domain.agreement import Agreement
 from runtime.bootstrap import bootstrap
 from runtime.store_encryption import encrypt_store
 from domain.case import Case
@@ -23,6 +24,8 @@ from domain.notification import Notification
 from domain.organisation import Organisation
 from domain.receipt import CommandReceipt
 from domain.referral import Referral
+from domain.responsibilities import ResponsibilityMap
+from domain.register import Forum, NeedGroup, PoliticsReport
 from domain.sequence import CaseNumberSequence
 from domain.settings import PROJECT_ROOT, Settings
 from domain.stamp import Stamp
@@ -35,7 +38,8 @@ AGGREGATES = (UserAccount, Case, Notification, Organisation, CommandReceipt, Ref
               CaseNumberSequence)
 # Aggregates and event types that came after the fixture was recorded (a newer fixture would
 # have them).
-NEWER_AGGREGATES = (DemandEstimate,)
+NEWER_AGGREGATES = (DemandEstimate, Forum, NeedGroup, PoliticsReport, Agreement,
+                    ResponsibilityMap)
 NEWER_THAN_FIXTURE = {"domain.referral:Referral.PutOnWaitingList",
                       "domain.demand:DemandEstimate.Recorded",
                       "domain.demand:DemandEstimate.Revised",
@@ -74,7 +78,21 @@ NEWER_THAN_FIXTURE = {"domain.referral:Referral.PutOnWaitingList",
                       "domain.case:Case.PersonAccessRevoked",
                       "domain.referral:Referral.FeedbackGiven",
                       "domain.person_access:PersonAccess.Issued",
-                      "domain.person_access:PersonAccess.Revoked"}
+                      "domain.person_access:PersonAccess.Revoked",
+                      # the responsibility map kept in the web, and the public contacts
+                      "domain.organisation:Organisation.PublicContactsChosen",
+                      *(f"domain.responsibilities:ResponsibilityMap.{e}" for e in (
+                          "Started", "RuleAdded", "RuleChanged", "RuleRemoved",
+                          "LeadRuleAdded", "LeadRuleChanged", "LeadRuleRemoved",
+                          "SelfHelpWritten", "Imported")),
+                      # the needs register (domain.register, domain.agreement)
+                      *(f"domain.register:Forum.{e}" for e in (
+                          "Convened", "ParticipantsChanged", "NeedRaised", "NeedsGrouped")),
+                      *(f"domain.register:NeedGroup.{e}" for e in (
+                          "Formed", "AgreementMade", "Reported", "Resolved", "Reopened")),
+                      "domain.register:PoliticsReport.Sent",
+                      *(f"domain.agreement:Agreement.{e}" for e in (
+                          "Made", "Done", "Withdrawn", "Escalated", "FollowedUp"))}
 
 
 def stored_topics(path: Path) -> set[str]:

@@ -325,7 +325,7 @@ def suggestions(query: dict[str, Any], case_id: UUID) -> Any:
     require_text(query.get("need"), "need", _("A need"))
     require_text(query.get("urgency"), "urgency", _("An urgency"))
     application.check_need(query["need"])
-    found = suggest_receivers(application.network,
+    found = suggest_receivers(application.responsibilities.effective_network(),
                               [o for o in current_application().organisations() if o.active], case,
                               query["need"], query["urgency"], service_loads(),
                               application.clock(), lead_handoff=query["kind"] == "lead_handoff")

@@ -366,7 +366,9 @@ def render_referral_form(case: Case, errors: dict[str, list[str]], values: dict[
     organisations = _active_organisations()
     suggestions, consent_for = [], {}
     if need and urgency:
-        suggestions = suggest_receivers(network, organisations, case, need, urgency,
+        # the responsibility map in force, as the coordination office keeps it
+        suggestions = suggest_receivers(application.responsibilities.effective_network(),
+                                        organisations, case, need, urgency,
                                         service_loads(),
                                         application.clock(),
                                         lead_handoff=values.get("kind") == "lead_handoff")

@@ -11,7 +11,7 @@ from domain.stamp import Role
 from web.auth import CASEWORK, roles, viewer
 from web.application import current_application
 from web.reads import lists_freshness, organisation_names, read_store
-from readmodel import queries
+from readmodel import queries, register
 
 bp = Blueprint("inbox", __name__)
 
@@ -28,6 +28,9 @@ def index() -> Any:
                                                         str(viewer().organisation_id)),
                            person_requests=queries.person_requests(
                                read_store(), str(viewer().organisation_id)),
+                           agreements=register.agreements(
+                               read_store(), organisation_id=str(viewer().organisation_id),
+                               open_only=True),
                            freshness=lists_freshness(),
                            now=_utc_text(current_application().clock()))
 

@@ -18,11 +18,12 @@ from marshmallow import fields
 
 from domain import access
 from domain.demand import MOST_PEOPLE
-from readmodel import queries
+from readmodel import queries, register as register_views
 from readmodel.reports import (
     SMALL, DemandRow, GapRow, Health, NetworkMap, Period, ReportFilter, StepTimes,
     capacity_against_demand, care_gaps, drawn, median_for_export, network_health, network_map,
     rate_for_export, suppressed)
+from readmodel.store import ts
 from web.application import current_application
 from web.auth import allowed_by, viewer
 from web.form_submission import submit
@@ -185,9 +186,22 @@ def overview() -> Any:
                      _("Open referrals past their deadline, by receiver"),
                      lambda v: f"{v:.0f}") if health.overdue_by_receiver else None
     return _page("reports/overview.html", _("The network's health"), "overview", f, given,
-                 errors, health=health,
+                 errors, health=health, register=_register_reminders(),
                  figures=_health_figures(health, export=False),
                  overdue_rows=_health_rows(health, export=False), chart=chart)
+
+
+def _register_reminders() -> dict[str, Any] | None:
+    """For the coordination office: the needs register's need groups reported six months
+    ago and still open (put before politics again) and the agreements missed."""
+    if not access.keeps_register(viewer()):
+        return None
+    store = read_store()
+    application = current_application()
+    today = application.today()
+    return {"due_again": [g for g in register_views.groups(store) if g.due_again(today)],
+            "missed": [a for a in register_views.agreements(store, open_only=True)
+                       if a["due_at"] <= ts(application.clock())]}
 
 
 @bp.get("/gesundheit.csv")
@@ -227,13 +241,13 @@ def overview_pdf() -> Any:
 
 
 # -- the network map ----------------------------------------------------------------------
-def _map_header() -> list[str]:
+def map_header() -> list[str]:
     return [_("From"), _("To"), _("Referrals"), _("Accepted"), _("Rejected"),
             _("Acceptance rate"), _("Median days to receipt"), _("Median days to acceptance"),
             _("Share escalated")]
 
 
-def _map_rows(found: NetworkMap, names: dict[str, str], export: bool) -> list[list[Any]]:
+def map_rows(found: NetworkMap, names: dict[str, str], export: bool) -> list[list[Any]]:
     count = suppressed if export else (lambda n: n)
     rows = []
     for flow in found.flows:
@@ -250,7 +264,7 @@ def _map_rows(found: NetworkMap, names: dict[str, str], export: bool) -> list[li
     return rows
 
 
-def _map_svg(found: NetworkMap, names: dict[str, str], export: bool) -> str:
+def map_svg(found: NetworkMap, names: dict[str, str], export: bool) -> str:
     count = suppressed if export else (lambda n: n)
     if export:  # the lines' and dots' sizes would tell the hidden counts
         found = NetworkMap(
@@ -274,8 +288,8 @@ def network_map_page() -> Any:
     names = organisation_names()
     return _page("reports/map.html", _("Network map"), "network_map", f, given, errors,
                  found=found,
-                 chart=_map_svg(found, names, export=False) if found.flows else None,
-                 header=_map_header(), rows=_map_rows(found, names, export=False))
+                 chart=map_svg(found, names, export=False) if found.flows else None,
+                 header=map_header(), rows=map_rows(found, names, export=False))
 
 
 @bp.get("/karte.csv")
@@ -283,7 +297,7 @@ def network_map_page() -> Any:
 def network_map_csv() -> Any:
     f = _export_filter()
     found = network_map(read_store(), f)
-    return csv_response(_map_header(), _map_rows(found, organisation_names(), export=True),
+    return csv_response(map_header(), map_rows(found, organisation_names(), export=True),
                         _named("netzwerkkarte", f, "csv"))
 
 
@@ -293,8 +307,8 @@ def network_map_pdf() -> Any:
     f = _export_filter()
     found = network_map(read_store(), f)
     names = organisation_names()
-    return _pdf(_("Network map"), f, _map_header(), _map_rows(found, names, export=True),
-                _named("netzwerkkarte", f, "pdf"), svg=_map_svg(found, names, export=True)
+    return _pdf(_("Network map"), f, map_header(), map_rows(found, names, export=True),
+                _named("netzwerkkarte", f, "pdf"), svg=map_svg(found, names, export=True)
                 if found.flows else None, widths=[5, 5, 2, 2, 2, 2, 2, 2, 2],
                 chart_width=150)  # tall (2:3): narrower, so its table fits below it
 
