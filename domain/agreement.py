@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from eventsourcing.domain import event
 
@@ -48,6 +48,13 @@ def agreement_deadline(calendar: WorkingCalendar, due_on: date, today: date) -> 
 
 
 class Agreement(StampedAggregate):
+    @staticmethod
+    def id_for(forum_id: UUID, organisation_id: UUID, what: str, due_on: date) -> UUID:
+        """The same organisation, words and day at the same forum are the same agreement:
+        a form sent again (Back, reload) finds it instead of making a second."""
+        words = " ".join(what.split()).casefold()
+        return uuid5(forum_id, f"agreement:{organisation_id}:{due_on.isoformat()}:{words}")
+
     @event("Made")
     def __init__(self, id: UUID, forum_id: UUID, group_id: UUID | None,
                  organisation_id: UUID, what: str, due_on: date, due_at: datetime,

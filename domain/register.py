@@ -45,7 +45,7 @@ STATUS_CHANGES: dict[str, tuple[frozenset[str], str]] = {
     "agreement_made": (frozenset({OPEN}), AGREED),
     "reported": (frozenset({OPEN, AGREED, REPORTED}), REPORTED),
     "resolved": (frozenset({OPEN, AGREED, REPORTED}), RESOLVED),
-    "reopened": (frozenset({RESOLVED}), OPEN),
+    "reopened": (frozenset({RESOLVED}), OPEN),  # or AGREED, with agreements made
 }
 STATUSES = (OPEN, AGREED, REPORTED, RESOLVED)
 
@@ -147,6 +147,10 @@ class Forum(StampedAggregate):
         if not raised:
             raise DomainError(_("Name the organisations that raised this need."),
                               field="raised_by")
+        same = self.same_need(text)
+        if same is not None:
+            raise DomainError(_("This need is recorded here already (no. {number}).",
+                                number=same), field="text")
         if len(self.needs) >= MOST_NEEDS_PER_FORUM:
             raise DomainError(_("A forum holds at most {most} needs.",
                                 most=MOST_NEEDS_PER_FORUM), field="text")
@@ -164,6 +168,49 @@ class Forum(StampedAggregate):
         # A participant's need: who raised it took part.
         self.participants += [o for o in raised_by if o not in self.participants]
 
+    def same_need(self, text: str) -> int | None:
+        """The number of a need of this forum with the same words (a form sent twice)."""
+        words = " ".join(text.split()).casefold()
+        return next((n for n, need in self.needs.items() if not need.get("withdrawn")
+                     and " ".join(need["text"].split()).casefold() == words), None)
+
+    def correct_need(self, number: int, text: Any, sector: Any, district: str,
+                     by: Stamp) -> bool:
+        """A card's words, sector or district put right (a typo, a name that slipped in)."""
+        need = self.need(number)
+        text = _text(text, "text", _("The need"), MOST_NEED_TEXT)
+        sector = check_sector(sector)
+        if (text, sector, district) == (need["text"], need["sector"], need["district"]):
+            return False
+        same = self.same_need(text)
+        if same not in (None, number):
+            raise DomainError(_("This need is recorded here already (no. {number}).",
+                                number=same), field="text")
+        self._need_corrected(number=number, text=text, sector=sector, district=district,
+                             by=by)
+        return True
+
+    @event("NeedCorrected")
+    def _need_corrected(self, number: int, text: str, sector: str, district: str,
+                        by: Stamp) -> None:
+        self.needs[number].update(text=text, sector=sector, district=district)
+
+    def withdraw_need(self, number: int, reason: Any, by: Stamp) -> None:
+        """A card recorded by mistake (twice, in the wrong forum) leaves the register and
+        its group; its number stays taken."""
+        self.need(number)
+        self._need_withdrawn(number=number, reason=_text(reason, "reason", _("A reason"),
+                                                          MOST_TITLE), by=by)
+
+    @event("NeedWithdrawn")
+    def _need_withdrawn(self, number: int, reason: str, by: Stamp) -> None:
+        self.needs[number].update(withdrawn=True, group_id=None)
+
+    def current_needs(self) -> list[tuple[int, dict[str, Any]]]:
+        """The needs in the register, by number (the withdrawn ones left out)."""
+        return [(n, need) for n, need in sorted(self.needs.items())
+                if not need.get("withdrawn")]
+
     def group_needs(self, numbers: list[int], group_id: UUID | None, by: Stamp) -> None:
         """Puts the needs into the group (None: into none); a need is in one group at most."""
         for number in numbers:
@@ -178,7 +225,7 @@ class Forum(StampedAggregate):
             self.needs[number]["group_id"] = group_id
 
     def need(self, number: int) -> dict[str, Any]:
-        if number not in self.needs:
+        if number not in self.needs or self.needs[number].get("withdrawn"):
             raise DomainError(_("No such need."), field="needs")
         return self.needs[number]
 
@@ -206,6 +253,7 @@ class NeedGroup(StampedAggregate):
         self.reported_on: date | None = None
         self.reported_to: str | None = None
         self.note = ""
+        self.agreements = 0  # made for it, whatever became of them
 
     @classmethod
     def form(cls, id: UUID, title: Any, district: str | None, need: str | None,
@@ -230,13 +278,20 @@ class NeedGroup(StampedAggregate):
             raise DomainError(refusals[change], field="status")
 
     def agreement_made(self, agreement_id: UUID, by: Stamp) -> None:
-        """The first agreement moves an open group on; later ones change nothing."""
-        if self.can("agreement_made"):
-            self._agreement_made(agreement_id=agreement_id, by=by)
+        """Each agreement is in the group's history; the first moves an open group on."""
+        self._require_open_for_agreements()
+        self._agreement_made(agreement_id=agreement_id, by=by)
+
+    def _require_open_for_agreements(self) -> None:
+        if self.status == RESOLVED:
+            raise DomainError(_("This need group is resolved; reopen it first."),
+                              field="group_id")
 
     @event("AgreementMade")
     def _agreement_made(self, agreement_id: UUID, by: Stamp) -> None:
-        self.status = STATUS_CHANGES["agreement_made"][1]
+        self.agreements += 1
+        if self.can("agreement_made"):
+            self.status = STATUS_CHANGES["agreement_made"][1]
 
     def report(self, report_id: UUID, to: str, on: date, by: Stamp) -> None:
         self._require("reported")
@@ -258,13 +313,16 @@ class NeedGroup(StampedAggregate):
         self.note = note
 
     def reopen(self, note: Any, by: Stamp) -> None:
+        """Open again, as far as it had come before: with its agreements, "agreement
+        made"; a report to politics is made anew."""
         self._require("reopened")
         self._reopened(note=_text(note, "note", _("Why it is open again"), MOST_NEED_TEXT),
+                       status=AGREED if self.agreements else STATUS_CHANGES["reopened"][1],
                        by=by)
 
     @event("Reopened")
-    def _reopened(self, note: str, by: Stamp) -> None:
-        self.status = STATUS_CHANGES["reopened"][1]
+    def _reopened(self, note: str, status: str, by: Stamp) -> None:
+        self.status = status
         self.note = note
 
     def due_again(self, today: date) -> bool:
@@ -277,8 +335,12 @@ class PoliticsReport(StampedAggregate):
     """The register as sent to political decision makers: to whom, when, which groups."""
 
     @staticmethod
-    def id_for(network: str, key: str) -> UUID:
-        return uuid5(NAMESPACE_URL, f"fallnetz:politics-report:{network}:{key}")
+    def id_for(network: str, recipient: str, sent_on: date, districts: list[str]) -> UUID:
+        """One sending of the same districts' register to the same recipient on one day: a
+        form sent again finds it instead of reporting twice."""
+        words = " ".join(recipient.split()).casefold()
+        return uuid5(NAMESPACE_URL, f"fallnetz:politics-report:{network}:{words}:"
+                                    f"{sent_on.isoformat()}:{','.join(districts)}")
 
     @event("Sent")
     def __init__(self, id: UUID, recipient: str, sent_on: date, districts: list[str],

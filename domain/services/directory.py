@@ -52,7 +52,8 @@ class DirectoryService(Service):
 
     def _directory_change(self, command: str, by: Stamp, organisation_id: UUID,
                           expected_version: int | None, change: Any,
-                          idempotency_key: str | None, args: dict[str, Any], *, own_supervisor: bool) -> dict:
+                          idempotency_key: str | None, args: dict[str, Any], *,
+                          own_supervisor: bool) -> dict:
         """Admins and coordinators keep the directory; an organisation's own supervisor may
         keep its services and capacities."""
         def decide() -> Any:

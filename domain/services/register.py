@@ -56,7 +56,15 @@ class RegisterService(Service):
                             idempotency_key: str | None = None) -> dict[str, Any]:
         def decide() -> Any:
             self.application.verify(by, KEEPERS)
-            forum = self.application.load(Forum, forum_id, expected_version)
+            forum = self.application.load(Forum, forum_id)
+            if expected_version is not None and forum.version != expected_version:
+                # Needs recorded or grouped meanwhile leave the participants as they were;
+                # only a change of them (or a need raised by someone new) conflicts.
+                changed = self.application.repository.event_store.get(
+                    forum.id, gt=expected_version)
+                if any(isinstance(e, (Forum.ParticipantsChanged, Forum.NeedRaised))
+                       for e in changed):
+                    self.application.load(Forum, forum_id, expected_version)
             self._organisations(participants, "participants")
             forum.change_participants(participants, by=by)
             return [forum], {"forum_id": forum.id, "version": forum.version}
@@ -85,6 +93,34 @@ class RegisterService(Service):
             return [forum], {"forum_id": forum.id, "number": number,
                              "version": forum.version}
         return self.application.execute("raise_need", by, decide,
+                                        idempotency_key=idempotency_key,
+                                        arguments=arguments(locals()))
+
+    def correct_need(self, by: Stamp, forum_id: UUID, number: int, text: str, sector: str,
+                     district: str | None = None, expected_version: int | None = None,
+                     idempotency_key: str | None = None) -> dict[str, Any]:
+        def decide() -> Any:
+            self.application.verify(by, KEEPERS)
+            forum = self.application.load(Forum, forum_id, expected_version)
+            where = district or forum.need(number)["district"]
+            self.application.check_district(where)
+            forum.correct_need(number, text, sector, where, by=by)
+            return [forum], {"forum_id": forum.id, "number": number,
+                             "version": forum.version}
+        return self.application.execute("correct_need", by, decide,
+                                        idempotency_key=idempotency_key,
+                                        arguments=arguments(locals()))
+
+    def withdraw_need(self, by: Stamp, forum_id: UUID, number: int, reason: str,
+                      expected_version: int | None = None,
+                      idempotency_key: str | None = None) -> dict[str, Any]:
+        def decide() -> Any:
+            self.application.verify(by, KEEPERS)
+            forum = self.application.load(Forum, forum_id, expected_version)
+            forum.withdraw_need(number, reason, by=by)
+            return [forum], {"forum_id": forum.id, "number": number,
+                             "version": forum.version}
+        return self.application.execute("withdraw_need", by, decide,
                                         idempotency_key=idempotency_key,
                                         arguments=arguments(locals()))
 
@@ -176,7 +212,11 @@ class RegisterService(Service):
             self._organisations([organisation_id], "organisation_id")
             due_at = agreement_deadline(calendar_for(self.application.network.state),
                                         due_on, self.application.today())
-            agreement = Agreement.make(uuid4(), forum.id, group_id, organisation_id, what,
+            agreement_id = Agreement.id_for(forum.id, organisation_id, str(what or ""),
+                                            due_on)
+            if self.application.find(Agreement, agreement_id) is not None:
+                raise DomainError(_("This agreement is recorded already."), field="what")
+            agreement = Agreement.make(agreement_id, forum.id, group_id, organisation_id, what,
                                        due_on, due_at, by=by)
             changed: list[Any] = [agreement]
             if group_id is not None:
@@ -259,10 +299,12 @@ class RegisterService(Service):
                     raise ConflictError(_("A need group of the report was resolved "
                                           "meanwhile. Please reload and try again."))
                 found.append(group)
-            key = idempotency_key or str(uuid4())
-            report = PoliticsReport.send(
-                PoliticsReport.id_for(self.application.network.slug, key), recipient,
-                sent_on, sorted(districts), [g.id for g in found], by=by)
+            report_id = PoliticsReport.id_for(self.application.network.slug,
+                                              str(recipient or ""), sent_on, sorted(districts))
+            if self.application.find(PoliticsReport, report_id) is not None:
+                raise DomainError(_("This sending is recorded already."), field="recipient")
+            report = PoliticsReport.send(report_id, recipient, sent_on, sorted(districts),
+                                         [g.id for g in found], by=by)
             for group in found:
                 group.report(report.id, report.recipient, sent_on, by=by)
             return [report, *found], {"report_id": report.id, "groups": len(found)}

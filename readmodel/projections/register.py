@@ -78,6 +78,17 @@ class RegisterViews:
             cur.execute("UPDATE {p}register_forums SET participants = ? WHERE forum_id = ?",
                         (as_json(known), forum_id))
 
+    @project.register(Forum.NeedCorrected)
+    def _corrected(self, e: Any, cur: Cursor) -> None:
+        cur.execute("UPDATE {p}register_needs SET text = ?, sector = ?, district = ? "
+                    "WHERE forum_id = ? AND number = ?",
+                    (e.text, e.sector, e.district, str(e.originator_id), e.number))
+
+    @project.register(Forum.NeedWithdrawn)
+    def _withdrawn(self, e: Any, cur: Cursor) -> None:
+        cur.execute("DELETE FROM {p}register_needs WHERE forum_id = ? AND number = ?",
+                    (str(e.originator_id), e.number))
+
     @project.register(Forum.NeedsGrouped)
     def _grouped(self, e: Any, cur: Cursor) -> None:
         group = str(e.group_id) if e.group_id else None
@@ -94,7 +105,10 @@ class RegisterViews:
 
     @project.register(NeedGroup.AgreementMade)
     def _agreed(self, e: Any, cur: Cursor) -> None:
-        self._status(cur, e, "agreed")
+        # the first agreement moves an open group on (domain.register.STATUS_CHANGES)
+        cur.execute("UPDATE {p}register_groups SET status = 'agreed', changed_at = ? "
+                    "WHERE group_id = ? AND status = 'open'",
+                    (ts(e.timestamp), str(e.originator_id)))
 
     @project.register(NeedGroup.Reported)
     def _reported(self, e: Any, cur: Cursor) -> None:
@@ -106,7 +120,7 @@ class RegisterViews:
 
     @project.register(NeedGroup.Reopened)
     def _reopened(self, e: Any, cur: Cursor) -> None:
-        self._status(cur, e, "open", note=e.note)
+        self._status(cur, e, e.status, note=e.note)
 
     def _status(self, cur: Cursor, e: Any, status: str, **columns: Any) -> None:
         sets = "".join(f", {name} = ?" for name in columns)

@@ -215,6 +215,13 @@ def test_a_conference_from_needs_to_politics(web_app: Flask, updater: ViewUpdate
     assert "Katrin" in history and "erledigt" in history
     overview = text(katrin.get("/netzwerk"))
     assert "Wohnraum" not in overview.split("Vor sechs Monaten gemeldet")[1].split("</section>")[0]
+    # Reopened, it is as far as it had come: its agreement was made.
+    response = post(katrin, group_page, f"{group_page}/status", note="Wieder zu wenig Wohnraum")
+    assert response.status_code == 302, text(response)
+    updater.catch_up()
+    assert '<span class="status status-agreed">Verabredung getroffen</span>' in text(
+        katrin.get(group_page))
+    assert "status-agreed" in text(katrin.get("/netzwerk/bedarfsregister"))
 
 
 def test_only_the_coordination_office_keeps_the_register(web_app: Flask) -> None:
@@ -272,7 +279,8 @@ def test_bad_input_names_its_field_and_stores_nothing(web_app: Flask,
          "vorbei"),
         (forum_page, f"{forum_page}/verabredungen",
          {"organisation_id": "nicht-eine-id", "what": "Etwas",
-          "due_on": application.today().isoformat()}, "organisation_id", "Bitte wählen Sie eine der Optionen"),
+          "due_on": application.today().isoformat()}, "organisation_id",
+         "Bitte wählen Sie eine der Optionen"),
     ]
     assert not calendar.is_working_day(saturday)
     for page, target, fields, field, words in cases:
@@ -288,3 +296,93 @@ def test_bad_input_names_its_field_and_stores_nothing(web_app: Flask,
                           data={"csrf_token": csrf_token(katrin), "idempotency_key": "k",
                                 "expected_version": "1", "note": "x"})
     assert missing.status_code == 404
+
+
+def test_a_double_submit_records_once_and_a_stale_form_conflicts(
+        web_app: Flask, updater: ViewUpdater, coordinator: tuple[FlaskClient, World]) -> None:
+    katrin, world = coordinator
+    application = web_app.extensions["fallnetz.application"]
+    response = post(katrin, "/netzwerk/bedarfsregister", "/netzwerk/gremien",
+                    kind="working_group", name="AG Kita und Schule",
+                    lead_organisation_id=str(world.org("mbe")))
+    forum_page = response.headers["Location"]
+    form = {**hidden_fields(text(katrin.get(forum_page)), f"{forum_page}/bedarfe"),
+            "text": "Kein Ganztagsplatz", "sector": "education", "district": "Mitte",
+            "raised_by": [str(world.org("mbe"))]}
+    first = katrin.post(f"{forum_page}/bedarfe", data=form)
+    before = application.recorder.max_notification_id()
+    again = katrin.post(f"{forum_page}/bedarfe", data=form)  # the same form, sent twice
+    assert first.status_code == again.status_code == 302
+    assert application.recorder.max_notification_id() == before
+    assert text(katrin.get(forum_page)).count("<td>Kein Ganztagsplatz <a") == 1
+    # Two tabs: the participants changed in one, the other's form is stale.
+    page = text(katrin.get(forum_page))
+    target = f"{forum_page}/teilnehmende"
+    stale = hidden_fields(page, target)
+    assert post(katrin, forum_page, target,
+                participants=[str(world.org("psz"))]).status_code == 302
+    conflict = katrin.post(target, data={**stale,
+                                         "participants": [str(world.org("jobcenter"))]})
+    assert conflict.status_code == 409
+    assert "inzwischen" in text(conflict)
+    updater.catch_up()  # the names of the organisations come from the directory's view
+    participants = text(katrin.get(forum_page)).split('id="h-participants"')[1]
+    assert "Psychosoziales Zentrum" in participants.split("</ul>")[0]
+
+
+def test_needs_are_corrected_or_withdrawn_and_nothing_is_recorded_twice(
+        web_app: Flask, updater: ViewUpdater, coordinator: tuple[FlaskClient, World]) -> None:
+    katrin, world = coordinator
+    application = web_app.extensions["fallnetz.application"]
+    mbe, psz = str(world.org("mbe")), str(world.org("psz"))
+    today = application.today()
+    forum_page = post(katrin, "/netzwerk/bedarfsregister", "/netzwerk/gremien",
+                      kind="conference", name="Runder Tisch Mitte", district="Mitte",
+                      held_on=today.isoformat(), participants=[mbe]).headers["Location"]
+    forum_id = forum_page.rsplit("/", 1)[1]
+    for words in ("Frau A. Muster (Zimmer 14) findet keine Kita", "Kein Jugendtreff"):
+        post(katrin, forum_page, f"{forum_page}/bedarfe", text=words, sector="education",
+             raised_by=[mbe])
+    # The same card again (Back, then send): named, not recorded.
+    again = post(katrin, forum_page, f"{forum_page}/bedarfe", text="kein  jugendtreff",
+                 sector="education", raised_by=[mbe])
+    assert again.status_code == 422 and "schon erfasst (Nr. 2)" in text(again)
+    # A name slipped into a card: corrected; a card recorded by mistake: withdrawn.
+    need_page = f"{forum_page}/bedarfe/1"
+    assert post(katrin, need_page, need_page, text="Keine Kitaplätze für neu Zugezogene",
+                sector="education").status_code == 302
+    withdrawn = f"{forum_page}/bedarfe/2/zurueckziehen"
+    assert post(katrin, f"{forum_page}/bedarfe/2", withdrawn,
+                reason="Doppelt erfasst").status_code == 302
+    assert katrin.get(f"{forum_page}/bedarfe/2").status_code == 404
+    updater.catch_up()
+    for page in (forum_page, f"{forum_page}/dokumentation", "/netzwerk/politik"):
+        shown = text(katrin.get(page))
+        assert "Muster" not in shown and "Jugendtreff" not in shown.split("<main")[1], page
+        assert "Keine Kitaplätze für neu Zugezogene" in shown, page
+    csv_text = text(katrin.get("/netzwerk/politik.csv"))
+    assert "Muster" not in csv_text and "Keine Kitaplätze" in csv_text
+    # The same agreement twice, and the same sending twice: refused, recorded once.
+    group = post(katrin, forum_page, "/netzwerk/bedarfsgruppen", action="new", title="Kita",
+                 needs=[f"{forum_id}:1"], from_forum=forum_id)
+    assert group.status_code == 302
+    updater.catch_up()
+    due = today + timedelta(days=1)
+    while not calendar_for(application.network.state).is_working_day(due):
+        due += timedelta(days=1)
+    for status in (302, 422):
+        response = post(katrin, forum_page, f"{forum_page}/verabredungen",
+                        organisation_id=psz, what="Sprechstunde anbieten",
+                        due_on=due.isoformat())
+        assert response.status_code == status, text(response)
+    assert "schon erfasst" in text(response)
+    politics = "/netzwerk/politik?stadtteil=Mitte"
+    # A refused sending (a day to come) keeps the report's districts: only Mitte's groups.
+    refused = post(katrin, politics, "/netzwerk/politik/gesendet", recipient="Ortsbeirat",
+                   sent_on=(today + timedelta(days=3)).isoformat())
+    assert refused.status_code == 422
+    assert hidden_fields(text(refused), "/netzwerk/politik/gesendet")["districts"] == "Mitte"
+    for status in (302, 422):
+        response = post(katrin, politics, "/netzwerk/politik/gesendet", recipient="Ortsbeirat",
+                        sent_on=today.isoformat())
+        assert response.status_code == status, text(response)

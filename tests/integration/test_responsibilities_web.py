@@ -152,9 +152,13 @@ def test_bad_input_names_the_field_and_stores_nothing(web_app: Flask, world: Wor
         page = text(response)
         assert response.status_code == 422, (fields, page[-2000:])
         assert words in page and anchor in page, (fields, words)
-    response = submit(katrin, "/zustaendigkeiten/selbsthilfe", "/zustaendigkeiten/selbsthilfe",
+    chosen = "/zustaendigkeiten/selbsthilfe?bedarf=language&wohnform=own_flat"
+    response = submit(katrin, chosen, "/zustaendigkeiten/selbsthilfe",
                       need="language", housing_stage="own_flat", text_en="English only")
     assert response.status_code == 422 and "deutschen Text" in text(response)
+    # The bare page asks for the need and housing stage first: no text is written blind.
+    assert 'action="/zustaendigkeiten/selbsthilfe" novalidate' not in text(
+        katrin.get("/zustaendigkeiten/selbsthilfe"))
     response = submit(katrin, "/zustaendigkeiten", "/zustaendigkeiten/regel/entfernen",
                       rule_id="r99")
     assert response.status_code == 422 and "keine Regel 'r99'" in text(response)
@@ -186,6 +190,15 @@ def test_a_concurrent_change_answers_409_and_overwrites_nothing(web_app: Flask,
     assert events(web_app) == before
     rule = world.application.responsibilities.current().rules["r3"]
     assert rule["organisations"] == ["mbe"]
+    # The refused form keeps her ticks and now carries the map's version: saving it again,
+    # having seen the message, applies it.
+    again = hidden_fields(text(late), "/zustaendigkeiten/regel")
+    assert again["expected_version"] != second["expected_version"]
+    assert katrin.post("/zustaendigkeiten/regel", data={
+        **again, "csrf_token": token, "need": "health.psychosocial",
+        "organisations": ["gesundheitsamt"]}).status_code == 302
+    assert world.application.responsibilities.current().rules["r3"]["organisations"] == [
+        "gesundheitsamt"]
 
 
 def test_the_file_goes_out_and_comes_back_in_one_piece(web_app: Flask, world: World) -> None:
@@ -298,6 +311,13 @@ def test_the_public_page_shows_the_map_and_public_contacts_but_no_users_or_cases
     assert "Who helps with what in Ströbitz" in english
     german = text(web_app.test_client().get("/oeffentlich/organigramm"))
     assert "Wer hilft wobei in Ströbitz" in german
+    # Several unusable choices at once are each named, never a server error.
+    for query in ("stadtteil=Atlantis&wohnform=zelt", "sprache=xx&stadtteil=Atlantis",
+                  "stadtteil=Atlantis&wohnform=zelt&sprache=xx"):
+        for url in (f"/oeffentlich/organigramm?{query}", f"/organigramm?{query}"):
+            refused = katrin.get(url) if url.startswith("/organigramm") \
+                else web_app.test_client().get(url)
+            assert refused.status_code == 422, (url, refused.status_code)
     # Signed in, the page is the same: no name of whoever reads it, nor their menu.
     own = text(katrin.get("/oeffentlich/organigramm?stadtteil=Sachsendorf"))
     assert "Katrin" not in own and "Abmelden" not in own
@@ -356,3 +376,22 @@ def test_a_new_version_of_the_networks_file_is_pointed_out(web_app: Flask,
             == "2026-11+2"
     finally:
         application.network = network
+
+
+def test_a_written_text_opens_for_changing_and_keeps_its_english(web_app: Flask,
+                                                                  world: World) -> None:
+    katrin = sign_in(web_app, "katrin")
+    world.application.responsibilities.write_self_help(
+        world.as_("katrin", "koordinierungsstelle"), "language", "own_flat",
+        "Einen Kurs suchen.", "Look for a course.")
+    chosen = "/zustaendigkeiten/selbsthilfe?bedarf=language&wohnform=own_flat"
+    page = text(katrin.get(chosen))
+    assert "Einen Kurs suchen.</textarea>" in page and "Look for a course.</textarea>" in page
+    # Changed in German only, as the form shows it: the English text stays.
+    response = submit(katrin, chosen, "/zustaendigkeiten/selbsthilfe",
+                      text="Einen Kurs an der Volkshochschule suchen.",
+                      text_en="Look for a course.")
+    assert response.status_code == 302, text(response)
+    page = text(katrin.get(chosen))
+    assert "Volkshochschule suchen.</textarea>" in page
+    assert "Look for a course.</textarea>" in page

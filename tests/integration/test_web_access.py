@@ -120,7 +120,7 @@ for endpoint in ("index", "convene", "group_needs", "politics", "politics_csv",
                  "politics_pdf", "record_sending"):
     ALLOWED[(f"register.{endpoint}", None)] = {"katrin"}
 for endpoint in ("forum", "change_participants", "raise_need", "make_agreement", "pack",
-                 "pack_pdf"):
+                 "pack_pdf", "need", "correct_need", "withdraw_need"):
     ALLOWED[(f"register.{endpoint}", "a_forum")] = {"katrin"}
 for endpoint in ("group", "change_group_status"):
     ALLOWED[(f"register.{endpoint}", "a_group")] = {"katrin"}
@@ -336,6 +336,9 @@ class Setting:
             "register.change_group_status": lambda: {**versioned, "change": "resolve",
                                                      "note": "gelöst"},
             "register.mark_done": lambda: {**versioned, "note": "erledigt"},
+            "register.correct_need": lambda: {**versioned, "text": "Kitaplätze fehlen sehr",
+                                              "sector": "education"},
+            "register.withdraw_need": lambda: {**versioned, "reason": "doppelt"},
             "register.withdraw_agreement": lambda: {**versioned, "note": "entfällt"},
             "register.follow_up": lambda: {**key, "forum_id": str(self.ids["a_forum"]),
                                            "note": "läuft"},
@@ -399,6 +402,7 @@ def url_for_route(setting: Setting, rule: str, obj: str | None, values: dict[str
         url = url.replace(f"<uuid:{values['param']}>", str(setting.ids[obj]))
         if "<string:consent_id>" in url:
             url = url.replace("<string:consent_id>", setting.consents[obj])
+    url = url.replace("<int:number>", "1")  # a forum's first need
     if values["action"]:
         url = url[:url.rindex("/<")] + f"/{values['action']}"
     return url

@@ -87,7 +87,8 @@ NEWER_THAN_FIXTURE = {"domain.referral:Referral.PutOnWaitingList",
                           "SelfHelpWritten", "Imported")),
                       # the needs register (domain.register, domain.agreement)
                       *(f"domain.register:Forum.{e}" for e in (
-                          "Convened", "ParticipantsChanged", "NeedRaised", "NeedsGrouped")),
+                          "Convened", "ParticipantsChanged", "NeedRaised", "NeedsGrouped",
+                          "NeedCorrected", "NeedWithdrawn")),
                       *(f"domain.register:NeedGroup.{e}" for e in (
                           "Formed", "AgreementMade", "Reported", "Resolved", "Reopened")),
                       "domain.register:PoliticsReport.Sent",

@@ -24,10 +24,12 @@ from web.forms import new_key
 from web.labels import SECTOR, label, need_label
 from web.reads import lists_freshness, organisation_names, read_store
 from web.register import figures, packs, politics as for_politics
-from web.register.statuses import AGREEMENT_STATUS, FORUM_KIND, GROUP_STATUS
+from web.register.statuses import AGREEMENT_STATUS, FORUM_KIND, GROUP_STATUS, \
+    agreement_state
 from web.register.forms import (
     AgreementForm, AgreementNoteForm, ConveneForm, FollowUpForm, GroupingForm,
-    GroupStatusForm, NeedForm, ParticipantsForm, PoliticsForm)
+    GroupStatusForm, NeedCorrectionForm, NeedForm, NeedWithdrawalForm, ParticipantsForm,
+    PoliticsForm)
 from web.reports.query import needs_and_groups
 
 bp = Blueprint("register", __name__)
@@ -38,6 +40,7 @@ bp = Blueprint("register", __name__)
 def register_labels() -> dict[str, Any]:
     return {"group_status": lambda code: label(GROUP_STATUS, code),
             "agreement_status": lambda code: label(AGREEMENT_STATUS, code),
+            "agreement_state": agreement_state,
             "forum_kind": lambda code: label(FORUM_KIND, code)}
 
 
@@ -79,7 +82,9 @@ def index(errors: dict[str, list[str]] | None = None, form: str | None = None,
                     None) for n in ungrouped],
         open_groups=[(g.group_id, g.title) for g in views.groups(store)
                      if g.status != RESOLVED],
-        forums=views.forums(store), due_again=[g for g in groups if g.due_again(today)],
+        forums=[f for f in views.forums(store)
+                if district is None or f["district"] in (None, district)],
+        due_again=[g for g in groups if g.due_again(today)],
         gaps={g.group_id: figures.for_group(gaps, g) for g in groups},
         freshness=lists_freshness(), **_choices(), **_form_errors(errors, form, values)), \
         status
@@ -122,7 +127,7 @@ def forum(forum_id: UUID, errors: dict[str, list[str]] | None = None, form: str 
     groups = {g.group_id: g for g in views.groups(store)}
     return render_template(
         "register/forum.html", forum=found, forum_id=forum_id,
-        needs=sorted(found.needs.items()), groups=groups,
+        needs=found.current_needs(), groups=groups,
         open_groups=[(g.group_id, g.title) for g in groups.values() if g.status != RESOLVED],
         agreements=views.agreements(store, forum_id=str(forum_id)),
         follow_up=follow_up,
@@ -142,7 +147,7 @@ def change_participants(forum_id: UUID) -> Any:
 
     def done(_result: Any) -> Any:
         flash(_("The participants are recorded."), "success")
-        return redirect(url_for("register.forum", forum_id=forum_id, _anchor="h-participants"))
+        return redirect(url_for("register.forum", forum_id=forum_id))
     return submit(ParticipantsForm, command, success=done,
                   rerender=lambda e, v, s: forum(forum_id, e, "participants", v, s))
 
@@ -160,9 +165,61 @@ def raise_need(forum_id: UUID) -> Any:
 
     def done(result: Any) -> Any:
         flash(_("Need %(number)s is recorded.", number=result["number"]), "success")
-        return redirect(url_for("register.forum", forum_id=forum_id, _anchor="h-raise"))
+        return redirect(url_for("register.forum", forum_id=forum_id))
     return submit(NeedForm, command, success=done,
                   rerender=lambda e, v, s: forum(forum_id, e, "need", v, s))
+
+
+@bp.get("/netzwerk/gremien/<uuid:forum_id>/bedarfe/<int:number>")
+@allowed_by(access.keeps_register)
+def need(forum_id: UUID, number: int, errors: dict[str, list[str]] | None = None,
+         form: str | None = None, values: dict[str, Any] | None = None,
+         status: int = 200) -> Any:
+    found = _forum_or_404(forum_id)
+    if number not in dict(found.current_needs()):
+        abort(404)
+    card = found.needs[number]
+    shown = values or {"text": card["text"], "sector": card["sector"],
+                       "district": card["district"]}
+    return render_template("register/need.html", forum=found, forum_id=forum_id,
+                           number=number, card=card, **_choices(),
+                           **_form_errors(errors, form, shown if form != "withdraw"
+                                          else values)), status
+
+
+@bp.post("/netzwerk/gremien/<uuid:forum_id>/bedarfe/<int:number>")
+@allowed_by(access.keeps_register)
+def correct_need(forum_id: UUID, number: int) -> Any:
+    _forum_or_404(forum_id)
+
+    def command(d: dict[str, Any]) -> Any:
+        return current_application().register.correct_need(
+            viewer(), forum_id, number, d["text"], d["sector"], district=d["district"],
+            expected_version=d["expected_version"], idempotency_key=d["idempotency_key"])
+
+    def done(_result: Any) -> Any:
+        flash(_("Need %(number)s is corrected.", number=number), "success")
+        return redirect(url_for("register.forum", forum_id=forum_id))
+    return submit(NeedCorrectionForm, command, success=done,
+                  rerender=lambda e, v, s: need(forum_id, number, e, "correct", v, s))
+
+
+@bp.post("/netzwerk/gremien/<uuid:forum_id>/bedarfe/<int:number>/zurueckziehen")
+@allowed_by(access.keeps_register)
+def withdraw_need(forum_id: UUID, number: int) -> Any:
+    _forum_or_404(forum_id)
+
+    def command(d: dict[str, Any]) -> Any:
+        return current_application().register.withdraw_need(
+            viewer(), forum_id, number, d["reason"], expected_version=d["expected_version"],
+            idempotency_key=d["idempotency_key"])
+
+    def done(_result: Any) -> Any:
+        flash(_("Need %(number)s is withdrawn from the register.", number=number),
+              "success")
+        return redirect(url_for("register.forum", forum_id=forum_id))
+    return submit(NeedWithdrawalForm, command, success=done,
+                  rerender=lambda e, v, s: need(forum_id, number, e, "withdraw", v, s))
 
 
 # == need groups ====================================================================
@@ -185,14 +242,17 @@ def group_needs() -> Any:
                                 idempotency_key=d["idempotency_key"])
 
     def done(result: Any) -> Any:
-        flash(_("The need group is formed.") if "group_id" in result
-              else _("The needs are assigned."), "success")
+        if "group_id" in result:
+            flash(_("The need group is formed."), "success")
+        elif request.form.get("group") == "none":
+            flash(_("The needs are taken out of their group."), "success")
+        else:
+            flash(_("The needs are assigned."), "success")
         origin = request.form.get("from_forum")
         try:
-            return redirect(url_for("register.forum", forum_id=UUID(origin or ""),
-                                    _anchor="h-needs"))
+            return redirect(url_for("register.forum", forum_id=UUID(origin or "")))
         except ValueError:
-            return redirect(url_for("register.index", _anchor="h-ungrouped"))
+            return redirect(url_for("register.index"))
 
     def refused(errors: dict[str, list[str]], values: dict[str, Any], status: int) -> Any:
         try:
@@ -266,7 +326,7 @@ def make_agreement(forum_id: UUID) -> Any:
     def done(_result: Any) -> Any:
         flash(_("The agreement is recorded; it is in the organisation's inbox now."),
               "success")
-        return redirect(url_for("register.forum", forum_id=forum_id, _anchor="h-agreements"))
+        return redirect(url_for("register.forum", forum_id=forum_id))
     return submit(AgreementForm, command, success=done,
                   rerender=lambda e, v, s: forum(forum_id, e, "agreement", v, s))
 
@@ -341,8 +401,7 @@ def follow_up(agreement_id: UUID) -> Any:
 
     def done(_result: Any) -> Any:
         flash(_("The follow-up is recorded."), "success")
-        return redirect(url_for("register.forum", forum_id=request.form["forum_id"],
-                                _anchor="h-follow-up"))
+        return redirect(url_for("register.forum", forum_id=request.form["forum_id"]))
 
     def refused(errors: dict[str, list[str]], values: dict[str, Any], status: int) -> Any:
         try:
@@ -382,7 +441,11 @@ def politics_pdf() -> Any:
 
 
 def _chosen_districts() -> list[str]:
-    return for_politics.chosen_districts(request.args.getlist("stadtteil"))
+    """The districts of the report: the query's, or, when a sending was refused, those of
+    the report the form was sent from (never all of them by surprise)."""
+    given = request.form.getlist("districts") if request.method == "POST" \
+        else request.args.getlist("stadtteil")
+    return for_politics.chosen_districts(given)
 
 
 @bp.post("/netzwerk/politik/gesendet")
@@ -407,8 +470,10 @@ def record_sending() -> Any:
 @allowed_by(access.keeps_register)
 def pack(forum_id: UUID) -> Any:
     found = _forum_or_404(forum_id)
-    return render_template("register/pack.html", pack=packs.pack(found, forum_id),
-                           forum=found, forum_id=forum_id, map_header=packs.map_header())
+    made = packs.pack(found, forum_id)
+    return render_template("register/pack.html", pack=made, forum=found, forum_id=forum_id,
+                           map_header=packs.map_header(),
+                           ungrouped_and_sectors=packs.ungrouped_and_sectors(made))
 
 
 @bp.get("/netzwerk/gremien/<uuid:forum_id>/dokumentation.pdf")

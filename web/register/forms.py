@@ -47,6 +47,16 @@ class NeedForm(CommandForm):
     raised_on = a_date(required=False)
 
 
+class NeedCorrectionForm(VersionedForm):
+    text = a_text(max_length=MOST_NEED_TEXT)
+    sector = choice(SECTORS)
+    district = a_text(required=False, max_length=80)
+
+
+class NeedWithdrawalForm(VersionedForm):
+    reason = a_text(max_length=MOST_TITLE)
+
+
 class GroupingForm(CommandForm):
     """The chosen needs into a new group (``action`` "new": its title, district and need) or
     into an existing one (``action`` "move": ``group``, or "none" for out of every group)."""

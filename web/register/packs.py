@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from flask import Response
-from flask_babel import format_date, gettext as _
+from flask_babel import format_date, gettext as _, ngettext
 
 from domain.organisation import Organisation
 from domain.register import Forum
@@ -25,7 +25,7 @@ from web.i18n import language
 from web.labels import SECTOR, label, need_label
 from web.reads import organisation_names, read_store
 from web.register.figures import GAP_HEADER, GapFigures, for_group, gap_figures
-from web.register.statuses import AGREEMENT_STATUS, FORUM_KIND, GROUP_STATUS
+from web.register.statuses import FORUM_KIND, GROUP_STATUS, agreement_state
 from web.reports import SUPPRESSION_NOTE, map_header, map_rows, map_svg
 from web.reports.pdf import ReportPdf
 from web.reports.query import default_period
@@ -65,7 +65,7 @@ def pack(forum: Forum, forum_id: UUID) -> Pack:
     names = organisation_names()
     groups = {g.group_id: g for g in views.groups(store)}
     needs = []
-    for number, need in sorted(forum.needs.items()):
+    for number, need in forum.current_needs():
         group = groups.get(str(need["group_id"])) if need["group_id"] else None
         needs.append({"number": number, "text": need["text"], "district": need["district"],
                       "sector": label(SECTOR, need["sector"]),
@@ -75,11 +75,12 @@ def pack(forum: Forum, forum_id: UUID) -> Pack:
                       "status": label(GROUP_STATUS, group.status) if group else ""})
     agreements = [{"organisation": names.get(a["organisation_id"], ""), "what": a["what"],
                    "due_on": _day(a["due_on"]),
-                   "status": label(AGREEMENT_STATUS, a["status"]), "note": a["note"],
+                   "status": agreement_state(a), "note": a["note"],
                    "group": groups[a["group_id"]].title if a["group_id"] in groups else ""}
                   for a in views.agreements(store, forum_id=str(forum_id))]
     gaps = gap_figures(store, network, application.today())
-    touched = Counter(str(n["group_id"]) for n in forum.needs.values() if n["group_id"])
+    current = [need for _number, need in forum.current_needs()]
+    touched = Counter(str(n["group_id"]) for n in current if n["group_id"])
     summary = [(groups[g], for_group(gaps, groups[g]), count)
                for g, count in sorted(touched.items(), key=lambda kv: groups[kv[0]].title
                                       if kv[0] in groups else "") if g in groups]
@@ -93,7 +94,7 @@ def pack(forum: Forum, forum_id: UUID) -> Pack:
         scope=_scope(forum, names),
         needs=needs, agreements=agreements, groups=summary,
         sectors=Counter(n["sector"] for n in needs).most_common(),
-        ungrouped=sum(1 for n in forum.needs.values() if not n["group_id"]),
+        ungrouped=sum(1 for n in current if not n["group_id"]),
         network_map=found,
         map_svg=map_svg(found, names, export=True) if found.flows else None,
         map_rows=map_rows(found, names, export=True), participants=participants,
@@ -109,13 +110,15 @@ def _scope(forum: Forum, names: dict[str, str]) -> str:
     if forum.lead_organisation_id:
         parts.append(_("lead: %(organisation)s",
                        organisation=names.get(str(forum.lead_organisation_id), "")))
-    parts.append(_("%(count)s participating organisations", count=len(forum.participants)))
+    parts.append(ngettext("%(num)d participating organisation",
+                          "%(num)d participating organisations", len(forum.participants)))
     return " · ".join(parts)
 
 
 def _participants(forum: Forum) -> list[dict[str, Any]]:
     """The participants as the directory describes them: name, sector, inbox, the contacts
-    the directory holds for them and what their services offer."""
+    the coordination office made public (volunteers take part in conferences too) and
+    what their services offer."""
     application = current_application()
     network = application.network
     found = []
@@ -127,7 +130,7 @@ def _participants(forum: Forum) -> list[dict[str, Any]]:
         found.append({
             "name": organisation.name, "sector": label(SECTOR, organisation.sector),
             "inbox": organisation.inbox_address,
-            "contacts": [_contact(c) for c in organisation.contacts if _contact(c)],
+            "contacts": [_contact(c) for c in organisation.shown_contacts() if _contact(c)],
             "services": services,
             "needs": sorted({need_label(network, n) for s in
                              organisation.offered_services().values()
@@ -222,6 +225,14 @@ def _named_with_contacts(organisation: dict[str, Any]) -> str:
                       *organisation["contacts"]])
 
 
+def ungrouped_and_sectors(found: Pack) -> str:
+    return " ".join([
+        ngettext("%(num)d need is in no group yet.", "%(num)d needs are in no group yet.",
+                 found.ungrouped),
+        _("All needs by sector: %(sectors)s.", sectors="; ".join(
+            f"{sector} {count}" for sector, count in found.sectors))])
+
+
 def pack_pdf(found: Pack) -> Response:
     application = current_application()
     pdf = ReportPdf(found.title, f"{application.network.name} · "
@@ -251,8 +262,7 @@ def pack_pdf(found: Pack) -> Response:
                      [[g.title, label(GROUP_STATUS, g.status), count,
                        *(f.shown(export=True) if f else ["–"] * len(GAP_HEADER))]
                       for g, f, count in found.groups], [26, 12, 8, 8, 8, 8, 10, 8, 14])
-    pdf.note(_("Not yet grouped: %(count)s needs.", count=found.ungrouped) + " " + "; ".join(
-        _("%(sector)s: %(count)s", sector=s, count=c) for s, c in found.sectors))
+    pdf.note(ungrouped_and_sectors(found))
     pdf.add_page()
     pdf.section(_("Network map of %(district)s (last twelve months)",
                   district=found.forum.district or _("the network")))

@@ -19,7 +19,7 @@ from web.application import current_application
 from web.labels import SECTOR, label
 from web.reads import organisation_names, read_store
 from web.register.figures import GAP_HEADER, GapFigures, for_group, gap_figures
-from web.register.statuses import AGREEMENT_STATUS, GROUP_STATUS
+from web.register.statuses import GROUP_STATUS, agreement_state
 from web.reports import SUPPRESSION_NOTE
 from web.reports.pdf import ReportPdf
 from web.spreadsheet import csv_response
@@ -65,7 +65,7 @@ def _agreements(group: RegisterGroup, names: dict[str, str]) -> str:
         _("%(organisation)s: %(what)s (by %(day)s, %(status)s)",
           organisation=names.get(a["organisation_id"], ""), what=a["what"],
           day=format_date(date.fromisoformat(a["due_on"]), "dd.MM.yyyy"),
-          status=label(AGREEMENT_STATUS, a["status"]))
+          status=agreement_state(a))
         for a in group.agreements)
 
 

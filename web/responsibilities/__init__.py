@@ -136,6 +136,7 @@ def _needs() -> list[tuple[str, str]]:
 def render_rule(kind: str, errors: dict[str, list[str]], values: dict[str, Any],
                 status: int) -> Any:
     network = current_application().network
+    values = _after_conflict(values, status)
     return render_template(
         "responsibilities/rule.html", kind=kind, errors=errors, values=values,
         needs=_needs(), spheres=[(s, s) for s in LEGAL_SPHERES],
@@ -259,7 +260,18 @@ def remove_lead_rule() -> Any:
 
 
 # -- what the people can do themselves -------------------------------------------------------
+def _after_conflict(values: dict[str, Any], status: int) -> dict[str, Any]:
+    """After "changed meanwhile" the form keeps what the user entered and carries the map's
+    version now, so that saving it again, having looked, applies it (as the case pages do)
+    instead of conflicting forever."""
+    if status != 409:
+        return values
+    return {**values, "expected_version": current_application().responsibilities.version(),
+            "idempotency_key": new_key()}
+
+
 def render_self_help(errors: dict[str, list[str]], values: dict[str, Any], status: int) -> Any:
+    values = _after_conflict(values, status)
     return render_template("responsibilities/self_help.html", errors=errors, values=values,
                            needs=_needs(), stages=[(s, stage_name(s)) for s in HOUSING_STAGES]
                            ), status

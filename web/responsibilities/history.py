@@ -76,7 +76,8 @@ def _in_words(kind: str, event: Any, before: Any, after: Any,
         return rule_words(rule, directory)
 
     if kind == "Started":
-        return _("Map taken over from the network's file"), (
+        # recorded in the same step as the first change, in the name of who made it
+        return _("Map taken over from the network's file (with the first change here)"), (
             _("Version %(version)s", version=after.source_version),
             _summary(after))
     if kind == "Imported":
@@ -85,8 +86,11 @@ def _in_words(kind: str, event: Any, before: Any, after: Any,
         details = [_("Version %(version)s", version=after.source_version), _summary(after)]
         details += [_("new: %(rule)s", rule=words(r)) for r in added]
         details += [_("no longer: %(rule)s", rule=words(r)) for r in removed]
-        if before.lead_rules != after.lead_rules:
-            details.append(_("The lead rules changed."))
+        # compared by what they say: an import numbers the rules anew
+        details += [_("new: %(rule)s", rule=words(r)) for r in after.lead_rules.values()
+                    if r not in before.lead_rules.values()]
+        details += [_("no longer: %(rule)s", rule=words(r))
+                    for r in before.lead_rules.values() if r not in after.lead_rules.values()]
         if before.self_help != after.self_help:
             details.append(_("What the people can do themselves changed."))
         return _("Map imported from a file"), tuple(details)

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import request
 from flask_babel import gettext as _, lazy_gettext as _l
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate
 
 from domain.organisation import Organisation
 from domain.responsibilities import Handout, Named
@@ -108,20 +108,20 @@ def chart(found: Handout, language: str) -> Any:
         nobody=_("not named yet"))
 
 
-class OrganigrammQuery(FormSchema):
-    """Which district and housing stage the Organigramm shows (the query string)."""
+def _known_district(value: str) -> None:
+    if value not in current_application().network.districts:
+        raise ValidationError(_l("Please choose one of the districts."))
 
-    stadtteil = fields.String(load_default=None)
+
+class OrganigrammQuery(FormSchema):
+    """Which district and housing stage the Organigramm shows (the query string). Each
+    field checks itself, so several unusable ones are all named at once."""
+
+    stadtteil = fields.String(load_default=None, validate=_known_district)
     wohnform = fields.String(load_default=None, validate=validate.OneOf(
         HOUSING_STAGES, error=_l("Please choose one of the options.")))
     sprache = fields.String(load_default=None, validate=validate.OneOf(
         ("de", "en"), error=_l("Please choose one of the options.")))
-
-    @validates_schema
-    def _known(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if data.get("stadtteil") and \
-                data["stadtteil"] not in current_application().network.districts:
-            raise ValidationError(_l("Please choose one of the districts."), "stadtteil")
 
 
 def organigramm_choice() -> tuple[dict[str, Any], dict[str, list[str]]]:
