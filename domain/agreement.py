@@ -102,6 +102,20 @@ class Agreement(StampedAggregate):
     def _withdrawn(self, note: str, by: Stamp) -> None:
         self.status, self.note = WITHDRAWN, note
 
+    def reschedule(self, due_on: date, due_at: datetime, reason: Any, by: Stamp) -> None:
+        """Another working day, agreed with the organisation (``due_at`` checked by
+        :func:`agreement_deadline`); missed again, it escalates again."""
+        if not self.is_open:
+            raise DomainError(_("This agreement is no longer open."), field="due_on")
+        if due_on == self.due_on:
+            raise DomainError(_("This is the day already agreed."), field="due_on")
+        self._rescheduled(due_on=due_on, due_at=due_at,
+                          reason=_text(reason, "reason", _("A reason")), by=by)
+
+    @event("Rescheduled")
+    def _rescheduled(self, due_on: date, due_at: datetime, reason: str, by: Stamp) -> None:
+        self.due_on, self.due_at, self.escalated = due_on, due_at, False
+
     def escalate(self, now: datetime, by: Stamp) -> bool:
         """Once, when missed; False when there is nothing (more) to escalate."""
         if self.escalated or not self.missed(now):

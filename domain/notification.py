@@ -42,8 +42,9 @@ class Notification(StampedAggregate):
         return uuid5(referral_id, f"escalation:{stage}:{level}")
 
     @staticmethod
-    def id_for_missed_agreement(agreement_id: UUID) -> UUID:
-        return uuid5(agreement_id, AGREEMENT_MISSED)
+    def id_for_missed_agreement(agreement_id: UUID, due_on: date) -> UUID:
+        """One per agreement and day it was due (a rescheduled one can be missed again)."""
+        return uuid5(agreement_id, f"{AGREEMENT_MISSED}:{due_on.isoformat()}")
 
     @staticmethod
     def id_for_monthly_report(office_id: UUID, month: date) -> UUID:

@@ -126,6 +126,21 @@ class Forum(StampedAggregate):
     def is_conference(self) -> bool:
         return self.kind == CONFERENCE
 
+    def rename(self, name: Any, held_on: date | None, by: Stamp) -> bool:
+        """Its name and, for a conference, its day put right."""
+        name = _text(name, "name", _("A name"), MOST_TITLE)
+        if self.kind == CONFERENCE and held_on is None:
+            raise DomainError(_("{what} is required.", what=_("The day")), field="held_on")
+        held_on = held_on if self.kind == CONFERENCE else self.held_on
+        if (name, held_on) == (self.name, self.held_on):
+            return False
+        self._renamed(name=name, held_on=held_on, by=by)
+        return True
+
+    @event("Renamed")
+    def _renamed(self, name: str, held_on: date | None, by: Stamp) -> None:
+        self.name, self.held_on = name, held_on
+
     def change_participants(self, participants: list[UUID], by: Stamp) -> None:
         members = _distinct(participants, self.lead_organisation_id)
         if not members:
@@ -261,6 +276,20 @@ class NeedGroup(StampedAggregate):
         return cls(id=id, title=_text(title, "title", _("A title"), MOST_TITLE),
                    district=district, need=need, by=by)
 
+    def describe(self, title: Any, district: str | None, need: str | None,
+                 by: Stamp) -> bool:
+        """Its title, district and need of the catalogue put right."""
+        title = _text(title, "title", _("A title"), MOST_TITLE)
+        if (title, district, need) == (self.title, self.district, self.need):
+            return False
+        self._described(title=title, district=district, need=need, by=by)
+        return True
+
+    @event("Described")
+    def _described(self, title: str, district: str | None, need: str | None,
+                   by: Stamp) -> None:
+        self.title, self.district, self.need = title, district, need
+
     def require_open_for_needs(self) -> None:
         if self.status == RESOLVED:
             raise DomainError(_("This need group is resolved; reopen it first."),
@@ -355,7 +384,7 @@ class PoliticsReport(StampedAggregate):
              groups: list[UUID], by: Stamp) -> PoliticsReport:
         recipient = _text(recipient, "recipient", _("The recipient"), MOST_TITLE)
         if not groups:
-            raise DomainError(_("There is no open need group to report in these districts."),
-                              field="districts")
+            raise DomainError(_("Choose at least one need group to report."),
+                              field="groups")
         return cls(id=id, recipient=recipient, sent_on=sent_on, districts=districts,
                    groups=groups, by=by)

@@ -51,6 +51,18 @@ class RegisterService(Service):
                                         idempotency_key=idempotency_key,
                                         arguments=arguments(locals()))
 
+    def rename_forum(self, by: Stamp, forum_id: UUID, name: str, held_on: date | None,
+                     expected_version: int | None = None,
+                     idempotency_key: str | None = None) -> dict[str, Any]:
+        def decide() -> Any:
+            self.application.verify(by, KEEPERS)
+            forum = self.application.load(Forum, forum_id, expected_version)
+            forum.rename(name, held_on, by=by)
+            return [forum], {"forum_id": forum.id, "version": forum.version}
+        return self.application.execute("rename_forum", by, decide,
+                                        idempotency_key=idempotency_key,
+                                        arguments=arguments(locals()))
+
     def change_participants(self, by: Stamp, forum_id: UUID, participants: list[UUID],
                             expected_version: int | None = None,
                             idempotency_key: str | None = None) -> dict[str, Any]:
@@ -176,6 +188,22 @@ class RegisterService(Service):
             forums.append(forum)
         return forums
 
+    def describe_group(self, by: Stamp, group_id: UUID, title: str, district: str | None,
+                       need: str | None, expected_version: int | None = None,
+                       idempotency_key: str | None = None) -> dict[str, Any]:
+        self._check_need_or_group(need)
+        if district:
+            self.application.check_district(district)
+
+        def decide() -> Any:
+            self.application.verify(by, KEEPERS)
+            group = self.application.load(NeedGroup, group_id, expected_version)
+            group.describe(title, district or None, need or None, by=by)
+            return [group], {"group_id": group.id, "version": group.version}
+        return self.application.execute("describe_group", by, decide,
+                                        idempotency_key=idempotency_key,
+                                        arguments=arguments(locals()))
+
     def resolve(self, by: Stamp, group_id: UUID, note: str,
                 expected_version: int | None = None,
                 idempotency_key: str | None = None) -> dict[str, Any]:
@@ -240,6 +268,20 @@ class RegisterService(Service):
             agreement.mark_done(note, by=by)
             return [agreement], {"agreement_id": agreement.id, "version": agreement.version}
         return self.application.execute("mark_agreement_done", by, decide,
+                                        idempotency_key=idempotency_key,
+                                        arguments=arguments(locals()))
+
+    def reschedule_agreement(self, by: Stamp, agreement_id: UUID, due_on: date, reason: str,
+                             expected_version: int | None = None,
+                             idempotency_key: str | None = None) -> dict[str, Any]:
+        def decide() -> Any:
+            self.application.verify(by, KEEPERS)
+            agreement = self.application.load(Agreement, agreement_id, expected_version)
+            due_at = agreement_deadline(calendar_for(self.application.network.state),
+                                        due_on, self.application.today())
+            agreement.reschedule(due_on, due_at, reason, by=by)
+            return [agreement], {"agreement_id": agreement.id, "version": agreement.version}
+        return self.application.execute("reschedule_agreement", by, decide,
                                         idempotency_key=idempotency_key,
                                         arguments=arguments(locals()))
 
@@ -336,7 +378,8 @@ class RegisterService(Service):
             office = self.application.organisation_by_key(
                 self.application.network.coordination_office)
             notification = Notification(
-                id=Notification.id_for_missed_agreement(agreement.id), referral_id=None,
+                id=Notification.id_for_missed_agreement(agreement.id, agreement.due_on),
+                referral_id=None,
                 stage=AGREEMENT_MISSED, level=1,
                 recipients=self.application.escalations.office_recipients(office),
                 subject=in_language(_("[Fallnetz] Agreement missed"), MAIL_LANGUAGE),

@@ -59,6 +59,12 @@ class RegisterViews:
                      str(e.lead_organisation_id) if e.lead_organisation_id else None,
                      as_json([str(o) for o in e.participants]), ts(e.timestamp)))
 
+    @project.register(Forum.Renamed)
+    def _renamed(self, e: Any, cur: Cursor) -> None:
+        cur.execute("UPDATE {p}register_forums SET name = ?, held_on = ? WHERE forum_id = ?",
+                    (e.name, e.held_on.isoformat() if e.held_on else None,
+                     str(e.originator_id)))
+
     @project.register(Forum.ParticipantsChanged)
     def _participants(self, e: Any, cur: Cursor) -> None:
         cur.execute("UPDATE {p}register_forums SET participants = ? WHERE forum_id = ?",
@@ -103,6 +109,12 @@ class RegisterViews:
                     "'', ?, ?)", (str(e.originator_id), e.title, e.district, e.need,
                                   ts(e.timestamp), ts(e.timestamp)))
 
+    @project.register(NeedGroup.Described)
+    def _described(self, e: Any, cur: Cursor) -> None:
+        cur.execute("UPDATE {p}register_groups SET title = ?, district = ?, need = ?, "
+                    "changed_at = ? WHERE group_id = ?",
+                    (e.title, e.district, e.need, ts(e.timestamp), str(e.originator_id)))
+
     @project.register(NeedGroup.AgreementMade)
     def _agreed(self, e: Any, cur: Cursor) -> None:
         # the first agreement moves an open group on (domain.register.STATUS_CHANGES)
@@ -144,6 +156,12 @@ class RegisterViews:
         cur.execute("UPDATE {p}register_agreements SET status = ?, note = ?, closed_at = ? "
                     "WHERE agreement_id = ?",
                     (status, e.note, ts(e.timestamp), str(e.originator_id)))
+
+    @project.register(Agreement.Rescheduled)
+    def _rescheduled(self, e: Any, cur: Cursor) -> None:
+        cur.execute("UPDATE {p}register_agreements SET due_on = ?, due_at = ?, escalated = 0 "
+                    "WHERE agreement_id = ?",
+                    (e.due_on.isoformat(), ts(e.due_at), str(e.originator_id)))
 
     @project.register(Agreement.Escalated)
     def _escalated(self, e: Any, cur: Cursor) -> None:

@@ -11,6 +11,7 @@ import io
 import re
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 from flask import Flask
@@ -141,10 +142,8 @@ def test_a_conference_from_needs_to_politics(web_app: Flask, updater: ViewUpdate
     updater.catch_up()
     assert scan_agreements(application, updater.store, later) == []
     missed_id = agreements["Sprachmittlerpool für Praxen aufbauen"]
-    from uuid import UUID
-
     notification = application.find(Notification, Notification.id_for_missed_agreement(
-        UUID(missed_id)))
+        UUID(missed_id), due))
     assert notification is not None and notification.stage == AGREEMENT_MISSED
     office = str(world.org("koordinierungsstelle"))
     assert [str(r["organisation_id"]) for r in notification.recipients
@@ -376,13 +375,44 @@ def test_needs_are_corrected_or_withdrawn_and_nothing_is_recorded_twice(
                         due_on=due.isoformat())
         assert response.status_code == status, text(response)
     assert "schon erfasst" in text(response)
+    # Moved to another day, agreed with the PSZ: its history says who did it, and why.
+    updater.catch_up()
+    agreement_id = re.search(r'href="/verabredungen/([0-9a-f-]+)">Sprechstunde',
+                             text(katrin.get(forum_page))).group(1)
+    later = due + timedelta(days=7)
+    while not calendar_for(application.network.state).is_working_day(later):
+        later += timedelta(days=1)
+    page = f"/verabredungen/{agreement_id}"
+    assert post(katrin, page, f"{page}/verschieben", due_on=later.isoformat(),
+                reason="Urlaubszeit").status_code == 302
+    shown = text(katrin.get(page))
+    assert later.strftime("%d.%m.%Y") in shown and "Urlaubszeit" in shown
+    assert "auf einen anderen Tag verschoben" in shown and "Katrin" in shown
+    # The forum's name and the group's title put right.
+    assert post(katrin, forum_page, f"{forum_page}/name", name="Runder Tisch Mitte 2026",
+                held_on=today.isoformat()).status_code == 302
+    group_page = re.search(r'href="(/netzwerk/bedarfsgruppen/[0-9a-f-]+)">Kita',
+                           text(katrin.get("/netzwerk/bedarfsregister"))).group(1)
+    assert post(katrin, group_page, f"{group_page}/beschreibung", title="Kita-Plätze",
+                need="childcare").status_code == 302
+    updater.catch_up()
+    assert "Runder Tisch Mitte 2026" in text(katrin.get("/netzwerk/bedarfsregister"))
+    described = text(katrin.get(group_page))
+    assert "<h1>Kita-Plätze</h1>" in described and "Titel, Sozialraum oder Bedarf geändert" \
+        in described
     politics = "/netzwerk/politik?stadtteil=Mitte"
+    offered = re.findall(r'name="groups" value="([^"]+)" checked', text(katrin.get(politics)))
+    assert len(offered) == 1  # Mitte's group, ticked
     # A refused sending (a day to come) keeps the report's districts: only Mitte's groups.
     refused = post(katrin, politics, "/netzwerk/politik/gesendet", recipient="Ortsbeirat",
-                   sent_on=(today + timedelta(days=3)).isoformat())
+                   sent_on=(today + timedelta(days=3)).isoformat(), groups=offered)
     assert refused.status_code == 422
     assert hidden_fields(text(refused), "/netzwerk/politik/gesendet")["districts"] == "Mitte"
+    assert re.findall(r'name="groups" value="([^"]+)" checked', text(refused)) == offered
+    # None ticked: named, nothing recorded.
+    assert post(katrin, politics, "/netzwerk/politik/gesendet", recipient="Ortsbeirat",
+                sent_on=today.isoformat()).status_code == 422
     for status in (302, 422):
         response = post(katrin, politics, "/netzwerk/politik/gesendet", recipient="Ortsbeirat",
-                        sent_on=today.isoformat())
+                        sent_on=today.isoformat(), groups=offered)
         assert response.status_code == status, text(response)

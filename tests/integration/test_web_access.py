@@ -120,13 +120,13 @@ for endpoint in ("index", "convene", "group_needs", "politics", "politics_csv",
                  "politics_pdf", "record_sending"):
     ALLOWED[(f"register.{endpoint}", None)] = {"katrin"}
 for endpoint in ("forum", "change_participants", "raise_need", "make_agreement", "pack",
-                 "pack_pdf", "need", "correct_need", "withdraw_need"):
+                 "pack_pdf", "need", "correct_need", "withdraw_need", "rename_forum"):
     ALLOWED[(f"register.{endpoint}", "a_forum")] = {"katrin"}
-for endpoint in ("group", "change_group_status"):
+for endpoint in ("group", "change_group_status", "describe_group"):
     ALLOWED[(f"register.{endpoint}", "a_group")] = {"katrin"}
 for endpoint in ("agreement", "mark_done"):
     ALLOWED[(f"register.{endpoint}", "psz_agreement")] = {"katrin", "nadia", "ulrike"}
-for endpoint in ("withdraw_agreement", "follow_up"):
+for endpoint in ("withdraw_agreement", "follow_up", "reschedule_agreement"):
     ALLOWED[(f"register.{endpoint}", "psz_agreement")] = {"katrin"}
 # The responsibility map: kept by the coordination office and the admins (who kept its file
 # before); the Organigramm for all staff; its public page for anyone, without sign-in.
@@ -336,10 +336,17 @@ class Setting:
             "register.change_group_status": lambda: {**versioned, "change": "resolve",
                                                      "note": "gelöst"},
             "register.mark_done": lambda: {**versioned, "note": "erledigt"},
+            "register.rename_forum": lambda: {**versioned, "name": "Konferenz",
+                                              "held_on": str(today)},
+            "register.describe_group": lambda: {**versioned, "title": "Kita und Schule"},
             "register.correct_need": lambda: {**versioned, "text": "Kitaplätze fehlen sehr",
                                               "sector": "education"},
             "register.withdraw_need": lambda: {**versioned, "reason": "doppelt"},
             "register.withdraw_agreement": lambda: {**versioned, "note": "entfällt"},
+            "register.reschedule_agreement": lambda: {
+                **versioned, "reason": "verschoben",
+                "due_on": str(today + timedelta(days=14 + (2 if (today + timedelta(days=14))
+                                                           .weekday() > 4 else 0)))},
             "register.follow_up": lambda: {**key, "forum_id": str(self.ids["a_forum"]),
                                            "note": "läuft"},
             "responsibilities.save_rule": lambda: {**mapped, "need": "health.general",

@@ -88,12 +88,13 @@ NEWER_THAN_FIXTURE = {"domain.referral:Referral.PutOnWaitingList",
                       # the needs register (domain.register, domain.agreement)
                       *(f"domain.register:Forum.{e}" for e in (
                           "Convened", "ParticipantsChanged", "NeedRaised", "NeedsGrouped",
-                          "NeedCorrected", "NeedWithdrawn")),
+                          "NeedCorrected", "NeedWithdrawn", "Renamed")),
                       *(f"domain.register:NeedGroup.{e}" for e in (
-                          "Formed", "AgreementMade", "Reported", "Resolved", "Reopened")),
+                          "Formed", "AgreementMade", "Reported", "Resolved", "Reopened",
+                          "Described")),
                       "domain.register:PoliticsReport.Sent",
                       *(f"domain.agreement:Agreement.{e}" for e in (
-                          "Made", "Done", "Withdrawn", "Escalated", "FollowedUp"))}
+                          "Made", "Done", "Withdrawn", "Escalated", "FollowedUp", "Rescheduled"))}
 
 
 def stored_topics(path: Path) -> set[str]:

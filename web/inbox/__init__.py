@@ -31,6 +31,8 @@ def index() -> Any:
                            agreements=register.agreements(
                                read_store(), organisation_id=str(viewer().organisation_id),
                                open_only=True),
+                           forums={f["forum_id"]: f["name"]
+                                   for f in register.forums(read_store())},
                            freshness=lists_freshness(),
                            now=_utc_text(current_application().clock()))
 

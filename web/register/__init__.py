@@ -27,9 +27,10 @@ from web.register import figures, packs, politics as for_politics
 from web.register.statuses import AGREEMENT_STATUS, FORUM_KIND, GROUP_STATUS, \
     agreement_state
 from web.register.forms import (
-    AgreementForm, AgreementNoteForm, ConveneForm, FollowUpForm, GroupingForm,
+    AgreementForm, AgreementNoteForm, ConveneForm, DescribeGroupForm, FollowUpForm,
+    GroupingForm, RenameForm,
     GroupStatusForm, NeedCorrectionForm, NeedForm, NeedWithdrawalForm, ParticipantsForm,
-    PoliticsForm)
+    PoliticsForm, RescheduleForm)
 from web.reports.query import needs_and_groups
 
 bp = Blueprint("register", __name__)
@@ -125,14 +126,37 @@ def forum(forum_id: UUID, errors: dict[str, list[str]] | None = None, form: str 
     follow_up = views.agreements(store, forum_ids=views.earlier_forums(store, row)) \
         if row else []
     groups = {g.group_id: g for g in views.groups(store)}
+    choices = _choices()
+    taking_part = {str(o) for o in found.participants}
+    # Those who took part first: the cards and agreements are mostly theirs.
+    choices["participant_options"] = sorted(
+        choices["organisation_options"], key=lambda kv: (kv[0] not in taking_part,
+                                                         kv[1].lower()))
     return render_template(
         "register/forum.html", forum=found, forum_id=forum_id,
         needs=found.current_needs(), groups=groups,
         open_groups=[(g.group_id, g.title) for g in groups.values() if g.status != RESOLVED],
         agreements=views.agreements(store, forum_id=str(forum_id)),
         follow_up=follow_up,
-        freshness=lists_freshness(), **_choices(), **_form_errors(errors, form, values)), \
+        freshness=lists_freshness(), **choices, **_form_errors(errors, form, values)), \
         status
+
+
+@bp.post("/netzwerk/gremien/<uuid:forum_id>/name")
+@allowed_by(access.keeps_register)
+def rename_forum(forum_id: UUID) -> Any:
+    _forum_or_404(forum_id)
+
+    def command(d: dict[str, Any]) -> Any:
+        return current_application().register.rename_forum(
+            viewer(), forum_id, d["name"], d["held_on"],
+            expected_version=d["expected_version"], idempotency_key=d["idempotency_key"])
+
+    def done(_result: Any) -> Any:
+        flash(_("The name and day are saved."), "success")
+        return redirect(url_for("register.forum", forum_id=forum_id))
+    return submit(RenameForm, command, success=done,
+                  rerender=lambda e, v, s: forum(forum_id, e, "rename", v, s))
 
 
 @bp.post("/netzwerk/gremien/<uuid:forum_id>/teilnehmende")
@@ -295,6 +319,21 @@ def group(group_id: UUID, errors: dict[str, list[str]] | None = None,
         status
 
 
+@bp.post("/netzwerk/bedarfsgruppen/<uuid:group_id>/beschreibung")
+@allowed_by(access.keeps_register)
+def describe_group(group_id: UUID) -> Any:
+    def command(d: dict[str, Any]) -> Any:
+        return current_application().register.describe_group(
+            viewer(), group_id, d["title"], d["district"], d["need"],
+            expected_version=d["expected_version"], idempotency_key=d["idempotency_key"])
+
+    def done(_result: Any) -> Any:
+        flash(_("The need group's description is saved."), "success")
+        return redirect(url_for("register.group", group_id=group_id))
+    return submit(DescribeGroupForm, command, success=done,
+                  rerender=lambda e, v, s: group(group_id, e, "describe", v, s))
+
+
 @bp.post("/netzwerk/bedarfsgruppen/<uuid:group_id>/status")
 @allowed_by(access.keeps_register)
 def change_group_status(group_id: UUID) -> Any:
@@ -351,6 +390,7 @@ def agreement(agreement_id: UUID, errors: dict[str, list[str]] | None = None,
         forum=application.find(Forum, found.forum_id),
         group=application.find(NeedGroup, found.group_id) if found.group_id else None,
         names=names, keeps_register=access.keeps_register(viewer()),
+        history=figures.history(application, agreement_id),
         missed=found.missed(application.clock()), new_key=new_key,
         **_form_errors(errors, form, values)), status
 
@@ -370,6 +410,23 @@ def mark_done(agreement_id: UUID) -> Any:
         return redirect(url_for("register.agreement", agreement_id=agreement_id))
     return submit(AgreementNoteForm, command, success=done,
                   rerender=lambda e, v, s: agreement(agreement_id, e, "done", v, s))
+
+
+@bp.post("/verabredungen/<uuid:agreement_id>/verschieben")
+@allowed_by(access.keeps_register)
+def reschedule_agreement(agreement_id: UUID) -> Any:
+    _agreement_or_404(agreement_id)
+
+    def command(d: dict[str, Any]) -> Any:
+        return current_application().register.reschedule_agreement(
+            viewer(), agreement_id, d["due_on"], d["reason"],
+            expected_version=d["expected_version"], idempotency_key=d["idempotency_key"])
+
+    def done(_result: Any) -> Any:
+        flash(_("The agreement is due on another day now."), "success")
+        return redirect(url_for("register.agreement", agreement_id=agreement_id))
+    return submit(RescheduleForm, command, success=done,
+                  rerender=lambda e, v, s: agreement(agreement_id, e, "reschedule", v, s))
 
 
 @bp.post("/verabredungen/<uuid:agreement_id>/zurueckziehen")
@@ -422,6 +479,7 @@ def politics(errors: dict[str, list[str]] | None = None, values: dict[str, Any] 
     return render_template(
         "register/politics.html", report=report, chosen=chosen,
         reportable=for_politics.reportable_groups(report),
+        reportable_titles={g.group_id: g.title for part in report for g, _f in part.groups},
         sent=views.reports(read_store()), freshness=lists_freshness(), **_choices(),
         **_form_errors(errors, "politics", values or {
             "sent_on": current_application().today().isoformat()})), \

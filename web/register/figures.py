@@ -8,21 +8,27 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import format_date, lazy_gettext as _l
 
 from domain.network import NetworkConfig
 from readmodel.register import RegisterGroup, group_districts
 from readmodel.reports import GapRow, ReportFilter, care_gaps, suppressed
 from readmodel.store import ViewStore
-from web.application import current_application
 from web.reports.query import default_period
 
-# The need group's events as the history names them.
+# A need group's and an agreement's events as their histories name them.
 HISTORY = {"NeedGroup.Formed": _l("need group formed"),
            "NeedGroup.AgreementMade": _l("agreement made"),
            "NeedGroup.Reported": _l("reported to politics"),
            "NeedGroup.Resolved": _l("resolved"),
-           "NeedGroup.Reopened": _l("reopened")}
+           "NeedGroup.Reopened": _l("reopened"),
+           "NeedGroup.Described": _l("title, district or need changed"),
+           "Agreement.Made": _l("agreement made"),
+           "Agreement.Done": _l("marked done"),
+           "Agreement.Withdrawn": _l("withdrawn"),
+           "Agreement.Rescheduled": _l("moved to another day"),
+           "Agreement.Escalated": _l("missed: escalated to the coordination office"),
+           "Agreement.FollowedUp": _l("followed up")}
 
 
 @dataclass(frozen=True)
@@ -67,24 +73,18 @@ GAP_HEADER = (_l("Needs recorded in cases"), _l("Referrals"), _l("Accepted"),
               _l("Districts without a service"))
 
 
-def history(application: Any, group_id: UUID) -> list[dict[str, Any]]:
-    """The group's events: when, who, what (oldest first)."""
+def history(application: Any, aggregate_id: UUID) -> list[dict[str, Any]]:
+    """A need group's or an agreement's events: when, who, what (oldest first)."""
     found = []
-    for event in application.repository.event_store.get(group_id):
-        name = f"NeedGroup.{type(event).__name__}"
-        account = application.directory.user(event.by.user) if event.by.user != "system" \
-            else None
+    for event in application.repository.event_store.get(aggregate_id):
+        name = type(event).__qualname__
+        account = application.directory.user(event.by.user) \
+            if event.by.role != "system" else None
+        due = getattr(event, "due_on", None)
+        said = [getattr(event, name, None) for name in ("title", "note", "to", "reason")]
         found.append({"at": event.timestamp, "what": HISTORY.get(name, name),
-                      "who": account.display_name if account else event.by.user,
-                      "detail": getattr(event, "note", None) or getattr(event, "to", None)
-                      or ""})
+                      "who": account.display_name if account
+                      else str(_l("Fallnetz (automatic)")),
+                      "detail": next((s for s in said if s), None)
+                      or (format_date(due, "dd.MM.yyyy") if due else "")})
     return found
-
-
-def users_named(usernames: set[str]) -> dict[str, str]:
-    directory = current_application().directory
-    names = {}
-    for username in usernames:
-        account = directory.user(username)
-        names[username] = account.display_name if account else username
-    return names

@@ -35,6 +35,17 @@ class ConveneForm(CommandForm):
     participants = uuids(required=False)
 
 
+class RenameForm(VersionedForm):
+    name = a_text(max_length=MOST_TITLE)
+    held_on = a_date(required=False)
+
+
+class DescribeGroupForm(VersionedForm):
+    title = a_text(max_length=MOST_TITLE)
+    district = a_text(required=False, max_length=80)
+    need = a_text(required=False, max_length=80)
+
+
 class ParticipantsForm(VersionedForm):
     participants = uuids(required=False)
 
@@ -86,6 +97,11 @@ class AgreementForm(CommandForm):
 
 class AgreementNoteForm(VersionedForm):
     note = a_text(max_length=MOST_TEXT)
+
+
+class RescheduleForm(VersionedForm):
+    due_on = a_date()
+    reason = a_text(max_length=MOST_TITLE)
 
 
 class FollowUpForm(CommandForm):

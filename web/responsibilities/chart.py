@@ -16,7 +16,8 @@ from domain.responsibilities import Handout, Named
 from web.reports.charts import SECTOR_COLOURS
 
 LABEL_WIDTH, COLUMN, GAP, PAD = 200, 244, 10, 8
-ONE_LINE, TWO_LINES, LINE = 20, 33, 14  # box heights, and a line of text
+ONE_LINE, LINE = 20, 14  # a box of one line, and each further line of text
+TALLEST = ONE_LINE + LINE + 2 * (LINE - 1)  # a box with two lines of name and two beneath
 HEADER = 52
 INK, MUTED, RULE = "#111111", "#4d4d4d", "#c8c8c8"
 SECTORS = ("social_work", "health", "housing", "employment", "education", "administration",
@@ -97,7 +98,7 @@ def organigramm_svg(found: Handout, *, title: str, need_label: Callable[[str], s
                 top += height + 4
             said = self_help(need, stage)
             if said:
-                lines = _lines(self_help_text(said), 40, 3)
+                lines = _lines(self_help_text(said), 40, 6)
                 cell.append(f'<g><title>{escape(self_help_text(said))}</title>'
                             + _text_lines(x + 4, top + 11, lines, font_size="11",
                                           font_style="italic", fill=INK) + "</g>")
@@ -122,11 +123,11 @@ def organigramm_svg(found: Handout, *, title: str, need_label: Callable[[str], s
         for index, engagement in enumerate(found.engagements):
             column, line = index % per_row, index // per_row
             x = LABEL_WIDTH + GAP + column * (COLUMN + GAP)
-            box, _height = _box(x, y + line * (TWO_LINES + 6), engagement.organisation,
+            box, _height = _box(x, y + line * (TALLEST + 6), engagement.organisation,
                                 engagement.organisation.name, engagement.service,
                                 sector_label(engagement.organisation.sector))
             parts.append(box)
-        y += ((len(found.engagements) - 1) // per_row + 1) * (TWO_LINES + 6) + PAD
+        y += ((len(found.engagements) - 1) // per_row + 1) * (TALLEST + 6) + PAD
     # The legend: the sectors shown.
     shown = sorted({n.sector for r in found.rows for n in r.organisations}
                    | {e.organisation.sector for e in found.engagements},
@@ -153,18 +154,21 @@ def organigramm_svg(found: Handout, *, title: str, need_label: Callable[[str], s
 
 def _box(x: float, y: float, organisation: Named, first: str, second: str,
          sector: str) -> tuple[str, int]:
-    """A box framed in the sector's colour: the name, and a second line where there is
-    one (the legal spheres, a volunteer initiative's offer)."""
+    """A box framed in the sector's colour: the name (on two lines where it is long: a
+    volunteer reads it on paper, so it is not cut short), and beneath it the legal spheres
+    or a volunteer initiative's offer where there is one."""
     colour = sector_colour(organisation.sector)
-    height = TWO_LINES if second else ONE_LINE
+    names = _lines(first, 36, 2)
+    more = _lines(second, 42, 2) if second else []
+    height = ONE_LINE + (len(names) - 1) * LINE + len(more) * (LINE - 1)
     said = f"{first} ({second})" if second else first
-    lines = [_short(first, 38)] + ([_short(second, 42)] if second else [])
     return (f'<g><title>{escape(said)} – {escape(sector)}</title>'
             f'<rect x="{x}" y="{y}" width="{COLUMN}" height="{height}" fill="#ffffff" '
             f'stroke="{colour}" stroke-width="1.5" rx="2"/>'
             f'<rect x="{x}" y="{y}" width="6" height="{height}" fill="{colour}"/>'
-            + _text_lines(x + 11, y + 14, lines[:1], font_size="11", fill=INK)
-            + _text_lines(x + 11, y + 14 + LINE - 1, lines[1:], font_size="10", fill=MUTED)
+            + _text_lines(x + 11, y + 14, names, font_size="11", fill=INK)
+            + _text_lines(x + 11, y + 14 + len(names) * LINE - 1, more, font_size="10",
+                          fill=MUTED)
             + "</g>"), height
 
 
