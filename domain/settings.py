@@ -90,8 +90,13 @@ class Settings:
             except ValueError:
                 raise SettingsError(f"{name}: {raw!r} is not a number") from None
 
+        instance_dir = environ.get("INSTANCE_DIR") or "instance"
         return cls(
-            database_url=environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            # INSTANCE_DIR moves every file a run makes, the embedded default's database too
+            # (it moved the keys but left the database behind, which another key then could
+            # not read)
+            database_url=environ.get("DATABASE_URL")
+            or f"sqlite:///{instance_dir.rstrip('/')}/fallnetz.sqlite3",
             network_dir=environ.get("NETWORK_DIR") or DEFAULT_NETWORK_DIR,
             secret_key=environ.get("SECRET_KEY") or None,
             broker_url=environ.get("CELERY_BROKER_URL") or "",
@@ -108,7 +113,7 @@ class Settings:
             webhook_allow_private=environ.get("WEBHOOK_ALLOW_PRIVATE", "").lower() in TRUE,
             view_batch_size=int(number("VIEW_BATCH_SIZE", 500)),
             aggregate_cache_size=int(number("AGGREGATE_CACHE_SIZE", 1000)),
-            instance_dir=environ.get("INSTANCE_DIR") or "instance",
+            instance_dir=instance_dir,
             log_format=(environ.get("LOG_FORMAT") or "text").lower(),
             log_level=(environ.get("LOG_LEVEL") or "INFO").upper(),
             health_max_view_lag=int(number("HEALTH_MAX_VIEW_LAG", 1000)),

@@ -138,3 +138,12 @@ def test_the_aggregate_cache_is_fast_forwarded_and_zero_turns_it_off() -> None:
         {"AGGREGATE_CACHE_SIZE": "0"}).persistence_env()
     with pytest.raises(SettingsError, match="AGGREGATE_CACHE_SIZE"):
         Settings(aggregate_cache_size=-1).persistence_env()
+
+
+def test_the_instance_folder_holds_the_embedded_database_too() -> None:
+    assert Settings.from_env({}).database_url == "sqlite:///instance/fallnetz.sqlite3"
+    moved = Settings.from_env({"INSTANCE_DIR": "/srv/fallnetz/"})
+    assert moved.database_url == "sqlite:////srv/fallnetz/fallnetz.sqlite3"
+    assert moved.instance_path.as_posix() == "/srv/fallnetz"
+    named = Settings.from_env({"INSTANCE_DIR": "/srv/x", "DATABASE_URL": "sqlite:///a.db"})
+    assert named.database_url == "sqlite:///a.db"
