@@ -72,7 +72,9 @@ def index(errors: dict[str, list[str]] | None = None, form: str | None = None,
     network = current_application().network
     if district not in network.districts:
         district = None
-    groups = views.groups(store, districts=[district] if district else None)
+    every_group = views.groups(store)  # read once: the district's shown, all offered
+    groups = [g for g in every_group
+              if district is None or district in views.group_districts(g)]
     ungrouped = [n for n in views.needs(store, districts=[district] if district else None)
                  if n.group_id is None]
     today = current_application().today()
@@ -81,8 +83,7 @@ def index(errors: dict[str, list[str]] | None = None, form: str | None = None,
         "register/index.html", district=district, groups=groups,
         ungrouped=[(n.ref, n.text, f"{n.district}, {format_date(n.raised_on, 'dd.MM.yyyy')}",
                     None) for n in ungrouped],
-        open_groups=[(g.group_id, g.title) for g in views.groups(store)
-                     if g.status != RESOLVED],
+        open_groups=[(g.group_id, g.title) for g in every_group if g.status != RESOLVED],
         forums=[f for f in views.forums(store)
                 if district is None or f["district"] in (None, district)],
         due_again=[g for g in groups if g.due_again(today)],
