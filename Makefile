@@ -43,7 +43,12 @@ translations: $(VENV)/.installed
 
 ## make run: web, embedded worker and a local mail catcher on the embedded default (one SQLite
 ## file, no broker), under supervisord, with the demo network loaded; logs in $(INSTANCE_DIR)/
+# The embedded demo's three fictional networks: a city (Brandenburg), a small town and a
+# rural district (Saxony), each with its own store under $(INSTANCE_DIR)/networks/.
+DEMO_NETWORKS := networks/cottbus networks/doebeln networks/nordsachsen-land
+
 run: $(VENV)/.installed $(CATALOGS)
+	$(BIN)/flask --app web networks add --if-missing $(DEMO_NETWORKS)
 	$(BIN)/flask --app web load-demo
 	@mkdir -p $(INSTANCE_DIR)
 	@echo "Fallnetz: http://$(HOST):$(PORT) – logs in $(INSTANCE_DIR)/ (web.log, worker.log," \

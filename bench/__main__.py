@@ -8,12 +8,13 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import audit, commands, config, lag, privacy, projections, report, scan, web
+from bench import (audit, commands, config, lag, networks, privacy, projections, report, scan,
+                   web)
 from domain.settings import PROJECT_ROOT
 
 
 # The measurements in the order of a run; --only names them.
-STEPS = ("commands", "privacy", "web", "lag", "scan", "audit", "projections")
+STEPS = ("commands", "privacy", "web", "lag", "scan", "audit", "projections", "networks")
 
 
 def main() -> None:
@@ -52,7 +53,8 @@ def main() -> None:
              "lag": lambda: lag.measure(sizes, logs),
              "scan": lambda: scan.measure(sizes),
              "audit": lambda: audit.measure(sizes),
-             "projections": lambda: projections.measure(sizes, logs)}
+             "projections": lambda: projections.measure(sizes, logs),
+             "networks": lambda: networks.measure(sizes)}
     for name, step in steps.items():
         if args.only and name not in args.only:
             continue

@@ -29,14 +29,15 @@ class Sizes:
     open_referrals: tuple[int, int]  # escalation scan: large and small deadline tables
     audit_events: int  # events of the audited case
     repeats: int  # repetitions of the single-request timings, their median counts
+    network_events: int  # many networks: events caught up (one network, or ten's tenths)
 
 
 FULL = Sizes("full", referrals_per_writer=300, web_seconds=10, post_cases=200, events=1_000_000,
              baseline_events=200_000, lag_seconds=30, open_referrals=(1_000_000, 10_000),
-             audit_events=1_000, repeats=30)
+             audit_events=1_000, repeats=30, network_events=50_000)
 QUICK = Sizes("quick", referrals_per_writer=20, web_seconds=2, post_cases=40, events=3_000,
               baseline_events=1_000, lag_seconds=3, open_referrals=(20_000, 2_000),
-              audit_events=100, repeats=5)
+              audit_events=100, repeats=5, network_events=2_000)
 
 
 def base_url() -> str:

@@ -130,7 +130,8 @@ def measure(sizes: config.Sizes, logs: Path) -> dict[str, dict[str, float]]:
                 watch = Watch({"engine": updater.position,
                                "library": lambda: runner.view.max_tracking_id(application.name)
                                or 0})
-                application.after_save.extend([watch.commit, Nudger(config.REDIS_URL)])
+                application.after_save.extend([
+                    watch.commit, Nudger(config.REDIS_URL, application.network.slug)])
                 with watch:
                     _drive(world, cases, 2)  # warm-up: the worker has started and connected
                     watch.wait_all_seen(120, f"the worker to start; see {logs}/lag-worker.log")

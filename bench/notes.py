@@ -32,6 +32,16 @@ NOTES: dict[str, list[str]] = {
         "- Escalation scan: `workers.escalation.scan(..., dry_run=True)` — the indexed query "
         "of the due deadlines and the parsing of their rows, 100 due among all. The rows "
         "are written with COPY, shaped like a projected one; median of repeated scans.",
+        "- Many networks: an installation on PostgreSQL with eleven networks (the demo "
+        "city's configuration under eleven slugs), each in a schema of its own, registered "
+        "as operators do (`networks add`). The same number of processes (one per core) in "
+        "both runs, each going through the installation's registry as web and workers do: "
+        "for the commands each process sends and accepts referrals round-robin over its "
+        "share of ten networks, against the same processes all on one network; for the "
+        "projections each process catches up the views of its share of ten networks (a "
+        "tenth of the events each), against one process catching up one network with all "
+        "the events. Rates are the work of all processes over the wall time from the first "
+        "start to the last end. Its ratio is the cost of many tenants per core.",
         "- Audit: the supervisor's case history page through the Flask app in-process "
         "(median of repeated requests); the case's events are needs recorded and resolved "
         "in turn. With snapshots, the engine runs with `IS_SNAPSHOTTING_ENABLED` and a "
@@ -142,4 +152,13 @@ NOTES: dict[str, list[str]] = {
         "make that load cheap without a manual snapshot; the rendering fixes above are what "
         "bring the page under the target.",
     ],
+    "networks_commands": [
+        "Bound by the same as the command path (the aggregate loads and the database's "
+        "commits); ten networks add a connection pool and an aggregate cache per network "
+        "and process, and each process's organisations are cached per network, so its "
+        "cache holds ten networks' organisations instead of one's."],
+    "networks_projections": [
+        "Bound by the database's writes, as the rebuild is; several processes catch up "
+        "different networks' views in parallel (each network's views are one writer's), "
+        "so the rate per core is what one network alone reaches in one process."],
 }

@@ -50,6 +50,8 @@ def rows(r: dict[str, dict[str, Any]]) -> list[Row]:
         out.append(_lag_row(r["lag"]))
     if "scan_large" in r:
         out += _scan_rows(r["scan_large"], r["scan_small"])
+    if "networks_commands" in r:
+        out += _network_rows(r["networks_commands"], r["networks_projections"])
     for key, how in (("audit_plain", "without snapshots"), ("audit_snapshot",
                                                            "with a snapshot of the case")):
         if key in r:
@@ -109,6 +111,29 @@ def _projection_rows(r: dict[str, dict[str, Any]]) -> list[Row]:
                        f"{rep['bare']:.1f} ms (bare Flask page, {rep['bytes']:,} bytes)",
                        rep["engine"] / rep["bare"], "< 300 ms", rep["engine"] < 300))
     return out
+
+
+def _network_rows(commands: dict[str, Any], projections: dict[str, Any]) -> list[Row]:
+    """Ten networks at once against one alone, the same processes (one per core) in both."""
+    n, cores = commands["networks"], commands["processes"]
+    c_ratio = commands["engine"] / commands["bare"]
+    p_ratio = projections["engine"] / projections["bare"]
+
+    def figure(r: dict[str, Any], side: str, unit: str) -> str:
+        rate, per_core, busy = r[f"{side}_rate"], r[side], r[f"{side}_cores"]
+        return f"{per_core:,.0f} {unit}/s per core ({rate:,.0f}/s on {busy:.1f} busy cores)"
+    return [
+        Row("networks_commands", f"Command path, {n} networks at once: referrals sent and "
+            f"accepted by {cores} processes round-robin over the networks",
+            figure(commands, "engine", "referrals"),
+            figure(commands, "bare", "referrals") + "; one network alone, one process",
+            c_ratio, "≥ 0.8× per core", c_ratio >= 0.8),
+        Row("networks_projections", f"Projections, {n} networks at once: views caught up "
+            f"from {projections['events']:,} events ({projections['events'] // n:,} each) by "
+            f"{cores} processes", figure(projections, "engine", "events"),
+            figure(projections, "bare", "events") + "; one network alone, the same events, "
+            "one process", p_ratio, "≥ 0.8× per core", p_ratio >= 0.8),
+    ]
 
 
 def _lag_row(lag: dict[str, Any]) -> Row:

@@ -1,6 +1,8 @@
-"""Loads the demo network: the directory file of ``<network>/demo`` and about 40 fictional
-cases with referrals in every state. Every command carries a derived idempotency key, so
-loading twice records nothing new."""
+"""Loads a network's demo: the directory file of ``<network>/demo``, about 40 fictional cases
+with referrals in every state, and a needs register (a district conference and a working
+group). What differs between networks — who leads the cases, the conference, the working
+group — is ``<network>/demo/scenario.toml``; the stories themselves are the same everywhere.
+Every command carries a derived idempotency key, so loading twice records nothing new."""
 
 from __future__ import annotations
 
@@ -18,14 +20,19 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from domain.application import ReferralNetwork
 from domain.deadlines import calendar_for
+from domain.network import NetworkConfig
 from domain.network.loader import NetworkConfigError, _first_error
 from domain.organisation import Organisation, contact_key
+from domain.receipt import CommandReceipt
 from domain.register import NeedRef
 from domain import second_factor
 from domain.stamp import STAFF_ROLES, Role, Stamp
 from domain.vocabulary import SECTORS
 
 CASE_COUNT = 40
+# The seed of the demo's choices (residence statuses, hours, correlation ids): changing it
+# changes the cases, and a store loaded before would get them a second time.
+SEED = 2026
 
 
 class _ServiceSchema(Schema):
@@ -77,6 +84,79 @@ class _DirectorySchema(Schema):
                                          validate=validate.Regexp(r"^[A-Z2-7]{32}$"))
 
 
+# -- scenario.toml: what the network's demo story needs to know about its directory ---------
+
+def _text() -> fields.String:
+    return fields.String(required=True, validate=validate.Length(min=1))
+
+
+def _keys() -> fields.List:
+    return fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class _RaisedNeedSchema(_Strict):
+    text = _text()
+    sector = fields.String(required=True, validate=validate.OneOf(SECTORS))
+    raised_by = _keys()
+    # the forum's district unless named (a working group has none of its own)
+    district = fields.String(load_default=None)
+
+
+class _NeedGroupSchema(_Strict):
+    title = _text()
+    need = fields.String(load_default=None)
+    # the conference's needs by their number, counted from 1 in the order listed
+    needs = fields.List(fields.Integer(validate=validate.Range(min=1)), required=True,
+                        validate=validate.Length(min=1))
+
+
+class _AgreementSchema(_Strict):
+    organisation = fields.String(required=True)
+    what = _text()
+    # due this many days after the conference (moved to the next working day)
+    due_in_days = fields.Integer(required=True, validate=validate.Range(min=0, max=365))
+    group = fields.String(load_default=None)
+    # the organisation's note when it kept the agreement already
+    done = fields.String(load_default=None, validate=validate.Length(min=1))
+
+
+class _ConferenceSchema(_Strict):
+    name = _text()
+    district = _text()
+    participants = _keys()
+    need = fields.List(fields.Nested(_RaisedNeedSchema), required=True,
+                       validate=validate.Length(min=1))
+    group = fields.List(fields.Nested(_NeedGroupSchema), load_default=list)
+    agreement = fields.List(fields.Nested(_AgreementSchema), load_default=list)
+
+
+class _WorkingGroupSchema(_Strict):
+    name = _text()
+    participants = _keys()
+    lead = fields.String(required=True)
+    need = fields.List(fields.Nested(_RaisedNeedSchema), load_default=list)
+
+
+class _ForwardSchema(_Strict):
+    to = fields.String(required=True)
+    otherwise = fields.String(required=True)
+    reason = _text()
+
+
+class _ScenarioSchema(_Strict):
+    leads = _keys()
+    recognised_leads = fields.List(fields.String(), load_default=list)
+    asylum_leads = fields.List(fields.String(), load_default=list)
+    forward = fields.Nested(_ForwardSchema, required=True)
+    conference = fields.Nested(_ConferenceSchema, required=True)
+    working_group = fields.Nested(_WorkingGroupSchema, required=True)
+
+
 @dataclass
 class DemoReport:
     organisations: int
@@ -85,17 +165,98 @@ class DemoReport:
     referrals_by_status: dict[str, int]
 
 
-def load_directory_file(path: Path) -> dict[str, Any]:
+def _load_file(path: Path, schema: Schema) -> dict[str, Any]:
     try:
-        return _DirectorySchema().load(tomllib.loads(path.read_text(encoding="utf-8")))
+        return schema.load(tomllib.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise NetworkConfigError(path, "(file)", "The file is missing.") from None
+    except tomllib.TOMLDecodeError as e:
+        raise NetworkConfigError(path, "(syntax)", str(e)) from None
     except ValidationError as e:
         field, message = _first_error(e.messages)
         raise NetworkConfigError(path, field, message) from None
 
 
+def load_directory_file(path: Path, network: NetworkConfig | None = None) -> dict[str, Any]:
+    """The demo directory; with ``network``, checked to hold the organisations its
+    configuration names, with a member to act for each."""
+    directory = _load_file(path, _DirectorySchema())
+    for index, org in enumerate(directory["organisation"]):
+        for username, _role in org["members"]:
+            if username not in directory["users"]:
+                raise NetworkConfigError(path, f"organisation[{index}].members",
+                                         f"{username!r} is not in [users].")
+    if network is None:
+        return directory
+    roles = {o["key"]: {role for _u, role in o["members"]} for o in directory["organisation"]}
+    named = [(network.coordination_office, "coordinator", "network.toml")] + [
+        # whoever the map names may receive a referral or a lead handoff: a caseworker takes it
+        (key, "caseworker", "responsibility.toml")
+        for rule in (*network.rules, *network.lead_rules) for key in rule.organisations]
+    for key, role, where in named:
+        if role not in roles.get(key, ()):
+            raise NetworkConfigError(path, "organisation",
+                                     f"{key!r}, named in {where}, is missing or has no {role}.")
+    return directory
+
+
+def load_scenario_file(path: Path, directory: dict[str, Any],
+                       network: NetworkConfig) -> dict[str, Any]:
+    """The scenario, checked against the directory and the network: every key it names is
+    an organisation with the members its part of the story needs."""
+    scenario = _load_file(path, _ScenarioSchema())
+    roles = {o["key"]: {role for _u, role in o["members"]} for o in directory["organisation"]}
+
+    def check(field: str, keys: list[str], *needed: str) -> None:
+        for key in keys:
+            if key not in roles:
+                raise NetworkConfigError(path, field, f"{key!r} is not in the directory.")
+            for role in needed:
+                if role not in roles[key]:
+                    raise NetworkConfigError(path, field, f"{key!r} has no {role}.")
+
+    def check_district(field: str, district: str | None) -> None:
+        if district is not None and district not in network.districts:
+            raise NetworkConfigError(path, field, f"{district!r} is not in network.toml.")
+
+    # A lead's caseworker opens the case; its supervisor marks a referral entered in error.
+    check("leads", scenario["leads"], "caseworker", "supervisor")
+    check("recognised_leads", scenario["recognised_leads"])
+    check("asylum_leads", scenario["asylum_leads"])
+    check("forward", [scenario["forward"]["to"], scenario["forward"]["otherwise"]],
+          "caseworker")
+    conference, group = scenario["conference"], scenario["working_group"]
+    check_district("conference.district", conference["district"])
+    check("conference.participants", conference["participants"])
+    for n, need in enumerate(conference["need"]):
+        check(f"conference.need[{n}].raised_by", need["raised_by"])
+        check_district(f"conference.need[{n}].district", need["district"])
+    titles = [g["title"] for g in conference["group"]]
+    for n, need_group in enumerate(conference["group"]):
+        if max(need_group["needs"]) > len(conference["need"]):
+            raise NetworkConfigError(path, f"conference.group[{n}].needs",
+                                     "The conference has no need with this number.")
+    for n, agreement in enumerate(conference["agreement"]):
+        check(f"conference.agreement[{n}].organisation", [agreement["organisation"]],
+              *(["caseworker"] if agreement["done"] else []))
+        if agreement["group"] is not None and agreement["group"] not in titles:
+            raise NetworkConfigError(path, f"conference.agreement[{n}].group",
+                                     f"{agreement['group']!r} is not a group's title.")
+    check("working_group.participants", group["participants"])
+    check("working_group.lead", [group["lead"]])
+    for n, need in enumerate(group["need"]):
+        check(f"working_group.need[{n}].raised_by", need["raised_by"])
+        if need["district"] is None:
+            raise NetworkConfigError(path, f"working_group.need[{n}].district",
+                                     "A working group's need names its district.")
+        check_district(f"working_group.need[{n}].district", need["district"])
+    return scenario
+
+
 def load_demo(application: ReferralNetwork, demo_dir: Path) -> DemoReport:
-    directory = load_directory_file(demo_dir / "directory.toml")
-    loader = _DemoLoader(application, directory)
+    directory = load_directory_file(demo_dir / "directory.toml", application.network)
+    scenario = load_scenario_file(demo_dir / "scenario.toml", directory, application.network)
+    loader = _DemoLoader(application, directory, scenario, demo_dir / "scenario.toml")
     loader.directory()
     loader.cases()
     loader.register()
@@ -127,18 +288,21 @@ SCENARIOS = [
     ("volunteer", "routine", ["entered-in-error"]),
     ("family", "routine", ["accept", "start", "hold", "resume"]),
 ]
-LEADS = ["fsa-sachsendorf", "fsa-sachsendorf", "fsa-schmellwitz", "mbe", "fsa-sachsendorf",
-         "fsa-schmellwitz", "mbe", "sozialamt"]
 
 
 class _DemoLoader:
-    def __init__(self, application: ReferralNetwork, directory: dict[str, Any]) -> None:
+    def __init__(self, application: ReferralNetwork, directory: dict[str, Any],
+                 scenario: dict[str, Any], scenario_path: Path) -> None:
         self.application = application
         self.data = directory
+        self.scenario = scenario
+        self.scenario_path = scenario_path
         self.slug = application.network.slug
         self.system = Stamp.system("demo-load")
         self.members = {o["key"]: o["members"] for o in directory["organisation"]}
-        self.rng = random.Random(2026)
+        self.keys = {self.org_id(k): k for k in self.members}
+        self.rng = random.Random(SEED)
+        self.now = self.first_loaded()
 
     def key(self, *parts: Any) -> str:
         return ":".join(["demo", self.slug, *map(str, parts)])
@@ -150,6 +314,24 @@ class _DemoLoader:
         users = [u for u, r in self.members[org_key] if r == role]
         return Stamp(users[n % len(users)], self.org_id(org_key), role,
                      self.key("corr", self.rng.randrange(10**9)))
+
+    def first_loaded(self) -> datetime:
+        """The hour the demo's history was first laid out: now, or that of an earlier load.
+        Dates in the commands (a consent's end, the conference's day) follow from it, so a
+        load on another day repeats the first one's commands exactly and records nothing,
+        instead of meeting its own idempotency keys with other arguments."""
+        now = self.application.clock().replace(minute=0, second=0, microsecond=0)
+        lead = self.scenario["leads"][0]
+        user = [u for u, r in self.members[lead] if r == "caseworker"][0]
+        receipt = self.application.find(CommandReceipt, CommandReceipt.id_for(
+            Stamp(user, self.org_id(lead), "caseworker", ""), self.key("case", 0, "open")))
+        if receipt is None:
+            return now
+        # case 0 was opened three hours after its start, CASE_COUNT days and the seed's first
+        # draw of hours before the load's hour (see cases())
+        hours = random.Random(SEED).randrange(8)
+        return receipt.created_on - timedelta(hours=3) + timedelta(days=CASE_COUNT,
+                                                                    hours=hours)
 
     def directory(self) -> None:
         application, system = self.application, self.system
@@ -217,17 +399,17 @@ class _DemoLoader:
             self.application.clock = original
 
     def cases(self) -> None:
-        now = self.application.clock().replace(minute=0, second=0, microsecond=0)
         for i in range(CASE_COUNT):
-            start = now - timedelta(days=CASE_COUNT - i, hours=self.rng.randrange(8))
+            start = self.now - timedelta(days=CASE_COUNT - i, hours=self.rng.randrange(8))
             self.case(i, start)
 
     def case(self, i: int, start: datetime) -> None:
         application, network, rng = self.application, self.application.network, self.rng
-        lead = LEADS[i % len(LEADS)]
+        leads = self.scenario["leads"]
+        lead = leads[i % len(leads)]
         caseworker = self.stamp(lead, n=i)
         district = network.districts[i % len(network.districts)]
-        status = "permit_25" if lead in ("mbe",) else rng.choice(
+        status = "permit_25" if lead in self.scenario["recognised_leads"] else rng.choice(
             ["gestattung", "gestattung", "duldung", "permit_24"])
         need, urgency, steps = SCENARIOS[i % len(SCENARIOS)]
         tick = iter(range(1, 100))
@@ -248,7 +430,7 @@ class _DemoLoader:
                      "shared_accommodation" if i % 4 else "followup_accommodation", status,
                      needs=[need])
         case_id = opened["case_id"]
-        receiver_key = self.receiver_for(need, case_id, i)
+        receiver_key = self.receiver_for(need, case_id, lead, i)
         consent_kwargs: dict[str, Any] = (
             {"sector": "health"} if need.startswith("health") and i % 2 == 0
             else {"receiver_organisation_id": self.org_id(receiver_key)})
@@ -269,26 +451,36 @@ class _DemoLoader:
         for step in steps:
             self.receiver_step(step, run, receiver, caseworker, lead, referral_id, case_id,
                                need, i)
-        if lead.startswith("fsa") and status in ("gestattung", "duldung") and i % 3 == 1:
+        if lead in self.scenario["asylum_leads"] and status in ("gestattung", "duldung") \
+                and i % 3 == 1:
             changed = run("status", application.cases.change_residence_status, caseworker, case_id,
                           "permit_25")
             drafts = changed["draft_referral_ids"]
             if drafts and i % 2 == 1:
-                # The caseworker confirms the handoff to the Jobcenter and it takes over.
+                # The caseworker confirms the handoff to the first organisation the map names
+                # for the new legal sphere (the Jobcenter), and it takes over.
+                taker = self.keys[self.application.repository.get(drafts[0]).to_organisation_id]
                 run("consent-lead", application.cases.give_consent, caseworker, case_id,
                     ["benefits"], (start + timedelta(days=400)).date(),
-                    receiver_organisation_id=self.org_id("jobcenter"))
+                    receiver_organisation_id=self.org_id(taker))
                 run("confirm-lead", application.referrals.send_draft, caseworker, drafts[0])
-                run("cancel-lead-draft", application.referrals.cancel_referral, caseworker,
-                    drafts[1], "Fallführung geht an das Jobcenter.")
+                # (the first draft's key is the one stores loaded before already hold)
+                for n, draft in enumerate(drafts[1:]):
+                    run("cancel-lead-draft" + (f"-{n + 1}" if n else ""),
+                        application.referrals.cancel_referral, caseworker, draft,
+                        "Fallführung geht an das Jobcenter.")
                 run("accept-lead", application.referrals.accept_referral,
-                    self.stamp("jobcenter", n=i), drafts[0])
+                    self.stamp(taker, n=i), drafts[0])
 
-    def receiver_for(self, need: str, case_id: UUID, i: int) -> str:
+    def receiver_for(self, need: str, case_id: UUID, lead: str, i: int) -> str:
         case = self.application.repository.get(case_id)
         network = self.application.responsibilities.effective_network()
-        keys = network.responsible(need, case.legal_sphere, case.person["district"],
-                                   case.housing_stage)
+        keys = [k for k in network.responsible(need, case.legal_sphere, case.person["district"],
+                                               case.housing_stage) if k != lead]
+        if not keys:
+            raise NetworkConfigError(self.scenario_path, "leads",
+                                     f"The responsibility map names no one but {lead!r} for "
+                                     f"{need!r} in {case.person['district']!r}.")
         return keys[i % len(keys)]
 
     def receiver_step(self, step: str, run: Callable[..., Any], receiver: Stamp,
@@ -303,13 +495,14 @@ class _DemoLoader:
             run(step, application.referrals.reject_referral, receiver, referral_id,
                 "Keine freie Kapazität in den nächsten Wochen.")
         elif step == "forward":
-            target = "gesundheitsamt" if receiver.organisation_id != self.org_id(
-                "gesundheitsamt") else "hausarzt-mitte"
+            forward = self.scenario["forward"]
+            target = forward["to"] if receiver.organisation_id != self.org_id(
+                forward["to"]) else forward["otherwise"]
             run("consent-forward", application.cases.give_consent, caseworker, case_id, ["health"],
-                (application.clock() + timedelta(days=365)).date(),
+                (self.now + timedelta(days=365)).date(),
                 receiver_organisation_id=self.org_id(target))
             run(step, application.referrals.forward_referral, receiver, referral_id,
-                self.org_id(target), "Erstuntersuchung zuerst im Gesundheitsamt.")
+                self.org_id(target), forward["reason"])
         elif step == "start":
             run(step, application.referrals.start_referral, receiver, referral_id)
         elif step == "hold":
@@ -333,62 +526,48 @@ class _DemoLoader:
 
     def register(self) -> None:
         """A district conference three weeks ago and a working group, with their needs, need
-        groups and agreements: one kept, one due, one missed (the scan escalates it)."""
+        groups and agreements (one kept, one due, one missed: the scan escalates it), as the
+        network's scenario.toml tells them."""
         application = self.application
-        office = self.stamp("koordinierungsstelle", role="coordinator")
-        held = self.application.clock().replace(hour=10, minute=0, second=0,
-                                                microsecond=0) - timedelta(days=21)
-        orgs = {k: self.org_id(k) for k in ("fsa-sachsendorf", "mbe", "psz", "jugendamt",
-                                             "sozialamt", "wohnungsgesellschaft", "jobcenter",
-                                             "willkommen-ev")}
+        office = self.stamp(application.network.coordination_office, role="coordinator")
+        held = self.now.replace(hour=10) - timedelta(days=21)
+        said, group = self.scenario["conference"], self.scenario["working_group"]
+        org_id = self.org_id
 
         def run(step: str, command: Callable[..., dict[str, Any]], *args: Any,
                 **kwargs: Any) -> dict[str, Any]:
             with self.at(held):
                 return command(*args, idempotency_key=self.key("register", step), **kwargs)
         conference = run("conference", application.register.convene, office, "conference",
-                         "Stadtteilkonferenz Sachsendorf", list(orgs.values()),
-                         district="Sachsendorf", held_on=held.date())["forum_id"]
-        for n, (text, sector, by) in enumerate([
-                ("Zu wenige Kitaplätze für Kinder aus der Gemeinschaftsunterkunft",
-                 "education", ["fsa-sachsendorf", "jugendamt"]),
-                ("Keine Hausaufgabenhilfe am Nachmittag in der Nähe der Unterkunft",
-                 "education", ["willkommen-ev"]),
-                ("Wartezeiten von mehr als zwei Monaten auf psychotherapeutische Behandlung",
-                 "health", ["psz"]),
-                ("Sprachmittlung für Arztbesuche fehlt", "health", ["psz", "fsa-sachsendorf"]),
-                ("Kaum bezahlbare Wohnungen für große Familien", "housing",
-                 ["wohnungsgesellschaft", "sozialamt"]),
-                ("Auszug aus der Unterkunft scheitert an fehlenden Mietkautionen", "housing",
-                 ["mbe"])]):
-            run(f"need-{n}", application.register.raise_need, office, conference, text,
-                sector, [orgs[k] for k in by])
+                         said["name"], [org_id(k) for k in said["participants"]],
+                         district=said["district"], held_on=held.date())["forum_id"]
+        for n, need in enumerate(said["need"]):
+            run(f"need-{n}", application.register.raise_need, office, conference, need["text"],
+                need["sector"], [org_id(k) for k in need["raised_by"]],
+                district=need["district"])
         groups = {}
-        for title, need, numbers in (("Kinderbetreuung und Lernen", "childcare", [1, 2]),
-                                     ("Psychosoziale Versorgung", "health", [3, 4])):
+        for need_group in said["group"]:
+            title = need_group["title"]
             groups[title] = run(f"group-{title}", application.register.form_group, office,
-                                title, [NeedRef(conference, n) for n in numbers],
-                                need=need)["group_id"]
-        for n, (key, what, days, group) in enumerate([
-                ("jugendamt", "Übersicht freier Kitaplätze im Stadtteil an die FSA geben", 7,
-                 "Kinderbetreuung und Lernen"),
-                ("psz", "Sprachmittlerpool für Arztpraxen im Stadtteil aufbauen", 60,
-                 "Psychosoziale Versorgung"),
-                ("willkommen-ev", "Hausaufgabenhilfe zweimal wöchentlich in der Unterkunft "
-                 "anbieten", 14, "Kinderbetreuung und Lernen")]):
-            due = self._working_day(held + timedelta(days=days))
+                                title, [NeedRef(conference, n) for n in need_group["needs"]],
+                                need=need_group["need"])["group_id"]
+        for n, agreement in enumerate(said["agreement"]):
+            due = self._working_day(held + timedelta(days=agreement["due_in_days"]))
             made = run(f"agreement-{n}", application.register.make_agreement, office,
-                       conference, orgs[key], what, due, group_id=groups[group])
-            if n == 0:
-                run("agreement-0-done", application.register.mark_done,
-                    self.stamp("jugendamt"), made["agreement_id"],
-                    "Liste mit freien Plätzen am Stadtteiltreff übergeben.")
-        group = run("working-group", application.register.convene, office, "working_group",
-                    "AG Wohnraum", [orgs["wohnungsgesellschaft"], orgs["sozialamt"]],
-                    lead_organisation_id=orgs["mbe"])["forum_id"]
-        run("wg-need", application.register.raise_need, office, group,
-            "Wohnberechtigungsscheine brauchen über drei Monate", "housing",
-            [orgs["sozialamt"], orgs["mbe"]], district="Mitte")
+                       conference, org_id(agreement["organisation"]), agreement["what"], due,
+                       group_id=groups.get(agreement["group"]))
+            if agreement["done"]:
+                run(f"agreement-{n}-done", application.register.mark_done,
+                    self.stamp(agreement["organisation"]), made["agreement_id"],
+                    agreement["done"])
+        working_group = run("working-group", application.register.convene, office,
+                            "working_group", group["name"],
+                            [org_id(k) for k in group["participants"]],
+                            lead_organisation_id=org_id(group["lead"]))["forum_id"]
+        for n, need in enumerate(group["need"]):  # the first one's key as before scenarios
+            run("wg-need" + (f"-{n}" if n else ""), application.register.raise_need, office,
+                working_group, need["text"], need["sector"],
+                [org_id(k) for k in need["raised_by"]], district=need["district"])
 
     def _working_day(self, moment: datetime) -> date:
         calendar = calendar_for(self.application.network.state)

@@ -78,6 +78,10 @@ class Settings:
     # The erasures done, one case id per line, kept apart from the database and its
     # backups: a restored backup gets its erased keys destroyed again on start.
     erasure_ledger: str = ""
+    # Many networks in one installation (runtime/installation.py): the start page's name,
+    # and the network whose admins operate the installation (default: the first added).
+    installation_name: str = "Fallnetz"
+    operator_network: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -127,6 +131,8 @@ class Settings:
             master_key_file=environ.get("MASTER_KEY_FILE") or "",
             encrypt_store=(environ.get("STORE_ENCRYPTION") or "on").lower() in TRUE,
             erasure_ledger=environ.get("ERASURE_LEDGER") or "",
+            installation_name=environ.get("INSTALLATION_NAME") or "Fallnetz",
+            operator_network=environ.get("OPERATOR_NETWORK") or "",
         )
 
     @property

@@ -30,6 +30,8 @@ class System:
     application: ReferralNetwork
     read_store: ViewStore
     nudge: Callable[[int], None] | None
+    views_ready: bool = False  # the view tables are made (once per process and store)
+    outage: Any = None  # the web's knowledge of this store's outage (web/operations/outage.py)
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -51,7 +53,7 @@ def bootstrap(settings: Settings | None = None, *, network: NetworkConfig | None
         if settings.broker_url:
             from runtime.nudge import Nudger
 
-            nudge = Nudger(settings.broker_url)
+            nudge = Nudger(settings.broker_url, application.network.slug)
     if nudge is not None:
         application.after_save.append(nudge)
     return System(settings, application, read_store or _read_store(settings), nudge)

@@ -1,5 +1,5 @@
-"""Nudges Celery's workers after a command: a message naming the task and the last event's
-id, nothing else. A nudge that cannot be delivered is dropped; the beat's periodic catch-up
+"""Nudges Celery's workers after a command: a message naming the task, the network and the
+last event's id, nothing else. A nudge that cannot be delivered is dropped; the beat's periodic catch-up
 covers it. The task is named, not imported, so the web needs nothing of ``workers``."""
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ class Nudger:
     when it is behind, newer nudges replace the queued ones (a catch-up covers every event
     anyway)."""
 
-    def __init__(self, broker_url: str) -> None:
+    def __init__(self, broker_url: str, network: str) -> None:
         self.broker_url = broker_url
+        self.network = network  # its slug: workers serve every network of the installation
         self._pending: queue.Queue[int] = queue.Queue(maxsize=1)
         self._started = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -45,7 +46,8 @@ class Nudger:
         while True:
             last_event = self._pending.get()
             try:
-                self._celery.send_task(CATCH_UP_TASK, args=[last_event], retry=False)
+                self._celery.send_task(CATCH_UP_TASK, args=[last_event],
+                                         kwargs={"network": self.network}, retry=False)
             except Exception as error:  # the broker is down: the periodic catch-up follows
                 log.warning("nudge not delivered (%s); the next periodic catch-up follows",
                             type(error).__name__)

@@ -9,13 +9,14 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, g, has_app_context, redirect, url_for
+from flask import Flask, g, redirect, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from domain.application import ReferralNetwork
-from runtime.bootstrap import DEFAULT, bootstrap
+from runtime.bootstrap import DEFAULT, System
+from runtime.installation import bootstrap_installation
 from domain.settings import Settings
 from domain.stamp import Role
 from web.headers import SecurityHeaders
@@ -42,6 +43,16 @@ NAVIGATION = {
     Role.DATA_PROTECTION: (("privacy.index", _l("Data protection")),
                            ("privacy.reads", _l("Who read a case"))),
 }
+
+
+def _navigation() -> tuple[tuple[str, Any], ...]:
+    from web.networks import NAVIGATION_ENTRY, operates
+
+    viewer = g.get("viewer")
+    if viewer is None:
+        return ()
+    entries = NAVIGATION.get(viewer.role, ())
+    return (*entries, NAVIGATION_ENTRY) if operates(viewer) else entries
 
 
 def _inbox_counts() -> tuple[int, int]:
@@ -104,20 +115,22 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     # Celery's workers wait for a nudge after each command (when a broker is configured);
     # the embedded worker looks at the log itself.
-    system = bootstrap(settings, application=application,
-                       nudge=DEFAULT if app.config["NUDGE_WORKERS"] else None)
-    app.extensions["fallnetz.system"] = system
-    app.extensions["fallnetz.application"] = system.application
     from web.reads import places_taken
 
-    def taken(organisation_id: Any, service_id: str) -> int:
-        # Commands run in requests, and in tests and the CLI outside of one.
-        if has_app_context():
-            return places_taken(organisation_id, service_id)
-        with app.app_context():
-            return places_taken(organisation_id, service_id)
+    def configure(_slug: str, system: System) -> None:
+        # Commands ask how many places a service has in use, in requests and in the CLI.
+        system.application.places_taken = (
+            lambda organisation_id, service_id: places_taken(organisation_id, service_id,
+                                                             system))
 
-    app.extensions["fallnetz.application"].places_taken = taken
+    installation = bootstrap_installation(
+        settings, application=application, on_system=configure,
+        nudge=DEFAULT if app.config["NUDGE_WORKERS"] else None)
+    app.extensions["fallnetz.installation"] = installation
+    root = installation.root()
+    if root is not None:  # one network, served at the root (tests reach it directly)
+        app.extensions["fallnetz.system"] = root
+        app.extensions["fallnetz.application"] = root.application
     from web import api, cli, errors, i18n, incoming, labels
     from web.audit import bp as audit_bp
     from web.auth import bp as auth_bp, home_for, load_viewer, throttle
@@ -135,6 +148,8 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     from web.public import bp as public_bp
     from web.responsibilities import bp as responsibilities_bp
     from web.staff import bp as staff_bp
+    from web.networks import bp as networks_bp, network_name, start as networks_start
+    from web.networks.routing import NetworkPath, NetworkSessions, choose_system
 
     i18n.init_app(app)
     incoming.init_app(app)
@@ -142,7 +157,7 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     csrf.init_app(app)
     for blueprint in (auth_bp, cases_bp, referrals_bp, inbox_bp, audit_bp, directory_bp,
                       exchange_bp, hsds_bp, reports_bp, privacy_bp, staff_bp, person_bp,
-                      voice_bp, register_bp, responsibilities_bp, public_bp):
+                      voice_bp, register_bp, responsibilities_bp, public_bp, networks_bp):
         app.register_blueprint(blueprint)
     init_person(app)
     api.init_app(app)
@@ -150,8 +165,9 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     # before the viewer's membership is loaded, so the command reuses it.
     @app.before_request
     def load_each_once() -> None:
-        g.loads = system.application.one_load_each()
-        g.loads.__enter__()
+        if g.system is not None:
+            g.loads = g.system.application.one_load_each()
+            g.loads.__enter__()
 
     @app.teardown_request
     def forget_loads(_error: BaseException | None) -> None:
@@ -164,16 +180,19 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
 
     @app.get("/")
     def home() -> Any:
+        if g.system is None:  # the installation's start page: its networks
+            return networks_start()
         if g.viewer is None:
             return redirect(url_for("auth.login"))
         return redirect(home_for(g.viewer.role, g.viewer.organisation_id))
 
-    network_name = app.extensions["fallnetz.application"].network.name
     from web.forms import new_key
 
     app.jinja_env.globals.update(
-        network_name=network_name, new_key=new_key,
-        navigation=lambda: NAVIGATION.get(g.viewer.role, ()) if g.get("viewer") else (),
+        new_key=new_key,
+        network_name=network_name,
+        navigation=_navigation,
+        several_networks=lambda: installation.several,
         inbox_counts=_inbox_counts)
 
     @app.after_request
@@ -187,6 +206,10 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     from web import operations  # health, metrics, request logs, 503 during a DB outage
 
     operations.init_app(app)
+    # Before every other hook (the outage guard and sign-in already need the network).
+    app.before_request_funcs.setdefault(None, []).insert(0, choose_system)
+    app.session_interface = NetworkSessions()
+    app.wsgi_app = NetworkPath(app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = SecurityHeaders(  # type: ignore[method-assign]
         app.wsgi_app, https=settings.public_base_url.startswith("https://"))
     return app

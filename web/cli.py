@@ -22,17 +22,36 @@ from domain.organisation import DEFAULT_TOKEN_DAYS, MEMBER_ROLES, MOST_TOKEN_DAY
     Organisation
 from domain.stamp import Role, Stamp
 from domain.network import NetworkConfigError, load_network
-from web.application import current_application
+from web.application import current_application, current_settings
 from web.incoming import UnreadableInput
 
 
 def init_app(app: Flask) -> None:
+    from web.networks import cli as networks_cli
+
+    networks_cli.init_app(app)
+
     @app.cli.command("load-demo")
     def load_demo_command() -> None:
-        """Load the demo network (directory, users, cases, referrals); safe to repeat."""
+        """Load each network's demo (directory, users, cases, referrals) — every network's,
+        or NETWORK's; safe to repeat."""
+        import os
+
+        from flask import g
+
+        installation = app.extensions["fallnetz.installation"]
+        slugs = [os.environ["NETWORK"]] if os.environ.get("NETWORK") else [
+            entry.slug for entry in installation.enabled()]
+        for slug in slugs:
+            g.system = installation.system(slug)
+            if g.system is None:
+                raise click.ClickException(f"No enabled network {slug!r}.")
+            _load_demo()
+
+    def _load_demo() -> None:
         from runtime.bootstrap import StoreUnreadable, check_store_opens
 
-        settings = app.extensions["fallnetz.settings"]
+        settings = current_settings()
         try:
             check_store_opens(current_application())
         except StoreUnreadable as e:
@@ -44,8 +63,9 @@ def init_app(app: Flask) -> None:
             current_application().after_save[:] = hooks
         for hook in hooks:
             hook(current_application().recorder.max_notification_id() or 0)
-        click.echo(f"Demo network loaded: {report.organisations} organisations, "
-                   f"{report.users} users, {report.cases} cases.")
+        click.echo(f"{current_application().network.name}: demo loaded: "
+                   f"{report.organisations} organisations, {report.users} users, "
+                   f"{report.cases} cases.")
         for status, count in sorted(report.referrals_by_status.items()):
             click.echo(f"  referrals {status:>17}: {count}")
 
@@ -90,7 +110,17 @@ def init_app(app: Flask) -> None:
         from domain import second_factor
         from domain.demo import load_directory_file
 
-        settings = app.extensions["fallnetz.settings"]
+        import os
+
+        from flask import g
+
+        installation = app.extensions["fallnetz.installation"]
+        # The demo networks share the key: any network's demo folder has it.
+        g.system = installation.system(os.environ.get("NETWORK")
+                                       or installation.enabled()[0].slug)
+        if g.system is None:
+            raise click.ClickException("No such enabled network.")
+        settings = current_settings()
         directory = load_directory_file(settings.network_path / "demo" / "directory.toml")
         now = current_application().clock()
         secret = directory["second_factor_secret"]
@@ -101,7 +131,7 @@ def init_app(app: Flask) -> None:
     @click.argument("folder", required=False)
     def check_network_command(folder: str | None) -> None:
         """Validate a network's configuration files (default: NETWORK_DIR)."""
-        path = folder or app.extensions["fallnetz.settings"].network_path
+        path = folder or current_settings().network_path
         try:
             network = load_network(path)
         except NetworkConfigError as e:
@@ -453,7 +483,7 @@ def _updater(app: Flask):  # type: ignore[no-untyped-def]
     from readmodel.runner import ViewUpdater
     from readmodel.store import ViewStore
 
-    return ViewUpdater(current_application(), ViewStore(app.extensions["fallnetz.settings"]))
+    return ViewUpdater(current_application(), ViewStore(current_settings()))
 
 
 def _parse_now(text: str | None) -> datetime:
@@ -492,7 +522,7 @@ def _store_commands(app: Flask) -> None:
         altered, removed or put in afterwards (exit status 1)."""
         from runtime.event_chain import EventChain
 
-        chain = EventChain(current_application(), app.extensions["fallnetz.settings"])
+        chain = EventChain(current_application(), current_settings())
         total = current_application().recorder.max_notification_id() or 0
         with click.progressbar(length=total, label="Checking the stored events",
                                show_pos=True) as bar:
@@ -515,7 +545,7 @@ def _store_commands(app: Flask) -> None:
         from domain.settings import SettingsError, _decoded_key
         from runtime.store_encryption import encrypt_store
 
-        settings = app.extensions["fallnetz.settings"]
+        settings = current_settings()
         previous = None
         if previous_key_file:
             try:

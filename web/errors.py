@@ -97,8 +97,8 @@ def init_app(app: Flask) -> None:
         # way back to where the session ended): the page the form belongs to.
         if request.method == "GET" and not is_api_request():
             page_of_form = _page_above(request.path)
-            if page_of_form is not None:
-                return redirect(page_of_form)
+            if page_of_form is not None:  # within the request's network
+                return redirect(request.script_root + page_of_form)
         return page(405, _("This address does not accept that request."))
 
     @app.errorhandler(413)

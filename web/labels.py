@@ -6,6 +6,8 @@ from typing import Any
 
 from babel import Locale
 from flask import Flask, current_app
+
+from web.application import current_application
 from flask_babel import lazy_gettext as _l
 
 from domain.base import Erased
@@ -221,7 +223,7 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["day"] = day
     app.jinja_env.filters["need_label"] = lambda code: need_label(
-        app.extensions["fallnetz.application"].network, code)
+        current_application().network, code)
     app.jinja_env.filters["language_names"] = language_names
     app.jinja_env.filters["translated"] = translate  # a domain message
     app.jinja_env.filters["zip_self"] = lambda values: [(v, v) for v in values]

@@ -6,7 +6,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
-from flask import current_app
 
 from domain.referral import COMMANDS, Referral
 from domain.routing import TAKEN, ServiceLoad, counted_service, load_kind
@@ -14,7 +13,8 @@ from readmodel import queries, runs
 from readmodel.runs import Freshness, Run, freshness
 from readmodel.schema import PROJECTIONS
 from readmodel.store import ViewStore
-from web.application import current_application
+from runtime.bootstrap import System
+from web.application import current_application, current_settings, current_system
 
 # The events that can change how many places a referral takes (its creation, and each
 # command's event), as the notification log names their topics.
@@ -27,21 +27,22 @@ def organisation_names() -> dict[str, str]:
     return {row["organisation_id"]: row["name"] for row in queries.organisations(read_store())}
 
 
-def read_store() -> ViewStore:
-    """The read store of the app's system (tables made on first use)."""
-    store = current_app.extensions["fallnetz.system"].read_store
-    if not current_app.extensions.get("fallnetz.views_ready"):
+def read_store(system: System | None = None) -> ViewStore:
+    """The read store of the request's network (tables made on first use)."""
+    system = system or current_system()
+    store = system.read_store
+    if not system.views_ready:
         from readmodel.schema import create_tables
 
         create_tables(store)
-        current_app.extensions["fallnetz.views_ready"] = True
+        system.views_ready = True
     return store
 
 
 def lists_freshness() -> Freshness:
     """How many events the views have still to take in, and since when they are stale when
     the background processing has stopped following the events."""
-    settings = current_app.extensions["fallnetz.settings"]
+    settings = current_settings()
     return freshness(read_store(), current_application().recorder.max_notification_id() or 0,
                      settings.catch_up_seconds)
 
@@ -49,18 +50,19 @@ def lists_freshness() -> Freshness:
 def background_runs() -> list[tuple[str, Run, bool]]:
     """Each worker job's last success and failure, and whether it is overdue (three of its
     intervals without success), for the operators' pages."""
-    intervals = runs.intervals(current_app.extensions["fallnetz.settings"])
+    intervals = runs.intervals(current_settings())
     found = runs.last_runs(read_store())
     return [(job, found[job], runs.overdue(found[job], intervals[job])) for job in runs.JOBS]
 
 
-def places_taken(organisation_id: UUID, service_id: str) -> int:
+def places_taken(organisation_id: UUID, service_id: str, system: System | None = None) -> int:
     """Places in use of a service now (the application asks this when a referral is accepted,
     so a full service is never overfilled silently): the projected load, brought up to date
     with the referral events the views have not taken in yet. Those are few while the
     workers run, and read by topic from the log after the views' position when they lag or
     have stopped."""
-    store = read_store()
+    system = system or current_system()
+    store = read_store(system)
     with store.reading() as cur:
         taken = cur.one("SELECT active_referrals FROM {p}service_load "
                         "WHERE organisation_id = ? AND service_id = ?",
@@ -68,7 +70,7 @@ def places_taken(organisation_id: UUID, service_id: str) -> int:
         position = cur.one("SELECT position FROM {p}positions WHERE projection = ?",
                            (PROJECTIONS[0],))
     count = int(taken["active_referrals"]) if taken else 0
-    application = current_application()
+    application = system.application
     start = (int(position["position"]) if position else 0) + 1
     changed: set[UUID] = set()
     while True:

@@ -1,10 +1,12 @@
-"""The worker process's jobs, built once per process by the composition root from the
-environment's settings; the Celery app (workers/tasks.py) is configured from the same
-settings object."""
+"""The worker process's jobs: one :class:`Jobs` per network of the installation, built on
+first use by the composition root from the environment's settings (and again when the
+registry changes a network's entry); the Celery app (workers/tasks.py) is configured from
+the same settings object. Every worker serves every network."""
 
 from __future__ import annotations
 
 import secrets
+import threading
 from dataclasses import replace
 from datetime import date
 from functools import lru_cache
@@ -18,7 +20,8 @@ from domain.settings import Settings
 from web import create_app
 from web.reports import monthly_report_pdf
 from readmodel.runner import ViewUpdater
-from runtime.bootstrap import bootstrap, check_store_opens
+from runtime.bootstrap import System, bootstrap, check_store_opens
+from runtime.installation import Installation, bootstrap_installation
 from runtime.event_chain import EventChain
 from workers.jobs import Jobs
 from workers.mail import Attachment, AttachmentMaker
@@ -30,9 +33,14 @@ def settings() -> Settings:
 
 
 def build_jobs(settings: Settings) -> Jobs:
+    """The jobs of the one network of ``settings`` (its store and configuration)."""
     # No nudge: a worker catches the views up itself after the commands it issues.
-    system = bootstrap(settings, nudge=None)
+    return jobs_of(bootstrap(settings, nudge=None))
+
+
+def jobs_of(system: System) -> Jobs:
     check_store_opens(system.application)
+    settings = system.settings
     updater = ViewUpdater(system.application, system.read_store,
                           batch_size=settings.view_batch_size)
     return Jobs(system.application, updater, settings,
@@ -59,5 +67,28 @@ def report_attachments(settings: Settings) -> AttachmentMaker:
 
 
 @lru_cache(maxsize=1)
-def jobs() -> Jobs:
-    return build_jobs(settings())
+def installation() -> Installation:
+    return bootstrap_installation(settings(), nudge=None)
+
+
+_built: dict[str, tuple[System, Jobs]] = {}
+_building = threading.Lock()
+
+
+def networks() -> list[str]:
+    """The enabled networks' slugs (the registry as of a few seconds ago)."""
+    return [entry.slug for entry in installation().enabled()]
+
+
+def jobs(network: str) -> Jobs | None:
+    """The network's jobs; none for a network not registered or disabled. A network whose
+    store cannot be opened raises here, and only for that network."""
+    system = installation().system(network)
+    if system is None:
+        _built.pop(network, None)
+        return None
+    with _building:
+        known = _built.get(network)
+        if known is None or known[0] is not system:
+            known = _built[network] = (system, jobs_of(system))
+        return known[1]

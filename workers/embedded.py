@@ -8,7 +8,11 @@ id a few times a second (one indexed read) and catches the views up when it move
 escalation scan, mail and webhooks run on the beat intervals of the settings. Nothing is
 held anywhere but in the database, so a crash or a kill loses nothing, and there is no
 message file to be half-written or half-read. Production keeps Celery with Redis, where
-workers on several hosts share the work."""
+workers on several hosts share the work.
+
+Every network of the installation gets a loop of its own, in a thread of its own, so a slow
+or broken network holds up none of the others; the registry is looked at every few seconds
+and a network added or disabled gets or loses its loop without a restart."""
 
 from __future__ import annotations
 
@@ -21,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.settings import Settings
-from workers.context import build_jobs
 from workers.jobs import Jobs
 from runtime.logs import configure_logging
 
@@ -109,10 +112,74 @@ class EmbeddedWorker:
             self.mail.due = min(self.mail.due, now)  # escalations to mail
 
 
+class InstallationWorker:
+    """A loop per enabled network (its jobs built on first success: a network whose store
+    cannot be opened is tried again, with growing pauses, while the others run)."""
+
+    def __init__(self, networks: Callable[[], list[str]],
+                 jobs: Callable[[str], Jobs | None],
+                 poll_seconds: float = POLL_SECONDS) -> None:
+        self.networks = networks
+        self.jobs = jobs
+        self.poll_seconds = poll_seconds
+        self.stopping = threading.Event()
+        self.loops: dict[str, tuple[threading.Thread, threading.Event]] = {}
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                wanted = set(self.networks())
+            except Exception as error:  # the installation's database is away
+                log.warning("cannot read the registry of networks (%s)", type(error).__name__)
+                wanted = set(self.loops)
+            for slug in wanted - set(self.loops):
+                stop = threading.Event()
+                thread = threading.Thread(target=self._serve, args=(slug, stop),
+                                          name=f"network-{slug}", daemon=True)
+                self.loops[slug] = (thread, stop)
+                thread.start()
+            for slug in set(self.loops) - wanted:
+                log.info("network %s: no longer served", slug)
+                self.loops.pop(slug)[1].set()
+            self.stopping.wait(2.0)
+        for thread, stop in self.loops.values():
+            stop.set()
+        for thread, _stop in self.loops.values():
+            thread.join(timeout=60)
+        log.info("embedded worker stopped")
+
+    def _serve(self, slug: str, stop: threading.Event) -> None:
+        failures = 0
+        while not (stop.is_set() or self.stopping.is_set()):
+            try:
+                jobs = self.jobs(slug)
+            except Exception as error:  # its store cannot be opened: the others go on
+                pause = FAILURE_PAUSE_SECONDS[min(failures, len(FAILURE_PAUSE_SECONDS) - 1)]
+                failures += 1
+                log.error("network %s: cannot be served (%s); next try in %ss", slug,
+                          type(error).__name__, pause)
+                stop.wait(pause)
+                continue
+            if jobs is None:
+                return
+            worker = EmbeddedWorker(jobs, self.poll_seconds)
+            worker.stopping = self.stopping  # a signal stops every network's loop
+            log.info("network %s: served", slug)
+            while not (stop.is_set() or self.stopping.is_set()):
+                worker.tick()
+                stop.wait(self.poll_seconds)
+            return
+
+
 def main() -> None:
+    from workers import context
+
     settings = Settings.from_env()
     configure_logging(settings.log_format, settings.log_level)
-    worker = EmbeddedWorker(build_jobs(settings))
+    worker = InstallationWorker(context.networks, context.jobs)
+    log.info("embedded worker started (catch-up %ss, scan %ss, mail %ss, webhooks %ss)",
+             settings.catch_up_seconds, settings.scan_seconds, settings.mail_seconds,
+             settings.webhook_seconds)
 
     def stop(signum: int, _frame: Any) -> None:
         log.info("signal %s: stopping after the current job", signal.Signals(signum).name)

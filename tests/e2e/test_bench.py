@@ -17,7 +17,8 @@ from testbed.processes import REDIS_URL
 MEASURES = ("Command path, 1 writer", "Command path, 4 writers",
             "Command path with encryption", "Case page", "Inbox page",
             "Referral form POST", "Projections", "Report pages", "Lag", "Escalation scan: find",
-            "Escalation scan: among", "without snapshots", "with a snapshot")
+            "Escalation scan: among", "Command path, 10 networks", "Projections, 10 networks",
+            "without snapshots", "with a snapshot")
 
 
 @pytest.mark.postgres
@@ -26,7 +27,7 @@ def test_bench_quick_writes_a_complete_table(tmp_path: Path) -> None:
     env = {**os.environ, "BENCH_REDIS_URL": os.environ.get("BENCH_REDIS_URL", REDIS_URL)}
     run = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(out)],
                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
-                         timeout=300)
+                         timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
 
     text = out.read_text()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from flask import Flask
@@ -38,6 +38,13 @@ ALLOWED: dict[tuple[str, str | None], set[str]] = {
     ("home", None): SIGNED_IN, ("static", None): EVERYONE,  # home sends strangers to sign in
     ("auth.login", None): EVERYONE, ("auth.logout", None): EVERYONE,
     ("auth.change_language", None): EVERYONE,
+    # The start page's sign-in carried into a network (nobody here has proved a password
+    # there: those signed in go to their start page, strangers to sign in).
+    ("networks.continue_sign_in", None): SIGNED_IN,
+    # The installation's networks: its operators, the admins of the operating network.
+    ("networks.index", None): {"root"}, ("networks.add", None): {"root"},
+    ("networks.check", "a_network"): {"root"}, ("networks.disable", "a_network"): {"root"},
+    ("networks.enable", "a_network"): {"root"},
     ("auth.choose_organisation", None): SIGNED_IN, ("auth.change_password", None): SIGNED_IN,
     # The code step sends whoever has no pending sign-in on (all here: those signed in to
     # their start page, strangers to sign in); the rest is for those signed in.
@@ -154,7 +161,7 @@ OBJECT_KINDS = {"case_id": ("own_case", "foreign_case"), "referral_id": ("sent",
                 "organisation_id": ("psz",), "filename": (None,),
                 "user_id": ("own_member", "foreign_member"), "token": ("a_link",),
                 "code": (None,), "forum_id": ("a_forum",), "group_id": ("a_group",),
-                "agreement_id": ("psz_agreement",)}
+                "agreement_id": ("psz_agreement",), "slug": ("a_network",)}
 
 
 class Setting:
@@ -206,7 +213,8 @@ class Setting:
             for name, organisation_id in self.member_organisations.items()}
         self.ids = {"own_case": own, "foreign_case": foreign, "sent": sent,
                     "draft": drafts["draft_referral_ids"][0], "psz": world.org("psz"),
-                    **members, **self.register_ids, None: None}
+                    **members, **self.register_ids,
+                    "a_network": self.application.network.slug, None: None}
 
     def version(self, name: str) -> int:
         return self.application.repository.get(self.ids[name]).version
@@ -226,8 +234,8 @@ class Setting:
     def form(self, endpoint: str, obj: str | None) -> dict[str, Any]:
         """A complete, valid form for the route, so only access can stop it."""
         key = {"idempotency_key": uuid4().hex}
-        versioned = {**key, "expected_version": self.version(obj)} if obj in self.ids \
-            and obj is not None else key
+        versioned = {**key, "expected_version": self.version(obj)} if isinstance(
+            self.ids.get(obj), UUID) else key
         today = self.application.today()
         action = endpoint.partition(":")[2]
         member = {"organisation_id": self.member_organisations[obj].hex} \
@@ -241,6 +249,8 @@ class Setting:
             return seen_of(self.application.exchange.mapping(), kind, *names)
         samples: dict[str, Callable[[], dict[str, Any]]] = {
             "auth.login": lambda: {"username": "nobody", "password": "wrong password"},
+            "networks.add": lambda: {"config_dir": "networks/nowhere"},
+            "networks.disable": dict, "networks.enable": dict,
             "auth.logout": dict, "auth.change_language": lambda: {"language": "de"},
             "auth.choose_organisation": lambda: {"membership": "none"},
             "auth.confirm_code": lambda: {"code": "123456"},
@@ -410,6 +420,7 @@ def url_for_route(setting: Setting, rule: str, obj: str | None, values: dict[str
         if "<string:consent_id>" in url:
             url = url.replace("<string:consent_id>", setting.consents[obj])
     url = url.replace("<int:number>", "1")  # a forum's first need
+    url = url.replace("<slug>", str(setting.ids.get("a_network")))
     if values["action"]:
         url = url[:url.rindex("/<")] + f"/{values['action']}"
     return url
@@ -459,7 +470,7 @@ def test_gets_show_only_what_design_allows_and_change_nothing(app: Flask,
             # a page someone may see is shown, not redirected (but the start and sign-in
             # pages, which send people on)
             shown = response.status_code == 200 or key in (
-                "home", "auth.login", "auth.confirm_code",
+                "home", "auth.login", "auth.confirm_code", "networks.continue_sign_in",
                 # the person's page without their code goes to where they enter it
                 "person.choose_language", "person.status")
             if response.status_code >= 500 or allowed == refused(response, user) or (

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from flask import current_app
+from web.application import current_application
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
@@ -21,7 +21,7 @@ from web.labels import GROUNDS, HELPED_LABELS, HOUSING_STAGE, KIND, RESIDENCE_ST
 
 
 def _need(code: Any) -> str:
-    return need_label(current_app.extensions["fallnetz.application"].network, code)
+    return need_label(current_application().network, code)
 
 
 def _text(value: Any) -> str:
@@ -30,7 +30,7 @@ def _text(value: Any) -> str:
 
 def _staff(username: Any) -> str:
     """A member of staff by name, as the rest of the audit names them."""
-    account = current_app.extensions["fallnetz.application"].directory.user(str(username))
+    account = current_application().directory.user(str(username))
     return account.display_name if account is not None else str(username)
 
 

@@ -120,7 +120,7 @@ def login_required(view: F) -> F:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if g.viewer is None:
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            return redirect(url_for("auth.login", next=request.script_root + request.full_path.rstrip("?")))
         return view(*args, **kwargs)
     return wrapped  # type: ignore[return-value]
 
@@ -131,7 +131,7 @@ def roles(*allowed: Role) -> Callable[[F], F]:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if g.viewer is None:
-                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                return redirect(url_for("auth.login", next=request.script_root + request.full_path.rstrip("?")))
             if g.viewer.role not in allowed:
                 abort(403)
             return view(*args, **kwargs)
@@ -145,7 +145,7 @@ def allowed_by(rule: Callable[[Stamp], bool]) -> Callable[[F], F]:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if g.viewer is None:
-                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                return redirect(url_for("auth.login", next=request.script_root + request.full_path.rstrip("?")))
             if not rule(g.viewer):
                 abort(403)
             return view(*args, **kwargs)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (abort, current_app, flash, g, redirect, render_template, request, session,
+                   url_for)
 from flask_babel import gettext as _
 from marshmallow import fields, validate
 
@@ -42,6 +43,8 @@ class PasswordForm(FormSchema):
 
 @bp.route("/anmelden", methods=["GET", "POST"])
 def login() -> Any:
+    if g.system is None:  # the installation's start page: signing in for all its networks
+        return _sign_in_for_networks()
     if request.method == "GET":
         if g.viewer is not None:
             return redirect(home_for(g.viewer.role, g.viewer.organisation_id))
@@ -64,6 +67,18 @@ def login() -> Any:
     if account.has_second_factor() or second_factor_required(r for _o, r in memberships):
         return second_factor.begin(account, local_path(data.get("next")))
     return redirect(second_factor.finish(account, data.get("next")))
+
+
+def _sign_in_for_networks() -> Any:
+    from web.networks import sign_in as sign_in_for_networks, start
+
+    if request.method == "GET":
+        return redirect(url_for("home"))
+    try:
+        data = load_form(LoginForm)
+    except FormError as e:
+        return start(e.values, e.errors), 422
+    return sign_in_for_networks(data)
 
 
 @bp.route("/organisation", methods=["GET", "POST"])
@@ -95,7 +110,12 @@ def logout() -> Any:
         security_event("signed_out", viewer().user)
     end_session()
     flash(_("You are signed out."), "success")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    if request.script_root.endswith(f"/n/{current_application().network.slug}"):
+        # The start page's proof of the password ends too (the installation's session).
+        response.delete_cookie(current_app.config["SESSION_COOKIE_NAME"],
+                               path=current_app.config["SESSION_COOKIE_PATH"] or "/")
+    return response
 
 
 @bp.post("/sprache")

@@ -9,24 +9,18 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from domain.settings import Settings
 from web.operations import logs, metrics, outage
-from web.operations.health import HealthApp, database_reachable
+from web.operations.health import HealthApp
 
 
 def init_app(app: Flask) -> None:
-    settings: Settings = app.extensions["fallnetz.settings"]
-    application = app.extensions["fallnetz.application"]
-
-    def last_event() -> int:
-        return application.recorder.max_notification_id() or 0
-
+    installation = app.extensions["fallnetz.installation"]
     # Each goes to the head of the request hooks, so they run in reverse: the clocks start,
     # then the outage guard, then the app's own hooks (sign-in already reads the database).
-    outage.init_app(app, outage.Outage(lambda: database_reachable(settings)))
+    outage.init_app(app)
     metrics.init_app(app)
     logs.init_app(app)
     app.wsgi_app = logs.RequestIds(DispatcherMiddleware(app.wsgi_app, {  # type: ignore[method-assign]
-        "/health": HealthApp(settings, last_event),
-        "/metrics": metrics.exposition_app(settings, last_event),
+        "/health": HealthApp(installation),
+        "/metrics": metrics.exposition_app(installation),
     }))

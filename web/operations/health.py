@@ -133,6 +133,31 @@ def _time(moment: Any) -> str | None:
     return moment.isoformat(timespec="seconds") if moment is not None else None
 
 
+def _last_event(installation: Any, slug: str | None) -> Callable[[], int]:
+    def last() -> int:
+        system = installation.root() if slug is None else installation.system(slug)
+        return system.application.recorder.max_notification_id() or 0
+    return last
+
+
+def check_networks(installation: Any) -> tuple[bool, dict[str, Any]]:
+    """Every network's checks, each on its own store; a network whose database is down is
+    reported here (and skipped by the workers) while the others go on. Disabled networks
+    are listed without checks."""
+    report: dict[str, Any] = {}
+    for entry in installation.entries():
+        if entry.disabled:
+            report[entry.slug] = {"ok": True, "disabled": True}
+            continue
+        try:
+            ok, checks = check(entry.settings(installation.settings),
+                               _last_event(installation, entry.slug))
+        except Exception as error:  # noqa: BLE001 — one network's trouble, reported
+            ok, checks = False, {"error": {"ok": False, "reason": type(error).__name__}}
+        report[entry.slug] = {"ok": ok, "checks": checks}
+    return all(part["ok"] for part in report.values()), report
+
+
 class HealthApp:
     """A WSGI app mounted at ``/health``, outside the Flask app: probes need no session,
     no sign-in, no CSRF token and no throttling, and record nothing."""
@@ -140,9 +165,9 @@ class HealthApp:
     urls = Map([Rule("/", endpoint="full"), Rule("/live", endpoint="live"),
                 Rule("/ready", endpoint="ready")], strict_slashes=False)
 
-    def __init__(self, settings: Settings, last_event: Callable[[], int]) -> None:
-        self.settings = settings
-        self.last_event = last_event
+    def __init__(self, installation: Any) -> None:
+        self.installation = installation
+        self.settings = installation.settings
 
     def __call__(self, environ: dict[str, Any],
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -157,13 +182,19 @@ class HealthApp:
         if endpoint == "live":
             response = self._json(200, {"status": "ok"})
         elif endpoint == "ready":
+            # With several networks the installation's own database (the registry): a
+            # web process serves the other networks while one network's database is down.
             ok = database_reachable(self.settings)
             response = self._json(200 if ok else 503, {
                 "status": "ok" if ok else "unavailable", "checks": {"database": {"ok": ok}}})
-        else:
-            ok, report = check(self.settings, self.last_event)
+        elif not self.installation.several:
+            ok, report = check(self.settings, _last_event(self.installation, None))
             response = self._json(200 if ok else 503, {
                 "status": "ok" if ok else "failing", "checks": report})
+        else:
+            ok, report = check_networks(self.installation)
+            response = self._json(200 if ok else 503, {
+                "status": "ok" if ok else "failing", "networks": report})
         return response(environ, start_response)
 
     @staticmethod

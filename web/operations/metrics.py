@@ -80,27 +80,46 @@ def init_app(app: Flask) -> None:
 
 class StoreCollector:
     """Projection lag per view, mail outbox by status, escalations and mails sent: read
-    from the database with a connection of its own at each scrape."""
+    from each network's database with a connection of its own at each scrape. With several
+    networks every series carries the network's slug (its ``network`` label)."""
 
-    def __init__(self, settings: Settings, last_event: Callable[[], int]) -> None:
-        self.settings = settings
-        self.last_event = last_event
+    def __init__(self, installation: Any) -> None:
+        self.installation = installation
 
     def collect(self) -> Iterator[Metric]:
+        several = self.installation.several
         up = GaugeMetricFamily("fallnetz_store_up",
-                               "1 when the event store answered this scrape.")
-        try:
-            facts = self._read()
-        except Exception:  # an outage must not break the scrape of the request metrics
-            up.add_metric([], 0)
-            yield up
-            return
-        up.add_metric([], 1)
+                               "1 when the event store answered this scrape.",
+                               labels=["network"] if several else [])
+        families: dict[str, Metric] = {}
+        for slug, settings, last_event in self._networks(several):
+            label = [slug] if several else []
+            try:
+                self._read(settings, last_event, label, families)
+            except Exception:  # an outage must not break the scrape of the request metrics
+                up.add_metric(label, 0)
+                continue
+            up.add_metric(label, 1)
         yield up
-        yield from facts
+        yield from families.values()
 
-    def _read(self) -> list[Metric]:
-        store = view_store(self.settings)
+    def _networks(self, several: bool) -> list[tuple[str, Settings, Callable[[], int]]]:
+        installation = self.installation
+        if not several:
+            root = installation.root()
+            return [("", installation.settings,
+                     lambda: root.application.recorder.max_notification_id() or 0)]
+
+        def last_event(slug: str) -> Callable[[], int]:
+            return lambda: installation.system(slug).application.recorder \
+                .max_notification_id() or 0
+        return [(entry.slug, entry.settings(installation.settings), last_event(entry.slug))
+                for entry in installation.enabled()]
+
+    @staticmethod
+    def _read(settings: Settings, last_event: Callable[[], int], label: list[str],
+              families: dict[str, Metric]) -> None:
+        store = view_store(settings)
         try:
             with store.reading() as cur:
                 positions = {r["projection"]: int(r["position"]) for r in
@@ -113,41 +132,42 @@ class StoreCollector:
                                 "GROUP BY status")
         finally:
             store.close()
-        last = self.last_event()
-        events = GaugeMetricFamily("fallnetz_events", "Events in the event store.")
-        events.add_metric([], last)
-        lag = GaugeMetricFamily("fallnetz_view_lag_events",
-                                "Events a projected view has still to take in.",
-                                labels=["view"])
+        last = last_event()
+        names = ["network"] if label else []
+
+        def family(kind: type, name: str, text: str, *labels: str) -> Any:
+            if name not in families:
+                families[name] = kind(name, text, labels=[*names, *labels])
+            return families[name]
+
+        family(GaugeMetricFamily, "fallnetz_events", "Events in the event store.") \
+            .add_metric(label, last)
+        lag = family(GaugeMetricFamily, "fallnetz_view_lag_events",
+                     "Events a projected view has still to take in.", "view")
         for projection in PROJECTIONS:
-            lag.add_metric([projection], max(0, last - positions.get(projection, 0)))
-        outbox = GaugeMetricFamily("fallnetz_outbox_notifications",
-                                   "Notifications in the mail outbox, by status.",
-                                   labels=["status"])
+            lag.add_metric([*label, projection],
+                           max(0, last - positions.get(projection, 0)))
+        outbox = family(GaugeMetricFamily, "fallnetz_outbox_notifications",
+                        "Notifications in the mail outbox, by status.", "status")
         counts = {r["status"]: int(r["n"]) for r in statuses}
         for status in ("pending", "sending", "retry", "delivered", "failed"):
-            outbox.add_metric([status], counts.get(status, 0))
-        backlog = GaugeMetricFamily("fallnetz_outbox_backlog",
-                                    "Notifications not yet delivered.")
-        backlog.add_metric([], sum(n for s, n in counts.items()
-                                   if s not in ("delivered", "failed")))
-        escalations = CounterMetricFamily("fallnetz_escalations",
-                                          "Escalations recorded (one notification each).",
-                                          labels=["stage", "level"])
+            outbox.add_metric([*label, status], counts.get(status, 0))
+        family(GaugeMetricFamily, "fallnetz_outbox_backlog",
+               "Notifications not yet delivered.").add_metric(
+            label, sum(n for s, n in counts.items() if s not in ("delivered", "failed")))
+        escalations = family(CounterMetricFamily, "fallnetz_escalations",
+                             "Escalations recorded (one notification each).", "stage", "level")
         for r in levels:
-            escalations.add_metric([r["stage"], str(r["level"])], int(r["n"]))
-        mails = CounterMetricFamily("fallnetz_mails_sent",
-                                    "Mails (escalations, monthly reports) whose "
-                                    "delivery was recorded.")
-        mails.add_metric([], counts.get("delivered", 0))
-        webhooks = GaugeMetricFamily("fallnetz_webhook_deliveries",
-                                     "Referral status changes in the webhook outbox, by "
-                                     "status (pending and sending are still owed).",
-                                     labels=["status"])
+            escalations.add_metric([*label, r["stage"], str(r["level"])], int(r["n"]))
+        family(CounterMetricFamily, "fallnetz_mails_sent",
+               "Mails (escalations, monthly reports) whose delivery was recorded.") \
+            .add_metric(label, counts.get("delivered", 0))
+        webhooks = family(GaugeMetricFamily, "fallnetz_webhook_deliveries",
+                          "Referral status changes in the webhook outbox, by status (pending "
+                          "and sending are still owed).", "status")
         hook_counts = {r["status"]: int(r["n"]) for r in hooks}
         for status in ("pending", "sending", "delivered", "failed", "dropped"):
-            webhooks.add_metric([status], hook_counts.get(status, 0))
-        return [events, lag, outbox, backlog, escalations, mails, webhooks]
+            webhooks.add_metric([*label, status], hook_counts.get(status, 0))
 
 
 class _ThisProcess:
@@ -157,7 +177,7 @@ class _ThisProcess:
         return REGISTRY.collect()
 
 
-def exposition_app(settings: Settings, last_event: Callable[[], int]) -> Any:
+def exposition_app(installation: Any) -> Any:
     """The WSGI app for ``/metrics``: all gunicorn workers' counts (multiprocess mode) or
     this process's, and the store's."""
     registry = CollectorRegistry()
@@ -165,8 +185,8 @@ def exposition_app(settings: Settings, last_event: Callable[[], int]) -> Any:
         MultiProcessCollector(registry)
     else:
         registry.register(_ThisProcess())  # type: ignore[arg-type]
-    registry.register(StoreCollector(settings, last_event))  # type: ignore[arg-type]
-    return OperatorsOnly(make_wsgi_app(registry), settings.metrics_token)
+    registry.register(StoreCollector(installation))  # type: ignore[arg-type]
+    return OperatorsOnly(make_wsgi_app(registry), installation.settings.metrics_token)
 
 
 class OperatorsOnly:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, current_app, render_template
+from flask import Flask, g, render_template
 from flask_babel import gettext as _
 
 from web.api.problems import is_api_request, problem
@@ -105,7 +105,7 @@ def drop_dead_view_connection() -> None:
 
 
 def _read_store() -> Any:
-    system = current_app.extensions.get("fallnetz.system")
+    system = g.get("system")
     return system.read_store if system is not None else None
 
 
@@ -118,19 +118,33 @@ def _has_unread_data(conn: Any) -> bool:
     return bool(readable)
 
 
-def init_app(app: Flask, outage: Outage) -> None:
-    app.extensions["fallnetz.outage"] = outage
+def network_outage(system: Any) -> Outage | None:
+    """This process's knowledge of an outage of the request's network's database (each
+    network's store may be on another server: one network down leaves the others served)."""
+    if system is None:
+        return None
+    if system.outage is None:
+        from web.operations.health import database_reachable
 
+        system.outage = Outage(lambda: database_reachable(system.settings))
+    return system.outage
+
+
+def init_app(app: Flask) -> None:
     def refuse_while_down() -> None:
-        if not outage.available():
+        outage = network_outage(g.get("system"))
+        if outage is not None and not outage.available():
             raise DatabaseUnavailable
         drop_dead_view_connection()
 
-    # First of all hooks: loading the signed-in user already needs the database.
+    # First of all hooks but the choice of network: loading the signed-in user already
+    # needs the database.
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_while_down)
 
     def database_error(error: BaseException) -> Any:
-        outage.noticed(error)
+        outage = network_outage(g.get("system"))
+        if outage is not None:
+            outage.noticed(error)
         store = _read_store()
         if store is not None:
             store.close()

@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from domain.account import UserAccount
 from domain.base import DomainError, NotFound
 from domain.organisation import Organisation
 from domain.stamp import Role
-from web.application import current_application
+from web.application import current_application, current_settings
 from web.auth import roles, viewer
 from web.forms import CommandForm, FormError, FormSchema, load_form, new_key, text
 from web.i18n import translate
@@ -122,7 +122,7 @@ def add_member() -> Any:
 def setup_link_url(token: str) -> str:
     """The one-time link at the installation's public address (never the host a request
     named: a forged Host header would send the link's owner elsewhere)."""
-    base = current_app.extensions["fallnetz.settings"].public_base_url.rstrip("/")
+    base = current_settings().public_base_url.rstrip("/")
     return f"{base}/zugang/{token}"  # the route of set_password, also outside a request
 
 

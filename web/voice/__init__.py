@@ -59,7 +59,7 @@ def issue_slip(case_id: UUID) -> Any:
     def done(slip: Any) -> Any:
         language = request.form.get("language", "de")
         back = _("Back to the case (the slip is shown only now: print it first)")
-        base = request.url_root.rstrip("/")
+        base = request.host_url.rstrip("/")  # url_for adds the network's path itself
         link = f"{base}{url_for('person.enter')}?zugang={slip.code}&sprache={language}"
         qr = segno.make(link, error="m").svg_inline(scale=4, title=_("QR code of the slip"))
         with force_locale(language):

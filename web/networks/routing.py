@@ -1,0 +1,114 @@
+"""Which network a request is for, and each network's own session.
+
+URLs carry the network: ``/n/<slug>/…``. :class:`NetworkPath` moves that prefix from the
+path into the script name before Flask sees the request, so the routes stay as they are and
+every ``url_for`` of the request builds links within the same network. A request's system
+(its network's application and views) is chosen once, before anything else reads; without
+a network only the installation's own pages answer (start page, sign-in, language, static
+files).
+
+Sessions are the network's too: a cookie of its own name, path and signing salt per
+network, so the browser never sends a network's session to another network's pages, and a
+cookie copied from one network's name to another's does not verify."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
+
+NETWORK_KEY = "fallnetz.network"
+PREFIX = re.compile(r"^/n/([a-z0-9][a-z0-9-]{1,39})(/.*)?$")
+# What answers without a network when the installation has several.
+INSTALLATION_ENDPOINTS = {"static", "home", "auth.login", "auth.change_language",
+                          "networks.start", "networks.sign_in"}
+
+
+class NetworkPath:
+    """WSGI middleware: ``/n/<slug>/rest`` becomes script name ``/n/<slug>``, path ``/rest``."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+        match = PREFIX.match(environ.get("PATH_INFO") or "")
+        if match:
+            slug = match.group(1)
+            environ[NETWORK_KEY] = slug
+            environ["SCRIPT_NAME"] = f"{environ.get('SCRIPT_NAME', '').rstrip('/')}/n/{slug}"
+            environ["PATH_INFO"] = match.group(2) or "/"
+        return self.app(environ, start_response)
+
+
+def network_of_request() -> str | None:
+    return request.environ.get(NETWORK_KEY)
+
+
+def choose_system() -> Any:
+    """The first hook of every request: ``g.system`` is the request's network's system
+    (none for the installation's own pages); an unknown or disabled network is not found."""
+    installation = current_app.extensions["fallnetz.installation"]
+    slug = network_of_request()
+    g.system = None
+    if slug is None:
+        if not installation.several:
+            g.system = installation.root()
+            return None
+        if request.endpoint in INSTALLATION_ENDPOINTS or request.endpoint is None:
+            return None
+        if request.method in ("GET", "HEAD"):
+            return redirect(url_for("home"))
+        abort(404)
+    system = installation.system(slug) if installation.several else None
+    if system is None:
+        abort(404)
+    g.system = system
+    return None
+
+
+class NetworkSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie session, one per network (name, path and salt)."""
+
+    def _network(self) -> str | None:
+        return network_of_request() if request else None
+
+    def get_cookie_name(self, app: Flask) -> str:
+        slug = self._network()
+        name = super().get_cookie_name(app)
+        return f"{name}-{slug}" if slug else name
+
+    def get_cookie_path(self, app: Flask) -> str:
+        slug = self._network()
+        return f"{request.script_root}/" if slug else super().get_cookie_path(app)
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        slug = self._network()
+        if not app.secret_key:
+            return None
+        return URLSafeTimedSerializer(
+            app.secret_key, salt=f"{self.salt}:{slug}" if slug else self.salt,
+            serializer=self.serializer,
+            signer_kwargs={"key_derivation": self.key_derivation,
+                           "digest_method": self.digest_method})
+
+    def installation_session(self, app: Flask, max_age: float) -> dict[str, Any]:
+        """The installation's own session (the root cookie) read from within a network's
+        request: the networks whose password the person proved at the installation's
+        sign-in."""
+        serializer = URLSafeTimedSerializer(
+            app.secret_key or "", salt=self.salt, serializer=self.serializer,
+            signer_kwargs={"key_derivation": self.key_derivation,
+                           "digest_method": self.digest_method})
+        value = request.cookies.get(super().get_cookie_name(app))
+        if not value:
+            return {}
+        try:
+            data = serializer.loads(value, max_age=max_age)
+        except Exception:  # noqa: BLE001 — expired or forged: nothing proved
+            return {}
+        return data if isinstance(data, dict) else {}
