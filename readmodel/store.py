@@ -19,10 +19,13 @@ def postgres_connection(env: dict[str, str], connect_timeout: int) -> Any:
     (:meth:`domain.settings.Settings.persistence_env`)."""
     import psycopg
 
+    # TCP keepalives: a connection to a server that vanished (a host off the network) is
+    # found dead within a minute instead of the kernel's two hours.
     return psycopg.connect(
         host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
         password=env["POSTGRES_PASSWORD"] or None, dbname=env["POSTGRES_DBNAME"],
-        connect_timeout=connect_timeout)
+        connect_timeout=connect_timeout, keepalives=1, keepalives_idle=30,
+        keepalives_interval=10, keepalives_count=3)
 
 
 class ViewStore:
@@ -46,7 +49,17 @@ class ViewStore:
         conn = postgres_connection(env, int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")))
         if env.get("POSTGRES_SCHEMA"):
             conn.execute(f'SET search_path TO "{env["POSTGRES_SCHEMA"]}"')
-            conn.commit()
+        # A worker host that drops off the network mid-catch-up must not keep its lock on
+        # the views' position (every other worker's catch-up of that network waits on it):
+        # the server ends its idle transaction after a minute, notices the dead client by
+        # keepalives, and a catch-up waits at most half a minute for a lock, then fails
+        # and is tried again.
+        conn.execute("SET idle_in_transaction_session_timeout = '60s'")
+        conn.execute("SET lock_timeout = '30s'")
+        conn.execute("SET tcp_keepalives_idle = 30")
+        conn.execute("SET tcp_keepalives_interval = 10")
+        conn.execute("SET tcp_keepalives_count = 3")
+        conn.commit()
         return conn
 
     def connection(self) -> Any:

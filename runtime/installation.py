@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from domain.network import NetworkConfig, NetworkConfigError, load_network
 from domain.settings import PROJECT_ROOT, Settings, SettingsError, private_file
@@ -46,7 +46,14 @@ NETWORK_POOL = {"pool_size": "1", "max_overflow": "4"}
 
 
 class NetworkError(SettingsError):
-    """An operator's request about networks that cannot be done, in words they can act on."""
+    """An operator's request about networks that cannot be done, in words they can act on:
+    the message (English, for the CLI and the logs), the field it is about, and a code with
+    its values, from which the web says it in the page's language."""
+
+    def __init__(self, message: str, *, field: str = "config_dir", code: str = "",
+                 **values: Any) -> None:
+        super().__init__(message)
+        self.field, self.code, self.values = field, code, values
 
 
 @dataclass(frozen=True)
@@ -184,6 +191,7 @@ class Installation:
         self._entries: list[NetworkEntry] | None = None
         self._read_at = 0.0
         self._systems: dict[str, tuple[NetworkEntry, System]] = {}
+        self._building: dict[str, threading.Lock] = {}
         self._root = root
         self._root_entry: NetworkEntry | None = None
         if root is not None and on_system is not None:
@@ -260,14 +268,30 @@ class Installation:
             known = self._systems.get(slug)
             if known is not None and known[0] == entry:
                 return known[1]
-            if known is not None:
-                _close(known[1])
+            building = self._building.setdefault(slug, threading.Lock())
+        # Built outside the installation's lock: opening a store whose server is away
+        # waits for its connect timeout, and only that network's requests wait with it.
+        with building:
+            with self._lock:
+                known = self._systems.get(slug)
+                if known is not None and known[0] == entry:
+                    return known[1]
             system = self._build(entry.settings(self.settings),
                                  load_network(_from_root(entry.config_dir)))
             if self._on_system is not None:
                 self._on_system(slug, system)
-            self._systems[slug] = (entry, system)
+            with self._lock:
+                replaced = self._systems.get(slug)
+                self._systems[slug] = (entry, system)
+            if replaced is not None:
+                _close(replaced[1])
             return system
+
+    def open_systems(self) -> list[System]:
+        """The systems built so far (the root's included)."""
+        with self._lock:
+            found = [system for _entry, system in self._systems.values()]
+        return found + ([self._root] if self._root is not None else [])
 
     def forget(self, slug: str) -> None:
         """Closes a network's system (a disabled network's connections go)."""
@@ -291,24 +315,32 @@ class Installation:
         gives it (which its organisations' ids and its nudges carry too); its store is made
         and checked before it is registered, so a registered network is served at once."""
         path = _from_root(config_dir)
+        if not (path / "network.toml").is_file():
+            raise NetworkError(f"{config_dir}: no network configuration there "
+                               "(network.toml)", code="no_configuration")
         try:
             network = load_network(path)
-        except NetworkConfigError as error:
-            raise NetworkError(f"{config_dir}: {error}") from None
-        except FileNotFoundError:
-            raise NetworkError(f"{config_dir}: no network configuration there "
-                               "(network.toml)") from None
+        except (NetworkConfigError, OSError, ValueError) as error:
+            raise NetworkError(f"{config_dir}: {error}", code="configuration_invalid",
+                               detail=str(error)[:300]) from None
         slug = network.slug
         if not SLUG.match(slug):
             raise NetworkError(f"slug {slug!r}: 2 to 40 lower-case letters, digits and "
-                               "hyphens")
+                               "hyphens", code="configuration_invalid",
+                               detail=f"slug = {slug!r}")
         entries = self.entries(fresh=True)
         if any(entry.slug == slug for entry in entries):
-            raise NetworkError(f"A network {slug!r} is registered already.")
+            raise NetworkError(f"A network {slug!r} is registered already.",
+                               code="registered_already", slug=slug)
         adopted = self._adopt_root(slug) if not entries else None
         url = database_url or adopted or default_database_url(self.settings, slug)
-        if any(entry.database_url == url for entry in self.entries(fresh=True)):
-            raise NetworkError(f"{url}: another network's store; each network has its own.")
+        # Checked before anything touches the store: a wrong URL changes no file.
+        identity = self.store_identity(url, new=url != self.settings.database_url)
+        for other in self.entries(fresh=True):
+            if self.store_identity(other.database_url, new=False) == identity:
+                raise NetworkError(f"{url}: the store of network {other.slug}; each network "
+                                   "has its own.", field="database_url", code="store_taken",
+                                   slug=other.slug)
         entry = NetworkEntry(slug, network.name, _relative(path), url,
                              added_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         _prepare_store(entry.settings(self.settings))
@@ -318,8 +350,9 @@ class Installation:
             system = self._build(entry.settings(self.settings), network)
         except Exception as error:  # noqa: BLE001 — said in words, not registered
             raise NetworkError(f"the network's store cannot be opened "
-                               f"({type(error).__name__}: {str(error).strip()[:200]})"
-                               ) from None
+                               f"({type(error).__name__}: {str(error).strip()[:200]})",
+                               field="database_url", code="store_unreachable",
+                               detail=type(error).__name__) from None
         try:
             check_store_opens(system.application)
         finally:
@@ -344,6 +377,41 @@ class Installation:
             added_at=datetime.now(timezone.utc).isoformat(timespec="seconds")))
         log.info("network %s registered on the installation's store", network.slug)
         return None
+
+    def store_identity(self, url: str, *, new: bool = True) -> tuple[str, ...]:
+        """Which store a database URL names — a SQLite file by its resolved path, a
+        PostgreSQL schema by server, database and schema — read from the URL alone, without
+        touching anything; a URL that names none is refused. A network's SQLite file lies
+        in the instance folder (nowhere else may the installation make or change files):
+        a ``new`` one is refused elsewhere."""
+        parts = urlsplit(url)
+        try:
+            if parts.scheme == "sqlite":
+                name = unquote(parts.path[1:]) if parts.path.startswith("/") else ""
+                if not name or name == ":memory:" or name.startswith("file:"):
+                    raise ValueError(name)
+                path = _from_root(name).resolve()
+                folder = self.settings.instance_path.resolve()
+                if new and folder not in path.parents:
+                    raise NetworkError(f"{url}: a network's SQLite file lies in the instance "
+                                       f"folder ({folder})", field="database_url",
+                                       code="sqlite_outside", folder=str(folder))
+                if path.exists() and path.stat().st_size and \
+                        path.read_bytes()[:16] != b"SQLite format 3\x00":
+                    raise NetworkError(f"{url}: not a SQLite database", field="database_url",
+                                       code="not_a_store")
+                return ("sqlite", str(path))
+            if parts.scheme in ("postgres", "postgresql"):
+                query = dict(parse_qsl(parts.query))
+                return ("postgresql", (parts.hostname or "127.0.0.1").lower(),
+                        str(parts.port or 5432), unquote(parts.path.lstrip("/")) or "postgres",
+                        query.get("schema") or "public")
+        except NetworkError:
+            raise
+        except ValueError:  # a port out of range, an empty name
+            pass
+        raise NetworkError(f"{url}: not a database URL (sqlite:///… in the instance folder, or "
+                           "postgresql://…)", field="database_url", code="url_invalid")
 
     def set_disabled(self, slug: str, disabled: bool) -> None:
         self.registry.set_disabled(slug, disabled)
@@ -429,7 +497,9 @@ def _prepare_store(settings: Settings) -> None:
                 sql.Identifier(schema)))
     except psycopg.Error as error:
         raise NetworkError(f"the network's database cannot be prepared "
-                           f"({type(error).__name__}: {str(error).strip()[:200]})") from None
+                           f"({type(error).__name__}: {str(error).strip()[:200]})",
+                           field="database_url", code="store_unreachable",
+                           detail=type(error).__name__) from None
 
 
 def _close(system: System) -> None:

@@ -26,6 +26,8 @@ class Nudger:
         self._started = threading.Lock()
         self._thread: threading.Thread | None = None
         self._celery: Any = None
+        self._idle = threading.Event()  # nothing waiting to be published
+        self._idle.set()
 
     def __call__(self, last_event: int) -> None:
         with self._started:
@@ -33,10 +35,18 @@ class Nudger:
                 self._thread = threading.Thread(target=self._publish, name="nudge",
                                                 daemon=True)
                 self._thread.start()
+        self._idle.clear()
         try:
             self._pending.put_nowait(last_event)
         except queue.Full:
             pass  # a nudge is already waiting; it will catch up this event too
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Waits (at most ``timeout`` seconds) until the waiting nudge is published: a CLI
+        command (load-demo, a scan) ends right after its last command, and a nudge still
+        waiting then would be lost with the process (the workers would wait for the beat,
+        or for ever without one)."""
+        return self._idle.wait(timeout)
 
     def _publish(self) -> None:
         from celery import Celery
@@ -51,3 +61,5 @@ class Nudger:
             except Exception as error:  # the broker is down: the periodic catch-up follows
                 log.warning("nudge not delivered (%s); the next periodic catch-up follows",
                             type(error).__name__)
+            if self._pending.empty():
+                self._idle.set()

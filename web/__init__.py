@@ -9,7 +9,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, g, redirect, url_for
+from flask import Flask, g, has_request_context, redirect, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -148,7 +148,8 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     from web.public import bp as public_bp
     from web.responsibilities import bp as responsibilities_bp
     from web.staff import bp as staff_bp
-    from web.networks import bp as networks_bp, network_name, start as networks_start
+    from web.networks import (bp as networks_bp, network_name, other_networks,
+                              start as networks_start)
     from web.networks.routing import NetworkPath, NetworkSessions, choose_system
 
     i18n.init_app(app)
@@ -168,6 +169,16 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
         if g.system is not None:
             g.loads = g.system.application.one_load_each()
             g.loads.__enter__()
+
+    @app.teardown_appcontext
+    def deliver_nudges(_error: BaseException | None) -> None:
+        """A CLI command's nudges go out before its process ends."""
+        if has_request_context():
+            return  # a server's nudging thread lives on
+        for each in installation.open_systems():
+            flush = getattr(each.nudge, "flush", None)
+            if flush is not None:
+                flush()
 
     @app.teardown_request
     def forget_loads(_error: BaseException | None) -> None:
@@ -192,7 +203,7 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
         new_key=new_key,
         network_name=network_name,
         navigation=_navigation,
-        several_networks=lambda: installation.several,
+        other_networks=other_networks,
         inbox_counts=_inbox_counts)
 
     @app.after_request
@@ -205,11 +216,12 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     cli.init_app(app)
     from web import operations  # health, metrics, request logs, 503 during a DB outage
 
+    # Inside /health and /metrics, which live at the installation's root only.
+    app.wsgi_app = NetworkPath(app.wsgi_app, installation)  # type: ignore[method-assign]
     operations.init_app(app)
     # Before every other hook (the outage guard and sign-in already need the network).
     app.before_request_funcs.setdefault(None, []).insert(0, choose_system)
     app.session_interface = NetworkSessions()
-    app.wsgi_app = NetworkPath(app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = SecurityHeaders(  # type: ignore[method-assign]
         app.wsgi_app, https=settings.public_base_url.startswith("https://"))
     return app

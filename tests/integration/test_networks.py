@@ -131,9 +131,10 @@ def test_signing_in_once_at_the_start_page_and_choosing_the_network(app: Flask) 
                                            "username": "s.becker", "password": "wrong"})
     assert wrong.status_code == 401 and 'class="error-summary"' in wrong.get_data(as_text=True)
     # s.becker works in both Saxon networks: the start page offers both
-    chooser = client.post("/anmelden", data={"csrf_token": csrf_token(client, "/"),
-                                             "username": "s.becker",
-                                             "password": DEMO_PASSWORD})
+    signed = client.post("/anmelden", data={"csrf_token": csrf_token(client, "/"),
+                                            "username": "s.becker", "password": DEMO_PASSWORD})
+    assert signed.status_code == 302 and signed.headers["Location"] == "/"
+    chooser = client.get("/")  # the choice is a page of its own: Back and reload work
     page = chooser.get_data(as_text=True)
     assert chooser.status_code == 200
     assert "/n/doebeln/anmelden/weiter" in page and "/n/nordsachsen-land/anmelden/weiter" in page
@@ -144,12 +145,42 @@ def test_signing_in_once_at_the_start_page_and_choosing_the_network(app: Flask) 
     assert client.get("/n/nordsachsen-land/faelle").status_code == 200
     # ... and not the network never proved
     assert client.get("/n/cottbus/anmelden/weiter").headers["Location"].endswith("/anmelden")
-    # signing out ends the start page's proof too
+    # the header offers the other network; the start page is the choice again
+    assert "Anderes Netzwerk" in client.get("/n/nordsachsen-land/faelle").get_data(
+        as_text=True)
+    assert "/n/doebeln/anmelden/weiter" in client.get("/").get_data(as_text=True)
+    assert client.get("/n/doebeln/anmelden/weiter").status_code == 302
+    assert client.get("/n/doebeln/faelle").status_code == 200
+    copied = client.get_cookie("session")  # the start page's proof, as a thief copies it
+    assert copied is not None
+    # signing out ends the start page's proof and every network's session in this browser
     out = client.post("/n/nordsachsen-land/abmelden", data={
         "csrf_token": csrf_token(client, "/n/nordsachsen-land/faelle")})
     assert out.status_code == 302
+    assert client.get("/n/doebeln/faelle").status_code == 302
     again = client.get("/n/doebeln/anmelden/weiter")
     assert again.headers["Location"].endswith("/n/doebeln/anmelden")
+    # ... and a copy of the proof taken before is void in the network signed out of
+    client.set_cookie("session", copied.value)
+    void = client.get("/n/nordsachsen-land/anmelden/weiter")
+    assert void.headers["Location"].endswith("/n/nordsachsen-land/anmelden")
+
+
+def test_a_second_person_signing_in_at_the_start_page_replaces_the_first(app: Flask) -> None:
+    installation = app.extensions["fallnetz.installation"]
+    installation.add("networks/doebeln")
+    from domain.demo import load_demo
+
+    load_demo(installation.system("doebeln").application, NETWORKS / "doebeln" / "demo")
+    client = app.test_client()
+    for user in ("s.becker", "k.hempel"):
+        signed = client.post("/anmelden", data={"csrf_token": csrf_token(client, "/"),
+                                                "username": user, "password": DEMO_PASSWORD})
+        assert signed.headers["Location"] == "/n/doebeln/anmelden/weiter"
+        client.get(signed.headers["Location"])
+        page = client.get("/n/doebeln/faelle").get_data(as_text=True)
+        name = installation.system("doebeln").application.directory.user(user).display_name
+        assert name in page, user
 
 
 def test_operators_manage_networks_in_the_web(app: Flask) -> None:
@@ -225,3 +256,86 @@ def test_a_network_whose_database_is_down_is_reported_and_the_others_are_served(
     assert client.get("/n/cottbus/anmelden").status_code == 200
     assert client.get("/n/doebeln/anmelden").status_code == 503
     assert Stamp is not None
+
+
+def test_the_embedded_worker_serves_every_network_and_skips_one_that_is_down(
+        app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    """A loop per network: a network added while the worker runs is served without a
+    restart; one whose database is away is retried on its own while the others go on."""
+    import sqlite3
+    import threading
+
+    from readmodel.runner import ViewUpdater
+    from workers.context import jobs_of
+    from workers.embedded import InstallationWorker
+    from testbed.processes import wait_until
+
+    installation = app.extensions["fallnetz.installation"]
+    installation.add("networks/cottbus")
+    installation.add("networks/nordsachsen-land")
+    with sqlite3.connect(app.extensions["fallnetz.settings"].instance_path /
+                         "installation.sqlite3") as conn:
+        conn.execute("UPDATE fallnetz_networks SET database_url = ? WHERE slug = ?",
+                     ("postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=1",
+                      "nordsachsen-land"))
+    installation.entries(fresh=True)
+    built: dict[str, Any] = {}
+
+    def jobs(slug: str) -> Any:
+        system = installation.system(slug)
+        if system is None:
+            return None
+        if built.get(slug, (None,))[0] is not system:
+            built[slug] = (system, jobs_of(system))
+        return built[slug][1]
+
+    def caught_up(slug: str) -> bool:
+        system = installation.system(slug)
+        updater = ViewUpdater(system.application, system.read_store)
+        return updater.position() > 0 and updater.lag().behind == 0
+
+    worker = InstallationWorker(lambda: [e.slug for e in installation.enabled()], jobs,
+                                poll_seconds=0.05)
+    World.build(installation.system("cottbus").application)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: caught_up("cottbus"), 60, "the worker to catch up Cottbus")
+        installation.add("networks/doebeln")  # while the worker runs
+        World.build(installation.system("doebeln").application)
+        wait_until(lambda: caught_up("doebeln"), 60, "the worker to serve the new network")
+        wait_until(lambda: "network nordsachsen-land: cannot be served" in caplog.text, 60,
+                   "the worker to report the network whose database is away")
+    finally:
+        worker.stopping.set()
+        thread.join(timeout=60)
+    assert not thread.is_alive()
+
+
+def test_a_network_is_not_added_on_another_networks_store_nor_on_an_absurd_one(
+        app: Flask, tmp_path: Path) -> None:
+    installation = app.extensions["fallnetz.installation"]
+    installation.add("networks/cottbus")
+    instance = app.extensions["fallnetz.settings"].instance_path
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not a store")
+    victim.chmod(0o644)
+    not_a_store = instance / "notes.sqlite3"
+    not_a_store.write_text("some notes")
+    refused = {
+        # the same file by another spelling of its path
+        f"sqlite:///{instance}/networks/../networks/cottbus.sqlite3": "store_taken",
+        "banana://nowhere": "url_invalid",
+        "postgresql://x@256.300.1.1:99999/db": "url_invalid",
+        f"sqlite:///{victim}": "sqlite_outside",
+        f"sqlite:///{tmp_path / 'new' / 'deep' / 'x.sqlite3'}": "sqlite_outside",
+        f"sqlite:///{not_a_store}": "not_a_store",
+    }
+    for url, code in refused.items():
+        with pytest.raises(NetworkError) as raised:
+            installation.add("networks/doebeln", database_url=url)
+        assert (raised.value.code, raised.value.field) == (code, "database_url"), url
+    assert victim.stat().st_mode & 0o777 == 0o644 and victim.read_text() == "not a store"
+    assert not_a_store.read_text() == "some notes"
+    assert not (tmp_path / "new").exists()
+    assert [e.slug for e in installation.entries(fresh=True)] == ["cottbus"]

@@ -111,10 +111,16 @@ def logout() -> Any:
     end_session()
     flash(_("You are signed out."), "success")
     response = redirect(url_for("auth.login"))
-    if request.script_root.endswith(f"/n/{current_application().network.slug}"):
-        # The start page's proof of the password ends too (the installation's session).
-        response.delete_cookie(current_app.config["SESSION_COOKIE_NAME"],
-                               path=current_app.config["SESSION_COOKIE_PATH"] or "/")
+    installation = current_app.extensions["fallnetz.installation"]
+    if installation.several:
+        # Signing out at a shared computer ends it all in this browser: the start page's
+        # proof of the password (the installation's session) and the sessions of the
+        # other networks signed in to from it.
+        name = current_app.config["SESSION_COOKIE_NAME"]
+        root = request.script_root.rsplit("/n/", 1)[0]
+        response.delete_cookie(name, path=current_app.config["SESSION_COOKIE_PATH"] or "/")
+        for entry in installation.entries():
+            response.delete_cookie(f"{name}-{entry.slug}", path=f"{root}/n/{entry.slug}/")
     return response
 
 

@@ -33,19 +33,50 @@ def installation() -> Installation:
 
 
 def network_name() -> str:
-    """The request's network's name; the installation's on its own pages."""
+    """The request's network's name; none on the installation's own pages (the brand
+    beside it is the installation's)."""
     system = g.get("system")
-    if system is not None:
-        return system.application.network.name
-    return current_app.extensions["fallnetz.settings"].installation_name
+    return system.application.network.name if system is not None else ""
+
+
+def proof() -> dict[str, Any]:
+    """The start page's proof of the password in this browser (the installation's session),
+    while it holds: whose, for which networks, since when."""
+    if g.get("system") is None:
+        data = session.get("proved")
+    else:  # a network's request reads the installation's cookie beside its own
+        data = current_app.session_interface.installation_session(  # type: ignore[attr-defined]
+            current_app, PROVED_MINUTES * 60).get("proved")
+    try:
+        at = datetime.fromisoformat(data["at"])
+        if datetime.now(timezone.utc) - at > timedelta(minutes=PROVED_MINUTES) or \
+                not isinstance(data["networks"], dict) or not isinstance(data["user"], str):
+            return {}
+    except (KeyError, TypeError, ValueError):
+        return {}
+    return {**data, "at": at}
+
+
+def other_networks() -> bool:
+    """Whether the person signed in here proved their password for other networks too
+    (the header then offers to change to them)."""
+    found = proof()
+    viewer = g.get("viewer")
+    return bool(found) and viewer is not None and found["user"] == viewer.user and \
+        len(found["networks"]) > 1
 
 
 # -- the start page and signing in once -------------------------------------------------------
-def start(values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None,
-          proved: list[Any] | None = None) -> Any:
-    """The networks of this installation, each with its public pages, and the sign-in."""
+def start(values: dict[str, Any] | None = None,
+          errors: dict[str, list[str]] | None = None) -> Any:
+    """The networks of this installation, each with its public pages, and the sign-in; or,
+    while the password proved here holds, the choice among the person's networks."""
+    found = proof() if not errors else {}
+    chosen = [entry for entry in installation().enabled()
+              if entry.slug in found.get("networks", {})]
     return render_template("networks/start.html", networks=installation().enabled(),
-                           values=values or {}, errors=errors or {}, proved=proved)
+                           values=values or {}, errors=errors or {}, proved=chosen,
+                           user=found.get("user"))
 
 
 def sign_in(data: dict[str, Any]) -> Any:
@@ -55,27 +86,34 @@ def sign_in(data: dict[str, Any]) -> Any:
     from web.security_log import security_event
 
     proved: dict[str, str] = {}
+    tried = False
     for entry in installation().enabled():
         try:
             system = installation().system(entry.slug)
-            if system is None:
-                continue
+            if system is None or system.application.directory.user(data["username"]) is None:
+                continue  # (the password is checked only where the username has an account)
+            tried = True
             accounts = system.application.accounts
             account = accounts.authenticate(data["username"], data["password"])
             if account is not None and accounts.memberships(account.username):
                 proved[entry.slug] = password_fingerprint(account.password_hash)
         except Exception:  # noqa: BLE001 — a network that is down is left out
             continue
+    if not tried and installation().enabled():
+        # as long as a wrong password takes: nobody learns from the time taken whether a
+        # username exists anywhere
+        first = installation().system(installation().enabled()[0].slug)
+        if first is not None:
+            first.application.accounts.authenticate(data["username"], data["password"])
     if not proved:
         security_event("sign_in_failed", data["username"][:80], reason="password")
         return start({"username": data["username"]},
                      {"password": [_("Username or password is wrong.")]}), 401
     session["proved"] = {"user": data["username"], "networks": proved,
                          "at": datetime.now(timezone.utc).isoformat()}
-    chosen = [entry for entry in installation().enabled() if entry.slug in proved]
-    if len(chosen) == 1:
-        return redirect(_continue_url(chosen[0].slug))
-    return start(proved=chosen)
+    if len(proved) == 1:
+        return redirect(_continue_url(next(iter(proved))))
+    return redirect(url_for("home"))  # the choice, a page of its own (Back, reload)
 
 
 def _continue_url(slug: str) -> str:
@@ -88,31 +126,40 @@ def continue_sign_in() -> Any:
     """Inside the chosen network: the sign-in goes on from the start page's proof."""
     from web.auth import password_fingerprint, second_factor
 
+    from web.auth import end_session
+
     if g.get("system") is None:
         abort(404)
-    if g.viewer is not None:
-        return redirect(url_for("home"))
-    proof = current_app.session_interface.installation_session(  # type: ignore[attr-defined]
-        current_app, PROVED_MINUTES * 60).get("proved") or {}
+    found = proof()
     slug = g.system.application.network.slug
-    try:
-        at = datetime.fromisoformat(proof["at"])
-        fingerprint = proof["networks"][slug]
-        username = proof["user"]
-    except (KeyError, TypeError, ValueError):
+    if not found or slug not in found["networks"]:
         return redirect(url_for("auth.login"))
-    if datetime.now(timezone.utc) - at > timedelta(minutes=PROVED_MINUTES):
-        flash(_("Please sign in again."), "info")
-        return redirect(url_for("auth.login"))
+    username, fingerprint = found["user"], found["networks"][slug]
+    if g.viewer is not None:
+        if g.viewer.user == username:
+            return redirect(url_for("home"))
+        end_session()  # someone else signs in at this computer: the session before ends
+        g.viewer = None
     accounts = g.system.application.accounts
     account = g.system.application.directory.user(username)
     memberships = accounts.memberships(username) if account is not None else []
     if account is None or not memberships or \
-            password_fingerprint(account.password_hash) != fingerprint:
+            password_fingerprint(account.password_hash) != fingerprint or \
+            account.session_ended(found["at"]):  # signed out since: a copied proof is void
         return redirect(url_for("auth.login"))
+    language = _installation_language()
+    if language:  # the language chosen at the start page goes on
+        session["language"] = language
     if account.has_second_factor() or second_factor_required(r for _o, r in memberships):
         return second_factor.begin(account, None)
     return redirect(second_factor.finish(account, None))
+
+
+def _installation_language() -> str | None:
+    data = current_app.session_interface.installation_session(  # type: ignore[attr-defined]
+        current_app, 24 * 3600)
+    language = data.get("language")
+    return language if isinstance(language, str) else None
 
 
 # -- the operators' pages ---------------------------------------------------------------------
@@ -142,6 +189,27 @@ def _operators_only() -> None:
 
 
 NAVIGATION_ENTRY = ("networks.index", _l("Networks"))
+# What an operator's request about networks could not do (runtime/installation.py's codes).
+REFUSALS = {
+    "no_configuration": _l("There is no network configuration (network.toml) in this "
+                           "folder."),
+    "configuration_invalid": _l("The network's configuration cannot be read: %(detail)s"),
+    "registered_already": _l("A network with the short name %(slug)s is registered "
+                             "already."),
+    "store_taken": _l("This store belongs to the network %(slug)s; every network has a store "
+                      "of its own."),
+    "url_invalid": _l("This is no database address Fallnetz can use: sqlite:///… within the "
+                      "instance folder, or postgresql://…"),
+    "sqlite_outside": _l("A network's SQLite file lies in the instance folder (%(folder)s)."),
+    "not_a_store": _l("This file is no SQLite database; it is left as it is."),
+    "store_unreachable": _l("The store cannot be opened (%(detail)s); the network is not "
+                            "added."),
+}
+
+
+def refusal(error: NetworkError) -> str:
+    text = REFUSALS.get(error.code)
+    return str(text) % error.values if text is not None else str(error)
 
 
 class AddNetworkForm(FormSchema):
@@ -166,9 +234,7 @@ def _available_folders() -> list[str]:
 @bp.get("/betrieb/netzwerke")
 def index() -> Any:
     _operators_only()
-    return render_template("networks/index.html", entries=installation().entries(),
-                           several=installation().several, folders=_available_folders(),
-                           values={}, errors={})
+    return _index_with({}, {})
 
 
 @bp.post("/betrieb/netzwerke")
@@ -181,7 +247,7 @@ def add() -> Any:
     except FormError as e:
         return _index_with(e.values, e.errors), 422
     except NetworkError as e:
-        return _index_with(dict(request.form), {"config_dir": [str(e)]}), 422
+        return _index_with(dict(request.form), {e.field: [refusal(e)]}), 422
     flash(_("The network %(name)s is added; it is served at %(path)s.", name=entry.name,
             path=f"/n/{entry.slug}/"), "success")
     return redirect(url_for("networks.index"))
@@ -190,7 +256,8 @@ def add() -> Any:
 def _index_with(values: dict[str, Any], errors: dict[str, list[str]]) -> str:
     return render_template("networks/index.html", entries=installation().entries(),
                            several=installation().several, folders=_available_folders(),
-                           values=values, errors=errors)
+                           operating=g.system.application.network.slug, values=values,
+                           errors=errors)
 
 
 @bp.get("/betrieb/netzwerke/<slug>")
@@ -224,7 +291,7 @@ def _set_disabled(slug: str, disabled: bool) -> Any:
         flash(_("The operating network cannot be disabled from its own pages."), "error")
         return redirect(url_for("networks.index"))
     installation().set_disabled(slug, disabled)
-    flash((_("The network %(name)s is disabled: its pages and workers stop; its data stays.",
+    flash((_("%(name)s is switched off: its pages and workers stop; its data stay.",
              name=entry.name) if disabled else
-           _("The network %(name)s is enabled again.", name=entry.name)), "success")
+           _("%(name)s is switched on again.", name=entry.name)), "success")
     return redirect(url_for("networks.index"))

@@ -24,20 +24,30 @@ from itsdangerous import URLSafeTimedSerializer
 NETWORK_KEY = "fallnetz.network"
 PREFIX = re.compile(r"^/n/([a-z0-9][a-z0-9-]{1,39})(/.*)?$")
 # What answers without a network when the installation has several.
-INSTALLATION_ENDPOINTS = {"static", "home", "auth.login", "auth.change_language",
-                          "networks.start", "networks.sign_in"}
+INSTALLATION_ENDPOINTS = {"static", "home", "auth.login", "auth.logout",
+                          "auth.change_language"}
 
 
 class NetworkPath:
-    """WSGI middleware: ``/n/<slug>/rest`` becomes script name ``/n/<slug>``, path ``/rest``."""
+    """WSGI middleware: ``/n/<slug>/rest`` becomes script name ``/n/<slug>``, path ``/rest``,
+    for an enabled network of the installation. Any other ``/n/…`` stays as it is and is
+    not found at the installation's root (its error page links to the start page, not to
+    a network that does not exist)."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], installation: Any) -> None:
         self.app = app
+        self.installation = installation
+
+    def _served(self, slug: str) -> bool:
+        if not self.installation.several:
+            return False
+        entry = self.installation.entry(slug)
+        return entry is not None and not entry.disabled
 
     def __call__(self, environ: dict[str, Any],
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
         match = PREFIX.match(environ.get("PATH_INFO") or "")
-        if match:
+        if match and self._served(match.group(1)):
             slug = match.group(1)
             environ[NETWORK_KEY] = slug
             environ["SCRIPT_NAME"] = f"{environ.get('SCRIPT_NAME', '').rstrip('/')}/n/{slug}"
@@ -61,7 +71,7 @@ def choose_system() -> Any:
             return None
         if request.endpoint in INSTALLATION_ENDPOINTS or request.endpoint is None:
             return None
-        if request.method in ("GET", "HEAD"):
+        if request.method in ("GET", "HEAD") and not request.path.startswith("/api/"):
             return redirect(url_for("home"))
         abort(404)
     system = installation.system(slug) if installation.several else None
