@@ -42,6 +42,18 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     flask_app.extensions["fallnetz.installation"].close()
 
 
+def server_gone(app: Flask, slug: str) -> None:
+    """The network's store moves to a server that does not answer (as when its database
+    server goes away after the network was registered)."""
+    import sqlite3
+
+    with sqlite3.connect(app.extensions["fallnetz.settings"].instance_path /
+                         "installation.sqlite3") as conn:
+        conn.execute("UPDATE fallnetz_networks SET database_url = ? WHERE slug = ?",
+                     ("postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=1", slug))
+    app.extensions["fallnetz.installation"].entries(fresh=True)
+
+
 def test_operators_add_list_check_disable_and_enable_networks_from_the_cli(
         app: Flask) -> None:
     runner = app.test_cli_runner()
@@ -234,17 +246,7 @@ def test_a_network_whose_database_is_down_is_reported_and_the_others_are_served(
             "postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=1"))
     # registered while it answered, then its server went away
     installation.add("networks/doebeln")
-    entry = installation.entry("doebeln")
-    installation.registry.set_disabled("doebeln", False)
-    import sqlite3
-
-    with sqlite3.connect(app.extensions["fallnetz.settings"].instance_path /
-                         "installation.sqlite3") as conn:
-        conn.execute("UPDATE fallnetz_networks SET database_url = ? WHERE slug = ?",
-                     ("postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=1",
-                      "doebeln"))
-    installation.entries(fresh=True)
-    assert entry is not None
+    server_gone(app, "doebeln")
     client = app.test_client()
     health = client.get("/health")
     assert health.status_code == 503
@@ -262,7 +264,6 @@ def test_the_embedded_worker_serves_every_network_and_skips_one_that_is_down(
         app: Flask, caplog: pytest.LogCaptureFixture) -> None:
     """A loop per network: a network added while the worker runs is served without a
     restart; one whose database is away is retried on its own while the others go on."""
-    import sqlite3
     import threading
 
     from readmodel.runner import ViewUpdater
@@ -273,12 +274,7 @@ def test_the_embedded_worker_serves_every_network_and_skips_one_that_is_down(
     installation = app.extensions["fallnetz.installation"]
     installation.add("networks/cottbus")
     installation.add("networks/nordsachsen-land")
-    with sqlite3.connect(app.extensions["fallnetz.settings"].instance_path /
-                         "installation.sqlite3") as conn:
-        conn.execute("UPDATE fallnetz_networks SET database_url = ? WHERE slug = ?",
-                     ("postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=1",
-                      "nordsachsen-land"))
-    installation.entries(fresh=True)
+    server_gone(app, "nordsachsen-land")
     built: dict[str, Any] = {}
 
     def jobs(slug: str) -> Any:
