@@ -176,12 +176,20 @@ def _child(kind: str, url: str, count: int, slugs: list[str]) -> dict[str, float
     systems = [installation.system(slug) for slug in slugs]
     done = 0
     if kind == "commands":
-        from bench.commands import engine_writer
+        from bench.commands import CASES_PER_WRITER
 
-        writers = [engine_writer(_world(system.application)) for system in systems]
+        worlds = [_world(system.application) for system in systems]
+        cases = []
+        for world in worlds:  # each network's cases, as the command path's writers have
+            opened = [world.open_case() for _ in range(CASES_PER_WRITER)]
+            for case in opened:
+                world.consent(case)
+            cases.append(opened)
         start = _ready()
-        for i in range(count):
-            writers[i % len(writers)](1)  # one referral sent and accepted, network by network
+        for i in range(count):  # one referral sent and accepted, network by network
+            world, own = worlds[i % len(worlds)], cases[i % len(worlds)]
+            referral = world.send(own[(i // len(worlds)) % len(own)])
+            world.application.referrals.accept_referral(world.nadia, referral)
         done = count
     else:
         updaters = []

@@ -38,6 +38,8 @@ SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "120"))
 COMMANDS_PER_SECOND = 5.0
 PASSWORD = "fallnetz-demo"
 CASEWORKER, RECEIVER = "a.schulz", "n.koch"  # FSA Sachsendorf → PSZ
+NETWORK = "cottbus"  # of the three demo networks, the one the workload runs in
+NETWORKS = ("cottbus", "doebeln", "nordsachsen-land")
 SCAN_EVERY_SECONDS = 30.0
 
 
@@ -45,11 +47,12 @@ class Browser:
     """A signed-in user's session over HTTP: reads a page, posts one of its forms with the
     hidden fields it carries (CSRF token, idempotency key, version), as a browser does."""
 
-    def __init__(self, base: str, user: str) -> None:
-        self.base = base
+    def __init__(self, base: str, user: str, network: str = NETWORK) -> None:
+        self.prefix = f"/n/{network}"  # the paths below are the network's own
+        self.base = base + self.prefix
         self.session = requests.Session()
         page = self.get("/anmelden")
-        response = self.session.post(f"{base}/anmelden", data={
+        response = self.session.post(f"{self.base}/anmelden", data={
             **self.hidden(page, "/anmelden"), "username": user, "password": PASSWORD},
             allow_redirects=False, timeout=30)
         assert response.status_code == 302, f"{user} could not sign in"
@@ -59,9 +62,8 @@ class Browser:
         response.raise_for_status()
         return response.text
 
-    @staticmethod
-    def hidden(page: str, action: str) -> dict[str, str]:
-        form = re.search(r'<form method="post" action="' + re.escape(action)
+    def hidden(self, page: str, action: str) -> dict[str, str]:
+        form = re.search(r'<form method="post" action="' + re.escape(self.prefix + action)
                          + r'"[^>]*>(.*?)</form>', page, re.S)
         assert form, f"no form posting to {action}"
         return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
@@ -183,7 +185,8 @@ def mailed_notification_ids(log: Path) -> Counter[str]:
 def scan_ahead(project: Path, env: dict[str, str], days: int) -> None:
     moment = (datetime.now(timezone.utc) + timedelta(days=days)).isoformat(timespec="minutes")
     subprocess.run([str(project / ".venv" / "bin" / "flask"), "--app", "web", "escalations",
-                    "scan", "--now", moment], cwd=project, env=env, check=True,
+                    "scan", "--now", moment], cwd=project, env={**env, "NETWORK": NETWORK},
+                   check=True,
                    capture_output=True, timeout=120)
 
 
@@ -214,7 +217,8 @@ def test_make_run_survives_a_killed_worker_under_a_mixed_workload(tmp_path: Path
                             cwd=project, env=env, stdout=(tmp_path / "make.log").open("w"),
                             stderr=subprocess.STDOUT, start_new_session=True)
     instance = project / "instance"
-    database = instance / "fallnetz.sqlite3"
+    databases = [instance / "networks" / f"{network}.sqlite3" for network in NETWORKS]
+    database = databases[0]
     supervisor_log = instance / "supervisord.log"
     base = f"http://127.0.0.1:{port}"
     probe = LagProbe(database)
@@ -251,8 +255,8 @@ def test_make_run_survives_a_killed_worker_under_a_mixed_workload(tmp_path: Path
             if not killed and time.monotonic() - started > SOAK_SECONDS / 2:
                 # Mid-workload, while nothing is being mailed (a mail claimed and not yet
                 # recorded is left for an operator by design, never sent twice).
-                wait_until(lambda: not ({"pending", "sending", "retry"}
-                                        & set(outbox_statuses(database))),
+                wait_until(lambda: not ({"pending", "sending", "retry"} & set(
+                    sum((outbox_statuses(each) for each in databases), Counter()))),
                            120, "the mail outbox to be empty before the kill", interval=0.5)
                 os.kill(spawned_pids(supervisor_log, "worker")[-1], signal.SIGKILL)
                 killed = True
@@ -267,8 +271,8 @@ def test_make_run_survives_a_killed_worker_under_a_mixed_workload(tmp_path: Path
         application = bootstrap(settings).application
         updater = ViewUpdater(application, ViewStore(settings))
 
-        def settled() -> bool:
-            statuses = outbox_statuses(database)
+        def settled() -> bool:  # (the other networks' demos escalate and mail too)
+            statuses = sum((outbox_statuses(each) for each in databases), Counter())
             return (updater.lag().behind == 0 and not {"pending", "sending", "retry"}
                     & set(statuses))
         wait_until(settled, 240, "the worker to catch up and mail every escalation",
@@ -291,9 +295,12 @@ def test_make_run_survives_a_killed_worker_under_a_mixed_workload(tmp_path: Path
         assert "exited: worker (terminated by SIGKILL; not expected)" in log
         assert len(spawned_pids(supervisor_log, "worker")) >= 2
         # Every escalation (and any other notification) was mailed exactly once.
+        notifications: set[str] = set()
+        for each in databases:  # every network's mails go to the one mail catcher
+            with sqlite3.connect(each) as conn:
+                notifications |= {row[0] for row in conn.execute(
+                    "SELECT notification_id FROM view_notifications")}
         with sqlite3.connect(database) as conn:
-            notifications = {row[0] for row in conn.execute(
-                "SELECT notification_id FROM view_notifications")}
             escalated = conn.execute("SELECT count(*) FROM view_notifications WHERE level > 0"
                                      ).fetchone()[0]
         mailed = mailed_notification_ids(instance / "mail.log")
