@@ -130,14 +130,20 @@ def init_app(app: Flask) -> None:
     @app.cli.command("check-network")
     @click.argument("folder", required=False)
     def check_network_command(folder: str | None) -> None:
-        """Validate a network's configuration files (default: NETWORK_DIR)."""
-        path = folder or current_settings().network_path
-        try:
-            network = load_network(path)
-        except NetworkConfigError as e:
-            raise click.ClickException(str(e)) from None
-        click.echo(f"{network.name}: {len(network.needs)} needs, {len(network.rules)} rules, "
-                   f"deadline policy {network.deadlines.version} — valid.")
+        """Validate a network's configuration files (default: every registered network's
+        folder, or NETWORK_DIR when none is registered)."""
+        from domain.settings import PROJECT_ROOT
+
+        installation = app.extensions["fallnetz.installation"]
+        paths = [folder] if folder else [
+            PROJECT_ROOT / entry.config_dir for entry in installation.enabled()]
+        for path in paths:
+            try:
+                network = load_network(path)
+            except NetworkConfigError as e:
+                raise click.ClickException(str(e)) from None
+            click.echo(f"{network.name}: {len(network.needs)} needs, {len(network.rules)} "
+                       f"rules, deadline policy {network.deadlines.version} — valid.")
 
     @app.cli.group("views")
     def views_group() -> None:

@@ -55,8 +55,9 @@ def report_attachments(settings: Settings) -> AttachmentMaker:
     gets a throwaway secret key instead of the installation's."""
     @lru_cache(maxsize=1)
     def app() -> Flask:
-        return create_app(replace(settings, secret_key=secrets.token_hex(32)),
-                          config={"NUDGE_WORKERS": False})
+        with _making_apps:  # one at a time: the networks' loops run in threads
+            return create_app(replace(settings, secret_key=secrets.token_hex(32)),
+                              config={"NUDGE_WORKERS": False})
 
     def make(notification: Notification) -> list[Attachment]:
         month = date.fromisoformat(f"{notification.attachment['month']}-01")
@@ -72,6 +73,7 @@ def installation() -> Installation:
 
 
 _built: dict[str, tuple[System, Jobs]] = {}
+_making_apps = threading.Lock()
 _building = threading.Lock()
 
 

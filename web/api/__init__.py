@@ -42,7 +42,6 @@ class Api(SmorestApi):
                        headers=data.get("headers"))
 
 
-api = Api()
 COMMON_PROBLEMS = {
     "400": "Not understood (e.g. not JSON, or a session call without its CSRF token)",
     "401": "No token, or an unknown, revoked or malformed one",
@@ -60,7 +59,7 @@ IF_MATCH = {"in": "header", "name": "If-Match", "required": False,
             "description": "The ETag you saw: a stale one answers 412 and changes nothing"}
 
 
-def _document_common_problems() -> None:
+def _document_common_problems(api: Api) -> None:
     """Every operation can answer these; documenting them once keeps the routes short."""
     for response in api.spec.components.responses.values():  # flask-smorest's own errors
         response["content"] = problem_response("")["content"]
@@ -104,7 +103,7 @@ def _link_name(method: str, rest: str) -> str:
         or method
 
 
-def _document_links() -> None:
+def _document_links(api: Api) -> None:
     paths = api.spec._paths  # noqa: SLF001
     for schema_name, (prefix, parameter) in LINKED.items():
         targets = [(path, method) for path, operations in paths.items()
@@ -177,13 +176,17 @@ def init_app(app: Flask) -> None:
             "security": [{"token": []}],
         },
     )
+    # One Api per app: a process builds several apps (a worker's report app per network,
+    # the tests' apps), and a shared one would carry the last app's spec and blueprints.
+    api = Api()
+    app.extensions["fallnetz.api"] = api
     api.init_app(app)
     for module in (cases, referrals, mailboxes, histories, directory, integrations, reports,
                    staff):
         csrf.exempt(module.bp)  # session callers send X-CSRFToken; see common.authenticate
         api.register_blueprint(module.bp)
-    _document_common_problems()
-    _document_links()
+    _document_common_problems(api)
+    _document_links(api)
 
     assets = Path(swagger_ui_bundle.swagger_ui_path)
 
