@@ -335,12 +335,16 @@ class Installation:
         adopted = self._adopt_root(slug) if not entries else None
         url = database_url or adopted or default_database_url(self.settings, slug)
         # Checked before anything touches the store: a wrong URL changes no file.
-        identity = self.store_identity(url, new=url != self.settings.database_url)
+        identity = self.store_identity(url, new=url != adopted)
+        if not adopted and identity == self.store_identity(self.settings.database_url,
+                                                          new=False):
+            raise NetworkError(f"{url}: the installation's own database (its list of "
+                               "networks)", field="database_url", code="store_installation")
         for other in self.entries(fresh=True):
             if self.store_identity(other.database_url, new=False) == identity:
                 raise NetworkError(f"{url}: the store of network {other.slug}; each network "
                                    "has its own.", field="database_url", code="store_taken",
-                                   slug=other.slug)
+                                   name=other.name)
         entry = NetworkEntry(slug, network.name, _relative(path), url,
                              added_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         _prepare_store(entry.settings(self.settings))
@@ -384,21 +388,23 @@ class Installation:
         touching anything; a URL that names none is refused. A network's SQLite file lies
         in the instance folder (nowhere else may the installation make or change files):
         a ``new`` one is refused elsewhere."""
-        parts = urlsplit(url)
         try:
+            parts = urlsplit(url)
             if parts.scheme == "sqlite":
                 name = unquote(parts.path[1:]) if parts.path.startswith("/") else ""
-                if not name or name == ":memory:" or name.startswith("file:"):
-                    raise ValueError(name)
+                if not name or name == ":memory:" or name.startswith("file:") or \
+                        name.endswith(SQLITE_COMPANIONS) or name.endswith("/"):
+                    raise ValueError(name)  # (a store's journal names that store)
                 path = _from_root(name).resolve()
                 folder = self.settings.instance_path.resolve()
                 if new and folder not in path.parents:
                     raise NetworkError(f"{url}: a network's SQLite file lies in the instance "
                                        f"folder ({folder})", field="database_url",
                                        code="sqlite_outside", folder=str(folder))
-                if path.exists() and path.stat().st_size and \
-                        path.read_bytes()[:16] != b"SQLite format 3\x00":
-                    raise NetworkError(f"{url}: not a SQLite database", field="database_url",
+                if path.is_dir():
+                    raise ValueError(name)
+                if new and not _empty_or_a_store(path):
+                    raise NetworkError(f"{url}: not a store of Fallnetz", field="database_url",
                                        code="not_a_store")
                 return ("sqlite", str(path))
             if parts.scheme in ("postgres", "postgresql"):
@@ -408,7 +414,7 @@ class Installation:
                         query.get("schema") or "public")
         except NetworkError:
             raise
-        except ValueError:  # a port out of range, an empty name
+        except (ValueError, OSError):  # a port out of range, an empty name, a folder
             pass
         raise NetworkError(f"{url}: not a database URL (sqlite:///… in the instance folder, or "
                            "postgresql://…)", field="database_url", code="url_invalid")
@@ -456,6 +462,28 @@ class Installation:
             return {"ok": False, "reason": f"the store cannot be read ({type(error).__name__})"}
         return {"ok": not views.stale, "events": last, "views_behind": views.behind,
                 "views_stale": views.stale}
+
+
+SQLITE_COMPANIONS = ("-journal", "-wal", "-shm")
+
+
+def _empty_or_a_store(path: Path) -> bool:
+    """A new network's SQLite file: none yet, an empty one, or a Fallnetz store (read-only
+    look; a foreign database or file is left as it is and refused)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return True
+    if path.read_bytes()[:16] != b"SQLite format 3\x00":
+        return False
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            tables = {row[0] for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables:
+                return True
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(stored_events)")}
+    except sqlite3.Error:
+        return False
+    return "originator_id" in columns
 
 
 def _holds_events(settings: Settings) -> bool:

@@ -310,6 +310,8 @@ def test_the_embedded_worker_serves_every_network_and_skips_one_that_is_down(
 
 def test_a_network_is_not_added_on_another_networks_store_nor_on_an_absurd_one(
         app: Flask, tmp_path: Path) -> None:
+    import sqlite3
+
     installation = app.extensions["fallnetz.installation"]
     installation.add("networks/cottbus")
     instance = app.extensions["fallnetz.settings"].instance_path
@@ -318,6 +320,10 @@ def test_a_network_is_not_added_on_another_networks_store_nor_on_an_absurd_one(
     victim.chmod(0o644)
     not_a_store = instance / "notes.sqlite3"
     not_a_store.write_text("some notes")
+    foreign = instance / "foreign.sqlite3"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE stored_events (x TEXT)")
+    foreign.chmod(0o640)
     refused = {
         # the same file by another spelling of its path
         f"sqlite:///{instance}/networks/../networks/cottbus.sqlite3": "store_taken",
@@ -326,6 +332,15 @@ def test_a_network_is_not_added_on_another_networks_store_nor_on_an_absurd_one(
         f"sqlite:///{victim}": "sqlite_outside",
         f"sqlite:///{tmp_path / 'new' / 'deep' / 'x.sqlite3'}": "sqlite_outside",
         f"sqlite:///{not_a_store}": "not_a_store",
+        f"sqlite:///{foreign}": "not_a_store",
+        # a store's journal names that store; a folder is no file
+        f"sqlite:///{instance}/networks/cottbus.sqlite3-journal": "url_invalid",
+        f"sqlite:///{instance}/networks/cottbus.sqlite3-wal": "url_invalid",
+        f"sqlite:///{instance}/networks/": "url_invalid",
+        f"sqlite:///{instance}/networks": "url_invalid",
+        "postgresql://x@[::1/db": "url_invalid",
+        # the installation's own list of networks
+        f"sqlite:///{instance}/installation.sqlite3": "store_installation",
     }
     for url, code in refused.items():
         with pytest.raises(NetworkError) as raised:
@@ -333,5 +348,29 @@ def test_a_network_is_not_added_on_another_networks_store_nor_on_an_absurd_one(
         assert (raised.value.code, raised.value.field) == (code, "database_url"), url
     assert victim.stat().st_mode & 0o777 == 0o644 and victim.read_text() == "not a store"
     assert not_a_store.read_text() == "some notes"
+    assert foreign.stat().st_mode & 0o777 == 0o640
     assert not (tmp_path / "new").exists()
     assert [e.slug for e in installation.entries(fresh=True)] == ["cottbus"]
+
+
+def test_signing_out_at_the_choice_ends_the_proof_in_every_network_on_the_server(
+        app: Flask) -> None:
+    installation = app.extensions["fallnetz.installation"]
+    for slug in ("doebeln", "nordsachsen-land"):
+        installation.add(f"networks/{slug}")
+        load = __import__("domain.demo", fromlist=["load_demo"]).load_demo
+        load(installation.system(slug).application, NETWORKS / slug / "demo")
+    client = app.test_client()
+    client.post("/anmelden", data={"csrf_token": csrf_token(client, "/"),
+                                   "username": "s.becker", "password": DEMO_PASSWORD})
+    assert "Signed in as s.becker" in client.get("/").get_data(as_text=True) or \
+        "Angemeldet als s.becker" in client.get("/").get_data(as_text=True)
+    copied = client.get_cookie("session")
+    assert copied is not None
+    out = client.post("/abmelden", data={"csrf_token": csrf_token(client, "/")})
+    assert out.status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", copied.value)
+    for slug in ("doebeln", "nordsachsen-land"):
+        refused = thief.get(f"/n/{slug}/anmelden/weiter")
+        assert refused.headers["Location"].endswith(f"/n/{slug}/anmelden"), slug

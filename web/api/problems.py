@@ -4,6 +4,8 @@ input the fields at fault as JSON pointers."""
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -42,7 +44,9 @@ class ProblemSchema(Schema):
 
 
 def is_api_request() -> bool:
-    return request.path == "/api" or request.path.startswith("/api/")
+    # (a network's API seen from the installation's root: a network not served)
+    path = re.sub(r"^/n/[^/]+(?=/)", "", request.path)
+    return path == "/api" or path.startswith("/api/")
 
 
 def problem(status: int, detail: str | None = None, *, code: str | None = None,

@@ -108,10 +108,14 @@ def logout() -> Any:
     if g.viewer is not None:  # every copy of this session's cookie ends with it
         current_application().accounts.sign_out(viewer())
         security_event("signed_out", viewer().user)
+    installation = current_app.extensions["fallnetz.installation"]
+    if installation.several:  # (before the session goes: the start page's proof is in it)
+        from web.networks import sign_out_everywhere
+
+        sign_out_everywhere(g.system.application.network.slug if g.system else None)
     end_session()
     flash(_("You are signed out."), "success")
     response = redirect(url_for("auth.login"))
-    installation = current_app.extensions["fallnetz.installation"]
     if installation.several:
         # Signing out at a shared computer ends it all in this browser: the start page's
         # proof of the password (the installation's session) and the sessions of the

@@ -25,7 +25,12 @@ from runtime.installation import Installation, NetworkError
 from web.forms import FormError, FormSchema, load_form, text
 
 bp = Blueprint("networks", __name__)
-PROVED_MINUTES = 10  # how long a password proved at the start page opens the networks
+
+
+def proved_minutes() -> float:
+    """How long a password proved at the start page opens the person's networks: as long
+    as a session lasts without a request (a sign-out anywhere ends it at once)."""
+    return current_app.extensions["fallnetz.settings"].session_idle_minutes
 
 
 def installation() -> Installation:
@@ -46,10 +51,10 @@ def proof() -> dict[str, Any]:
         data = session.get("proved")
     else:  # a network's request reads the installation's cookie beside its own
         data = current_app.session_interface.installation_session(  # type: ignore[attr-defined]
-            current_app, PROVED_MINUTES * 60).get("proved")
+            current_app, proved_minutes() * 60).get("proved")
     try:
         at = datetime.fromisoformat(data["at"])
-        if datetime.now(timezone.utc) - at > timedelta(minutes=PROVED_MINUTES) or \
+        if datetime.now(timezone.utc) - at > timedelta(minutes=proved_minutes()) or \
                 not isinstance(data["networks"], dict) or not isinstance(data["user"], str):
             return {}
     except (KeyError, TypeError, ValueError):
@@ -155,6 +160,35 @@ def continue_sign_in() -> Any:
     return redirect(second_factor.finish(account, None))
 
 
+def sign_out_everywhere(current: str | None) -> None:
+    """Signing out ends the person's sessions in every network the start page's proof
+    opened in this browser (``current``'s is ended by its own sign-out), on the server:
+    copies of the cookies, the proof's included, open nothing afterwards."""
+    import logging
+    import secrets
+
+    from domain.stamp import Stamp
+
+    found = proof()
+    if not found:
+        return
+    for slug in found["networks"]:
+        if slug == current:
+            continue
+        try:
+            system = installation().system(slug)
+            if system is None:
+                continue
+            accounts = system.application.accounts
+            memberships = accounts.memberships(found["user"])
+            if memberships:
+                organisation, role = memberships[0]
+                accounts.sign_out(Stamp(found["user"], organisation.id, role,
+                                        secrets.token_hex(8)))
+        except Exception:  # noqa: BLE001 — a network that is down: its session times out
+            logging.getLogger(__name__).warning("network %s: sign-out not recorded", slug)
+
+
 def _installation_language() -> str | None:
     data = current_app.session_interface.installation_session(  # type: ignore[attr-defined]
         current_app, 24 * 3600)
@@ -196,12 +230,14 @@ REFUSALS = {
     "configuration_invalid": _l("The network's configuration cannot be read: %(detail)s"),
     "registered_already": _l("A network with the short name %(slug)s is registered "
                              "already."),
-    "store_taken": _l("This store belongs to the network %(slug)s; every network has a store "
+    "store_taken": _l("This store belongs to the network %(name)s; every network has a store "
                       "of its own."),
+    "store_installation": _l("This is the installation's own database (its list of "
+                             "networks); every network has a store of its own."),
     "url_invalid": _l("This is no database address Fallnetz can use: sqlite:///… within the "
                       "instance folder, or postgresql://…"),
     "sqlite_outside": _l("A network's SQLite file lies in the instance folder (%(folder)s)."),
-    "not_a_store": _l("This file is no SQLite database; it is left as it is."),
+    "not_a_store": _l("This file is no store of Fallnetz; it is left as it is."),
     "store_unreachable": _l("The store cannot be opened (%(detail)s); the network is not "
                             "added."),
 }
