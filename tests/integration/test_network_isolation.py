@@ -58,10 +58,15 @@ def _second_network(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def installation(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Installation]:
+# One installation per backend for the module: the tests record nothing in it (the matrix
+# checks so), and building the two networks' objects is the slow part.
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def installation(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installation]:
     from web import create_app
 
+    tmp_path = tmp_path_factory.mktemp("installation")
     instance = tmp_path / "instance"
     if request.param == "sqlite":
         home = f"sqlite:///{instance / 'installation.sqlite3'}"
