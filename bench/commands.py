@@ -5,6 +5,7 @@ database; with one writer and with four concurrent writers (threads, as gunicorn
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -117,25 +118,33 @@ def _rates(ours: list[Callable[[int], None]], bare: list[Callable[[int], None]],
 
 
 def measure(sizes: config.Sizes) -> dict[str, dict[str, float]]:
-    results: dict[str, dict[str, float]] = {}
-    count = sizes.referrals_per_writer
     with config.scratch_schema("commands") as schema:
-        url = config.schema_url(schema)
-        application = bootstrap(Settings(database_url=url)).application
-        world = World.build(application)
-        # The library's defaults: no aggregate cache, which the engine has.
-        bare = BareNetwork(env=Settings(database_url=url, aggregate_cache_size=0)
-                           .persistence_env())
-        sender, receiver = world.org("fsa-sachsendorf"), world.org("psz")
-        try:
-            for writers in (1, 4):
-                engine_runs = [engine_writer(world) for _ in range(writers)]
-                bare_runs = [bare_writer(bare, sender, receiver) for _ in range(writers)]
-                # Warm both once, so neither pays for first imports and connections.
-                _seconds([engine_writer(world)], 2)
-                _seconds([bare_writer(bare, sender, receiver)], 2)
-                results[f"commands_{writers}"] = _rates(engine_runs, bare_runs, count)
-        finally:
-            application.close()
-            bare.close()
+        results = _measure_on(config.schema_url(schema), "commands", sizes)
+    # The embedded default: a SQLite file, one writer at a time (its lock).
+    with tempfile.TemporaryDirectory() as folder:
+        results |= _measure_on(f"sqlite:///{folder}/commands.sqlite3", "commands_sqlite",
+                               sizes)
+    return results
+
+
+def _measure_on(url: str, key: str, sizes: config.Sizes) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
+    application = bootstrap(Settings(database_url=url)).application
+    world = World.build(application)
+    # The library's defaults: no aggregate cache, which the engine has.
+    bare = BareNetwork(env=Settings(database_url=url, aggregate_cache_size=0)
+                       .persistence_env())
+    sender, receiver = world.org("fsa-sachsendorf"), world.org("psz")
+    try:
+        for writers in (1, 4):
+            engine_runs = [engine_writer(world) for _ in range(writers)]
+            bare_runs = [bare_writer(bare, sender, receiver) for _ in range(writers)]
+            # Warm both once, so neither pays for first imports and connections.
+            _seconds([engine_writer(world)], 2)
+            _seconds([bare_writer(bare, sender, receiver)], 2)
+            results[f"{key}_{writers}"] = _rates(engine_runs, bare_runs,
+                                                 sizes.referrals_per_writer)
+    finally:
+        application.close()
+        bare.close()
     return results

@@ -21,10 +21,19 @@ NOTES: dict[str, list[str]] = {
         "- Projections: the events are one unit of real traffic (case, consent, three "
         "referrals through their states), recorded through the commands once and cloned "
         "under fresh ids in batches through the library's recorder into a scratch schema. "
-        "The views are rebuilt by the workers' `ViewUpdater` (batches of 500) in a process "
-        "of its own; the baseline is the library's `ProjectionRunner` with a projection that "
-        "only records its tracking position, over the first events of the same log (its rate "
-        "is steady, so a prefix keeps the run short). Peak RSS is the process's maximum.",
+        "The views are rebuilt as `views rebuild` does (readmodel/rebuild.py: every event "
+        "projected into a scratch SQLite file in batches of 1,000, its tables copied into "
+        "shadow tables with COPY, the events recorded meanwhile taken in, the shadow "
+        "swapped in) in a process of its own, from the first event; the baseline is the "
+        "library's `ProjectionRunner` with a projection that only records its tracking "
+        "position, over the first events of the same log (its rate is steady, so a prefix "
+        "keeps the run short). Peak RSS is the process's maximum. On SQLite (the embedded "
+        "default, a file in a temporary folder) the same rebuild projects into shadow "
+        "tables in the store's own file; the library has no runner there (its SQLite "
+        "recorder has no subscriptions), so its baseline is the runner's loop by hand: "
+        "read the log in sections, make each event, record its tracking.",
+        "- Command path on SQLite: the same writers on a SQLite file (the embedded "
+        "default), engine and bare library in the same file.",
         "- Lag: a real Celery worker against Redis, nudged by the engine after each save as "
         "in production; 50 commands/s (send, accept, …) for the whole run; an event is "
         "visible when the views' position passes it (rows and position commit together), "
@@ -100,24 +109,14 @@ NOTES: dict[str, list[str]] = {
         "profile of where the slowest requests wait.",
     ],
     "projections": [
-        "The rebuild is bound by round trips, not by computing: the projector issues a "
-        "statement per table it touches for every event and waits for each answer (for a "
-        "referral event: read the referral row, update it, read the case's reference, read "
-        "and rewrite the deadline, look up webhooks, insert the timeline row, update the "
-        "load), about eight round trips per event; in the profile (pyinstrument, 20,000 "
-        "events) the process is busy only half of the wall time, the rest is waiting on "
-        "PostgreSQL. The "
-        "library's trivial projection commits a tracking row per event, one statement "
-        "each; the engine's batches of 500 save the commits but send about eight "
-        "statements per event, hence the lower rate. What would close it: run each "
-        "batch in psycopg's pipeline mode (`conn.pipeline()`), so statements are sent "
-        "without waiting for each answer, and keep the batch's referral rows in a dict instead "
-        "of reading them back after each write; "
-        "memory stays small either way (batches of 500). "
-        "The report projection (issue 15) adds to each referral event a read of its report "
-        "row and one or two upserts of its month's rows; the run with it measured 493 "
-        "events/s on a machine shared with the test suite, against 1,721 in the idle full "
-        "run before it. Batching applies to its statements alike.",
+        "`views rebuild` projects into a scratch SQLite file and copies the tables into "
+        "PostgreSQL with COPY (readmodel/rebuild.py), so it no longer waits for a round trip "
+        "per statement (about eight per event, which held the old rebuild at 493 events/s). "
+        "What is left is Python: in the profile (pyinstrument, 20,000 events) the "
+        "projectors' own code is about nine tenths of the time — the workflow views "
+        "(deadline arithmetic over the working-day calendar, the referral's row as JSON), "
+        "the report projection, and decoding and decrypting each event. If it is missed, "
+        "look there first (e.g. the deadline's calendar per day cached).",
     ],
     "lag": [
         "The nudge goes through Redis to the worker, which then reads and applies the new "
@@ -161,4 +160,40 @@ NOTES: dict[str, list[str]] = {
         "Bound by the database's writes, as the rebuild is; several processes catch up "
         "different networks' views in parallel (each network's views are one writer's), "
         "so the rate per core is what one network alone reaches in one process."],
+}
+
+
+# What each row's figure is bound by (from profiles: pyinstrument and cProfile), shown for
+# every row of the table.
+BOUND: dict[str, str] = {
+    "commands_1": "the database's commits: two saves per referral are about three fifths of "
+                  "its time, as for the bare library; the rest is the engine's three extra "
+                  "reads (the sender's and receiver's organisation, each a fast-forward "
+                  "query; read from the cache without a copy since this run's changes)",
+    "commands_4": "as with one writer; the threads share the process's cache and the database",
+    "commands_sqlite_1": "SQLite's commits (one file, synchronous); the engine adds its reads "
+                         "of the organisations and its checks, as on PostgreSQL",
+    "commands_sqlite_4": "SQLite's single writer: the four threads take turns at the lock",
+    "privacy_commands": "AES-GCM and the case's own key are cheap beside the commits",
+    "privacy_page": "the page's reads and rendering; the read audit adds one insert",
+    "inbox": "Python on two cores shared with PostgreSQL: rendering 50 rows (labels, dates, "
+             "links) is about half of a request, the rest is about ten reads of the views "
+             "and of the viewer's account and membership, and the session",
+    "post": "Python on two cores shared with PostgreSQL: a POST runs the command path (two "
+            "commits' worth of work) plus the form and the viewer; with 16 clients always "
+            "waiting, latency is clients ÷ throughput, so p99 follows the CPU time per "
+            "request",
+    "projections": "the projectors' Python on one core (no longer the database's round "
+                   "trips); the copy into PostgreSQL is a few percent",
+    "projections_sqlite": "the projectors' Python, as on PostgreSQL; its one writer takes "
+                          "its turns with the live views' catch-up",
+    "reports": "reading the monthly rows; they grow with months and pairs, not events",
+    "lag": "the nudge through Redis and the catch-up's transaction",
+    "scan_large": "parsing the due rows, not the indexed query",
+    "scan_small": "as the row above",
+    "networks_commands": "the database's commits, as the command path",
+    "networks_projections": "the projectors' Python and the database's round trips, one "
+                            "network per process at a time",
+    "audit_plain": "rendering the 1,000 rows",
+    "audit_snapshot": "rendering the 1,000 rows",
 }

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,4 +56,23 @@ def measure(sizes: config.Sizes, logs: Path,
                             "rss_mb": views["rss_mb"], "bare_rss_mb": library["rss_mb"],
                             "events": views["events"], "bare_events": library["events"],
                             "seconds": views["seconds"]},
-            "reports": {**pages, "events": views["events"]}}
+            "reports": {**pages, "events": views["events"]},
+            "projections_sqlite": _embedded(sizes, logs, progress)}
+
+
+def _embedded(sizes: config.Sizes, logs: Path,
+              progress: Callable[[str], None]) -> dict[str, float]:
+    """The same on the embedded default, a SQLite file (as many events as the library's
+    baseline above: the embedded default is for a small network)."""
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/embedded.sqlite3"
+        application = bootstrap(Settings(database_url=url)).application
+        last = fill(application, World.build(application), sizes.baseline_events)
+        application.close()
+        library = _child("library", url, last, logs / "rebuild-library-sqlite.log")
+        views = _child("engine", url, last, logs / "rebuild-application-sqlite.log")
+    progress(f"  SQLite: views rebuilt {views['rate']:,.0f} events/s, library loop "
+             f"{library['rate']:,.0f} events/s")
+    return {"engine": views["rate"], "bare": library["rate"], "rss_mb": views["rss_mb"],
+            "bare_rss_mb": library["rss_mb"], "events": views["events"],
+            "bare_events": library["events"], "seconds": views["seconds"]}

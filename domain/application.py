@@ -53,7 +53,9 @@ Decision = tuple[Sequence[StampedAggregate], dict[str, Any]]
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # The aggregates loaded within :meth:`ReferralNetwork.one_load_each`, by id; None outside.
-_LOADED: ContextVar[dict[UUID, Any] | None] = ContextVar("fallnetz_loaded", default=None)
+_LOADED: ContextVar[dict[Any, Any] | None] = ContextVar("fallnetz_loaded", default=None)
+# The key of an aggregate found for reading only (the cache's own object, never changed).
+READ_ONLY = "read-only"
 
 
 class UnknownNeed(DomainError):
@@ -157,7 +159,12 @@ class ReferralNetwork(Application):
         """Runs ``decide`` and saves what it changed in one transaction. With an idempotency
         key, the same user repeating the same command with the same ``arguments`` gets the
         earlier result and nothing is recorded. A dry run decides and forgets: nothing is
-        saved."""
+        saved. Within one command each aggregate is read once (``one_load_each``), also
+        where no request opened that scope (a worker's or the CLI's command)."""
+        if _LOADED.get() is None:
+            with self.one_load_each():
+                return self.execute(command, by, decide, idempotency_key=idempotency_key,
+                                    arguments=arguments, dry_run=dry_run)
         token = CLOCK.set(self.clock)
         try:
             digest = fingerprint(arguments or {})
@@ -207,16 +214,25 @@ class ReferralNetwork(Application):
                 continue
         raise ConflictError(exhausted)
 
-    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+    def find(self, cls: type[A], aggregate_id: UUID, read_only: bool = False) -> A | None:
+        """The aggregate, or None. ``read_only``: the caller only looks at it (a membership
+        check, the receiver of a referral), so the cached aggregate itself is returned, not
+        a deep copy of it; it must never be changed, and a command of the same request that
+        changes it loads its own copy."""
         loaded = _LOADED.get()
-        aggregate = loaded.get(aggregate_id) if loaded is not None else None
+        aggregate = None
+        if loaded is not None:
+            aggregate = loaded.get(aggregate_id)
+            if aggregate is None and read_only:
+                aggregate = loaded.get((READ_ONLY, aggregate_id))
         if aggregate is None:
             try:
-                aggregate = self.repository.get(aggregate_id)
+                aggregate = self.repository.get(aggregate_id,
+                                                deepcopy_from_cache=not read_only)
             except AggregateNotFoundError:
                 return None
             if loaded is not None:
-                loaded[aggregate_id] = aggregate
+                loaded[(READ_ONLY, aggregate_id) if read_only else aggregate_id] = aggregate
         return aggregate if isinstance(aggregate, cls) else None
 
     @contextmanager
@@ -258,15 +274,16 @@ class ReferralNetwork(Application):
 
     def verify(self, by: Stamp, roles: Sequence[Role]) -> Organisation | None:
         """The acting user must be a member of ``by.organisation_id`` in ``by.role``, and that
-        role must be one of ``roles``. System stamps come only from the application itself."""
+        role must be one of ``roles``. System stamps come only from the application itself.
+        The organisation returned is for reading only (``find(read_only=True)``)."""
         if by.role == Role.SYSTEM:
             if not by.is_engine:
                 raise PermissionDenied(_("The system role cannot be claimed."))
             return None
         if by.role not in roles:
             raise PermissionDenied(_("The role {role} cannot do this.", role=by.role))
-        organisation = self.find(Organisation, by.organisation_id) if by.organisation_id \
-            else None
+        organisation = self.find(Organisation, by.organisation_id, read_only=True) \
+            if by.organisation_id else None
         if organisation is None or organisation.acting_role(by.user) != by.role:
             raise MembershipRequired(_("{user} is not a {role} of this organisation.",
                                        user=by.user, role=by.role))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from domain.application import ReferralNetwork
 from readmodel.projections import report_projectors
@@ -32,13 +33,17 @@ class Lag:
 class ViewUpdater:
 
     def __init__(self, application: ReferralNetwork, store: ViewStore,
-                 batch_size: int = 500) -> None:
+                 batch_size: int = 500, create: bool = True) -> None:
         self.application = application
         self.store = store
         # The workflow's views first: the reports may read what they wrote.
         self.projectors = [WorkflowViews(application.network), *report_projectors()]
         self.batch_size = min(batch_size, application.log_section_size)
-        create_tables(store)
+        # A rebuild's shadow tables are made by the rebuild (readmodel/rebuild.py), and
+        # their runs are not the worker's.
+        self.live = create
+        if create:
+            create_tables(store)
 
     def position(self) -> int:
         with self.store.reading() as cur:
@@ -50,13 +55,14 @@ class ViewUpdater:
         return Lag(self.position(), self.application.recorder.max_notification_id() or 0)
 
     def catch_up(self, progress: Callable[[int], None] | None = None,
-                 max_batches: int | None = None) -> int:
-        """Applies every new event; returns how many. Safe to run in several processes."""
+                 max_batches: int | None = None, until: int | None = None) -> int:
+        """Applies every new event (up to position ``until``, if given); returns how many.
+        Safe to run in several processes."""
         applied = 0
         batches = 0
         while max_batches is None or batches < max_batches:
             try:
-                count = self._apply_batch()
+                count = self._apply_batch(until)
             except PositionMoved:
                 continue
             if not count:
@@ -66,26 +72,33 @@ class ViewUpdater:
             if progress is not None:
                 progress(count)
         # Caught up, even if there was nothing to apply: the lists judge staleness by this.
-        record_success(self.store, VIEWS)
+        if self.live:
+            record_success(self.store, VIEWS)
         return applied
 
-    def _apply_batch(self) -> int:
+    def _apply_batch(self, until: int | None = None) -> int:
         with self.store.transaction() as cur:
             start = self._locked_position(cur)
-            notifications = self.application.notification_log.select(start=start + 1,
-                                                                limit=self.batch_size)
+            if until is not None and start >= until:
+                return 0
+            notifications = self.application.notification_log.select(
+                start=start + 1, limit=self.batch_size, stop=until)
             if not notifications:
                 return 0
-            for notification in notifications:
-                event = self.application.mapper_for_views.to_domain_event(notification)
-                for projector in self.projectors:
-                    projector.apply(cur, event, notification.id)
+            self.project(cur, notifications)
             moved = cur.execute("UPDATE {p}positions SET position = ? WHERE projection = ? "
                                 "AND position = ?",
                                 (notifications[-1].id, PROJECTION, start)).rowcount
             if moved != 1:
                 raise PositionMoved
             return len(notifications)
+
+    def project(self, cur: Cursor, notifications: list[Any]) -> None:
+        """Applies these notifications' events to the views ``cur`` writes."""
+        for notification in notifications:
+            event = self.application.mapper_for_views.to_domain_event(notification)
+            for projector in self.projectors:
+                projector.apply(cur, event, notification.id)
 
     def _locked_position(self, cur: Cursor) -> int:
         lock = " FOR UPDATE" if self.store.dialect == "postgres" else ""

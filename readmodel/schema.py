@@ -81,6 +81,12 @@ OUTBOX_TABLES = {
 # is said, never hidden).
 RUN_TABLES = {
     "runs": "job TEXT PRIMARY KEY, succeeded_at TEXT, failed_at TEXT, failure TEXT",
+    # How far the last `views rebuild` is (readmodel/rebuild.py), for /health and the
+    # operators' page.
+    "rebuild_progress": "projection TEXT PRIMARY KEY, phase TEXT NOT NULL, "
+                        "done BIGINT NOT NULL, total BIGINT NOT NULL, "
+                        "phase_started_at TEXT NOT NULL, phase_started_with BIGINT NOT NULL, "
+                        "updated_at TEXT NOT NULL, finished_at TEXT",
     # The reads of case data (readmodel/read_audit.py): a record, not a view.
     **read_audit.TABLES,
 }
@@ -147,3 +153,47 @@ def _serialise_ddl(store: ViewStore, cur: Cursor) -> None:
 
 
 VIEW_TABLES = [name for name in TABLES if name != "positions"]
+# What a rebuild projects into its shadow tables: the views and, since the projectors write
+# it, an outbox of its own (thrown away: the live one has every delivery already).
+SHADOW_TABLES = {**TABLES, **OUTBOX_TABLES}
+# The indexes of the views, which move with them when a rebuild takes the live ones' place.
+VIEW_INDEXES = {name: definition for name, definition in INDEXES.items()
+                if definition.split(" ", 1)[0] in VIEW_TABLES}
+
+
+def create_shadow_tables(cur: Cursor, indexes: bool = True) -> None:
+    """Empty shadow tables (the cursor's prefix names them), at position 0 of this schema,
+    in the caller's transaction. Without indexes they fill faster; :func:`create_view_indexes`
+    adds them after."""
+    _serialise_ddl(cur.store, cur)
+    for name, columns in SHADOW_TABLES.items():
+        cur.execute(f"DROP TABLE IF EXISTS {{p}}{name}")
+        cur.execute(f"CREATE TABLE {{p}}{name} ({columns})")
+    for projection in PROJECTIONS:
+        cur.execute("INSERT INTO {p}positions VALUES (?, 0)", (projection,))
+    cur.execute("INSERT INTO {p}positions VALUES ('schema', ?)", (SCHEMA_VERSION,))
+    if indexes:
+        create_view_indexes(cur)
+
+
+def create_view_indexes(cur: Cursor) -> None:
+    for name, definition in VIEW_INDEXES.items():
+        cur.execute(f"CREATE INDEX IF NOT EXISTS {{p}}ix_{name} ON {{p}}{definition}")
+
+
+def drop_shadow_tables(store: ViewStore) -> None:
+    with store.transaction() as cur:
+        _serialise_ddl(store, cur)
+        for name in SHADOW_TABLES:
+            cur.execute(f"DROP TABLE IF EXISTS {{p}}{name}")
+
+
+def shadow_schema(store: ViewStore) -> int | None:
+    """The schema version of the shadow tables the store's prefix names; None: none there
+    (or not complete)."""
+    with store.reading() as cur:
+        try:
+            row = cur.one("SELECT position FROM {p}positions WHERE projection = 'schema'")
+        except Exception:  # no such table
+            return None
+    return int(row["position"]) if row else None

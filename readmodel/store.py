@@ -29,14 +29,24 @@ def postgres_connection(env: dict[str, str], connect_timeout: int) -> Any:
 
 
 class ViewStore:
-    def __init__(self, settings: Settings, prefix: str = "view_") -> None:
-        self.env = settings.persistence_env()
+    def __init__(self, settings: Settings | None, prefix: str = "view_",
+                 env: dict[str, str] | None = None) -> None:
+        self.env = env if env is not None else settings.persistence_env()  # type: ignore[union-attr]
         self.dialect = "sqlite" if self.env["PERSISTENCE_MODULE"].endswith("sqlite") \
             else "postgres"
         if self.dialect == "sqlite" and self.env["SQLITE_DBNAME"] == ":memory:":
             raise ValueError("Views need a database file or PostgreSQL, not :memory:.")
         self.prefix = prefix
+        self.scratch = False
         self._local = threading.local()
+
+    @classmethod
+    def sqlite_file(cls, path: str, prefix: str) -> ViewStore:
+        """Views in a SQLite file of their own (a rebuild's scratch copy)."""
+        store = cls(None, prefix, env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                                       "SQLITE_DBNAME": path})
+        store.scratch = True
+        return store
 
     # -- connections --------------------------------------------------------------------------
     def _connect(self) -> Any:
@@ -44,6 +54,11 @@ class ViewStore:
             conn = sqlite3.connect(self.env["SQLITE_DBNAME"], timeout=30,
                                    isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
+            if self.scratch:
+                # Thrown away after use: no flush to disk per commit (a crash loses the
+                # last batches, not the file), and pages kept in memory (64 MB at most).
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA cache_size=-65536")
             return conn
         env = self.env
         conn = postgres_connection(env, int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")))
@@ -60,6 +75,11 @@ class ViewStore:
         conn.execute("SET tcp_keepalives_interval = 10")
         conn.execute("SET tcp_keepalives_count = 3")
         conn.commit()
+        # A read is its own transaction, ended by the server with the statement: no round
+        # trip to end it, and no lock on a view held past it (a page's ten reads would
+        # otherwise hold their tables until the last, in the way of a rebuild's swap).
+        # Writes open theirs explicitly (``transaction``).
+        conn.autocommit = True
         return conn
 
     def connection(self) -> Any:
@@ -86,23 +106,21 @@ class ViewStore:
         try:
             if self.dialect == "sqlite":
                 conn.execute("BEGIN IMMEDIATE")
+            else:
+                conn.execute("BEGIN")
             cursor = Cursor(self, conn.cursor())
             yield cursor
-            conn.commit()
+            conn.execute("COMMIT")
         except BaseException:
             try:
-                conn.rollback()
+                conn.execute("ROLLBACK")
             except Exception:  # the connection itself may be gone; it is replaced below
                 self._local.conn = None
             raise
 
     @contextmanager
     def reading(self) -> Iterator[Cursor]:
-        conn = self.connection()
-        try:
-            yield Cursor(self, conn.cursor())
-        finally:
-            conn.rollback() if self.dialect == "postgres" else None
+        yield Cursor(self, self.connection().cursor())
 
 
 class Cursor:

@@ -136,12 +136,13 @@ class PersonKeyStore:
         if self.store.dialect == "sqlite":
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         else:
+            was = conn.autocommit  # the views' connections are in autocommit already
             conn.commit()
             conn.autocommit = True
             try:
                 conn.execute("VACUUM FULL person_keys")
             finally:
-                conn.autocommit = False
+                conn.autocommit = was
 
     # -- rotation ------------------------------------------------------------------------------
     def rewrap(self, old_wrapping_key: bytes, cur: Cursor) -> int:

@@ -192,9 +192,10 @@ def _rewrite_files(db: ViewStore, table: str) -> None:
         conn.execute("VACUUM")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     else:
+        was = conn.autocommit  # the views' connections are in autocommit already
         conn.commit()
         conn.autocommit = True
         try:
             conn.execute(f"VACUUM FULL {table}")
         finally:
-            conn.autocommit = False
+            conn.autocommit = was

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from domain.application import ReferralNetwork
 from domain.organisation import Organisation
+from domain.referral import Referral
 from domain.stamp import Role, Stamp
 
 ORGANISATIONS = {
@@ -137,3 +138,26 @@ def past(days: int) -> date:
 
 def organisation_id(network: str, key: str) -> UUID:
     return Organisation.id_for(network, key)
+
+
+def backlog(world: World, referrals: int) -> int:
+    """A history to catch up or rebuild: five events per referral to the PSZ (sent,
+    received, accepted, first contact, on hold), saved in batches of a hundred; the last
+    notification id."""
+    case_id = world.open_case()
+    batch: list[Referral] = []
+    for i in range(referrals):
+        referral = Referral.create(
+            id=uuid4(), case_id=case_id, need="health.psychosocial", urgency="routine",
+            kind="service", from_organisation_id=world.org("fsa-sachsendorf"),
+            from_user="anna", to_organisation_id=world.org("psz"), to_service_id=None,
+            reason="Erstgespräch", by=world.anna, consent_id="c", policy_version="p")
+        referral.receive(by=world.nadia)
+        referral.accept(by=world.nadia)
+        referral.start(by=world.nadia)
+        referral.hold("Pause", by=world.nadia)
+        batch.append(referral)
+        if len(batch) == 100 or i == referrals - 1:
+            world.application.save(*batch)
+            batch = []
+    return world.application.recorder.max_notification_id()

@@ -157,16 +157,31 @@ def init_app(app: Flask) -> None:
                    f"({lag.behind} behind)")
 
     @views_group.command("rebuild")
-    def views_rebuild() -> None:
-        """Drop the views and project every event again."""
-        updater = _updater(app)
-        total = updater.application.recorder.max_notification_id() or 0
+    @click.option("--restart", is_flag=True,
+                  help="Start from the first event, not where an interrupted rebuild stopped.")
+    def views_rebuild(restart: bool) -> None:
+        """Project every event again into shadow tables, then put them in the live views'
+        place; the lists keep answering meanwhile. Interrupted (Ctrl-C), it goes on where
+        it stopped when started again."""
+        from readmodel.rebuild import Rebuild
+        from readmodel.store import ViewStore
+
+        bar = RebuildBar()
+        settings = current_settings()
+        rebuild = Rebuild(current_application(), ViewStore(settings),
+                          settings.instance_path / "rebuild",
+                          batch_size=max(settings.view_batch_size, 1000), on_progress=bar.show)
         started = time.monotonic()
-        with click.progressbar(length=total, label="Rebuilding views",
-                               show_pos=True) as bar:
-            applied = updater.rebuild(progress=bar.update)
+        try:
+            applied = rebuild.run(restart=restart)
+        except KeyboardInterrupt:
+            bar.close()
+            raise click.ClickException("Interrupted; `views rebuild` goes on from here.") \
+                from None
+        bar.close()
         seconds = max(time.monotonic() - started, 1e-6)
-        click.echo(f"{applied} events in {seconds:.1f} s ({applied / seconds:.0f} events/s)")
+        click.echo(f"{applied} events in {seconds:.1f} s ({applied / seconds:.0f} events/s); "
+                   f"the new views are live.")
 
     _notification_commands(app)
     _exchange_commands(app)
@@ -483,6 +498,41 @@ def _mapping_commands(hsds_group: click.Group) -> None:
             raise click.ClickException(f"{e.message} Nothing was changed.") from None
         click.echo(f"Terms mapped: {len(terms)}, areas mapped: {len(areas)}, sectors chosen: "
                    f"{len(sectors)}; services that became receivers: {len(made)}.")
+
+
+class RebuildBar:
+    """A progress bar per phase of a rebuild (tqdm: rate and time left)."""
+
+    UNITS = {"copying": "rows"}
+
+    def __init__(self) -> None:
+        self.phase: str | None = None
+        self.bar: Any = None
+
+    def show(self, progress: Any) -> None:
+        from tqdm import tqdm
+
+        if progress.phase != self.phase:
+            self.close()
+            self.phase = progress.phase
+            if progress.phase in ("swapping", "done"):  # one transaction: nothing to count
+                if progress.phase == "swapping":
+                    click.echo("Swapping: the new views take the live ones' place …")
+                return
+            if progress.phase == "following" and progress.done >= progress.total:
+                return  # nothing came meanwhile
+            self.bar = tqdm(total=progress.total, initial=progress.done,
+                            desc=progress.phase.capitalize(),
+                            unit=self.UNITS.get(progress.phase, "events"), unit_scale=True,
+                            dynamic_ncols=True)
+        if self.bar is not None:
+            self.bar.total = progress.total
+            self.bar.update(progress.done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _updater(app: Flask):  # type: ignore[no-untyped-def]

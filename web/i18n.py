@@ -5,11 +5,14 @@ German."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, has_request_context, request, session
-from flask_babel import Babel, get_locale, gettext
+from flask_babel import Babel, force_locale, get_locale, get_translations, gettext
 
 from domain.messages import Message
 
@@ -42,8 +45,37 @@ def translate(message: Any) -> str:
     return gettext(message.msgid).format(**params)
 
 
+# The request's language once known. Asked once per cell of a list (labels, dates), where
+# Flask-Babel's ``get_locale`` costs a walk through Flask's context proxies each time; it
+# caches the locale on the request the same way, and ``speaking`` changes both.
+_LANGUAGE: ContextVar[str | None] = ContextVar("fallnetz_language", default=None)
+
+
 def language() -> str:
-    return str(get_locale() or "de")
+    known = _LANGUAGE.get()
+    if known is not None:
+        return known
+    locale = get_locale()
+    code = str(locale) if locale is not None else "de"
+    if has_request_context():
+        _LANGUAGE.set(code)
+    return code
+
+
+@contextmanager
+def speaking(code: str) -> Iterator[None]:
+    """Flask-Babel's ``force_locale``, and this module's language with it."""
+    token = _LANGUAGE.set(code)
+    try:
+        with force_locale(code):
+            yield
+    finally:
+        _LANGUAGE.reset(token)
+
+
+def forget_language(*_args: Any) -> None:
+    """A thread serves one request after another: each finds its own language."""
+    _LANGUAGE.set(None)
 
 
 def init_app(app: Flask) -> None:
@@ -53,4 +85,22 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", ";".join(
         str(p) for p in (root / "translations", root.parent / "domain" / "translations")))
     Babel(app, locale_selector=select_locale)
+    _catalogs: dict[str, Any] = {}
+
+    def catalog() -> Any:
+        # Flask-Babel's callables look the catalog up through the request on every string
+        # of a page; it is the same for a language as long as the app runs.
+        code = language()
+        found = _catalogs.get(code)
+        if found is None:
+            found = _catalogs[code] = get_translations()
+        return found
+
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: catalog().ugettext(s),
+        ngettext=lambda s, p, n: catalog().ungettext(s, p, n),
+        pgettext=lambda c, s: catalog().upgettext(c, s),
+        npgettext=lambda c, s, p, n: catalog().unpgettext(c, s, p, n), newstyle=True)
+    app.before_request_funcs.setdefault(None, []).insert(0, forget_language)
+    app.teardown_request(forget_language)
     app.jinja_env.globals.update(translate=translate, language=language, LANGUAGES=LANGUAGES)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from flask import Flask, current_app
 
 from web.application import current_application
-from flask_babel import lazy_gettext as _l
+from flask_babel import format_decimal, lazy_gettext as _l
 
 from domain.base import Erased
 from domain.referral import COMMANDS
-from web.i18n import language, translate
+from web.i18n import TIMEZONE, language, translate
+
+BERLIN = ZoneInfo(TIMEZONE)
 
 STATUS = {
     "draft": _l("draft"), "requested": _l("sent"), "received": _l("received"),
@@ -75,6 +79,11 @@ CASE_STATUS = {"open": _l("open"), "closed": _l("closed")}
 # The background processing's jobs (readmodel/runs.py), for the operators' pages.
 JOB = {"views": _l("overviews brought up to date"), "escalation_scan": _l("deadline scan"),
        "mail": _l("mail sent"), "webhooks": _l("webhooks delivered")}
+# The phases of a rebuild of the views (readmodel/rebuild.py).
+REBUILD_PHASE = {"projecting": _l("projecting the events again"),
+                 "copying": _l("copying the new views into the database"),
+                 "following": _l("taking in the events recorded meanwhile"),
+                 "swapping": _l("putting the new views in place"), "done": _l("done")}
 # What each recorded event means, for histories and audits.
 EVENT = {
     "Case.Opened": _l("case opened"), "Case.PersonDataCorrected": _l("person data corrected"),
@@ -144,7 +153,8 @@ def init_app(app: Flask) -> None:
               "residence_status": RESIDENCE_STATUS, "housing_stage": HOUSING_STAGE,
               "sector": SECTOR, "role": ROLE, "stage": STAGE, "consent_state": CONSENT_STATE,
               "need_state": NEED_STATE, "case_status": CASE_STATUS, "event": EVENT,
-              "job": JOB, "grounds": GROUNDS, "read": READ, "outcome": OUTCOME}
+              "job": JOB, "grounds": GROUNDS, "read": READ, "outcome": OUTCOME,
+              "rebuild_phase": REBUILD_PHASE}
     for name, table in tables.items():
         app.jinja_env.filters[f"{name}_label"] = (lambda t: lambda code: label(t, code))(table)
     register_filters(app)
@@ -168,16 +178,23 @@ def _weekdays(locale: str) -> list[str]:
     return names
 
 
+def in_berlin(moment: Any) -> Any:
+    """The moment in the offices' time zone (every user's: there is no other). Flask-Babel's
+    ``to_user_timezone`` asks the request for the zone on every call, a cost per cell of a
+    list; a moment without zone is UTC, as there."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(BERLIN)
+
+
 def when(value: Any, with_weekday: bool = False) -> str:
     """A moment in Berlin time, as an office reads it; views store ISO text in UTC."""
     from datetime import datetime
 
-    from flask_babel import to_user_timezone
-
     if value in (None, ""):
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    local = to_user_timezone(moment)
+    local = in_berlin(moment)
     text = (f"{local.day:02d}.{local.month:02d}.{local.year:04d} "
             f"{local.hour:02d}:{local.minute:02d}")
     if with_weekday:
@@ -188,14 +205,12 @@ def when(value: Any, with_weekday: bool = False) -> str:
 def day(value: Any) -> str:
     from datetime import datetime
 
-    from flask_babel import to_user_timezone
-
     if not value:
         return ""
     if isinstance(value, str):  # a view's time: ISO text in UTC
         value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
-        value = to_user_timezone(value)
+        value = in_berlin(value)
     return f"{value.day:02d}.{value.month:02d}.{value.year:04d}"
 
 
@@ -227,6 +242,7 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters["language_names"] = language_names
     app.jinja_env.filters["translated"] = translate  # a domain message
     app.jinja_env.filters["zip_self"] = lambda values: [(v, v) for v in values]
+    app.jinja_env.filters["number"] = format_decimal  # 1.000.010 in German
 
     def labelled(codes: Any, kind: str) -> list[tuple[str, str]]:
         """(code, label) pairs for a select or a group of checkboxes."""

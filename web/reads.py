@@ -10,6 +10,7 @@ from eventsourcing.utils import get_topic
 from domain.referral import COMMANDS, Referral
 from domain.routing import TAKEN, ServiceLoad, counted_service, load_kind
 from readmodel import queries, runs
+from readmodel.rebuild import Progress, last_progress
 from readmodel.runs import Freshness, Run, freshness
 from readmodel.schema import PROJECTIONS
 from readmodel.store import ViewStore
@@ -53,6 +54,11 @@ def background_runs() -> list[tuple[str, Run, bool]]:
     intervals = runs.intervals(current_settings())
     found = runs.last_runs(read_store())
     return [(job, found[job], runs.overdue(found[job], intervals[job])) for job in runs.JOBS]
+
+
+def rebuild_progress() -> Progress | None:
+    """The last rebuild of the views (``views rebuild``): running, interrupted or done."""
+    return last_progress(read_store())
 
 
 def places_taken(organisation_id: UUID, service_id: str, system: System | None = None) -> int:

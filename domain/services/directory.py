@@ -208,4 +208,7 @@ class DirectoryService(Service):
                                         arguments=arguments(locals()))
 
     def user(self, username: str) -> UserAccount | None:
-        return self.application.find(UserAccount, UserAccount.id_for(username))
+        """The account, for reading (every request's sign-in check asks): commands that
+        change it load their own copy."""
+        return self.application.find(UserAccount, UserAccount.id_for(username),
+                                     read_only=True)

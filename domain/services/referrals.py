@@ -75,7 +75,8 @@ class ReferralService(Service):
         return case
 
     def _receiver(self, organisation_id: UUID, service_id: str | None) -> Organisation:
-        receiver = self.application.find(Organisation, organisation_id)
+        # Read only: the referral names it, nothing of it changes.
+        receiver = self.application.find(Organisation, organisation_id, read_only=True)
         if receiver is None:
             raise DomainError(_("There is no such receiving organisation."),
                               field="to_organisation_id")
@@ -166,7 +167,8 @@ class ReferralService(Service):
     def capacity_of(self, referral: Referral) -> tuple[str | None, int | None, int]:
         """The service the referral counts against, its capacity and the places in use
         (0 where no load is known)."""
-        receiver = self.application.find(Organisation, referral.to_organisation_id)
+        receiver = self.application.find(Organisation, referral.to_organisation_id,
+                                         read_only=True)
         service_id = counted_service(receiver, referral) if receiver else None
         if receiver is None or service_id is None:
             return None, None, 0

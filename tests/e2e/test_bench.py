@@ -15,8 +15,11 @@ from domain.settings import PROJECT_ROOT
 from testbed.processes import REDIS_URL
 
 MEASURES = ("Command path, 1 writer", "Command path, 4 writers",
+            "Command path on SQLite (embedded default), 1 writer",
+            "Command path on SQLite (embedded default), 4 writers",
             "Command path with encryption", "Case page", "Inbox page",
-            "Referral form POST", "Projections", "Report pages", "Lag", "Escalation scan: find",
+            "Referral form POST", "Projections: rebuild", "Projections on SQLite",
+            "Report pages", "Lag", "Escalation scan: find",
             "Escalation scan: among", "Command path, 10 networks", "Projections, 10 networks",
             "without snapshots", "with a snapshot")
 
@@ -41,3 +44,5 @@ def test_bench_quick_writes_a_complete_table(tmp_path: Path) -> None:
         assert re.fullmatch(r"\d+\.\d\d×", cells[3]), f"ratio not numeric: {row}"
         assert cells[5] in ("met", "**missed**", "reference"), row
     assert "Machine:" in text and "PostgreSQL" in text
+    bound = text.split("## What each row is bound by", 1)[1].split("\n## ", 1)[0]
+    assert "(not profiled)" not in bound and bound.count("\n- ") == len(MEASURES)

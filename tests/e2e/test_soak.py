@@ -34,7 +34,7 @@ from readmodel import queries
 from readmodel.runner import ViewUpdater
 from readmodel.store import ViewStore
 
-SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "120"))
+SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
 COMMANDS_PER_SECOND = 5.0
 PASSWORD = "fallnetz-demo"
 CASEWORKER, RECEIVER = "a.schulz", "n.koch"  # FSA Sachsendorf → PSZ

@@ -4,6 +4,8 @@ superseded drafts do not apply (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from domain.base import ConflictError, PermissionDenied
@@ -67,8 +69,11 @@ def test_a_revocation_saved_while_a_referral_is_sent_makes_the_send_conflict(
     def revoke_meanwhile(self, case, receiver, need):  # type: ignore[no-untyped-def]
         found = real_lookup(self, case, receiver, need)
         monkeypatch.setattr(ReferralService, "_consent_for", real_lookup)
-        world.application.cases.revoke_consent(world.anna, case_id, consent_id,
-                                               "Widerruf am Telefon")
+        # Another request, in a thread of its own (its own loads), saves meanwhile.
+        other = threading.Thread(target=lambda: world.application.cases.revoke_consent(
+            world.anna, case_id, consent_id, "Widerruf am Telefon"))
+        other.start()
+        other.join(60)
         return found
 
     monkeypatch.setattr(ReferralService, "_consent_for", revoke_meanwhile)

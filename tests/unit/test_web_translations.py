@@ -39,10 +39,10 @@ def test_labels_and_dates_read_as_babel_writes_them_in_both_languages(app) -> No
     # The label tables and date filters skip Babel per call; what they show must not change.
     from datetime import date, datetime, timedelta, timezone
 
-    from flask_babel import force_locale, format_date, format_datetime
+    from flask_babel import format_date, format_datetime
 
     from web import labels
-    from web.i18n import translate
+    from web.i18n import speaking, translate
 
     tables = [labels.STATUS, labels.URGENCY, labels.KIND, labels.RESIDENCE_STATUS,
               labels.HOUSING_STAGE, labels.SECTOR, labels.ROLE, labels.STAGE,
@@ -53,7 +53,7 @@ def test_labels_and_dates_read_as_babel_writes_them_in_both_languages(app) -> No
                 datetime(2026, 10, 25, 0, 59, tzinfo=timezone.utc)]
     with app.test_request_context():
         for locale in ("de", "en"):
-            with force_locale(locale):
+            with speaking(locale):
                 for table in tables:
                     for code, text in table.items():
                         # the text as the request's language writes it (a domain message
@@ -69,3 +69,14 @@ def test_labels_and_dates_read_as_babel_writes_them_in_both_languages(app) -> No
                 assert labels.day(date(2026, 2, 3)) == format_date(date(2026, 2, 3),
                                                                    "dd.MM.yyyy")
                 assert labels.when(None) == labels.when("") == labels.day(None) == ""
+
+
+def test_the_language_is_changed_for_a_while_only_through_speaking() -> None:
+    """``web.i18n.language`` keeps the request's language (asked once per cell of a list);
+    Flask-Babel's ``force_locale`` alone would change the catalog but not it."""
+    from pathlib import Path
+
+    web = Path(__file__).resolve().parents[2] / "web"
+    users = [p.relative_to(web).as_posix() for p in web.rglob("*.py")
+             if "force_locale" in p.read_text(encoding="utf-8")]
+    assert users == ["i18n.py"]

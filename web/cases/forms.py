@@ -157,6 +157,21 @@ class ResidenceStatusForm(VersionedForm):
 
 
 def referral_form(network: NetworkConfig, receivers: list[str]) -> type[CommandForm]:
+    """The form for these choices, made once: a schema class costs more to make than a
+    POST's whole check, and a network's receivers are few."""
+    key = (id(network), tuple(receivers))
+    found = _REFERRAL_FORMS.get(key)
+    if found is None or found[0] is not network:
+        if len(_REFERRAL_FORMS) >= 1024:
+            _REFERRAL_FORMS.clear()
+        found = _REFERRAL_FORMS[key] = (network, _referral_form(network, receivers))
+    return found[1]
+
+
+_REFERRAL_FORMS: dict[tuple[int, tuple[str, ...]], tuple[NetworkConfig, type[CommandForm]]] = {}
+
+
+def _referral_form(network: NetworkConfig, receivers: list[str]) -> type[CommandForm]:
     class ReferralForm(CommandForm):
         need = choice(list(network.needs))
         urgency = choice(URGENCIES)

@@ -19,7 +19,8 @@ from web.forms import FormSchema, VersionedForm, field_messages, integer, new_ke
 from web.labels import need_label
 from web.reports.charts import load_bar
 from web.reports.query import needs_and_groups
-from web.reads import background_runs, lists_freshness, organisation_names, read_store
+from web.reads import (
+    background_runs, lists_freshness, organisation_names, read_store, rebuild_progress)
 from web.visible import organisation
 from readmodel import queries
 
@@ -212,8 +213,9 @@ def escalations() -> Any:
                            background=_operators_view())
 
 
-def _operators_view() -> list[Any] | None:
-    """The background jobs' last runs, for the coordination office and the admins."""
+def _operators_view() -> tuple[list[Any], Any] | None:
+    """The background jobs' last runs and the last rebuild of the views, for the
+    coordination office and the admins."""
     if viewer().role in (Role.COORDINATOR, Role.ADMIN):
-        return background_runs()
+        return background_runs(), rebuild_progress()
     return None

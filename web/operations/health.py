@@ -25,6 +25,7 @@ from werkzeug.wrappers import Request, Response
 
 from domain.settings import Settings
 from readmodel import runs
+from readmodel.rebuild import last_progress
 from readmodel.queries import notifications_by_status
 from readmodel.schema import create_tables
 from readmodel.store import ViewStore, postgres_connection
@@ -90,6 +91,7 @@ def check(settings: Settings, last_event: Callable[[], int]) -> tuple[bool, dict
         try:
             views = runs.freshness(store, last_event(), settings.catch_up_seconds)
             last_runs = runs.last_runs(store)
+            rebuild = last_progress(store)
             statuses = notifications_by_status(store)
         finally:
             store.close()
@@ -102,6 +104,8 @@ def check(settings: Settings, last_event: Callable[[], int]) -> tuple[bool, dict
                 stale_since=_time(views.stale_since),
                 reason="the views have not been caught up since stale_since although events "
                        "are waiting: the background processing is not running")
+        if rebuild is not None:  # the lists keep serving meanwhile: a fact, not a fault
+            report["views"]["rebuild"] = rebuild.as_json()
         report["outbox"] = {"ok": backlog <= settings.health_max_outbox_backlog,
                             "backlog": backlog, "limit": settings.health_max_outbox_backlog,
                             **{s: statuses.get(s, 0) for s in BACKLOG_STATUSES},

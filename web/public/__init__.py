@@ -11,10 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, make_response, render_template, request
-from flask_babel import force_locale
 
 from web.application import current_application
-from web.i18n import LANGUAGES, select_locale
+from web.i18n import LANGUAGES, select_locale, speaking
 from web.responsibilities import organigramm_context
 
 bp = Blueprint("public", __name__, url_prefix="/oeffentlich")
@@ -25,7 +24,7 @@ def organigramm() -> Any:
     # The language of the link (a printed page's, a shared one's), else the reader's.
     chosen = request.args.get("sprache")
     language = chosen if chosen in LANGUAGES else select_locale()
-    with force_locale(language):
+    with speaking(language):
         context, status = organigramm_context(public=True)
         page = render_template("public/organigramm.html",
                                today=current_application().today(), **context)

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import segno
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale, gettext as _
+from flask_babel import gettext as _
 
 from domain.case import Case
 from domain.referral import HELPED, UNDERSTOOD
@@ -19,6 +19,7 @@ from web.auth import CASEWORK, roles, viewer
 from web.cases.routes import _case_command, render_case
 from web.form_submission import submit
 from web.forms import VersionedForm, choice, text
+from web.i18n import speaking
 from web.reads import organisation_names
 from web.person.words import LANGUAGE_NAMES, PERSON_LANGUAGES, RIGHT_TO_LEFT
 from web.referrals.routes import render_referral
@@ -62,7 +63,7 @@ def issue_slip(case_id: UUID) -> Any:
         base = request.host_url.rstrip("/")  # url_for adds the network's path itself
         link = f"{base}{url_for('person.enter')}?zugang={slip.code}&sprache={language}"
         qr = segno.make(link, error="m").svg_inline(scale=4, title=_("QR code of the slip"))
-        with force_locale(language):
+        with speaking(language):
             rendered = render_template(
                 "voice/slip.html", slip=slip, qr=qr, page=f"{base}{url_for('person.enter')}",
                 person_language=language, rtl=language in RIGHT_TO_LEFT,
@@ -124,7 +125,7 @@ def consent_form(case_id: UUID, consent_id: str) -> Any:
     names = organisation_names()
     receiver = names.get(str(consent.get("receiver_organisation_id")), "")
     lead = names.get(str(case.lead_organisation_id), "")
-    with force_locale(language):
+    with speaking(language):
         data = consent_pdf(application.network, case, consent, receiver, lead, language)
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="einwilligung-{case.reference}-'
