@@ -11,6 +11,7 @@ before returns the earlier result and records nothing new.
 from __future__ import annotations
 
 import threading
+from copy import deepcopy
 from contextlib import contextmanager
 from contextvars import ContextVar
 from collections.abc import Callable, Iterator, Sequence
@@ -19,7 +20,8 @@ from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.application import (
+    AggregateNotFoundError, Application, Repository, project_aggregate)
 from eventsourcing.domain import datetime_now_with_tzinfo
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
 from eventsourcing.utils import get_topic
@@ -358,15 +360,16 @@ class ReferralNetwork(Application):
 
 
 class SerialisedRepository(Repository[UUID]):
-    """The library's repository, with the loads of one aggregate taken in turn.
+    """The library's repository, with the loads of one aggregate taken in turn and its
+    cache copy-on-write.
 
-    The library fast-forwards a cached aggregate in place under a lock per aggregate but
-    deep-copies it for the caller after releasing that lock, so one thread's copy can be
-    taken while another thread applies newer events to the same object: a copy with the
-    new version but not all of its changes, which optimistic concurrency would not catch,
-    or "dictionary changed size during iteration". Gunicorn's threads load the same
-    organisations all the time, so every load of an aggregate holds one of a fixed set of
-    locks (chosen by its id) around fast-forward and copy alike."""
+    The library fast-forwards a cached aggregate in place, so an object handed out without
+    a copy (``ReferralNetwork.find(read_only=True)``) would change under its reader when
+    another thread loads newer events ("dictionary changed size during iteration", a
+    decision on half an update). Here newer events are applied to a copy, which then takes
+    the cached one's place: an object once handed out never changes. Every load of an
+    aggregate holds one of a fixed set of locks (chosen by its id), so two threads do not
+    both bring the same aggregate up to date."""
 
     STRIPES = 64
 
@@ -375,11 +378,27 @@ class SerialisedRepository(Repository[UUID]):
         self._stripes = [threading.Lock() for _ in range(self.STRIPES)]
 
     def get(self, aggregate_id: UUID, *, version: int | None = None,
-            **kwargs: Any) -> Any:
-        if version is not None:
-            return super().get(aggregate_id, version=version, **kwargs)
+            deepcopy_from_cache: bool = True, **kwargs: Any) -> Any:
+        if version is not None or self.cache is None or not self.fastforward:
+            return super().get(aggregate_id, version=version,
+                               deepcopy_from_cache=deepcopy_from_cache, **kwargs)
         with self._stripes[hash(aggregate_id) % self.STRIPES]:
-            return super().get(aggregate_id, **kwargs)
+            try:
+                aggregate = self.cache.get(aggregate_id)
+            except KeyError:
+                aggregate = self._reconstruct_aggregate(aggregate_id, None, project_aggregate)
+                self.cache.put(aggregate_id, aggregate)
+            else:
+                newer = list(self.event_store.get(originator_id=aggregate_id,
+                                                  gt=aggregate.version))
+                if newer:
+                    aggregate = project_aggregate(deepcopy(aggregate), newer)
+                    if aggregate is None:
+                        raise AggregateNotFoundError(aggregate_id)
+                    self.cache.put(aggregate_id, aggregate)
+        # Commands change what they load: theirs is a copy of its own.
+        return deepcopy(aggregate) if deepcopy_from_cache and self.deepcopy_from_cache \
+            else aggregate
 
 
 def _not_found(what: str) -> Message:

@@ -18,9 +18,11 @@ operators' page read it."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,7 +33,7 @@ from readmodel.runner import PROJECTION, ViewUpdater
 from readmodel.schema import (
     SCHEMA_VERSION, SHADOW_TABLES, VIEW_INDEXES, VIEW_TABLES, create_shadow_tables,
     create_view_indexes, shadow_schema)
-from readmodel.store import Cursor, ViewStore
+from readmodel.store import Cursor, ViewStore, postgres_connection
 
 SHADOW = "shadow_"
 # The phases, in order, by the names /health and the operators' page show.
@@ -106,6 +108,10 @@ def last_progress(store: ViewStore) -> Progress | None:
                     else None)
 
 
+class RebuildRunning(Exception):
+    """Another rebuild of the same views runs (on this machine or another)."""
+
+
 class Rebuild:
     """One rebuild of a network's views. ``on_progress`` hears every change (the CLI's
     progress bar); the live store hears it once a second."""
@@ -130,12 +136,49 @@ class Rebuild:
         env = self.live.env
         where = "/".join(env.get(k, "") for k in ("POSTGRES_HOST", "POSTGRES_PORT",
                                                   "POSTGRES_DBNAME", "POSTGRES_SCHEMA"))
-        scratch_dir.mkdir(parents=True, exist_ok=True)
-        return scratch_dir / f"views-{hashlib.sha256(where.encode()).hexdigest()[:16]}.sqlite3"
+        # What the views say (staff, subjects, timelines) is for this machine's operators
+        # only, as the store's own files are.
+        scratch_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = scratch_dir / f"views-{hashlib.sha256(where.encode()).hexdigest()[:16]}.sqlite3"
+        if not path.exists():
+            path.touch(mode=0o600)
+        return path
 
     # -- the run ------------------------------------------------------------------------------
     def run(self, restart: bool = False) -> int:
-        """Rebuilds the views; returns the events projected into the new ones."""
+        """Rebuilds the views; returns the events projected into the new ones. Raises
+        :class:`RebuildRunning` when another rebuild of the same views runs."""
+        with self._alone():
+            return self._run(restart)
+
+    @contextmanager
+    def _alone(self) -> Iterator[None]:
+        """Holds the views' rebuild lock: PostgreSQL's advisory lock (a rebuild on another
+        machine), or a lock on a file beside the SQLite store."""
+        if self.live.dialect == "postgres":
+            conn = postgres_connection(self.live.env, 5)
+            try:
+                if self.live.env.get("POSTGRES_SCHEMA"):
+                    conn.execute(f'SET search_path TO "{self.live.env["POSTGRES_SCHEMA"]}"')
+                key = f"fallnetz views rebuild {conn.execute('SELECT current_schema()').fetchone()[0]}"
+                held = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))",
+                                    (key,)).fetchone()[0]
+                conn.commit()
+                if not held:
+                    raise RebuildRunning
+                yield
+            finally:
+                conn.close()
+            return
+        lock = Path(self.live.env["SQLITE_DBNAME"] + ".rebuild-lock")
+        with lock.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RebuildRunning from None
+            yield
+
+    def _run(self, restart: bool) -> int:
         try:
             projected = 0
             copied = self.scratch is not self.shadow and not restart and \
@@ -176,6 +219,7 @@ class Rebuild:
                     cur.execute(f"DROP TABLE IF EXISTS {{p}}{name}")
             self.scratch.close()
             self._discard_scratch()  # a new file (an old one may be anything)
+            Path(self.scratch.env["SQLITE_DBNAME"]).touch(mode=0o600)
         with self.scratch.transaction() as cur:
             create_shadow_tables(cur)
 
@@ -227,9 +271,9 @@ class Rebuild:
                             self._report(copied, total)
             self._report(copied, total, force=True)
             create_view_indexes(cur)
-        # Autovacuum analyses the new tables in its own time; the lists need the figures
-        # now, or PostgreSQL plans the first queries as if they were empty.
-        with self.shadow.transaction() as cur:
+            self._report(copied, total, force=True)  # still alive (indexes take a while)
+            # Autovacuum analyses the new tables in its own time; the lists need the
+            # figures now, or PostgreSQL plans the first queries as if they were empty.
             for name in VIEW_TABLES:
                 cur.execute(f"ANALYZE {SHADOW}{name}")
 
@@ -244,13 +288,16 @@ class Rebuild:
             shadow = Cursor(self.shadow, cur.cursor)  # the same transaction, its tables
             shadow_at = int(shadow.one("SELECT position FROM {p}positions "
                                        "WHERE projection = ?", (PROJECTION,))["position"])
-            tail = self._project_tail(shadow, shadow_at, live_at)
+            # Live views ahead of the event store (a restore of an older store) are wrong
+            # there: the new views' position is what they hold.
+            end = min(live_at, self._last_event())
+            tail = self._project_tail(shadow, shadow_at, end)
             cur.execute(f"INSERT INTO {{p}}webhook_deliveries SELECT * FROM "
                         f"{SHADOW}webhook_deliveries WHERE position > ? "
                         f"ON CONFLICT (delivery_id) DO NOTHING", (live_at,))
             self._replace(cur)
             cur.execute("UPDATE {p}positions SET position = ? WHERE projection = ?",
-                        (max(live_at, shadow_at), PROJECTION))
+                        (max(end, shadow_at), PROJECTION))
             cur.execute("UPDATE {p}positions SET position = ? WHERE projection = 'schema'",
                         (SCHEMA_VERSION,))
             for name in ("positions", "webhook_deliveries"):

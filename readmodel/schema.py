@@ -164,8 +164,8 @@ VIEW_INDEXES = {name: definition for name, definition in INDEXES.items()
 def create_shadow_tables(cur: Cursor, indexes: bool = True) -> None:
     """Empty shadow tables (the cursor's prefix names them), at position 0 of this schema,
     in the caller's transaction. Without indexes they fill faster; :func:`create_view_indexes`
-    adds them after."""
-    _serialise_ddl(cur.store, cur)
+    adds them after. No lock of the live views' DDL is taken: their names differ, and the
+    caller's transaction may be a long copy."""
     for name, columns in SHADOW_TABLES.items():
         cur.execute(f"DROP TABLE IF EXISTS {{p}}{name}")
         cur.execute(f"CREATE TABLE {{p}}{name} ({columns})")

@@ -163,7 +163,7 @@ def init_app(app: Flask) -> None:
         """Project every event again into shadow tables, then put them in the live views'
         place; the lists keep answering meanwhile. Interrupted (Ctrl-C), it goes on where
         it stopped when started again."""
-        from readmodel.rebuild import Rebuild
+        from readmodel.rebuild import Rebuild, RebuildRunning
         from readmodel.store import ViewStore
 
         bar = RebuildBar()
@@ -174,6 +174,9 @@ def init_app(app: Flask) -> None:
         started = time.monotonic()
         try:
             applied = rebuild.run(restart=restart)
+        except RebuildRunning:
+            raise click.ClickException("Another rebuild of these views is running; wait for "
+                                       "it (its progress is in /health).") from None
         except KeyboardInterrupt:
             bar.close()
             raise click.ClickException("Interrupted; `views rebuild` goes on from here.") \

@@ -16,7 +16,7 @@ import pytest
 from domain.base import Stamp
 from readmodel import queries
 from readmodel.rebuild import (
-    COPYING, DONE, FOLLOWING, PROJECTING, Progress, Rebuild, last_progress)
+    COPYING, DONE, FOLLOWING, PROJECTING, Progress, Rebuild, RebuildRunning, last_progress)
 from readmodel.runner import ViewUpdater
 from readmodel.store import ViewStore
 from testbed.web import give_passwords, sign_in
@@ -216,3 +216,14 @@ def test_a_scratch_file_that_is_no_database_is_started_again(
     views, _ = fresh_views(world, settings)
     assert queries.dump(updater.store) == views
     assert not scratch.exists()
+
+
+def test_one_rebuild_of_the_views_at_a_time(world: World, updater: ViewUpdater,
+                                            tmp_path: Path) -> None:
+    first = Rebuild(world.application, updater.store, tmp_path)
+    with first._alone():  # another rebuild holds the views (here: the same process)
+        with pytest.raises(RebuildRunning):
+            Rebuild(world.application, updater.store, tmp_path).run()
+    assert last_progress(updater.store) is None  # the refused one recorded nothing
+    first.run()
+    assert last_progress(updater.store).phase == DONE  # type: ignore[union-attr]

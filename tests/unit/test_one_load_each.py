@@ -8,6 +8,7 @@ import pytest
 from domain.base import ConflictError, DomainError
 from domain.case import Case
 from domain.organisation import Organisation
+from domain.stamp import Role
 from testbed.world import World
 
 
@@ -75,3 +76,18 @@ def test_a_command_on_a_version_read_before_another_save_conflicts(world: World)
         world.application.cases.record_need(world.anna, case_id, "benefits")
     case = world.case(case_id)
     assert {"language", "benefits"} <= set(case.needs)
+
+
+def test_an_organisation_read_without_a_copy_never_changes_under_its_reader(
+        world: World) -> None:
+    """Read-only finds hand out the cache's own object; newer events go into a copy that
+    takes its place, so a reader in another thread never sees it change midway."""
+    psz = world.org("psz")
+    seen = world.application.find(Organisation, psz, read_only=True)
+    assert seen is not None
+    version, members = seen.version, dict(seen.members)
+    world.application.directory.add_member(world.as_("root", "koordinierungsstelle"), psz,
+                                           "claudia", Role.CASEWORKER)
+    newer = world.application.find(Organisation, psz, read_only=True)
+    assert newer is not None and newer is not seen and "claudia" in newer.members
+    assert (seen.version, seen.members) == (version, members)  # the reader's is as it was
