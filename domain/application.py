@@ -366,16 +366,19 @@ class SerialisedRepository(Repository[UUID]):
     The library fast-forwards a cached aggregate in place, so an object handed out without
     a copy (``ReferralNetwork.find(read_only=True)``) would change under its reader when
     another thread loads newer events ("dictionary changed size during iteration", a
-    decision on half an update). Here newer events are applied to a copy, which then takes
-    the cached one's place: an object once handed out never changes. Every load of an
-    aggregate holds one of a fixed set of locks (chosen by its id), so two threads do not
-    both bring the same aggregate up to date."""
+    decision on half an update). Here newer events are applied to a copy of an aggregate
+    once handed out so, which then takes the cached one's place: such an object never
+    changes. (The others, handed out as copies only, are brought up to date in place, as by
+    the library: a copy costs as much as the load.) Every load of an aggregate holds one of
+    a fixed set of locks (chosen by its id), so two threads do not both bring the same
+    aggregate up to date."""
 
     STRIPES = 64
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._stripes = [threading.Lock() for _ in range(self.STRIPES)]
+        self._shared: set[UUID] = set()  # cached objects handed out without a copy
 
     def get(self, aggregate_id: UUID, *, version: int | None = None,
             deepcopy_from_cache: bool = True, **kwargs: Any) -> Any:
@@ -392,13 +395,18 @@ class SerialisedRepository(Repository[UUID]):
                 newer = list(self.event_store.get(originator_id=aggregate_id,
                                                   gt=aggregate.version))
                 if newer:
-                    aggregate = project_aggregate(deepcopy(aggregate), newer)
+                    if aggregate_id in self._shared:
+                        aggregate = deepcopy(aggregate)
+                        self._shared.discard(aggregate_id)
+                    aggregate = project_aggregate(aggregate, newer)
                     if aggregate is None:
                         raise AggregateNotFoundError(aggregate_id)
                     self.cache.put(aggregate_id, aggregate)
-        # Commands change what they load: theirs is a copy of its own.
-        return deepcopy(aggregate) if deepcopy_from_cache and self.deepcopy_from_cache \
-            else aggregate
+            if not (deepcopy_from_cache and self.deepcopy_from_cache):
+                self._shared.add(aggregate_id)
+                return aggregate
+            # Commands change what they load: theirs is a copy of its own.
+            return deepcopy(aggregate)
 
 
 def _not_found(what: str) -> Message:
