@@ -388,20 +388,29 @@ class SerialisedRepository(Repository[UUID]):
         with self._stripes[hash(aggregate_id) % self.STRIPES]:
             try:
                 aggregate = self.cache.get(aggregate_id)
-            except KeyError:
+            except KeyError:  # (an evicted one handed out before is its readers' alone)
+                self._shared.discard(aggregate_id)
                 aggregate = self._reconstruct_aggregate(aggregate_id, None, project_aggregate)
                 self.cache.put(aggregate_id, aggregate)
             else:
                 newer = list(self.event_store.get(originator_id=aggregate_id,
                                                   gt=aggregate.version))
                 if newer:
-                    if aggregate_id in self._shared:
-                        aggregate = deepcopy(aggregate)
+                    shared = aggregate_id in self._shared
+                    try:
+                        updated = project_aggregate(
+                            deepcopy(aggregate) if shared else aggregate, newer)
+                        if updated is None:
+                            raise AggregateNotFoundError(aggregate_id)
+                    except BaseException:
+                        # Half brought up to date, or gone: not kept (the next load reads
+                        # it afresh); a shared object stays as its readers have it.
+                        self.cache.get(aggregate_id, evict=True)
                         self._shared.discard(aggregate_id)
-                    aggregate = project_aggregate(aggregate, newer)
-                    if aggregate is None:
-                        raise AggregateNotFoundError(aggregate_id)
+                        raise
+                    aggregate = updated
                     self.cache.put(aggregate_id, aggregate)
+                    self._shared.discard(aggregate_id)  # the new object is no one's yet
             if not (deepcopy_from_cache and self.deepcopy_from_cache):
                 self._shared.add(aggregate_id)
                 return aggregate

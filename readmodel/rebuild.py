@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -139,9 +140,10 @@ class Rebuild:
         # What the views say (staff, subjects, timelines) is for this machine's operators
         # only, as the store's own files are.
         scratch_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(scratch_dir, 0o700)
         path = scratch_dir / f"views-{hashlib.sha256(where.encode()).hexdigest()[:16]}.sqlite3"
-        if not path.exists():
-            path.touch(mode=0o600)
+        path.touch(mode=0o600)
+        os.chmod(path, 0o600)
         return path
 
     # -- the run ------------------------------------------------------------------------------
@@ -284,6 +286,10 @@ class Rebuild:
         outbox (which outlives every rebuild)."""
         self._enter(SWAPPING, 0, 1)
         with self.live.transaction() as cur:
+            if self.live.dialect == "postgres":
+                # Tables are dropped and renamed: no process may create the live views'
+                # tables meanwhile (readmodel.schema takes the same lock first).
+                cur.execute("SELECT pg_advisory_xact_lock(4242001)")
             live_at = self.live_updater._locked_position(cur)
             shadow = Cursor(self.shadow, cur.cursor)  # the same transaction, its tables
             shadow_at = int(shadow.one("SELECT position FROM {p}positions "
@@ -292,9 +298,12 @@ class Rebuild:
             # there: the new views' position is what they hold.
             end = min(live_at, self._last_event())
             tail = self._project_tail(shadow, shadow_at, end)
+            if live_at > end:  # deliveries still pending of events no longer in the store
+                cur.execute("DELETE FROM {p}webhook_deliveries WHERE position > ? "
+                            "AND status = 'pending'", (end,))
             cur.execute(f"INSERT INTO {{p}}webhook_deliveries SELECT * FROM "
                         f"{SHADOW}webhook_deliveries WHERE position > ? "
-                        f"ON CONFLICT (delivery_id) DO NOTHING", (live_at,))
+                        f"ON CONFLICT (delivery_id) DO NOTHING", (end,))
             self._replace(cur)
             cur.execute("UPDATE {p}positions SET position = ? WHERE projection = ?",
                         (max(end, shadow_at), PROJECTION))

@@ -227,3 +227,24 @@ def test_one_rebuild_of_the_views_at_a_time(world: World, updater: ViewUpdater,
     assert last_progress(updater.store) is None  # the refused one recorded nothing
     first.run()
     assert last_progress(updater.store).phase == DONE  # type: ignore[union-attr]
+
+
+def test_after_a_restore_of_an_older_store_the_views_follow_the_store(
+        world: World, settings: Any, updater: ViewUpdater, tmp_path: Path) -> None:
+    """Live views ahead of the event store (restored from an older backup) are wrong past
+    its last event: the rebuild's views hold what the store holds, and the deliveries still
+    pending of events no longer there are gone."""
+    backlog(world, 20)
+    updater.catch_up()
+    last = world.application.recorder.max_notification_id()
+    with updater.store.transaction() as cur:
+        cur.execute("UPDATE {p}positions SET position = ? WHERE projection = 'handoff_views'",
+                    (last + 100,))
+        cur.execute("INSERT INTO {p}webhook_deliveries VALUES (?, ?, 'o', 'w', 'm', '{}', "
+                    "'pending', 0, '2026-01-01', NULL, NULL, '2026-01-01', NULL)",
+                    (f"{last + 50}:w", last + 50))
+    Rebuild(world.application, updater.store, tmp_path).run()
+    assert updater.position() == last
+    assert f"{last + 50}:w" not in deliveries(updater.store)
+    views, _ = fresh_views(world, settings)
+    assert queries.dump(updater.store) == views
