@@ -142,6 +142,10 @@ class ReferralNetwork(Application):
         repository = super().construct_repository()
         if repository.cache is None:
             return repository
+        # Read-only finds rely on both (domain.settings sets them with the cache's size).
+        if not (repository.fastforward and repository.deepcopy_from_cache):
+            raise ValueError("An aggregate cache needs AGGREGATE_CACHE_FASTFORWARD=y and "
+                             "DEEPCOPY_FROM_AGGREGATE_CACHE=y.")
         return SerialisedRepository(
             event_store=self.events, snapshot_store=self.snapshots,
             cache_maxsize=int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 0),

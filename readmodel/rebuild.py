@@ -129,6 +129,7 @@ class Rebuild:
         self.scratch = self.shadow if live.dialect == "sqlite" else \
             ViewStore.sqlite_file(str(self.scratch_path(scratch_dir)), SHADOW)
         self._phase: tuple[str, datetime, int] | None = None
+        self._lock_connection: Any = None  # PostgreSQL: the session holding the lock
         self._reported = 0.0
         self._last: tuple[int, int] = (0, 0)  # (done, total) last heard
 
@@ -168,8 +169,13 @@ class Rebuild:
                 conn.commit()
                 if not held:
                     raise RebuildRunning
+                # The lock lasts as long as this idle session: the server must not end it.
+                conn.execute("SELECT set_config('idle_session_timeout', '0', false)")
+                conn.commit()
+                self._lock_connection = conn
                 yield
             finally:
+                self._lock_connection = None
                 conn.close()
             return
         lock = Path(self.live.env["SQLITE_DBNAME"] + ".rebuild-lock")
@@ -179,6 +185,21 @@ class Rebuild:
             except BlockingIOError:
                 raise RebuildRunning from None
             yield
+
+    def _still_alone(self) -> None:
+        """Before the steps that replace tables: the lock is still this run's (a session
+        lost to the network would have let another rebuild start)."""
+        conn = self._lock_connection
+        if conn is None:
+            return
+        try:
+            held = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                "AND pid = pg_backend_pid() AND granted").fetchone()[0]
+            conn.commit()
+        except Exception:  # noqa: BLE001 — the connection is gone, and the lock with it
+            held = 0
+        if not held:
+            raise RebuildRunning("the rebuild's lock was lost")
 
     def _run(self, restart: bool) -> int:
         try:
@@ -190,8 +211,10 @@ class Rebuild:
                     self._start_scratch()
                 projected += self._project(self.scratch, PROJECTING)
                 if self.scratch is not self.shadow:
+                    self._still_alone()
                     self._copy()
             projected += self._project(self.shadow, FOLLOWING)
+            self._still_alone()
             projected += self._swap()
         except BaseException:
             # Interrupted: the operators see how far it came (reports are once a second).

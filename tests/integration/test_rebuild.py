@@ -248,3 +248,24 @@ def test_after_a_restore_of_an_older_store_the_views_follow_the_store(
     assert f"{last + 50}:w" not in deliveries(updater.store)
     views, _ = fresh_views(world, settings)
     assert queries.dump(updater.store) == views
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_rebuild_whose_lock_was_lost_stops_before_it_replaces_anything(
+        world: World, updater: ViewUpdater, tmp_path: Path) -> None:
+    backlog(world, 20)
+    updater.catch_up()
+    before = queries.dump(updater.store)
+
+    def lose_the_lock(progress: Progress) -> None:
+        if progress.phase == PROJECTING and rebuild._lock_connection is not None:
+            pid = rebuild._lock_connection.info.backend_pid
+            with updater.store.transaction() as cur:  # as a server or network would
+                cur.execute("SELECT pg_terminate_backend(?)", (pid,))
+
+    rebuild = Rebuild(world.application, updater.store, tmp_path, on_progress=lose_the_lock)
+    with pytest.raises(RebuildRunning, match="lost"):
+        rebuild.run()
+    assert queries.dump(updater.store) == before  # the live views as they were
+    assert len(shadow_tables(updater.store)) == 0  # nothing was copied
