@@ -32,8 +32,8 @@ from typing import Any
 from domain.application import ReferralNetwork
 from readmodel.runner import PROJECTION, ViewUpdater
 from readmodel.schema import (
-    SCHEMA_VERSION, SHADOW_TABLES, VIEW_INDEXES, VIEW_TABLES, create_shadow_tables,
-    create_view_indexes, shadow_schema)
+    SCHEMA_VERSION, VIEW_INDEXES, VIEW_TABLES, create_shadow_tables, create_view_indexes,
+    drop_shadow_tables, shadow_schema)
 from readmodel.store import Cursor, ViewStore, postgres_connection
 
 SHADOW = "shadow_"
@@ -239,9 +239,7 @@ class Rebuild:
 
     def _start_scratch(self) -> None:
         if self.scratch is not self.shadow:
-            with self.shadow.transaction() as cur:  # an older shadow copy is of no use now
-                for name in SHADOW_TABLES:
-                    cur.execute(f"DROP TABLE IF EXISTS {{p}}{name}")
+            drop_shadow_tables(self.shadow)  # an older shadow copy is of no use now
             self.scratch.close()
             self._discard_scratch()  # a new file (an old one may be anything)
             Path(self.scratch.env["SQLITE_DBNAME"]).touch(mode=0o600)
@@ -264,7 +262,7 @@ class Rebuild:
 
         # Events keep coming while it runs; the last few are left to the swap.
         while True:
-            updater.catch_up(progress=lambda count: step(count), until=target)
+            updater.catch_up(progress=step, until=target)
             newest = self._last_event()
             if newest - target < self.batch_size:
                 return applied
