@@ -68,45 +68,48 @@ NOTES: dict[str, list[str]] = {
         "test-artifacts/bench-quick.md); its figures prove the code runs, nothing more.",
     ],
     "commands_1": [
-        "Per referral sent and accepted the engine reads five aggregates where the bare "
-        "library reads two: `send_referral` loads the case, the receiving organisation "
-        "(`_receiver`) and the sender's organisation (`verify`), `accept_referral` the "
-        "referral and again the receiver's organisation (`verify`). The aggregate cache "
-        "(`AGGREGATE_CACHE_SIZE`, default 1000) took the replay of the organisations' "
-        "member and service events out of these loads (0.60× before it); each load is "
-        "still a fast-forward query (usually no rows) plus a deep copy of the cached "
-        "aggregate, and the loads of one aggregate take turns (`SerialisedRepository` in "
-        "domain/application.py, so no copy is taken mid fast-forward). Not profiled again "
-        "since the cache. What would close the rest: take the organisations that are only "
-        "read (the membership check, the receiver check) from the cache without the deep "
-        "copy (`repository.get(..., deepcopy_from_cache=False)`, safe only while nothing "
-        "mutates them), leaving one indexed query per load.",
+        "Per referral sent and accepted the engine loads five aggregates where the bare "
+        "library loads two (the case, the receiving organisation and the sender's for "
+        "`send_referral`; the referral and the receiver's for `accept_referral`). Each load "
+        "of a cached aggregate used to be a fast-forward query; now each command looks at "
+        "the log's newest rows once (`SerialisedRepository.log_checked` in "
+        "domain/aggregate_cache.py) and a cached aggregate none of whose events is among "
+        "them is taken as it is, and what a command saved is cached as saved. So a "
+        "referral costs two small reads of the log instead of five fast-forward queries "
+        "(0.78× before). If it is missed, compare the per-command queries "
+        "(`log_min_duration_statement = 0`) with the bare library's.",
     ],
     "commands_4": [
-        "The same loads as with one writer (see above); the four threads share one "
-        "process's cache, and their loads of the same organisation take turns, so the gap "
-        "stays about as with one writer. The same fix would close it.",
+        "As with one writer (see above); the four threads share one process's cache and "
+        "its look at the log.",
     ],
     "inbox": [
-        "The labels (translated once per table and language now), the dates (written from "
-        "their fixed patterns instead of through Babel per call) and the row dicts "
-        "(column names once per query) were about four fifths of the page's time in the "
-        "last profile; with them fixed the page went from 0.13× to about a third of the "
-        "bare page's rate. Not profiled again since. What would close the rest: a new "
-        "profile of the page (pyinstrument, 30 requests of a 50-row inbox) to see whether "
-        "the template's remaining per-row filters or the inbox's view reads now dominate; "
-        "the bare page renders a template of the same size without any reads.",
+        "Profiled (pyinstrument, 300 requests of the 50-row inbox in-process) before this "
+        "run's changes: the template was three fifths of a request, the rest about twelve "
+        "reads. Changed: the rows read by key in the template (an attribute lookup failed "
+        "first for every cell), the row links built once per page (`web/links.py`), the "
+        "label tables cached per process, the signed installation cookie checked once per "
+        "value; the navigation's counts and the waiting list taken from the inbox already "
+        "read, the forums only read when there are agreements, the viewer's account and "
+        "organisation from the cache after one look at the log (see the command path), "
+        "which also gives the lists' freshness its end of the log; and the worker freezes "
+        "what it made while starting (`gc.freeze()` in web/wsgi.py), so the garbage "
+        "collector's full passes no longer stop a worker for about 80 ms. If it is missed, "
+        "profile again: what is left is rendering and escaping the cells.",
     ],
     "post": [
-        "A form POST runs the whole command path (see the command path's note) plus the "
-        "form's own reads; the receiver choice is now checked against that one "
-        "organisation (from the aggregate cache) instead of replaying the whole "
-        "directory, and the command path's organisation loads come from the cache too, "
-        "which took p99 from 321 ms to under 200 ms. On 2 cores three gunicorn workers "
-        "with four threads each queue behind the GIL, so with 16 clients the slowest "
-        "requests wait for others: the p99 stays well above the p50. Not profiled "
-        "again since. What would close it: the command path's remaining fix, and then a "
-        "profile of where the slowest requests wait.",
+        "A form POST runs the command path (see above) plus the session, the CSRF check, "
+        "the form and the redirect. With 16 clients always waiting, latency is clients ÷ "
+        "throughput, and the tail came from stalls that hit a whole worker: gunicorn "
+        "replaced each worker after 2,000 requests (during the run: a fresh process with "
+        "an empty cache; now 20,000), and the garbage collector's full passes over the "
+        "worker's startup objects (about 80 ms each; frozen now). Each POST also waited "
+        "for its nudge to reach Redis (the CLI's flush ran in requests too; it no longer "
+        "does), looked up its idempotency key before deciding (now only its repeat is "
+        "looked up, when its save or its decision fails) and fast-forwarded the cached "
+        "account, organisations and case (one look at the log now). If it is missed, the "
+        "nudge's Celery message (about 0.4 ms of CPU per POST in kombu) is the next "
+        "cost to share among several POSTs.",
     ],
     "projections": [
         "`views rebuild` projects into a scratch SQLite file and copies the tables into "
@@ -166,23 +169,22 @@ NOTES: dict[str, list[str]] = {
 # What each row's figure is bound by (from profiles: pyinstrument and cProfile), shown for
 # every row of the table.
 BOUND: dict[str, str] = {
-    "commands_1": "the database's commits: two saves per referral are about three fifths of "
-                  "its time, as for the bare library; the rest is the engine's three extra "
-                  "reads (the sender's and receiver's organisation, each a fast-forward "
-                  "query; read from the cache without a copy since this run's changes)",
+    "commands_1": "the database's commits: two saves per referral, as for the bare library; "
+                  "the engine adds one look at the log per command (its aggregates come "
+                  "from its cache) and its checks",
     "commands_4": "as with one writer; the threads share the process's cache and the database",
-    "commands_sqlite_1": "SQLite's commits (one file, synchronous); the engine adds its reads "
-                         "of the organisations and its checks, as on PostgreSQL",
+    "commands_sqlite_1": "SQLite's commits (one file, synchronous); the engine adds its look "
+                         "at the log and its checks, as on PostgreSQL",
     "commands_sqlite_4": "SQLite's single writer: the four threads take turns at the lock",
     "privacy_commands": "AES-GCM and the case's own key are cheap beside the commits",
     "privacy_page": "the page's reads and rendering; the read audit adds one insert",
-    "inbox": "Python on two cores shared with PostgreSQL: rendering 50 rows (labels, dates, "
-             "links) is about half of a request, the rest is about ten reads of the views "
-             "and of the viewer's account and membership, and the session",
-    "post": "Python on two cores shared with PostgreSQL: a POST runs the command path (two "
-            "commits' worth of work) plus the form and the viewer; with 16 clients always "
-            "waiting, latency is clients ÷ throughput, so p99 follows the CPU time per "
-            "request",
+    "inbox": "Python on two cores shared with PostgreSQL: rendering and escaping 50 rows "
+             "is about half of a request, the rest six reads (the log, the inbox, the "
+             "people's requests, agreements, names, the views' position) and the session",
+    "post": "Python on two cores shared with PostgreSQL: a POST runs the command path (one "
+            "commit, one look at the log) plus the session, the form and the nudge; with 16 "
+            "clients always waiting, latency is clients ÷ throughput, so p99 follows the "
+            "CPU time per request and any stall of a worker",
     "projections": "the projectors' Python on one core (no longer the database's round "
                    "trips); the copy into PostgreSQL is a few percent",
     "projections_sqlite": "the projectors' Python, as on PostgreSQL; its one writer takes "

@@ -25,9 +25,12 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5
-# A worker is replaced after this many requests, so a slow leak never grows unbounded.
-max_requests = 2000
-max_requests_jitter = 200
+# A worker is replaced after this many requests, so a slow leak never grows unbounded. Not
+# more often: a new worker starts with an empty aggregate cache and imports the app, and at
+# 2000 the three workers were replaced every few seconds under load, the slowest requests
+# of the benchmark waiting for them (`make soak` watches the memory of long-lived workers).
+max_requests = 20000
+max_requests_jitter = 2000
 # systemd and the container runtime steer gunicorn by signals (HUP reloads, TERM stops); a
 # control socket in the user's home would be shared by every gunicorn of that user.
 control_socket_disable = True

@@ -11,7 +11,6 @@ before returns the earlier result and records nothing new.
 from __future__ import annotations
 
 import threading
-from copy import deepcopy
 from contextlib import contextmanager
 from contextvars import ContextVar
 from collections.abc import Callable, Iterator, Sequence
@@ -20,12 +19,12 @@ from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from eventsourcing.application import (
-    AggregateNotFoundError, Application, Repository, project_aggregate)
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import datetime_now_with_tzinfo
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
 from eventsourcing.utils import get_topic
 
+from domain.aggregate_cache import SerialisedRepository
 from domain.base import (CLOCK, ConcurrentSave, ConflictError, DateAsISO, DomainError,
                          MembershipRequired, NotFound, PermissionDenied, StampedAggregate)
 from domain.case import Case, CaseClosed
@@ -132,10 +131,20 @@ class ReferralNetwork(Application):
             recordings = super().save(*objs, **kwargs)
         finally:
             CASE_OF.reset(token)
-        if recordings and self.after_save:
-            last = max(r.notification.id for r in recordings)
-            for hook in self.after_save:
-                hook(last)
+        if not recordings:
+            return recordings
+        last = max(r.notification.id for r in recordings)
+        saved = [o for o in objs if isinstance(o, StampedAggregate)]
+        if isinstance(self.repository, SerialisedRepository):
+            self.repository.saved(saved, last)
+            # From now on the cache's: a later command of this request loads its own copy
+            # rather than changing the object the cache hands to readers.
+            loaded = _LOADED.get()
+            for aggregate in saved if loaded is not None else ():
+                loaded.pop(aggregate.id, None)
+                loaded.pop((READ_ONLY, aggregate.id), None)
+        for hook in self.after_save:
+            hook(last)
         return recordings
 
     def construct_repository(self) -> Repository[UUID]:
@@ -147,7 +156,7 @@ class ReferralNetwork(Application):
             raise ValueError("An aggregate cache needs AGGREGATE_CACHE_FASTFORWARD=y and "
                              "DEEPCOPY_FROM_AGGREGATE_CACHE=y.")
         return SerialisedRepository(
-            event_store=self.events, snapshot_store=self.snapshots,
+            event_store=self.events, snapshot_store=self.snapshots, log=self.recorder,
             cache_maxsize=int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 0),
             fastforward=repository.fastforward,
             fastforward_skipping=repository.fastforward_skipping,
@@ -168,7 +177,7 @@ class ReferralNetwork(Application):
         saved. Within one command each aggregate is read once (``one_load_each``), also
         where no request opened that scope (a worker's or the CLI's command)."""
         if _LOADED.get() is None:
-            with self.one_load_each():
+            with self.one_load_each(), self.log_checked():
                 return self.execute(command, by, decide, idempotency_key=idempotency_key,
                                     arguments=arguments, dry_run=dry_run)
         token = CLOCK.set(self.clock)
@@ -176,7 +185,12 @@ class ReferralNetwork(Application):
             digest = fingerprint(arguments or {})
             receipt_id = CommandReceipt.id_for(by, idempotency_key) if idempotency_key \
                 else None
-            if receipt_id is not None:
+            # A repeated command is found out by its receipt, saved with the first one's
+            # changes: its own save then fails on the receipt (IntegrityError below), or its
+            # decision already fails because the first one changed things (DomainError
+            # below). Not looked up beforehand: that is a read on every command for the
+            # rare repeat. (A dry run saves nothing, so only a look-up can find its repeat.)
+            if receipt_id is not None and dry_run:
                 earlier = self.find(CommandReceipt, receipt_id)
                 if earlier is not None:
                     return earlier.result_for(command, digest)
@@ -198,6 +212,12 @@ class ReferralNetwork(Application):
                         return earlier.result_for(command, digest)
                 raise ConcurrentSave(_("Someone changed this meanwhile. Please reload and "
                                        "try again.")) from None
+            except DomainError:
+                self._forget_loads()
+                earlier = self.find(CommandReceipt, receipt_id) if receipt_id else None
+                if earlier is not None:
+                    return earlier.result_for(command, digest)
+                raise
             except BaseException:
                 # What decide() changed before it failed was not saved.
                 self._forget_loads()
@@ -240,6 +260,22 @@ class ReferralNetwork(Application):
             if loaded is not None:
                 loaded[(READ_ONLY, aggregate_id) if read_only else aggregate_id] = aggregate
         return aggregate if isinstance(aggregate, cls) else None
+
+    def log_end(self) -> int:
+        """The log's newest notification id; within a request as looked at once by the
+        aggregate cache (:meth:`SerialisedRepository.log_checked`)."""
+        end = self.repository.log_end() \
+            if isinstance(self.repository, SerialisedRepository) else None
+        return end if end is not None else (self.recorder.max_notification_id() or 0)
+
+    @contextmanager
+    def log_checked(self) -> Iterator[None]:
+        """See :meth:`SerialisedRepository.log_checked` (nothing without a cache)."""
+        if not isinstance(self.repository, SerialisedRepository):
+            yield
+            return
+        with self.repository.log_checked():
+            yield
 
     @contextmanager
     def one_load_each(self) -> Iterator[None]:
@@ -361,65 +397,6 @@ class ReferralNetwork(Application):
     def ensure_case_open(self, case: Case) -> None:
         if not case.is_open:
             raise CaseClosed(_("Case {reference} is closed.", reference=case.reference))
-
-
-class SerialisedRepository(Repository[UUID]):
-    """The library's repository, with the loads of one aggregate taken in turn and its
-    cache copy-on-write.
-
-    The library fast-forwards a cached aggregate in place, so an object handed out without
-    a copy (``ReferralNetwork.find(read_only=True)``) would change under its reader when
-    another thread loads newer events ("dictionary changed size during iteration", a
-    decision on half an update). Here newer events are applied to a copy of an aggregate
-    once handed out so, which then takes the cached one's place: such an object never
-    changes. (The others, handed out as copies only, are brought up to date in place, as by
-    the library: a copy costs as much as the load.) Every load of an aggregate holds one of
-    a fixed set of locks (chosen by its id), so two threads do not both bring the same
-    aggregate up to date."""
-
-    STRIPES = 64
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._stripes = [threading.Lock() for _ in range(self.STRIPES)]
-        self._shared: set[UUID] = set()  # cached objects handed out without a copy
-
-    def get(self, aggregate_id: UUID, *, version: int | None = None,
-            deepcopy_from_cache: bool = True, **kwargs: Any) -> Any:
-        if version is not None or self.cache is None or not self.fastforward:
-            return super().get(aggregate_id, version=version,
-                               deepcopy_from_cache=deepcopy_from_cache, **kwargs)
-        with self._stripes[hash(aggregate_id) % self.STRIPES]:
-            try:
-                aggregate = self.cache.get(aggregate_id)
-            except KeyError:  # (an evicted one handed out before is its readers' alone)
-                self._shared.discard(aggregate_id)
-                aggregate = self._reconstruct_aggregate(aggregate_id, None, project_aggregate)
-                self.cache.put(aggregate_id, aggregate)
-            else:
-                newer = list(self.event_store.get(originator_id=aggregate_id,
-                                                  gt=aggregate.version))
-                if newer:
-                    shared = aggregate_id in self._shared
-                    try:
-                        updated = project_aggregate(
-                            deepcopy(aggregate) if shared else aggregate, newer)
-                        if updated is None:
-                            raise AggregateNotFoundError(aggregate_id)
-                    except BaseException:
-                        # Half brought up to date, or gone: not kept (the next load reads
-                        # it afresh); a shared object stays as its readers have it.
-                        self.cache.get(aggregate_id, evict=True)
-                        self._shared.discard(aggregate_id)
-                        raise
-                    aggregate = updated
-                    self.cache.put(aggregate_id, aggregate)
-                    self._shared.discard(aggregate_id)  # the new object is no one's yet
-            if not (deepcopy_from_cache and self.deepcopy_from_cache):
-                self._shared.add(aggregate_id)
-                return aggregate
-            # Commands change what they load: theirs is a copy of its own.
-            return deepcopy(aggregate)
 
 
 def _not_found(what: str) -> Message:

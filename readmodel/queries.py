@@ -47,7 +47,10 @@ INBOX = "to_organisation_id = ? AND status IN (?, ?, ?, ?, ?)"
 OUTBOX = "from_organisation_id = ?"
 
 
-def inbox(store: ViewStore, organisation_id: str, limit: int = 200,
+INBOX_PAGE = 200  # referrals of the inbox on one page
+
+
+def inbox(store: ViewStore, organisation_id: str, limit: int = INBOX_PAGE,
           offset: int = 0) -> list[dict[str, Any]]:
     """What the organisation must act on, the nearest deadline first."""
     with store.reading() as cur:
@@ -79,6 +82,16 @@ def inbox_counts(store: ViewStore, organisation_id: str, now: datetime) -> tuple
     counted = [row, asked]
     return (sum(int(r["open"]) for r in counted if r),
             sum(int(r["overdue"]) for r in counted if r))
+
+
+def inbox_counted(inbox_rows: list[dict[str, Any]], person_requests: list[dict[str, Any]],
+                  now: datetime) -> tuple[int, int]:
+    """What :func:`inbox_counts` answers, counted in the whole inbox and the people's
+    requests already read (the inbox page)."""
+    moment = ts(now)
+    return (len(inbox_rows) + len(person_requests),
+            sum(1 for r in inbox_rows if r["next_due_at"] and r["next_due_at"] < moment)
+            + sum(1 for r in person_requests if r["due_at"] and r["due_at"] < moment))
 
 
 def overdue_of(store: ViewStore, organisation_id: str, now: datetime,
@@ -225,6 +238,12 @@ def waiting_list(store: ViewStore, organisation_id: str) -> list[dict[str, Any]]
         return cur.all("SELECT * FROM {p}referrals WHERE to_organisation_id = ? "
                        "AND status = 'on-hold' AND waitlisted_at IS NOT NULL "
                        "ORDER BY waitlisted_at, referral_id", (organisation_id,))
+
+
+def waiting_among(inbox_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What :func:`waiting_list` answers, taken from the whole inbox already read."""
+    return sorted((r for r in inbox_rows if r["status"] == "on-hold" and r["waitlisted_at"]),
+                  key=lambda r: (r["waitlisted_at"], r["referral_id"]))
 
 
 def person_requests(store: ViewStore, organisation_id: str) -> list[dict[str, Any]]:

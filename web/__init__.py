@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import secrets
+from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, g, has_request_context, redirect, url_for
+import click
+from flask import Flask, g, redirect, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -131,7 +133,7 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     if root is not None:  # one network, served at the root (tests reach it directly)
         app.extensions["fallnetz.system"] = root
         app.extensions["fallnetz.application"] = root.application
-    from web import api, cli, errors, i18n, incoming, labels
+    from web import api, cli, errors, i18n, incoming, labels, links
     from web.audit import bp as audit_bp
     from web.auth import bp as auth_bp, home_for, load_viewer, throttle
     from web.cases import bp as cases_bp
@@ -155,6 +157,7 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     i18n.init_app(app)
     incoming.init_app(app)
     labels.init_app(app)
+    links.init_app(app)
     csrf.init_app(app)
     for blueprint in (auth_bp, cases_bp, referrals_bp, inbox_bp, audit_bp, directory_bp,
                       exchange_bp, hsds_bp, reports_bp, privacy_bp, staff_bp, person_bp,
@@ -163,18 +166,22 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     init_person(app)
     api.init_app(app)
     # One load of each aggregate per request (see ReferralNetwork.one_load_each); opened
-    # before the viewer's membership is loaded, so the command reuses it.
+    # before the viewer's membership is loaded, so the command reuses it. And one look at
+    # the log's newest rows instead of a query per cached aggregate (log_checked).
     @app.before_request
     def load_each_once() -> None:
         if g.system is not None:
-            g.loads = g.system.application.one_load_each()
-            g.loads.__enter__()
+            g.loads = ExitStack()
+            g.loads.enter_context(g.system.application.one_load_each())
+            g.loads.enter_context(g.system.application.log_checked())
 
     @app.teardown_appcontext
     def deliver_nudges(_error: BaseException | None) -> None:
-        """A CLI command's nudges go out before its process ends."""
-        if has_request_context():
-            return  # a server's nudging thread lives on
+        """A CLI command's nudges go out before its process ends. A request's do not wait:
+        the server's nudging thread lives on. (The request context is already gone when the
+        app context is torn down, so it cannot tell the two apart; click's context can.)"""
+        if click.get_current_context(silent=True) is None:
+            return
         for each in installation.open_systems():
             flush = getattr(each.nudge, "flush", None)
             if flush is not None:
@@ -184,7 +191,7 @@ def create_app(settings: Settings | None = None, *, application: ReferralNetwork
     def forget_loads(_error: BaseException | None) -> None:
         loads = g.pop("loads", None)
         if loads is not None:
-            loads.__exit__(None, None, None)
+            loads.close()
 
     app.before_request(load_viewer)
     throttle.init_app(app)

@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from flask import Flask, current_app
+from flask import Flask
 
 from web.application import current_application
 from flask_babel import format_decimal, lazy_gettext as _l
@@ -121,17 +121,22 @@ def label(table: dict[str, Any], code: Any) -> str:
     return str(_translated(table).get(code, code))
 
 
+# (table's id, language) → (the table, its labels as plain strings); every app of the
+# process has the same catalogs (web/translations).
+_TRANSLATED: dict[tuple[int, str], tuple[dict[str, Any], dict[Any, str]]] = {}
+
+
 def _translated(table: dict[str, Any]) -> dict[Any, str]:
-    """The table as plain strings in the request's language, translated once per app and
-    language: a lazy string goes through Babel's catalog lookup on every ``str()``, which
-    was a third of an inbox page's time with one lookup per cell."""
-    cache = current_app.extensions.setdefault("fallnetz.labels", {})
+    """The table as plain strings in the request's language, translated once per process
+    and language: a lazy string goes through Babel's catalog lookup on every ``str()``,
+    which was a third of an inbox page's time with one lookup per cell."""
     key = (id(table), language())
-    entry = cache.get(key)
+    entry = _TRANSLATED.get(key)
     # The table itself is kept with its strings, so a table that is gone and whose id is
     # reused by another dict does not get the old one's labels.
     if entry is None or entry[0] is not table:
-        entry = cache[key] = (table, {code: translate(text) for code, text in table.items()})
+        entry = _TRANSLATED[key] = (table, {code: translate(text)
+                                            for code, text in table.items()})
     return entry[1]
 
 

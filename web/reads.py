@@ -44,7 +44,7 @@ def lists_freshness() -> Freshness:
     """How many events the views have still to take in, and since when they are stale when
     the background processing has stopped following the events."""
     settings = current_settings()
-    return freshness(read_store(), current_application().recorder.max_notification_id() or 0,
+    return freshness(read_store(), current_application().log_end(),
                      settings.catch_up_seconds)
 
 

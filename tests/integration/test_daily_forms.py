@@ -13,6 +13,7 @@ from uuid import UUID
 from flask import Flask
 from flask.testing import FlaskClient
 
+from domain.application import BERLIN
 from domain.organisation import Organisation
 from domain.stamp import Stamp
 from readmodel.runner import ViewUpdater
@@ -211,22 +212,26 @@ def test_a_first_contact_recorded_afterwards_keeps_its_day(web_app: Flask) -> No
     world.application.clock = lambda: later
     nadia = sign_in(web_app, "nadia")
     page = f"/vermittlungen/{referral_id}"
-    future = (later + timedelta(days=1)).strftime("%d.%m.%Y")
+    # Days as the offices count them, in Berlin (around midnight UTC it is the next day).
+    today = world.application.today()
+    future = (today + timedelta(days=1)).strftime("%d.%m.%Y")
     refused = submit(nadia, page, f"{page}/erstkontakt", made_on=future)
     assert refused.status_code == 422
     assert "in der Zukunft" in refused.get_data(as_text=True)
-    before = (sent_at - timedelta(days=3)).strftime("%d.%m.%Y")
+    before = (sent_at.astimezone(BERLIN).date() - timedelta(days=3)).strftime("%d.%m.%Y")
     assert submit(nadia, page, f"{page}/erstkontakt", made_on=before).status_code == 422
-    yesterday = (later - timedelta(days=1)).strftime("%d.%m.%Y")
-    assert submit(nadia, page, f"{page}/erstkontakt", made_on=yesterday).status_code == 302
+    yesterday = today - timedelta(days=1)
+    assert submit(nadia, page, f"{page}/erstkontakt",
+                  made_on=yesterday.strftime("%d.%m.%Y")).status_code == 302
     referral = world.referral(referral_id)
-    assert referral.first_contact_at.astimezone().date() <= (later - timedelta(days=1)).date()
+    assert referral.first_contact_at.astimezone(BERLIN).date() == yesterday
     system = web_app.extensions["fallnetz.system"]
     ViewUpdater(system.application, system.read_store).catch_up()
     with system.read_store.reading() as cur:
         row = cur.one("SELECT first_contact_at FROM {p}referrals WHERE referral_id = ?",
                       (str(referral_id),))
-    assert row["first_contact_at"][:10] == (later - timedelta(days=1)).strftime("%Y-%m-%d")
+    # noon in Berlin is the same day in UTC
+    assert row["first_contact_at"][:10] == yesterday.isoformat()
 
 
 def test_a_new_legal_sphere_opens_the_page_at_the_handoffs_to_confirm(web_app: Flask) -> None:

@@ -5,6 +5,7 @@ second run, and showing what the inbox, outbox, timeline, deadlines and load pro
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,20 @@ def test_views_equal_a_rebuild_after_many_random_commands(
     # A second run changes nothing.
     assert updater.catch_up() == 0
     assert queries.dump(updater.store) == views
+    # The inbox page counts and lists from the inbox it read what the navigation and the
+    # waiting list ask for elsewhere.
+    overdue = 0
+    for organisation_id in world.ids.values():
+        inbox = queries.inbox(updater.store, str(organisation_id))
+        requests = queries.person_requests(updater.store, str(organisation_id))
+        for days in (0, 3, 40):
+            now = application.clock() + timedelta(days=days)
+            counts = queries.inbox_counts(updater.store, str(organisation_id), now)
+            assert queries.inbox_counted(inbox, requests, now) == counts
+            overdue += counts[1]
+        assert queries.waiting_among(inbox) == queries.waiting_list(updater.store,
+                                                                    str(organisation_id))
+    assert overdue > 0
 
 
 def test_the_inbox_is_sorted_by_deadline_and_the_load_counts_accepted_referrals(

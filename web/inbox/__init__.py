@@ -19,22 +19,28 @@ bp = Blueprint("inbox", __name__)
 @bp.get("/eingang")
 @roles(*CASEWORK)
 def index() -> Any:
+    organisation_id = str(viewer().organisation_id)
+    now = current_application().clock()
+    listed = queries.inbox(read_store(), organisation_id)
+    person_requests = queries.person_requests(read_store(), organisation_id)
+    if len(listed) < queries.INBOX_PAGE:
+        # The whole inbox is here: the navigation's counts and the waiting list are taken
+        # from it instead of being asked again.
+        g.inbox_counts = queries.inbox_counted(listed, person_requests, now)
+        waiting = queries.waiting_among(listed)
+    else:
+        waiting = queries.waiting_list(read_store(), organisation_id)
+    agreements = register.agreements(read_store(), organisation_id=organisation_id,
+                                     open_only=True)
     # What is on the waiting list is listed there, longest waiting first, not among the
     # referrals to act on now.
-    rows = [row for row in queries.inbox(read_store(), str(viewer().organisation_id))
-            if not row["waitlisted_at"]]
-    return render_template("inbox/index.html", rows=rows, names=organisation_names(),
-                           waiting=queries.waiting_list(read_store(),
-                                                        str(viewer().organisation_id)),
-                           person_requests=queries.person_requests(
-                               read_store(), str(viewer().organisation_id)),
-                           agreements=register.agreements(
-                               read_store(), organisation_id=str(viewer().organisation_id),
-                               open_only=True),
-                           forums={f["forum_id"]: f["name"]
-                                   for f in register.forums(read_store())},
-                           freshness=lists_freshness(),
-                           now=_utc_text(current_application().clock()))
+    return render_template("inbox/index.html",
+                           rows=[row for row in listed if not row["waitlisted_at"]],
+                           names=organisation_names(), waiting=waiting,
+                           person_requests=person_requests, agreements=agreements,
+                           forums={f["forum_id"]: f["name"] for f in register.forums(
+                               read_store())} if agreements else {},
+                           freshness=lists_freshness(), now=_utc_text(now))
 
 
 @bp.get("/ausgang")

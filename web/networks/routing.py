@@ -14,6 +14,7 @@ cookie copied from one network's name to another's does not verify."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -84,6 +85,9 @@ def choose_system() -> Any:
 class NetworkSessions(SecureCookieSessionInterface):
     """Flask's signed cookie session, one per network (name, path and salt)."""
 
+    # (cookie, secret) → (its data, when it was signed), or ({}, None) when forged
+    _installation_sessions: dict[tuple[str, Any], tuple[Any, Any]] = {}
+
     def _network(self) -> str | None:
         return network_of_request() if request else None
 
@@ -117,8 +121,20 @@ class NetworkSessions(SecureCookieSessionInterface):
         value = request.cookies.get(super().get_cookie_name(app))
         if not value:
             return {}
-        try:
-            data = serializer.loads(value, max_age=max_age)
-        except Exception:  # noqa: BLE001 — expired or forged: nothing proved
+        # Every page of a network asks (its header offers the other networks): the cookie's
+        # signature is checked once per value, its age on every ask.
+        key = (value, app.secret_key)
+        signed = self._installation_sessions.get(key)
+        if signed is None:
+            try:
+                signed = serializer.loads(value, return_timestamp=True)
+            except Exception:  # noqa: BLE001 — forged: nothing proved
+                signed = ({}, None)
+            if len(self._installation_sessions) >= 1000:
+                self._installation_sessions.clear()
+            self._installation_sessions[key] = signed
+        data, signed_at = signed
+        if signed_at is None or not isinstance(data, dict) or \
+                (datetime.now(timezone.utc) - signed_at).total_seconds() > max_age:
             return {}
-        return data if isinstance(data, dict) else {}
+        return dict(data)
