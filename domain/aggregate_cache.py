@@ -60,7 +60,8 @@ class SerialisedRepository(Repository[UUID]):
         self._stripes = [threading.Lock() for _ in range(self.STRIPES)]
         self._shared: set[UUID] = set()  # cached objects handed out without a copy
         self._log = log
-        self._log_lock = threading.Lock()
+        self._looking = threading.Lock()  # one look at a time; loads go on meanwhile
+        self._log_lock = threading.Lock()  # the listing below, held only to read or change it
         # The log has been read up to ``_seen`` (a notification id); the newest change of
         # every aggregate changed after ``_listed_after`` is in ``_changed_at``, oldest
         # first. None: not looked at yet.
@@ -94,27 +95,40 @@ class SerialisedRepository(Repository[UUID]):
             end = looks[id(self)] = self.look_at_log()
         return end
 
+    def look_again(self) -> None:
+        looks = _LOOKS.get()
+        if looks is not None:
+            looks.pop(id(self), None)
+
     def look_at_log(self) -> int | None:
         if self._log is None or self.cache is None:
             return None
-        with self._log_lock:
-            if self._seen is None:
-                self._seen = self._listed_after = self._log.max_notification_id() or 0
-                return self._seen
-            rows = self._log.select_notifications(start=self._seen, limit=self.LOOK_AT_MOST,
+        # Only a look changes ``_seen``, and one looks at a time, so it can be read here
+        # and the query run without holding up the loads of other threads.
+        with self._looking:
+            seen = self._log_seen()
+            if seen is None:
+                end = self._log.max_notification_id() or 0
+                with self._log_lock:
+                    self._seen = self._listed_after = end
+                return end
+            rows = self._log.select_notifications(start=seen, limit=self.LOOK_AT_MOST,
                                                   inclusive_of_start=False)
             if len(rows) == self.LOOK_AT_MOST:  # too far behind to list: start afresh
-                self._seen = self._listed_after = self._log.max_notification_id() or 0
-                self._changed_at.clear()
+                end = self._log.max_notification_id() or 0
+                with self._log_lock:
+                    self._seen = self._listed_after = end
+                    self._changed_at.clear()
+                return end
+            with self._log_lock:
+                for row in rows:
+                    self._changed_at[row.originator_id] = row.id
+                    self._changed_at.move_to_end(row.originator_id)
+                if rows:
+                    self._seen = rows[-1].id
+                while len(self._changed_at) > self.LISTED_AT_MOST:
+                    _aggregate, self._listed_after = self._changed_at.popitem(last=False)
                 return self._seen
-            for row in rows:
-                self._changed_at[row.originator_id] = row.id
-                self._changed_at.move_to_end(row.originator_id)
-            if rows:
-                self._seen = rows[-1].id
-            while len(self._changed_at) > self.LISTED_AT_MOST:
-                _aggregate, self._listed_after = self._changed_at.popitem(last=False)
-            return self._seen
 
     def _unchanged_since_load(self, aggregate_id: UUID) -> bool:
         with self._log_lock:
@@ -128,6 +142,8 @@ class SerialisedRepository(Repository[UUID]):
 
     def _cached(self, aggregate_id: UUID, aggregate: Any, loaded: int | None) -> None:
         evicted, _value = self.cache.put(aggregate_id, aggregate)
+        if evicted is not None:
+            self._no_longer_shared(evicted, self._stripes[hash(aggregate_id) % self.STRIPES])
         with self._log_lock:
             if evicted is not None:
                 self._loaded_after_log.pop(evicted, None)
@@ -136,8 +152,24 @@ class SerialisedRepository(Repository[UUID]):
             else:
                 self._loaded_after_log[aggregate_id] = loaded
 
+    def _no_longer_shared(self, evicted: UUID, own_stripe: threading.Lock) -> None:
+        """An evicted aggregate is its readers' alone (a later load reads it afresh), so
+        it leaves the set of shared ones, unless another thread is loading it right now
+        (it may be deciding whether to copy it): then it stays, costing a copy at most."""
+        stripe = self._stripes[hash(evicted) % self.STRIPES]
+        if stripe is own_stripe:  # held by this thread, which is loading another one
+            self._shared.discard(evicted)
+        elif stripe.acquire(blocking=False):
+            try:
+                self._shared.discard(evicted)
+            finally:
+                stripe.release()
+
     def _forget(self, aggregate_id: UUID) -> None:
-        self.cache.get(aggregate_id, evict=True)
+        try:
+            self.cache.get(aggregate_id, evict=True)
+        except KeyError:  # evicted meanwhile by another thread's load
+            pass
         self._shared.discard(aggregate_id)
         with self._log_lock:
             self._loaded_after_log.pop(aggregate_id, None)

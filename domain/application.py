@@ -134,7 +134,13 @@ class ReferralNetwork(Application):
         if not recordings:
             return recordings
         last = max(r.notification.id for r in recordings)
-        saved = [o for o in objs if isinstance(o, StampedAggregate)]
+        # What this save recorded events of, at the version it recorded: an aggregate passed
+        # along unchanged was not checked against the store by the save, and a receipt is
+        # only ever read again for a repeat.
+        recorded = {r.domain_event.originator_id: r.domain_event.originator_version
+                    for r in recordings}
+        saved = [o for o in objs if isinstance(o, StampedAggregate)
+                 and not isinstance(o, CommandReceipt) and recorded.get(o.id) == o.version]
         if isinstance(self.repository, SerialisedRepository):
             self.repository.saved(saved, last)
             # From now on the cache's: a later command of this request loads its own copy
@@ -206,6 +212,8 @@ class ReferralNetwork(Application):
                 self.save(*changed)
             except IntegrityError:
                 self._forget_loads()
+                # Another save came first: whoever decides again must see it.
+                self.log_looked_at_again()
                 if receipt_id is not None:
                     earlier = self.find(CommandReceipt, receipt_id)
                     if earlier is not None:
@@ -267,6 +275,12 @@ class ReferralNetwork(Application):
         end = self.repository.log_end() \
             if isinstance(self.repository, SerialisedRepository) else None
         return end if end is not None else (self.recorder.max_notification_id() or 0)
+
+    def log_looked_at_again(self) -> None:
+        """The next load of this request or command looks at the log again (after a lost
+        race, so that deciding again sees the winner's save)."""
+        if isinstance(self.repository, SerialisedRepository):
+            self.repository.look_again()
 
     @contextmanager
     def log_checked(self) -> Iterator[None]:

@@ -178,23 +178,24 @@ def kill_mid_catch_up(site: Site, worker: HostWorker,
     host = worker.host
     found: list[tuple[str, int, int]] = []
     nudged = False
-    positions = " UNION ALL ".join(
+    positions = {slug: (
         f"SELECT '{slug}', (SELECT position FROM {schema(slug)}.view_positions "
         f"WHERE projection = 'handoff_views'), (SELECT coalesce(max(notification_id), 0) "
         f"FROM {schema(slug)}.referralnetwork_events), EXISTS (SELECT 1 FROM pg_locks l "
         f"JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.relation = "
         f"to_regclass('{schema(slug)}.view_positions') AND l.mode = 'RowShareLock' AND "
-        f"l.granted AND a.client_addr = '{host.address}')" for slug in NETWORKS)
+        f"l.granted AND a.client_addr = '{host.address}')") for slug in NETWORKS}
 
     def catching_up() -> bool:
         nonlocal nudged
         assert worker.process.poll() is None, worker.log.read_text()[-3000:]
-        try:
-            rows = site.postgres.psql(positions)
-        except AssertionError as error:
-            if "does not exist" in str(error):
-                return False  # the views' tables are made by the first catch-up
-            raise
+        rows = []
+        for query in positions.values():  # each on its own: one may be caught up already
+            try:
+                rows += site.postgres.psql(query)
+            except AssertionError as error:
+                if "does not exist" not in str(error):
+                    raise  # (its views' tables are made by its first catch-up)
         for slug, position, last, locked in rows:
             if locked == "t" and 0 < int(position) < int(last):
                 found.append((slug, int(position), int(last)))

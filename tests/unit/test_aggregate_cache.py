@@ -13,6 +13,7 @@ import pytest
 from domain.aggregate_cache import SerialisedRepository
 from domain.application import ReferralNetwork
 from domain.base import PermissionDenied
+from domain.case import Case
 from domain.network import NetworkConfig
 from domain.organisation import Organisation
 from domain.settings import Settings
@@ -208,3 +209,43 @@ def test_a_later_command_of_the_request_does_not_change_what_readers_were_given(
     assert latest.acting_role("anna") is None
     with request(application):  # and the next request has the store's state
         assert organisation(application, "psz", world).version == latest.version
+
+
+def test_an_aggregate_saved_along_unchanged_is_not_taken_as_up_to_date(
+        world: World, other: ReferralNetwork) -> None:
+    """A save checks the versions only of what it records events of: an unchanged
+    aggregate passed along may be older than the store's."""
+    application = world.application
+    case_id = world.open_case()
+    stale = application.find(Organisation, world.org("psz"))  # a copy, as commands get
+    assert stale is not None
+    admin = world.as_("root", "koordinierungsstelle")
+    other.directory.add_member(admin, world.org("psz"), "anna", Role.CASEWORKER)
+    with request(application):
+        case = application.find(Case, case_id)
+        assert case is not None
+        case.record_need("language", "", by=world.anna)
+        application.save(case, stale)
+    with request(application):
+        assert organisation(application, "psz", world).acting_role("anna") == Role.CASEWORKER
+
+
+def test_deciding_again_after_a_lost_race_sees_the_winners_save(
+        world: World, other: ReferralNetwork) -> None:
+    application = world.application
+    case_id = world.open_case()
+    with request(application):
+        assert application.find(Case, case_id) is not None  # cached, and trusted
+        # Another process saves the case meanwhile: this request's first decision loses.
+        other.cases.record_need(world.anna, case_id, "language")
+        tries: list[int] = []
+
+        def decide():  # type: ignore[no-untyped-def]
+            case = application.load(Case, case_id)
+            tries.append(case.version)
+            case.record_need("benefits", "", by=world.anna)
+            return [case], {}
+        application.execute_again_on_race("test", world.anna, decide, idempotency_key=None,
+                                          arguments={}, exhausted="too many")
+    assert len(tries) == 2 and tries[1] == tries[0] + 1
+    assert {"language", "benefits"} <= set(world.case(case_id).needs)
