@@ -31,9 +31,15 @@ class WorkingCalendar:
         self.state = state
         self.tz = tz
         self._holidays = holidays.Germany(subdiv=state)
+        # Each deadline asks about every day until it (a rebuild: millions of times); the
+        # holidays library's lookup costs more than the answer kept (a few hundred a year).
+        self._working: dict[date, bool] = {}
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in self._holidays
+        working = self._working.get(day)
+        if working is None:
+            working = self._working[day] = day.weekday() < 5 and day not in self._holidays
+        return working
 
     def end_of(self, day: date) -> datetime:
         return datetime.combine(day, END_OF_DAY, self.tz).astimezone(ZoneInfo("UTC"))

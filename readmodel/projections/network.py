@@ -18,6 +18,7 @@ from domain.case import Case
 from domain.demand import DemandEstimate
 from domain.referral import (
     ENTERED_IN_ERROR, NO_CAPACITY, NOT_RESPONSIBLE, OTHER_GROUNDS, STATUS_AFTER_EVENT, Referral)
+from readmodel.projections.dispatch import handler
 from readmodel.store import Cursor, parse, ts
 
 FLOW_COUNTS = ("sent", "accepted", "rejected_no_capacity", "rejected_not_responsible",
@@ -117,7 +118,7 @@ class NetworkReports:
     :class:`readmodel.projections.workflow.WorkflowViews`."""
 
     def apply(self, cur: Cursor, event: Any, position: int) -> None:
-        self.project(event, cur)
+        handler(self, event)(self, event, cur)
 
     @singledispatchmethod
     def project(self, event: Any, cur: Cursor) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from domain.agreement import Agreement
 from domain.register import Forum, NeedGroup, PoliticsReport
+from readmodel.projections.dispatch import handler
 from readmodel.store import Cursor, as_json, ts
 
 TABLES = {
@@ -44,7 +45,7 @@ class RegisterViews:
     """Dispatch per event class, as :class:`readmodel.projections.workflow.WorkflowViews`."""
 
     def apply(self, cur: Cursor, event: Any, position: int) -> None:
-        self.project(event, cur)
+        handler(self, event)(self, event, cur)
 
     @singledispatchmethod
     def project(self, event: Any, cur: Cursor) -> None:

@@ -17,6 +17,7 @@ from domain.notification import Notification
 from domain.organisation import Organisation
 from domain.referral import ON_HOLD, STATUS_AFTER_EVENT, Referral, running_stage
 from domain.routing import REQUESTED, TAKEN, WAITING, load_kind, offers_need
+from readmodel.projections.dispatch import handler
 from readmodel.store import Cursor, as_json, parse, ts
 
 # The service_load column each kind of load (domain.routing.load_kind) is counted in.
@@ -34,7 +35,7 @@ class WorkflowViews:
         self.calendar = calendar_for(network.state)
 
     def apply(self, cur: Cursor, event: Any, position: int) -> None:
-        self.project(event, cur, position)
+        handler(self, event)(self, event, cur, position)
 
     @singledispatchmethod
     def project(self, event: Any, cur: Cursor, position: int) -> None:
