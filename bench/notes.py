@@ -83,6 +83,30 @@ NOTES: dict[str, list[str]] = {
         "As with one writer (see above); the four threads share one process's cache and "
         "its look at the log.",
     ],
+    "commands_sqlite_1": [
+        "The same code as on PostgreSQL; on this shared machine the row varies more than its "
+        "distance to the line: 0.78× to 0.99× in five runs of the same code on 2026-12-01 "
+        "(SQLite commits take a fraction of a millisecond, so a burst of load elsewhere "
+        "weighs on one side of a round). If it is missed, run `python -m bench --only "
+        "commands` a few times before profiling.",
+    ],
+    "commands_sqlite_4": [
+        "As with one writer (see above).",
+    ],
+    "privacy_page": [
+        "Medians of in-process requests, the protected page measured after the plain one; "
+        "0.77× to 0.94× in three runs of the same code. The page's own cost of encryption "
+        "and the read audit is about a millisecond (decrypting the case's events, one "
+        "insert). If it is missed, measure the two in turns, as the command path does.",
+    ],
+    "networks_commands": [
+        "Both sides got faster with the look at the log (one network alone the most: all "
+        "its aggregates stay in one process's cache), so the ratio fell from 0.99× to "
+        "0.76–0.82× while the ten networks' rate per core rose by half (230 → 359 "
+        "referrals/s). What is left per network and process: its own connection pool, "
+        "cache and look at its log. If it is missed, profile a process serving five "
+        "networks.",
+    ],
     "inbox": [
         "Profiled (pyinstrument, 300 requests of the 50-row inbox in-process) before this "
         "run's changes: the template was three fifths of a request, the rest about twelve "
