@@ -7,7 +7,7 @@ NOTES: dict[str, list[str]] = {
         "services (membership check, consent, idempotency pipeline), each writer on its own "
         "25 cases; the baseline is a plain `eventsourcing.Application` saving the same "
         "events (referral created with the case's consent-use note in one transaction, then "
-        "loaded and accepted) in the same database; the two take turns in three rounds, so "
+        "loaded and accepted) in the same database; the two take turns in ten rounds, so "
         "load from elsewhere on the shared machine hits both alike. Four writers are four "
         "threads sharing one application, as gunicorn's threads do. The engine runs with "
         "its aggregate cache (`AGGREGATE_CACHE_SIZE`, default 1000), the baseline with "
@@ -183,11 +183,6 @@ NOTES: dict[str, list[str]] = {
         "make that load cheap without a manual snapshot; the rendering fixes above are what "
         "bring the page under the target.",
     ],
-    "networks_commands": [
-        "Bound by the same as the command path (the aggregate loads and the database's "
-        "commits); ten networks add a connection pool and an aggregate cache per network "
-        "and process, and each process's organisations are cached per network, so its "
-        "cache holds ten networks' organisations instead of one's."],
     "networks_projections": [
         "Bound by the database's writes, as the rebuild is; several processes catch up "
         "different networks' views in parallel (each network's views are one writer's), "
