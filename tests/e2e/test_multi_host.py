@@ -115,16 +115,22 @@ def test_a_worker_host_killed_mid_catch_up_leaves_the_other_to_finish_every_netw
         loads = {slug: host.spawn([*FLASK, "load-demo"], tmp_path / f"load-{slug}.log",
                                   env={**site.env(host), "NETWORK": slug})
                  for slug, host in zip(NETWORKS, (w1, w2, w1))}
-        caught = kill_mid_catch_up(site, workers["w1"], loads, w2)
-        # The database host sees w1's connections end and rolls its open batch back.
+        # Whichever worker is found in the middle of a catch-up is killed (the broker
+        # hands each nudge to one of them, so either may be the one catching up).
+        killed, caught = kill_mid_catch_up(site, list(workers.values()), loads)
+        dead = killed.host
+        survivor = workers["w2" if killed is workers["w1"] else "w1"]
+        lives = survivor.host
+        # The database host sees the killed host's connections end and rolls its open batch
+        # back.
         wait_until(lambda: postgres.psql(
-            f"SELECT count(*) FROM pg_stat_activity WHERE client_addr = '{w1.address}'")
-            == [["0"]], 60, "w1's sessions to end")
+            f"SELECT count(*) FROM pg_stat_activity WHERE client_addr = '{dead.address}'")
+            == [["0"]], 60, f"{dead.role}'s sessions to end")
         # The installation's one beat, on the host that lives on.
-        beat = w2.spawn([CELERY, "-A", "workers", "beat", "--loglevel", "INFO"],
-                        tmp_path / "beat.log", env=site.env(w2))
-        settled_at = wait_until_settled(site, workers["w2"])
-        assert workers["w2"].process.poll() is None, "w2's worker ended"
+        beat = lives.spawn([CELERY, "-A", "workers", "beat", "--loglevel", "INFO"],
+                           tmp_path / "beat.log", env=site.env(lives))
+        settled_at = wait_until_settled(site, survivor)
+        assert survivor.process.poll() is None, f"{lives.role}'s worker ended"
     finally:
         if beat is not None and beat.poll() is None:
             beat.kill()
@@ -132,14 +138,16 @@ def test_a_worker_host_killed_mid_catch_up_leaves_the_other_to_finish_every_netw
         for worker in workers.values():
             worker.stop()
     slug, position, last = caught
-    assert 0 < position < last, f"w1 was not killed in the middle of catching {slug} up"
-    # The task w1 was running never ended: it did not finish and acknowledge it.
+    assert 0 < position < last, \
+        f"{dead.role} was not killed in the middle of catching {slug} up"
+    # The task the killed worker was running never ended: it did not finish and
+    # acknowledge it.
     started = re.findall(r"Task fallnetz\.catch_up_views\[([-0-9a-f]+)\] received",
-                         workers["w1"].log.read_text())
-    assert started and f"[{started[-1]}] succeeded" not in workers["w1"].log.read_text()
+                         killed.log.read_text())
+    assert started and f"[{started[-1]}] succeeded" not in killed.log.read_text()
 
-    report = json.loads(w2.run([sys.executable, "-m", "tests.e2e.test_multi_host", "probe",
-                                settled_at], env=site.env(w2), timeout=300)
+    report = json.loads(lives.run([sys.executable, "-m", "tests.e2e.test_multi_host",
+                                   "probe", settled_at], env=site.env(lives), timeout=300)
                         .stdout.splitlines()[-1])
     assert sorted(report) == sorted(NETWORKS)
     mails = received(site.mail)
@@ -167,28 +175,29 @@ def test_a_worker_host_killed_mid_catch_up_leaves_the_other_to_finish_every_netw
     assert set(mails) == every, "mails for no notification"
 
 
-def kill_mid_catch_up(site: Site, worker: HostWorker,
-                      loads: dict[str, subprocess.Popen[bytes]],
-                      nudger: Host) -> tuple[str, int, int]:
+def kill_mid_catch_up(site: Site, workers: list[HostWorker],
+                      loads: dict[str, subprocess.Popen[bytes]]
+                      ) -> tuple[HostWorker, tuple[str, int, int]]:
     """Waits for the demos to load, nudges the workers to catch the views up, and kills
-    ``worker`` (SIGKILL, its whole process group) in the middle of catching a network up:
+    the worker found in the middle of catching a network up (SIGKILL, its process group):
     as the database host sees it, the worker's session holds the lock on the network's
     view position (it is in a batch), and the position is past the start and short of the
-    last event. Returns (network, position, last event) then."""
-    host = worker.host
-    found: list[tuple[str, int, int]] = []
+    last event. Returns the worker killed and (network, position, last event) then."""
+    by_address = {worker.host.address: worker for worker in workers}
+    found: list[tuple[HostWorker, tuple[str, int, int]]] = []
     nudged = False
     positions = {slug: (
         f"SELECT '{slug}', (SELECT position FROM {schema(slug)}.view_positions "
         f"WHERE projection = 'handoff_views'), (SELECT coalesce(max(notification_id), 0) "
-        f"FROM {schema(slug)}.referralnetwork_events), EXISTS (SELECT 1 FROM pg_locks l "
-        f"JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.relation = "
+        f"FROM {schema(slug)}.referralnetwork_events), (SELECT host(a.client_addr) FROM "
+        f"pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.relation = "
         f"to_regclass('{schema(slug)}.view_positions') AND l.mode = 'RowShareLock' AND "
-        f"l.granted AND a.client_addr = '{host.address}')") for slug in NETWORKS}
+        f"l.granted LIMIT 1)") for slug in NETWORKS}
 
     def catching_up() -> bool:
         nonlocal nudged
-        assert worker.process.poll() is None, worker.log.read_text()[-3000:]
+        for worker in workers:
+            assert worker.process.poll() is None, worker.log.read_text()[-3000:]
         rows = []
         for query in positions.values():  # each on its own: one may be caught up already
             try:
@@ -196,9 +205,9 @@ def kill_mid_catch_up(site: Site, worker: HostWorker,
             except AssertionError as error:
                 if "does not exist" not in str(error):
                     raise  # (its views' tables are made by its first catch-up)
-        for slug, position, last, locked in rows:
-            if locked == "t" and 0 < int(position) < int(last):
-                found.append((slug, int(position), int(last)))
+        for slug, position, last, holder in rows:
+            if holder in by_address and 0 < int(position) < int(last):
+                found.append((by_address[holder], (slug, int(position), int(last))))
                 return True
         if not nudged and all(load.poll() is not None for load in loads.values()):
             for slug, load in loads.items():
@@ -209,9 +218,9 @@ def kill_mid_catch_up(site: Site, worker: HostWorker,
             # under way were started by those nudges alone
             nudged = True
         return False
-    wait_until(catching_up, 240, f"{host.role}'s worker to be catching a network up",
-               interval=0.02)
-    worker.kill()
+    wait_until(catching_up, 240, "a worker to be catching a network up", interval=0.02)
+    killed = found[0][0]
+    killed.kill()
     for slug, load in loads.items():
         assert load.wait(timeout=240) == 0, (site.logs / f"load-{slug}.log").read_text()
     return found[0]
