@@ -137,7 +137,9 @@ def measure(sizes: config.Sizes, progress: Any = print) -> dict[str, dict[str, f
             _world(installation.system(slug).application)
         # warm-up: imports, connections and caches of every process kind
         _run_children("commands", url, 2, [["alone"]])
-        alone = _run_children("commands", url, per_process * cores, [["alone"]])
+        # The same processes on one network: what many tenants cost, not what a second
+        # process on the cores costs (both runs share the cores with PostgreSQL alike).
+        alone = _run_children("commands", url, per_process, [["alone"]] * cores)
         together = _run_children("commands", url, per_process,
                                  [many[i::cores] for i in range(cores)])
         results["networks_commands"] = _result(together, alone, cores)

@@ -10,8 +10,9 @@ NOTES: dict[str, list[str]] = {
         "loaded and accepted) in the same database; the two take turns in ten rounds, so "
         "load from elsewhere on the shared machine hits both alike. Four writers are four "
         "threads sharing one application, as gunicorn's threads do. The engine runs with "
-        "its aggregate cache (`AGGREGATE_CACHE_SIZE`, default 1000), the baseline with "
-        "the library's defaults (no cache).",
+        "its aggregate cache (`AGGREGATE_CACHE_SIZE`, default 1000) and, on PostgreSQL, "
+        "its recorder (a command's events in one round trip, runtime/postgres_recorder.py), "
+        "the baseline with the library's defaults (no cache, the library's recorder).",
         "- Web: `gunicorn -c deploy/gunicorn.conf.py` (3 workers × 4 threads on 2 cores), "
         "driven by wrk (C, 2 threads, 16 connections, a warm-up of a fifth of the run first) "
         "with a signed-in session. Form POSTs each carry a fresh idempotency key and take "
@@ -100,12 +101,11 @@ NOTES: dict[str, list[str]] = {
         "insert). If it is missed, measure the two in turns, as the command path does.",
     ],
     "networks_commands": [
-        "Both sides got faster with the look at the log (one network alone the most: all "
-        "its aggregates stay in one process's cache), so the ratio fell from 0.99× to "
-        "0.76–0.82× while the ten networks' rate per core rose by half (230 → 359 "
-        "referrals/s). What is left per network and process: its own connection pool, "
-        "cache and look at its log. If it is missed, profile a process serving five "
-        "networks.",
+        "Until 2026-12-01 the baseline was one process on one network while the ten "
+        "networks ran in two processes, so the ratio held the cost of a second process "
+        "sharing two cores with PostgreSQL as well (0.74–0.82×); both sides now run the "
+        "same processes, as this row's method says. What is left per network and process: "
+        "its own connection pool, cache and look at its log.",
     ],
     "inbox": [
         "Profiled (pyinstrument, 300 requests of the 50-row inbox in-process) before this "
@@ -124,16 +124,31 @@ NOTES: dict[str, list[str]] = {
     "post": [
         "A form POST runs the command path (see above) plus the session, the CSRF check, "
         "the form and the redirect. With 16 clients always waiting, latency is clients ÷ "
-        "throughput, and the tail came from stalls that hit a whole worker: gunicorn "
+        "throughput: on 2026-12-01 the machine's speed changed by half between runs of the "
+        "same code (the bare form POST 808 to 2,820 requests/s), and p99 with it (75 to "
+        "240 ms). The library's save holds the events table's lock across two round trips "
+        "(insert, then commit), and between them the thread waits for the interpreter "
+        "lock; the engine's recorder now saves in one statement (the lock taken and "
+        "released inside the database). gunicorn's gthread workers keep a client's "
+        "connection where it was accepted, and one worker often took most of the 16 "
+        "(seen as 16/0/0 and 2/3/11 with `ss`): that worker's share of one core then "
+        "serves most clients, which halved the rate in such runs. `worker_connections` "
+        "near the thread count would spread them, but idle browser connections would then "
+        "hold every slot for the keep-alive's 5 s, so it is left as it is; behind a "
+        "reverse proxy without upstream keep-alive each request is a new connection, "
+        "taken by a free worker. Earlier causes: gunicorn "
         "replaced each worker after 2,000 requests (during the run: a fresh process with "
         "an empty cache; now 20,000), and the garbage collector's full passes over the "
         "worker's startup objects (about 80 ms each; frozen now). Each POST also waited "
         "for its nudge to reach Redis (the CLI's flush ran in requests too; it no longer "
         "does), looked up its idempotency key before deciding (now only its repeat is "
         "looked up, when its save or its decision fails) and fast-forwarded the cached "
-        "account, organisations and case (one look at the log now). If it is missed, the "
-        "nudge's Celery message (about 0.4 ms of CPU per POST in kombu) is the next "
-        "cost to share among several POSTs.",
+        "account, organisations and case (one look at the log now, shared by the requests "
+        "that wait while another thread looks). What is left per POST (py-spy, only "
+        "samples holding the interpreter lock): the save 16 %, gunicorn's own loop 15 %, "
+        "the viewer's account, the session, CSRF and limits before the view 14 %, the "
+        "case's load and copy 12 %, the nudge's "
+        "Celery message 4 %.",
     ],
     "projections": [
         "`views rebuild` projects into a scratch SQLite file and copies the tables into "
@@ -193,9 +208,9 @@ NOTES: dict[str, list[str]] = {
 # What each row's figure is bound by (from profiles: pyinstrument and cProfile), shown for
 # every row of the table.
 BOUND: dict[str, str] = {
-    "commands_1": "the database's commits: two saves per referral, as for the bare library; "
-                  "the engine adds one look at the log per command (its aggregates come "
-                  "from its cache) and its checks",
+    "commands_1": "the database's commits: two saves per referral, as for the bare library "
+                  "(the engine's in one round trip each); the engine adds one look at the "
+                  "log per command (its aggregates come from its cache) and its checks",
     "commands_4": "as with one writer; the threads share the process's cache and the database",
     "commands_sqlite_1": "SQLite's commits (one file, synchronous); the engine adds its look "
                          "at the log and its checks, as on PostgreSQL",

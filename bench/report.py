@@ -138,7 +138,8 @@ def _network_rows(commands: dict[str, Any], projections: dict[str, Any]) -> list
         Row("networks_commands", f"Command path, {n} networks at once: referrals sent and "
             f"accepted by {cores} processes round-robin over the networks",
             figure(commands, "engine", "referrals"),
-            figure(commands, "bare", "referrals") + "; one network alone, one process",
+            figure(commands, "bare", "referrals") + f"; one network alone, the same {cores} "
+            "processes",
             c_ratio, "≥ 0.8× per core", c_ratio >= 0.8),
         Row("networks_projections", f"Projections, {n} networks at once: views caught up "
             f"from {projections['events']:,} events ({projections['events'] // n:,} each) by "

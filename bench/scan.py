@@ -7,7 +7,6 @@ a million referrals first would take far longer than the scan it prepares."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any

@@ -61,6 +61,7 @@ class SerialisedRepository(Repository[UUID]):
         self._shared: set[UUID] = set()  # cached objects handed out without a copy
         self._log = log
         self._looking = threading.Lock()  # one look at a time; loads go on meanwhile
+        self._looks_begun = 0  # counts the looks, so a request can share a later one
         self._log_lock = threading.Lock()  # the listing below, held only to read or change it
         # The log has been read up to ``_seen`` (a notification id); the newest change of
         # every aggregate changed after ``_listed_after`` is in ``_changed_at``, oldest
@@ -92,7 +93,7 @@ class SerialisedRepository(Repository[UUID]):
             return None
         end = looks.get(id(self))
         if end is None:
-            end = looks[id(self)] = self.look_at_log()
+            end = looks[id(self)] = self.look_at_log(self.look_wanted())
         return end
 
     def look_again(self) -> None:
@@ -100,12 +101,27 @@ class SerialisedRepository(Repository[UUID]):
         if looks is not None:
             looks.pop(id(self), None)
 
-    def look_at_log(self) -> int | None:
+    def look_wanted(self) -> int:
+        """A token for :meth:`look_at_log`: how many looks had begun when one was wanted."""
+        with self._log_lock:
+            return self._looks_begun
+
+    def look_at_log(self, wanted: int | None = None) -> int | None:
+        """Reads the log's rows after the last ones seen; returns how far it reached. With
+        ``wanted`` (from :meth:`look_wanted`), a look that began after it and has ended
+        will do: its query started after whatever the caller must see was committed. Under
+        load, the threads that wait while one thread looks then share the next look
+        instead of each asking the database in turn."""
         if self._log is None or self.cache is None:
             return None
         # Only a look changes ``_seen``, and one looks at a time, so it can be read here
         # and the query run without holding up the loads of other threads.
         with self._looking:
+            with self._log_lock:
+                if wanted is not None and self._looks_begun > wanted \
+                        and self._seen is not None:
+                    return self._seen
+                self._looks_begun += 1
             seen = self._log_seen()
             if seen is None:
                 end = self._log.max_notification_id() or 0

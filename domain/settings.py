@@ -204,6 +204,8 @@ class Settings:
                 "POSTGRES_MAX_OVERFLOW": query.get("max_overflow", ["10"])[0],
                 "POSTGRES_CONNECT_TIMEOUT": query.get("connect_timeout", ["5"])[0],
                 "POSTGRES_LOCK_TIMEOUT": "5",
+                # A command's events in one round trip (see the module).
+                "APPLICATION_RECORDER_TOPIC": "runtime.postgres_recorder:OneTripRecorder",
             }
             if "schema" in query:
                 env["POSTGRES_SCHEMA"] = query["schema"][0]

@@ -8,6 +8,8 @@ overwrites)."""
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import json
 import uuid
@@ -173,9 +175,16 @@ def load_form(schema: type[Schema], extra: dict[str, Any] | None = None) -> dict
         raw[key] = values if many else values[-1]
     raw.update(extra or {})
     try:
-        return schema().load(raw)
+        return _instance(schema).load(raw)
     except ValidationError as e:
         raise FormError(_flatten(e.messages), raw) from None
+
+
+@functools.cache
+def _instance(schema: type[Schema]) -> Schema:
+    """One instance per form: a schema holds no state between loads (marshmallow 4 has no
+    context), and making one copies all its fields, a visible share of every form POST."""
+    return schema()
 
 
 def _flatten(messages: Any) -> dict[str, list[str]]:

@@ -4,6 +4,7 @@ older than what was committed before the request began."""
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -84,6 +85,29 @@ def test_a_request_looks_at_the_log_once_and_asks_nothing_of_unchanged_aggregate
     # Outside a request (a worker, the CLI) every load asks the store, as before.
     organisation(application, "psz", world)
     assert asked.events == [world.org("psz")]
+
+
+def test_requests_waiting_while_one_looks_share_the_next_look_but_never_an_earlier_one(
+        world: World, other: ReferralNetwork, monkeypatch: pytest.MonkeyPatch) -> None:
+    application = world.application
+    repository = application.repository
+    assert isinstance(repository, SerialisedRepository)
+    elsewhere = copy.copy(world)  # the same people, writing through the other process
+    elsewhere.application = other
+    repository.look_at_log()
+    asked = Asked(application, monkeypatch)
+    waiting = repository.look_wanted()  # a request wants a look while another thread looks
+    elsewhere.open_case()
+    end = repository.look_at_log(repository.look_wanted())  # the next look
+    assert asked.looks == 1 and end == application.recorder.max_notification_id()
+    # It began after the waiting request wanted one: shared, no query of its own.
+    assert repository.look_at_log(waiting) == end and asked.looks == 1
+    # A look that began before a request wanted one does not do: it looks itself and sees
+    # what was committed in between.
+    wanted = repository.look_wanted()
+    elsewhere.open_case()
+    assert repository.look_at_log(wanted) == application.recorder.max_notification_id() > end
+    assert asked.looks == 2
 
 
 def test_a_change_saved_by_another_process_is_seen_by_the_next_request(

@@ -87,6 +87,7 @@ class NetworkSessions(SecureCookieSessionInterface):
 
     # (cookie, secret) → (its data, when it was signed), or ({}, None) when forged
     _installation_sessions: dict[tuple[str, Any], tuple[Any, Any]] = {}
+    _serializers: dict[tuple[Any, str], URLSafeTimedSerializer] = {}
 
     def _network(self) -> str | None:
         return network_of_request() if request else None
@@ -104,20 +105,28 @@ class NetworkSessions(SecureCookieSessionInterface):
         slug = self._network()
         if not app.secret_key:
             return None
-        return URLSafeTimedSerializer(
-            app.secret_key, salt=f"{self.salt}:{slug}" if slug else self.salt,
-            serializer=self.serializer,
-            signer_kwargs={"key_derivation": self.key_derivation,
-                           "digest_method": self.digest_method})
+        return self._serializer(app.secret_key, f"{self.salt}:{slug}" if slug else self.salt)
+
+    def _serializer(self, secret_key: Any, salt: str) -> URLSafeTimedSerializer:
+        """One per key and salt: making one runs its serializer once (to see whether it
+        writes text), a visible share of every request when done per request. It keeps
+        no state between calls."""
+        key = (secret_key, salt)
+        serializer = self._serializers.get(key)
+        if serializer is None:
+            if len(self._serializers) >= 1000:
+                self._serializers.clear()
+            serializer = self._serializers[key] = URLSafeTimedSerializer(
+                secret_key, salt=salt, serializer=self.serializer,
+                signer_kwargs={"key_derivation": self.key_derivation,
+                               "digest_method": self.digest_method})
+        return serializer
 
     def installation_session(self, app: Flask, max_age: float) -> dict[str, Any]:
         """The installation's own session (the root cookie) read from within a network's
         request: the networks whose password the person proved at the installation's
         sign-in."""
-        serializer = URLSafeTimedSerializer(
-            app.secret_key or "", salt=self.salt, serializer=self.serializer,
-            signer_kwargs={"key_derivation": self.key_derivation,
-                           "digest_method": self.digest_method})
+        serializer = self._serializer(app.secret_key or "", self.salt)
         value = request.cookies.get(super().get_cookie_name(app))
         if not value:
             return {}
