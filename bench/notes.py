@@ -95,10 +95,11 @@ NOTES: dict[str, list[str]] = {
         "As with one writer (see above).",
     ],
     "privacy_page": [
-        "Medians of in-process requests, the protected page measured after the plain one; "
-        "0.77× to 0.94× in three runs of the same code. The page's own cost of encryption "
-        "and the read audit is about a millisecond (decrypting the case's events, one "
-        "insert). If it is missed, measure the two in turns, as the command path does.",
+        "Medians of in-process requests. Until 2026-12-01 the protected page was measured "
+        "after the plain one, and the ratio moved between 0.75× and 0.94× over runs of the "
+        "same code; the two are now requested in turns, so load from elsewhere hits both "
+        "alike. The page's own cost of encryption and the read audit is about a millisecond "
+        "(decrypting the case's events, one insert).",
     ],
     "networks_commands": [
         "Until 2026-12-01 the baseline was one process on one network while the ten "
@@ -118,8 +119,12 @@ NOTES: dict[str, list[str]] = {
         "organisation from the cache after one look at the log (see the command path), "
         "which also gives the lists' freshness its end of the log; and the worker freezes "
         "what it made while starting (`gc.freeze()` in web/wsgi.py), so the garbage "
-        "collector's full passes no longer stop a worker for about 80 ms. If it is missed, "
-        "profile again: what is left is rendering and escaping the cells.",
+        "collector's full passes no longer stop a worker for about 80 ms. 0.55–0.65× in "
+        "four runs of 2026-12-01 night on a faster machine, 0.54× and 0.48× in the two "
+        "runs that morning (the bare page itself 334–396 requests/s instead of 585, and "
+        "gunicorn's workers keep each client's connection where it was accepted, see the "
+        "form POST). If it is missed, profile again: what is left is rendering and "
+        "escaping the cells.",
     ],
     "post": [
         "A form POST runs the command path (see above) plus the session, the CSRF check, "
@@ -163,7 +168,10 @@ NOTES: dict[str, list[str]] = {
         "wrapper Python 3.11 builds per access to a singledispatchmethod "
         "(readmodel/projections/dispatch.py): a quarter less time per event. If it is "
         "missed, profile again; the baseline's own rate varies by half between runs on "
-        "this shared machine (1,559 and 2,606 events/s in two runs a day apart).",
+        "this shared machine (1,559 and 2,606 events/s in two runs a day apart, 812 on "
+        "2026-12-01 at 03:36 and 763 at 04:36, when the rebuild reached 2,537 and 2,453 "
+        "events/s, 3.13× and 3.22× the runner; 5,442 events/s, 2.22×, the night before on "
+        "a faster machine: the ratio holds, the absolute line depends on the machine).",
     ],
     "lag": [
         "The nudge goes through Redis to the worker, which then reads and applies the new "
@@ -185,7 +193,9 @@ NOTES: dict[str, list[str]] = {
         "`history_rows` (~15 %). The bare read of the same events takes a tenth of the "
         "page. Label tables translated once per language and dates written from their fixed "
         "patterns took this page from 229 ms to about 90 ms. What would close the rest, if "
-        "it is missed again: the row markup inline instead "
+        "it is missed again (on 2026-12-01 at 03:36 and 04:36 it was 187 and 258 ms while "
+        "the bare read of the same events took 53.9 and 59.5 ms instead of 23.0 ms the night "
+        "before: a machine half as fast): the row markup inline instead "
         "of a macro call per row, and `history_rows` reusing the replay it does anyway for "
         "the access check; or pages of a few hundred rows with the CSV for the whole "
         "history.",
@@ -196,7 +206,8 @@ NOTES: dict[str, list[str]] = {
         "event, so the rendering described above remains. Snapshots every 100 events "
         "(`snapshotting_intervals = {Case: 100, Referral: 100}` on the application) would "
         "make that load cheap without a manual snapshot; the rendering fixes above are what "
-        "bring the page under the target.",
+        "bring the page under the target (97 ms on the faster machine of the night before "
+        "2026-12-01, 140 and 229 ms in that morning's two runs).",
     ],
     "networks_projections": [
         "Bound by the database's writes, as the rebuild is; several processes catch up "
