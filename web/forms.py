@@ -180,10 +180,12 @@ def load_form(schema: type[Schema], extra: dict[str, Any] | None = None) -> dict
         raise FormError(_flatten(e.messages), raw) from None
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)
 def _instance(schema: type[Schema]) -> Schema:
     """One instance per form: a schema holds no state between loads (marshmallow 4 has no
-    context), and making one copies all its fields, a visible share of every form POST."""
+    context), and making one copies all its fields, a visible share of every form POST.
+    Bounded: the referral form is a class per set of choices (web/cases/forms.py), made
+    again when its own table is emptied."""
     return schema()
 
 
