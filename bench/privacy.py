@@ -4,15 +4,13 @@ read audit on — as installed — against the same run with them off, on the sa
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from bench import config
 from bench.commands import _rates, _seconds, engine_writer
-from bench.timing import WARM_UP
+from bench.timing import medians_in_turns
 from domain.settings import Settings
 from runtime.bootstrap import bootstrap
 from testbed.web import sign_in, web_world
@@ -60,22 +58,13 @@ def _case_page(url: str, protected: bool) -> Iterator[Callable[[], None]]:
 
 
 def _case_pages_ms(repeats: int) -> tuple[float, float]:
-    """Medians of the protected and the plain page, requested in turns: a burst of load
-    elsewhere on the shared machine hits both alike (measured one after the other, the
-    ratio moved between 0.75× and 0.94× over runs of the same code)."""
+    """Medians of the protected and the plain page, requested in turns (measured one after
+    the other, the ratio moved between 0.75× and 0.94× over runs of the same code)."""
     with config.scratch_schema("page_on") as on, config.scratch_schema("page_off") as off, \
             _case_page(config.schema_url(on), True) as protected, \
             _case_page(config.schema_url(off), False) as plain:
-        for page in (protected, plain):  # warm both: first imports, templates, caches
-            for _ in range(WARM_UP):
-                page()
-        times: tuple[list[float], list[float]] = ([], [])
-        for _ in range(repeats * 3):
-            for page, taken in zip((protected, plain), times):
-                start = time.perf_counter()
-                page()
-                taken.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times[0]), statistics.median(times[1])
+        page_on, page_off = medians_in_turns([protected, plain], repeats * 3)
+    return page_on, page_off
 
 
 def measure(sizes: config.Sizes) -> dict[str, dict[str, Any]]:

@@ -9,7 +9,6 @@ overwrites)."""
 from __future__ import annotations
 
 import functools
-
 import hashlib
 import json
 import uuid
