@@ -34,7 +34,7 @@ from readmodel.runner import PROJECTION, ViewUpdater
 from readmodel.schema import (
     SCHEMA_VERSION, VIEW_INDEXES, VIEW_TABLES, create_shadow_tables, create_view_indexes,
     drop_shadow_tables, shadow_schema)
-from readmodel.store import Cursor, ViewStore, postgres_connection
+from readmodel.store import DEADLOCK_DETECTED, Cursor, ViewStore, postgres_connection
 
 SHADOW = "shadow_"
 # The phases, in order, by the names /health and the operators' page show.
@@ -42,6 +42,8 @@ PROJECTING, COPYING, FOLLOWING, SWAPPING, DONE = (
     "projecting", "copying", "following", "swapping", "done")
 # Progress is written at most this often (it is one small transaction in the live store).
 REPORT_EVERY_SECONDS = 1.0
+# A swap that lost a deadlock to a read runs again, this often at most.
+SWAP_ATTEMPTS = 5
 # A rebuild that has not reported for this long was interrupted.
 ABANDONED_AFTER_SECONDS = 120
 
@@ -305,7 +307,25 @@ class Rebuild:
         so their position cannot move: the shadow takes in the events they have and it has
         not; the webhook deliveries of the events it has and they have not join the live
         outbox (which outlives every rebuild)."""
-        self._enter(SWAPPING, 0, 1)
+        for attempt in range(1, SWAP_ATTEMPTS + 1):
+            self._enter(SWAPPING, 0, 1)
+            try:
+                tail = self._swap_once()
+                break
+            except Exception as error:
+                # A read of two live tables may hold the one the swap drops next while
+                # waiting for one it dropped; the server ends one of the two, mostly the
+                # read (which runs again, readmodel.store), seldom the swap: all of it was
+                # undone, so it runs again.
+                if attempt == SWAP_ATTEMPTS or \
+                        getattr(error, "sqlstate", None) != DEADLOCK_DETECTED:
+                    raise
+        if self.on_progress is not None:
+            now = _now()
+            self.on_progress(Progress(DONE, 1, 1, now, 1, now, finished_at=now))
+        return tail
+
+    def _swap_once(self) -> int:
         with self.live.transaction() as cur:
             if self.live.dialect == "postgres":
                 # Tables are dropped and renamed: no process may create the live views'
@@ -334,9 +354,6 @@ class Rebuild:
                 cur.execute(f"DROP TABLE {SHADOW}{name}")
             self._phase = (DONE, _now(), 1)
             self._record(cur, DONE, 1, 1, finished=True)
-        if self.on_progress is not None:
-            now = _now()
-            self.on_progress(Progress(DONE, 1, 1, now, 1, now, finished_at=now))
         return tail
 
     def _project_tail(self, shadow: Cursor, start: int, end: int) -> int:

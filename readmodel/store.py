@@ -123,6 +123,11 @@ class ViewStore:
         yield Cursor(self, self.connection().cursor())
 
 
+# PostgreSQL's SQLSTATE for a transaction ended to break a deadlock.
+DEADLOCK_DETECTED = "40P01"
+READ_ATTEMPTS = 3
+
+
 class Cursor:
     """A cursor that speaks the store's SQL dialect."""
 
@@ -131,8 +136,27 @@ class Cursor:
         self.cursor = cursor
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        self.cursor.execute(self.store.sql(sql), tuple(params))
-        return self
+        statement, values = self.store.sql(sql), tuple(params)
+        for attempt in range(1, READ_ATTEMPTS + 1):
+            try:
+                self.cursor.execute(statement, values)
+                return self
+            except Exception as error:
+                if attempt == READ_ATTEMPTS or not self._read_may_run_again(error):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _read_may_run_again(self, error: Exception) -> bool:
+        """A read that was its own transaction and lost a deadlock: a rebuild's swap drops
+        the live tables one by one, and a read of two of them may hold the one the swap
+        wants next while waiting for one it has. The server ends the read; run again, it
+        waits behind the swap and reads the new tables. Inside a transaction the caller
+        must start over, so the error goes on."""
+        if getattr(error, "sqlstate", None) != DEADLOCK_DETECTED:
+            return False
+        from psycopg import pq
+
+        return self.cursor.connection.info.transaction_status == pq.TransactionStatus.IDLE
 
     @property
     def rowcount(self) -> int:

@@ -116,6 +116,28 @@ def test_an_unreachable_database_fails_readiness(application: ReferralNetwork, s
     assert client.get("/health/live").status_code == 200
 
 
+def test_a_request_that_lost_a_lock_conflict_is_answered_503_alone(
+        application: ReferralNetwork, settings: Settings, tmp_path: Path) -> None:
+    """A deadlock or a lock waited for too long ends one request with 503 and Retry-After;
+    unlike a database that went away, the process goes on answering the others."""
+    import psycopg
+
+    app = served(application, settings, tmp_path)
+    raised = {"deadlock": psycopg.errors.DeadlockDetected,
+              "lock": psycopg.errors.LockNotAvailable,
+              "gone": psycopg.OperationalError}
+    app.add_url_rule("/test-raises/<kind>", "test_raises",
+                     lambda kind: (_ for _ in ()).throw(raised[kind]("a test's error")))
+    client = app.test_client()
+    for kind in ("deadlock", "lock"):
+        answer = client.get(f"/test-raises/{kind}")
+        assert (answer.status_code, answer.headers["Retry-After"]) == (503, "5")
+        assert client.get("/health/live").status_code == 200
+        assert client.get("/anmelden").status_code == 200, kind
+    assert client.get("/test-raises/gone").status_code == 503
+    assert client.get("/anmelden").status_code == 503  # an outage: refused until probed
+
+
 def test_metrics_label_route_rules_count_command_outcomes_and_read_the_store(
         application: ReferralNetwork, settings: Settings, updater: ViewUpdater,
         tmp_path: Path) -> None:

@@ -18,8 +18,10 @@ from readmodel import queries
 from readmodel.rebuild import (
     COPYING, DONE, FOLLOWING, PROJECTING, Progress, Rebuild, RebuildRunning, last_progress)
 from readmodel.runner import ViewUpdater
-from readmodel.store import ViewStore
+from readmodel.schema import VIEW_TABLES
+from readmodel.store import ViewStore, postgres_connection
 from testbed.web import give_passwords, sign_in
+from testbed.processes import wait_until
 from testbed.world import World, backlog
 
 REFERRAL_LINK = re.compile(r'href="/vermittlungen/[0-9a-f-]{36}"')
@@ -269,3 +271,90 @@ def test_a_rebuild_whose_lock_was_lost_stops_before_it_replaces_anything(
         rebuild.run()
     assert queries.dump(updater.store) == before  # the live views as they were
     assert len(shadow_tables(updater.store)) == 0  # nothing was copied
+
+
+def _session(store: ViewStore) -> Any:
+    """A connection of its own to the views' schema, as another process would have."""
+    conn = postgres_connection(store.env, 5)
+    conn.execute(f'SET search_path TO "{store.env["POSTGRES_SCHEMA"]}"')
+    conn.commit()
+    return conn
+
+
+def wait_for_a_lock_wait(store: ViewStore, statement_start: str) -> None:
+    """Until another session's statement beginning so waits for a lock."""
+    with _session(store) as watcher:
+        watcher.autocommit = True
+        wait_until(lambda: watcher.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE %s", (statement_start + "%",)).fetchone()[0] == 1, 120,
+            f"{statement_start} … to wait for a lock")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_read_that_loses_a_deadlock_to_a_swap_runs_again_and_reads_the_new_tables(
+        updater: ViewUpdater) -> None:
+    """A page's read of two views holds the first while it waits for the second, which a
+    swap has dropped; the swap then wants the first. The server ends the read (it waited
+    first); the read runs again, waits for the swap and reads what the swap put in place."""
+    store = ViewStore(None, prefix="pair_", env=updater.store.env)
+    with store.transaction() as cur:
+        for prefix, value in (("pair_", "old"), ("shadow_pair_", "new")):
+            cur.execute(f"CREATE TABLE {prefix}first (id INT PRIMARY KEY, value TEXT)")
+            cur.execute(f"CREATE TABLE {prefix}second (id INT PRIMARY KEY, value TEXT)")
+            cur.execute(f"INSERT INTO {prefix}first VALUES (1, '{value}')")
+            cur.execute(f"INSERT INTO {prefix}second VALUES (1, '{value}')")
+    swap = _session(store)
+    swap.execute("DROP TABLE pair_second")  # the swap's first table: the read must wait
+    read: list[Any] = []
+
+    def page() -> None:
+        try:
+            with store.reading() as cur:
+                read.extend(cur.all("SELECT f.value AS first, s.value AS second "
+                                    "FROM {p}first f JOIN {p}second s ON s.id = f.id"))
+        except Exception as error:  # noqa: BLE001 — what the test looks for
+            read.append(error)
+
+    reader = threading.Thread(target=page)
+    reader.start()
+    wait_for_a_lock_wait(store, "SELECT f.value")
+    swap.execute("DROP TABLE pair_first")  # waits for the read: a deadlock
+    swap.execute("ALTER TABLE shadow_pair_first RENAME TO pair_first")
+    swap.execute("ALTER TABLE shadow_pair_second RENAME TO pair_second")
+    swap.commit()
+    reader.join(60)
+    assert read == [{"first": "new", "second": "new"}]
+    swap.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_swap_that_loses_a_deadlock_runs_again(
+        world: World, settings: Any, updater: ViewUpdater, tmp_path: Path) -> None:
+    """Seldom the swap waits first and the server ends it: it is undone and runs again."""
+    backlog(world, 20)
+    updater.catch_up()
+    first, last = VIEW_TABLES[0], VIEW_TABLES[-1]
+    reader = _session(updater.store)
+    reader.execute(f"SELECT count(*) FROM view_{last}")  # holds it until its commit
+    outcome: list[Any] = []
+
+    def rebuild() -> None:
+        try:
+            outcome.append(Rebuild(world.application, updater.store, tmp_path).run())
+        except Exception as error:  # noqa: BLE001 — what the test looks for
+            outcome.append(error)
+
+    rebuilding = threading.Thread(target=rebuild)
+    rebuilding.start()
+    wait_for_a_lock_wait(updater.store, f"DROP TABLE IF EXISTS view_{last}")
+    reader.execute(f"SELECT count(*) FROM view_{first}")  # dropped by the swap: a deadlock
+    reader.commit()
+    rebuilding.join(120)
+    assert len(outcome) == 1 and isinstance(outcome[0], int), outcome
+    assert last_progress(updater.store).phase == DONE  # type: ignore[union-attr]
+    views, _ = fresh_views(world, settings)
+    assert queries.dump(updater.store) == views
+    reader.close()

@@ -40,6 +40,14 @@ def database_errors() -> tuple[type[BaseException], ...]:
     return (*found, psycopg.OperationalError, psycopg.InterfaceError)
 
 
+def is_lock_conflict(error: BaseException) -> bool:
+    """A deadlock, a serialisation failure or a lock waited for too long: the server is
+    there and this request lost to another one. Answered like an outage (try again in a
+    moment), but the process does not refuse every other request meanwhile."""
+    sqlstate = getattr(error, "sqlstate", None) or ""
+    return sqlstate.startswith("40") or sqlstate == "55P03"
+
+
 class DatabaseUnavailable(Exception):
     """Raised before a request reaches the database while it is known to be down."""
 
@@ -143,7 +151,7 @@ def init_app(app: Flask) -> None:
 
     def database_error(error: BaseException) -> Any:
         outage = network_outage(g.get("system"))
-        if outage is not None:
+        if outage is not None and not is_lock_conflict(error):
             outage.noticed(error)
         store = _read_store()
         if store is not None:
