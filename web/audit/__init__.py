@@ -11,7 +11,7 @@ bp = Blueprint("audit", __name__, url_prefix="/pruefung")
 @bp.context_processor
 def readable() -> dict[str, object]:
     """The history's rows in words (web.audit.readable), for the pages and the print."""
-    from web.audit.readable import summary, who
-    return {"summary": summary, "who": who}
+    from web.audit.readable import lines
+    return {"history_lines": lines}
 
 from web.audit import routes  # noqa: E402,F401  (registers the routes)

@@ -6,7 +6,8 @@ ids. One table says how each detail of an event reads; a detail not in it is int
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -16,8 +17,9 @@ from flask_babel import lazy_gettext as _l
 
 from domain.base import Erased
 from web.audit.history import HistoryRow
-from web.labels import GROUNDS, HELPED_LABELS, HOUSING_STAGE, KIND, RESIDENCE_STATUS, SECTOR, \
-    STAGE, UNDERSTOOD_LABELS, URGENCY, day, label, need_label
+from web.labels import CASE_STATUS, EVENT, GROUNDS, HELPED_LABELS, HOUSING_STAGE, KIND, \
+    RESIDENCE_STATUS, SECTOR, STAGE, STATUS, UNDERSTOOD_LABELS, URGENCY, day, label, \
+    need_label, when
 
 
 def _need(code: Any) -> str:
@@ -60,7 +62,7 @@ def _person(person: Any) -> str:
         return _shown(person, _text)
     from web.labels import language_names
     parts = []
-    for key, name in PERSON.items():
+    for key in PERSON:
         value = person.get(key)
         if value in (None, "", []):
             continue
@@ -72,7 +74,7 @@ def _person(person: Any) -> str:
             text = gettext("yes") if value else gettext("no")
         else:
             text = str(value)
-        parts.append(f"{name}: {text}")
+        parts.append(f"{label(PERSON, key)}: {text}")
     return ", ".join(parts)
 
 
@@ -112,6 +114,9 @@ DETAILS: dict[str, tuple[Any, Callable[[Any], str]]] = {
     "what_would_help": (_l("what would have helped"), _text),
     "due_at": (_l("to be recorded by"), _day),
 }
+# Each detail's name alone, so it is translated once per language (web.labels.label), not
+# through Babel's catalog on every row of a long history.
+DETAIL_NAMES = {key: name for key, (name, _show) in DETAILS.items()}
 # Details that name a field's new value, with the detail naming its old one where the
 # event itself carries it (else web.audit.history keeps the value from before the event).
 CHANGES = {"housing_stage": None, "residence_status": None, "lead_caseworker": None,
@@ -139,7 +144,7 @@ def facts(row: HistoryRow) -> list[tuple[str, str]]:
     for key, value in details.items():
         if key not in DETAILS:
             continue
-        name, show = DETAILS[key]
+        show = DETAILS[key][1]
         if value in (None, "", []) and key not in CHANGES:
             continue  # nothing said: nothing to read (a consent for a sector names no receiver)
         text = _shown(value, show)
@@ -150,7 +155,7 @@ def facts(row: HistoryRow) -> list[tuple[str, str]]:
                 text = f"{_shown(before, show)} → {text}"
         elif row.event == "Case.PersonDataCorrected" and key == "person":
             text = _person_change(row.before.get("person"), value)
-        shown.append((str(name), text))
+        shown.append((label(DETAIL_NAMES, key), text))
     return shown
 
 
@@ -158,9 +163,10 @@ def _person_change(before: Any, after: Any) -> str:
     """Only the person's fields that changed, each "before → after"."""
     if not isinstance(before, dict) or not isinstance(after, dict):
         return _shown(after, _person)
-    changed = [f"{name}: {_person({key: before.get(key)}).partition(': ')[2] or '–'} → "
+    changed = [f"{label(PERSON, key)}: "
+               f"{_person({key: before.get(key)}).partition(': ')[2] or '–'} → "
                f"{_person({key: after.get(key)}).partition(': ')[2] or '–'}"
-               for key, name in PERSON.items() if before.get(key) != after.get(key)]
+               for key in PERSON if before.get(key) != after.get(key)]
     return "; ".join(changed) or "–"
 
 
@@ -179,3 +185,34 @@ def who(row: HistoryRow) -> str:
         return gettext("the person themself, on their own page")
     return f"{row.user_name} ({role}, {row.organisation})" if row.organisation \
         else f"{row.user_name} ({role})"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One row of the history as the page and the print show it, every cell in words."""
+
+    at: str
+    who: str
+    subject: str  # the case's reference, or "Vermittlung"/"Fall"
+    what: str
+    facts: str
+    state: str  # "vorher → nachher", or the state it stays in
+    state_changed: bool
+
+
+def lines(rows: Iterable[HistoryRow], references: dict[Any, str]) -> list[Line]:
+    """The rows in words, made here in one pass rather than cell by cell in the template
+    (a call from a template costs more than the work of a cell, and a case's history has
+    a thousand rows)."""
+    subjects = {"referral": gettext("Referral"), "case": gettext("Case")}
+    made = []
+    for row in rows:
+        states = STATUS if row.subject == "referral" else CASE_STATUS
+        before, after = label(states, row.state_before), label(states, row.state_after)
+        made.append(Line(
+            at=when(row.at), who=who(row),
+            subject=references.get(row.subject_id, subjects.get(row.subject, "")),
+            what=label(EVENT, row.what), facts=summary(row),
+            state=f"{before} → {after}" if before and before != after else after,
+            state_changed=bool(row.state_after) and row.state_after != row.state_before))
+    return made
