@@ -34,6 +34,8 @@ class WorkingCalendar:
         # Each deadline asks about every day until it (a rebuild: millions of times); the
         # holidays library's lookup costs more than the answer kept (a few hundred a year).
         self._working: dict[date, bool] = {}
+        # (day, working days) → the deadline: a rebuild asks for the same few thousand.
+        self._after: dict[tuple[date, int], datetime] = {}
 
     def is_working_day(self, day: date) -> bool:
         working = self._working.get(day)
@@ -51,13 +53,16 @@ class WorkingCalendar:
 
     def add_working_days(self, start: datetime, days: int) -> datetime:
         """The end of the ``days``-th working day after the day of ``start``."""
-        day = start.astimezone(self.tz).date()
-        counted = 0
-        while counted < days:
-            day += timedelta(days=1)
-            if self.is_working_day(day):
-                counted += 1
-        return self.end_of(day)
+        first = start.astimezone(self.tz).date()
+        end = self._after.get((first, days))
+        if end is None:
+            day, counted = first, 0
+            while counted < days:
+                day += timedelta(days=1)
+                if self.is_working_day(day):
+                    counted += 1
+            end = self._after[(first, days)] = self.end_of(day)
+        return end
 
     def working_time_between(self, start: datetime, end: datetime) -> timedelta:
         """The part of [start, end) that falls on working days."""

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any
 
 from domain.settings import Settings
@@ -28,6 +29,9 @@ def postgres_connection(env: dict[str, str], connect_timeout: int) -> Any:
         keepalives_interval=10, keepalives_count=3)
 
 
+STATEMENTS_KEPT = 2000  # statements built from values (none should be) stay uncached past it
+
+
 class ViewStore:
     def __init__(self, settings: Settings | None, prefix: str = "view_",
                  env: dict[str, str] | None = None) -> None:
@@ -39,6 +43,9 @@ class ViewStore:
         self.prefix = prefix
         self.scratch = False
         self._local = threading.local()
+        # Each statement's text in this store's dialect, by its text as written (a few
+        # hundred; a projection runs each of them millions of times in a rebuild).
+        self._statements: dict[str, str] = {}
 
     @classmethod
     def sqlite_file(cls, path: str, prefix: str) -> ViewStore:
@@ -95,8 +102,14 @@ class ViewStore:
             self._local.conn = None
 
     def sql(self, text: str) -> str:
-        text = text.replace("{p}", self.prefix)
-        return text.replace("?", "%s") if self.dialect == "postgres" else text
+        statement = self._statements.get(text)
+        if statement is None:
+            statement = text.replace("{p}", self.prefix)
+            if self.dialect == "postgres":
+                statement = statement.replace("?", "%s")
+            if len(self._statements) < STATEMENTS_KEPT:
+                self._statements[text] = statement
+        return statement
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -136,15 +149,23 @@ class Cursor:
         self.cursor = cursor
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        statement, values = self.store.sql(sql), tuple(params)
-        for attempt in range(1, READ_ATTEMPTS + 1):
+        statement = self.store.sql(sql)
+        try:
+            self.cursor.execute(statement, tuple(params))
+        except Exception as error:
+            if not self._read_may_run_again(error):
+                raise
+            self._run_again(statement, tuple(params))
+        return self
+
+    def _run_again(self, statement: str, params: tuple[Any, ...]) -> None:
+        for attempt in range(2, READ_ATTEMPTS + 1):
             try:
-                self.cursor.execute(statement, values)
-                return self
+                self.cursor.execute(statement, params)
+                return
             except Exception as error:
                 if attempt == READ_ATTEMPTS or not self._read_may_run_again(error):
                     raise
-        raise AssertionError("unreachable")
 
     def _read_may_run_again(self, error: Exception) -> bool:
         """A read that was its own transaction and lost a deadlock: a rebuild's swap drops
@@ -178,14 +199,23 @@ class Cursor:
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def _names(self) -> tuple[str, ...]:
-        return tuple(d[0] for d in self.cursor.description)
+        return tuple(map(itemgetter(0), self.cursor.description))
 
 
 # Times are ISO 8601 text in UTC with microseconds, so they sort as text (schema.py).
 def ts(moment: datetime | None) -> str | None:
+    global _last_ts
     if moment is None:
         return None
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    last = _last_ts
+    if last[0] is moment:  # an event's projectors write its timestamp several times
+        return last[1]
+    text = moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    _last_ts = (moment, text)  # one tuple: threads see the pair whole or not at all
+    return text
+
+
+_last_ts: tuple[datetime | None, str] = (None, "")
 
 
 def parse(text: str) -> datetime:
