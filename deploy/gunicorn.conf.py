@@ -24,7 +24,7 @@ worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
-keepalive = 5
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # A worker is replaced after this many requests, so a slow leak never grows unbounded. Not
 # more often: a new worker starts with an empty aggregate cache and imports the app, and at
 # 2000 the three workers were replaced every few seconds under load, the slowest requests

@@ -208,21 +208,22 @@ class WorkflowViews:
         case = cur.one("SELECT reference FROM {p}cases WHERE case_id = ?",
                        (str(e.case_id),))
         load_service = self._load_service(cur, e)
+        sent_at = ts(e.timestamp) if e.status == "requested" else None
+        next_stage, next_due_at, level = self._deadline(
+            cur, rid, status=e.status, urgency=e.urgency, kind=e.kind, sent_at=sent_at,
+            first_contact_at=None, holds=[], escalations=[], new=True)
         cur.execute(
             "INSERT INTO {p}referrals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, NULL, NULL, 0, '[]', '[]', NULL, NULL)",
+            "?, ?, ?, ?, '[]', '[]', NULL, NULL)",
             (rid, str(e.case_id), case["reference"] if case else None, e.need, e.urgency,
              e.kind, str(e.from_organisation_id), e.from_user, str(e.to_organisation_id),
              e.to_service_id, load_service, e.status,
              str(e.parent_referral_id) if e.parent_referral_id else None,
-             ts(e.timestamp) if e.status == "requested" else None, ts(e.timestamp),
-             e.originator_version))
+             sent_at, ts(e.timestamp), e.originator_version, next_stage, next_due_at, level))
         self._count_load(cur, {"load_service_id": load_service,
                                "to_organisation_id": str(e.to_organisation_id)},
                          None, load_kind(e.status, False))
-        case_id = str(e.case_id)
-        self._deadline(cur, rid)
-        self._timeline(cur, case_id, e, position)
+        self._timeline(cur, str(e.case_id), e, position)
 
     @project.register(Referral.Event)
     def _referral_changed(self, e: Any, cur: Cursor, position: int) -> None:
@@ -252,12 +253,18 @@ class WorkflowViews:
             waitlisted_at = ts(e.timestamp)
         elif name in STATUS_BY_EVENT:  # any other change of state leaves the list
             waitlisted_at = None
+        next_stage, next_due_at, level = self._deadline(
+            cur, rid, status=status, urgency=row["urgency"], kind=row["kind"],
+            sent_at=sent_at, first_contact_at=first_contact_at, holds=holds,
+            escalations=escalations)
         cur.execute(
             "UPDATE {p}referrals SET status = ?, sent_at = ?, from_user = ?, "
             "updated_at = ?, version = ?, holds = ?, escalations = ?, "
-            "first_contact_at = ?, waitlisted_at = ? WHERE referral_id = ?",
+            "first_contact_at = ?, waitlisted_at = ?, next_stage = ?, next_due_at = ?, "
+            "escalation_level = ? WHERE referral_id = ?",
             (status, sent_at, from_user, ts(e.timestamp), e.originator_version,
-             as_json(holds), as_json(escalations), first_contact_at, waitlisted_at, rid))
+             as_json(holds), as_json(escalations), first_contact_at, waitlisted_at,
+             next_stage, next_due_at, level, rid))
         self._count_load(cur, row, load_kind(old_status, row["waitlisted_at"] is not None),
                          load_kind(status, waitlisted_at is not None))
         if name == "FeedbackGiven":
@@ -267,7 +274,6 @@ class WorkflowViews:
                 k: row[k] for k in ("case_id", "need", "urgency", "kind",
                                     "from_organisation_id", "to_organisation_id",
                                     "parent_referral_id")})
-        self._deadline(cur, rid)
         self._timeline(cur, case_id, e, position)
 
     def _webhook_message(self, cur: Cursor, e: Any, position: int, status: str,
@@ -318,33 +324,30 @@ class WorkflowViews:
                             "WHERE organisation_id = ? AND service_id = ?",
                             (delta, row["to_organisation_id"], row["load_service_id"]))
 
-    def _deadline(self, cur: Cursor, referral_id: str) -> None:
-        """Recomputes the referral's next due stage, its deadline and escalation times."""
-        row = cur.one("SELECT * FROM {p}referrals WHERE referral_id = ?", (referral_id,))
-        assert row is not None
-        stage = running_stage(row["status"], row["first_contact_at"] is not None)
-        cur.execute("DELETE FROM {p}deadlines WHERE referral_id = ?", (referral_id,))
-        if stage is None or row["sent_at"] is None:
-            cur.execute("UPDATE {p}referrals SET next_stage = NULL, next_due_at = NULL, "
-                        "escalation_level = ? WHERE referral_id = ?",
-                        (len(json.loads(row["escalations"])), referral_id))
-            return
-        holds = [(parse(start), parse(end) if end else None)
-                 for start, end in json.loads(row["holds"])]
-        deadline = stage_deadline(self.network.deadlines, self.calendar,
-                                  urgency=row["urgency"],
-                                  lead_handoff=row["kind"] == "lead_handoff", stage=stage,
-                                  sent_at=parse(row["sent_at"]), holds=holds)
-        done = sum(1 for item in json.loads(row["escalations"])
-                   if item.split(":")[0] == stage)
+    def _deadline(self, cur: Cursor, referral_id: str, *, status: str, urgency: str,
+                  kind: str, sent_at: str | None, first_contact_at: str | None,
+                  holds: list[list[str | None]], escalations: list[str], new: bool = False,
+                  ) -> tuple[str | None, str | None, int]:
+        """The referral's next due stage, its deadline and escalation times, from the row as
+        it is about to be written: its deadline row is replaced here, and (next stage, due
+        at, escalation level) go into the referral's row with the rest of the change."""
+        stage = running_stage(status, first_contact_at is not None)
+        if not new:
+            cur.execute("DELETE FROM {p}deadlines WHERE referral_id = ?", (referral_id,))
+        if stage is None or sent_at is None:
+            return None, None, len(escalations)
+        deadline = stage_deadline(self.network.deadlines, self.calendar, urgency=urgency,
+                                  lead_handoff=kind == "lead_handoff", stage=stage,
+                                  sent_at=parse(sent_at),
+                                  holds=[(parse(start), parse(end) if end else None)
+                                         for start, end in holds])  # type: ignore[arg-type]
+        done = sum(1 for item in escalations if item.split(":")[0] == stage)
         times = [ts(t) for t in deadline.escalations]
         next_at = times[done] if done < len(times) else None
+        due_at = ts(deadline.due_at)
         cur.execute("INSERT INTO {p}deadlines VALUES (?, ?, ?, ?, ?, ?)",
-                    (referral_id, stage, ts(deadline.due_at), done + 1, next_at,
-                     as_json(times)))
-        cur.execute("UPDATE {p}referrals SET next_stage = ?, next_due_at = ?, "
-                    "escalation_level = ? WHERE referral_id = ?",
-                    (stage, ts(deadline.due_at), done, referral_id))
+                    (referral_id, stage, due_at, done + 1, next_at, as_json(times)))
+        return stage, due_at, done
 
     # -- notifications ------------------------------------------------------------------------
     @project.register(Notification.Created)
