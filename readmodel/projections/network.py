@@ -19,6 +19,7 @@ from domain.demand import DemandEstimate
 from domain.referral import (
     ENTERED_IN_ERROR, NO_CAPACITY, NOT_RESPONSIBLE, OTHER_GROUNDS, STATUS_AFTER_EVENT, Referral)
 from readmodel.projections.dispatch import handler
+from readmodel.projections.written import WrittenRows
 from readmodel.store import Cursor, parse, ts
 
 FLOW_COUNTS = ("sent", "accepted", "rejected_no_capacity", "rejected_not_responsible",
@@ -117,6 +118,9 @@ class NetworkReports:
     """Projects the report facts; dispatch per event class as in
     :class:`readmodel.projections.workflow.WorkflowViews`."""
 
+    def __init__(self) -> None:
+        self._referrals = WrittenRows()
+
     def apply(self, cur: Cursor, event: Any, position: int) -> None:
         handler(self, event)(self, event, cur)
 
@@ -176,6 +180,7 @@ class NetworkReports:
         columns = ", ".join(row)
         cur.execute(f"INSERT INTO {{p}}report_referrals ({columns}) "
                     f"VALUES ({', '.join('?' for _ in row)})", tuple(row.values()))
+        self._referrals.put(cur, row["referral_id"], row)
         self._count_referral(cur, None, row)
 
     @project.register(Referral.Event)
@@ -198,13 +203,16 @@ class NetworkReports:
         if not changes:
             return
         rid = str(e.originator_id)
-        before = cur.one("SELECT * FROM {p}report_referrals WHERE referral_id = ?", (rid,))
+        before = self._referrals.get(cur, rid) or \
+            cur.one("SELECT * FROM {p}report_referrals WHERE referral_id = ?", (rid,))
         if before is None:  # created before the report tables existed: cannot happen
             return        # after a rebuild, which projects every event from the first
         assignments = ", ".join(f"{column} = ?" for column in changes)
         cur.execute(f"UPDATE {{p}}report_referrals SET {assignments} WHERE referral_id = ?",
                     (*changes.values(), rid))
-        self._count_referral(cur, before, {**before, **changes})
+        after = {**before, **changes}
+        self._referrals.put(cur, rid, after)
+        self._count_referral(cur, before, after)
 
     def _count_referral(self, cur: Cursor, before: dict[str, Any] | None,
                         after: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from domain.organisation import Organisation
 from domain.referral import ON_HOLD, STATUS_AFTER_EVENT, Referral, running_stage
 from domain.routing import REQUESTED, TAKEN, WAITING, load_kind, offers_need
 from readmodel.projections.dispatch import handler
+from readmodel.projections.written import WrittenRows
 from readmodel.store import Cursor, as_json, parse, ts
 
 # The service_load column each kind of load (domain.routing.load_kind) is counted in.
@@ -33,6 +34,7 @@ class WorkflowViews:
     def __init__(self, network: NetworkConfig) -> None:
         self.network = network
         self.calendar = calendar_for(network.state)
+        self._referrals = WrittenRows()
 
     def apply(self, cur: Cursor, event: Any, position: int) -> None:
         handler(self, event)(self, event, cur, position)
@@ -212,14 +214,22 @@ class WorkflowViews:
         next_stage, next_due_at, level = self._deadline(
             cur, rid, status=e.status, urgency=e.urgency, kind=e.kind, sent_at=sent_at,
             first_contact_at=None, holds=[], escalations=[], new=True)
-        cur.execute(
-            "INSERT INTO {p}referrals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?, ?, '[]', '[]', NULL, NULL)",
-            (rid, str(e.case_id), case["reference"] if case else None, e.need, e.urgency,
-             e.kind, str(e.from_organisation_id), e.from_user, str(e.to_organisation_id),
-             e.to_service_id, load_service, e.status,
-             str(e.parent_referral_id) if e.parent_referral_id else None,
-             sent_at, ts(e.timestamp), e.originator_version, next_stage, next_due_at, level))
+        row = {"referral_id": rid, "case_id": str(e.case_id),
+               "case_reference": case["reference"] if case else None, "need": e.need,
+               "urgency": e.urgency, "kind": e.kind,
+               "from_organisation_id": str(e.from_organisation_id), "from_user": e.from_user,
+               "to_organisation_id": str(e.to_organisation_id),
+               "to_service_id": e.to_service_id, "load_service_id": load_service,
+               "status": e.status,
+               "parent_referral_id": str(e.parent_referral_id) if e.parent_referral_id
+               else None,
+               "sent_at": sent_at, "updated_at": ts(e.timestamp),
+               "version": e.originator_version, "next_stage": next_stage,
+               "next_due_at": next_due_at, "escalation_level": level, "holds": "[]",
+               "escalations": "[]", "first_contact_at": None, "waitlisted_at": None}
+        cur.execute(f"INSERT INTO {{p}}referrals ({', '.join(row)}) "
+                    f"VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+        self._referrals.put(cur, rid, row)
         self._count_load(cur, {"load_service_id": load_service,
                                "to_organisation_id": str(e.to_organisation_id)},
                          None, load_kind(e.status, False))
@@ -231,7 +241,8 @@ class WorkflowViews:
         domain's command table (``domain.referral.COMMANDS``) names."""
         rid = str(e.originator_id)
         name = type(e).__name__
-        row = cur.one("SELECT * FROM {p}referrals WHERE referral_id = ?", (rid,))
+        row = self._referrals.get(cur, rid) or \
+            cur.one("SELECT * FROM {p}referrals WHERE referral_id = ?", (rid,))
         assert row is not None, f"referral {rid} unknown to the views"
         case_id = row["case_id"]
         old_status = row["status"]
@@ -257,14 +268,15 @@ class WorkflowViews:
             cur, rid, status=status, urgency=row["urgency"], kind=row["kind"],
             sent_at=sent_at, first_contact_at=first_contact_at, holds=holds,
             escalations=escalations)
-        cur.execute(
-            "UPDATE {p}referrals SET status = ?, sent_at = ?, from_user = ?, "
-            "updated_at = ?, version = ?, holds = ?, escalations = ?, "
-            "first_contact_at = ?, waitlisted_at = ?, next_stage = ?, next_due_at = ?, "
-            "escalation_level = ? WHERE referral_id = ?",
-            (status, sent_at, from_user, ts(e.timestamp), e.originator_version,
-             as_json(holds), as_json(escalations), first_contact_at, waitlisted_at,
-             next_stage, next_due_at, level, rid))
+        changes = {"status": status, "sent_at": sent_at, "from_user": from_user,
+                   "updated_at": ts(e.timestamp), "version": e.originator_version,
+                   "holds": as_json(holds), "escalations": as_json(escalations),
+                   "first_contact_at": first_contact_at, "waitlisted_at": waitlisted_at,
+                   "next_stage": next_stage, "next_due_at": next_due_at,
+                   "escalation_level": level}
+        cur.execute(f"UPDATE {{p}}referrals SET {' = ?, '.join(changes)} = ? "
+                    "WHERE referral_id = ?", (*changes.values(), rid))
+        self._referrals.put(cur, rid, {**row, **changes})
         self._count_load(cur, row, load_kind(old_status, row["waitlisted_at"] is not None),
                          load_kind(status, waitlisted_at is not None))
         if name == "FeedbackGiven":
