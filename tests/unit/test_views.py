@@ -57,6 +57,23 @@ def test_views_equal_a_rebuild_after_many_random_commands(
     assert overdue > 0
 
 
+def test_the_rows_kept_in_memory_in_a_batch_are_the_rows_the_tables_hold(
+        world: World, updater: ViewUpdater, application: ReferralNetwork) -> None:
+    """A projector reads a referral it wrote in the same transaction from memory
+    (readmodel/projections/written.py): column for column what the table holds."""
+    random_commands(world, 200, seed=3)
+    notifications = application.notification_log.select(start=1, limit=1000)
+    workflow, reports = updater.projectors[0], updater.projectors[1]
+    with updater.store.transaction() as cur:
+        updater.project(cur, notifications)
+        compared = 0
+        for projector, table in ((workflow, "referrals"), (reports, "report_referrals")):
+            for row in cur.all(f"SELECT * FROM {{p}}{table}"):
+                assert projector._referrals.get(cur, row["referral_id"]) == row, table
+                compared += 1
+    assert compared > 40
+
+
 def test_the_inbox_is_sorted_by_deadline_and_the_load_counts_accepted_referrals(
         world: World, updater: ViewUpdater) -> None:
     case_id = world.open_case()
