@@ -18,7 +18,9 @@ from web.auth import viewer
 
 
 def _find(cls: type, object_id: UUID) -> Any:
-    found = current_application().find(cls, object_id)
+    # Pages and checks only look at what they load (the commands of a request load their
+    # own copies): the cached object itself, not a deep copy of it per request.
+    found = current_application().find(cls, object_id, read_only=True)
     if found is None:
         abort(404)
     return found
