@@ -123,7 +123,14 @@ NOTES: dict[str, list[str]] = {
         "four runs of 2026-12-01 night on a faster machine, 0.54× and 0.48× in the two "
         "runs that morning (the bare page itself 334–396 requests/s instead of 585, and "
         "gunicorn's workers keep each client's connection where it was accepted, see the "
-        "form POST). If it is missed, profile again: what is left is rendering and "
+        "form POST). On 2026-12-01 at 07:15 the page and the form POST were measured "
+        "twice each with gunicorn's keep-alive (5 s) and without it (`GUNICORN_KEEPALIVE=0`: "
+        "every request a new connection, taken by a worker that is free), in turns: the "
+        "inbox 0.25× and 0.46× with it, 0.60× and 0.60× without (243 requests/s both "
+        "times; the bare page loses more to the new connections, 565 → 406); the form "
+        "POST p99 116 and 145 ms with it, 177 ms twice without. The default stays 5 s; "
+        "behind a reverse proxy that opens a connection per request the workers share the "
+        "load as without. If it is missed, profile again: what is left is rendering and "
         "escaping the cells.",
     ],
     "post": [
@@ -153,25 +160,29 @@ NOTES: dict[str, list[str]] = {
         "samples holding the interpreter lock): the save 16 %, gunicorn's own loop 15 %, "
         "the viewer's account, the session, CSRF and limits before the view 14 %, the "
         "case's load and copy 12 %, the nudge's "
-        "Celery message 4 %.",
+        "Celery message 4 %. Since then the access check looks at the cached case instead "
+        "of a deep copy of it (the command still loads its own). Without keep-alive the "
+        "POSTs were slower, not faster (see the inbox).",
     ],
     "projections": [
         "`views rebuild` projects into a scratch SQLite file and copies the tables into "
         "PostgreSQL with COPY (readmodel/rebuild.py), so it no longer waits for a round trip "
         "per statement (about eight per event, which held the old rebuild at 493 events/s). "
-        "What is left is Python: in the profile (pyinstrument, 20,000 events) the "
-        "projectors' own code is about nine tenths of the time — the workflow views "
-        "(deadline arithmetic over the working-day calendar, the referral's row as JSON), "
-        "the report projection, and decoding and decrypting each event. Since then the "
-        "working-day calendar keeps its answer per day (the holidays library's lookup was "
-        "a tenth of the time) and each event's handler is found by its class without the "
-        "wrapper Python 3.11 builds per access to a singledispatchmethod "
-        "(readmodel/projections/dispatch.py): a quarter less time per event. If it is "
-        "missed, profile again; the baseline's own rate varies by half between runs on "
-        "this shared machine (1,559 and 2,606 events/s in two runs a day apart, 812 on "
-        "2026-12-01 at 03:36 and 763 at 04:36, when the rebuild reached 2,537 and 2,453 "
-        "events/s, 3.13× and 3.22× the runner; 5,442 events/s, 2.22×, the night before on "
-        "a faster machine: the ratio holds, the absolute line depends on the machine).",
+        "What is left is Python on one core: the projectors, and decoding and decrypting "
+        "each event (about a fifth). Since the run of 2026-12-01 04:36: a referral's "
+        "deadline is computed from its row as it is about to be written and goes into the "
+        "same statement, the rows a projector wrote in its transaction are read from memory "
+        "by the next event of the same referral (readmodel/projections/written.py), a "
+        "working-day count is kept per day and length, and each statement's dialect per "
+        "text: 8.3 → 6.2 statements per event, about a fifth less CPU per event (process "
+        "time over 20,000 events, old and new code in turns: 5.05–5.97 s → 4.36–4.71 s). "
+        "The baseline's own rate varies by half between runs on this shared machine (812 "
+        "and 763 events/s at 03:36 and 04:36 on 2026-12-01, when the rebuild reached 2,537 "
+        "and 2,453 events/s, 3.1× and 3.2× the runner; 5,442 events/s, 2.22×, the night "
+        "before on a faster machine): the ratio holds, the absolute line depends on the "
+        "machine. What would take it further on two cores: the report projection in a "
+        "second process with a scratch file of its own (the workflow views and the reports "
+        "share no table), which would roughly halve the projecting phase.",
     ],
     "lag": [
         "The nudge goes through Redis to the worker, which then reads and applies the new "
@@ -184,30 +195,25 @@ NOTES: dict[str, list[str]] = {
         "each escalation time) rather than into the query, as the bare query's time shows.",
     ],
     "audit_plain": [
-        "The page is bound by rendering 1,000 rows, not by reading the events "
-        "(pyinstrument, 5 requests): about two thirds of the time is the template — each "
-        "row's labels are lazy strings translated again through Babel (`web/labels.py` "
-        "`label`, ~24 %), a Jinja macro call per row (`audit/_history.html`, ~20 %), and "
-        "`flask_babel.format_datetime` per date (`when`, ~15 %); the rest is replaying the "
-        "case twice — once to load it for the access check (`audited_case`, ~16 %), once in "
-        "`history_rows` (~15 %). The bare read of the same events takes a tenth of the "
-        "page. Label tables translated once per language and dates written from their fixed "
-        "patterns took this page from 229 ms to about 90 ms. What would close the rest, if "
-        "it is missed again (on 2026-12-01 at 03:36 and 04:36 it was 187 and 258 ms while "
-        "the bare read of the same events took 53.9 and 59.5 ms instead of 23.0 ms the night "
-        "before: a machine half as fast): the row markup inline instead "
-        "of a macro call per row, and `history_rows` reusing the replay it does anyway for "
-        "the access check; or pages of a few hundred rows with the CSV for the whole "
-        "history.",
+        "The page is bound by rendering 1,000 rows, not by reading the events. Label "
+        "tables translated once per language and dates written from their fixed patterns "
+        "took it from 229 ms to about 90 ms on a fast machine; on 2026-12-01 the rows' "
+        "words were still made cell by cell in the template (four template calls per row) "
+        "and each detail's name was a lazy string translated through Babel per fact — a "
+        "fifth of the page (pyinstrument). Now `web/audit/readable.py` `lines` makes every "
+        "row's words in one pass and the names come from the per-language label tables: "
+        "177 → 93 ms for the same page in one measurement on this machine, the HTML of "
+        "every demo audit page unchanged. The access check's load is the cached case (no "
+        "replay); what is left is reading and decoding the 1,000 events once (about a "
+        "third) and rendering. If it is missed again, pages of a few hundred rows with the "
+        "CSV for the whole history would bound it.",
     ],
     "audit_snapshot": [
-        "A snapshot only shortens loading the case for the access check (its replay "
-        "becomes one snapshot); the history itself still reads, replays and renders every "
-        "event, so the rendering described above remains. Snapshots every 100 events "
-        "(`snapshotting_intervals = {Case: 100, Referral: 100}` on the application) would "
-        "make that load cheap without a manual snapshot; the rendering fixes above are what "
-        "bring the page under the target (97 ms on the faster machine of the night before "
-        "2026-12-01, 140 and 229 ms in that morning's two runs).",
+        "A snapshot only shortens loading the case for the access check, which the "
+        "aggregate cache already answers; the history itself reads, replays and renders "
+        "every event, so this row follows the one above (97 ms on the faster machine of "
+        "the night before 2026-12-01, 140 and 229 ms in that morning's two runs, before "
+        "the rows were made in one pass).",
     ],
     "networks_projections": [
         "Bound by the database's writes, as the rebuild is; several processes catch up "
