@@ -128,10 +128,14 @@ NOTES: dict[str, list[str]] = {
         "every request a new connection, taken by a worker that is free), in turns: the "
         "inbox 0.25× and 0.46× with it, 0.60× and 0.60× without (243 requests/s both "
         "times; the bare page loses more to the new connections, 565 → 406); the form "
-        "POST p99 116 and 145 ms with it, 177 ms twice without. The default stays 5 s; "
-        "behind a reverse proxy that opens a connection per request the workers share the "
-        "load as without. If it is missed, profile again: what is left is rendering and "
-        "escaping the cells.",
+        "POST p99 116 and 145 ms with it, 177 ms twice without, so keep-alive stays. What "
+        "spreads the clients instead: a worker takes at most its threads' connections plus "
+        "two idle ones (`worker_connections` = threads + 2 in deploy/gunicorn.conf.py; "
+        "gunicorn closes idle connections beyond those two after their answer, so browsers "
+        "cannot hold the slots). At 08:07 in turns: the inbox 0.32× and 0.80× unlimited, "
+        "0.66× and 0.63× limited; the form POST 136 and 221 requests/s unlimited, 267 and "
+        "254 limited (p99 157/130 → 132/135 ms). If it is missed, profile again: what is "
+        "left is rendering and escaping the cells.",
     ],
     "post": [
         "A form POST runs the command path (see above) plus the session, the CSRF check, "
@@ -144,11 +148,8 @@ NOTES: dict[str, list[str]] = {
         "released inside the database). gunicorn's gthread workers keep a client's "
         "connection where it was accepted, and one worker often took most of the 16 "
         "(seen as 16/0/0 and 2/3/11 with `ss`): that worker's share of one core then "
-        "serves most clients, which halved the rate in such runs. `worker_connections` "
-        "near the thread count would spread them, but idle browser connections would then "
-        "hold every slot for the keep-alive's 5 s, so it is left as it is; behind a "
-        "reverse proxy without upstream keep-alive each request is a new connection, "
-        "taken by a free worker. Earlier causes: gunicorn "
+        "serves most clients, which halved the rate in such runs (now limited, see "
+        "below). Earlier causes: gunicorn "
         "replaced each worker after 2,000 requests (during the run: a fresh process with "
         "an empty cache; now 20,000), and the garbage collector's full passes over the "
         "worker's startup objects (about 80 ms each; frozen now). Each POST also waited "
@@ -161,8 +162,10 @@ NOTES: dict[str, list[str]] = {
         "the viewer's account, the session, CSRF and limits before the view 14 %, the "
         "case's load and copy 12 %, the nudge's "
         "Celery message 4 %. Since then the access check looks at the cached case instead "
-        "of a deep copy of it (the command still loads its own). Without keep-alive the "
-        "POSTs were slower, not faster (see the inbox).",
+        "of a deep copy of it (the command still loads its own), and each worker holds at "
+        "most its threads' connections plus two (see the inbox): the collapses to half the "
+        "rate are gone, but p99 stayed at 130–135 ms at 250–270 requests/s on this "
+        "machine; under 100 ms needs about 330 requests/s, a third less CPU per POST.",
     ],
     "projections": [
         "`views rebuild` projects into a scratch SQLite file and copies the tables into "
