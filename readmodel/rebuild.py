@@ -34,7 +34,7 @@ from readmodel.runner import PROJECTION, ViewUpdater
 from readmodel.schema import (
     SCHEMA_VERSION, VIEW_INDEXES, VIEW_TABLES, create_shadow_tables, create_view_indexes,
     drop_shadow_tables, shadow_schema)
-from readmodel.store import DEADLOCK_DETECTED, Cursor, ViewStore, postgres_connection
+from readmodel.store import Cursor, ViewStore, lost_a_deadlock, postgres_connection
 
 SHADOW = "shadow_"
 # The phases, in order, by the names /health and the operators' page show.
@@ -317,8 +317,7 @@ class Rebuild:
                 # waiting for one it dropped; the server ends one of the two, mostly the
                 # read (which runs again, readmodel.store), seldom the swap: all of it was
                 # undone, so it runs again.
-                if attempt == SWAP_ATTEMPTS or \
-                        getattr(error, "sqlstate", None) != DEADLOCK_DETECTED:
+                if attempt == SWAP_ATTEMPTS or not lost_a_deadlock(error):
                     raise
         if self.on_progress is not None:
             now = _now()

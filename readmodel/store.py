@@ -141,6 +141,11 @@ DEADLOCK_DETECTED = "40P01"
 READ_ATTEMPTS = 3
 
 
+def lost_a_deadlock(error: BaseException) -> bool:
+    """The server ended this transaction to break a deadlock (the other one goes on)."""
+    return getattr(error, "sqlstate", None) == DEADLOCK_DETECTED
+
+
 class Cursor:
     """A cursor that speaks the store's SQL dialect."""
 
@@ -173,7 +178,7 @@ class Cursor:
         wants next while waiting for one it has. The server ends the read; run again, it
         waits behind the swap and reads the new tables. Inside a transaction the caller
         must start over, so the error goes on."""
-        if getattr(error, "sqlstate", None) != DEADLOCK_DETECTED:
+        if not lost_a_deadlock(error):
             return False
         from psycopg import pq
 
