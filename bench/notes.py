@@ -165,7 +165,12 @@ NOTES: dict[str, list[str]] = {
         "of a deep copy of it (the command still loads its own), and each worker holds at "
         "most its threads' connections plus two (see the inbox): the collapses to half the "
         "rate are gone, but p99 stayed at 130–135 ms at 250–270 requests/s on this "
-        "machine; under 100 ms needs about 330 requests/s, a third less CPU per POST.",
+        "machine; under 100 ms needs about 330 requests/s, a third less CPU per POST. The "
+        "same code met it in the full run of 2026-12-01 11:33 on a quieter machine (the bare "
+        "form POST at 5,852 requests/s instead of 1,176–3,188 that morning): 515 requests/s, "
+        "p99 70 ms, and 66–81 ms in three runs of the web step before it; the inbox "
+        "0.54–0.61× in the same four runs. If it is missed, look at the bare form POST's "
+        "rate in the same run first.",
     ],
     "projections": [
         "`views rebuild` projects into a scratch SQLite file and copies the tables into "
