@@ -58,6 +58,7 @@ def main() -> None:
     for name, step in steps.items():
         if args.only and name not in args.only:
             continue
+        config.settle()
         step_started = time.perf_counter()
         print(f"{name} …", flush=True)
         results.update(step())

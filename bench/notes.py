@@ -3,6 +3,9 @@ close it (from profiles of the engine taken with py-spy and pyinstrument)."""
 
 NOTES: dict[str, list[str]] = {
     "method": [
+        "- Every step starts after PostgreSQL has flushed the previous step's writes "
+        "(CHECKPOINT) and no autovacuum is at work (at most two minutes' wait), so that no "
+        "step measures the cleanup of the one before.",
         "- Command path: `send_referral` then `accept_referral` through the application "
         "services (membership check, consent, idempotency pipeline), each writer on its own "
         "25 cases; the baseline is a plain `eventsourcing.Application` saving the same "
@@ -41,7 +44,9 @@ NOTES: dict[str, list[str]] = {
         "observed every 2 ms. The library's runner follows the same commands meanwhile.",
         "- Escalation scan: `workers.escalation.scan(..., dry_run=True)` — the indexed query "
         "of the due deadlines and the parsing of their rows, 100 due among all. The rows "
-        "are written with COPY, shaped like a projected one; median of repeated scans.",
+        "are written with COPY, shaped like a projected one; median of 300 scans at full "
+        "size, taken in turns with the bare query (a scan is under a millisecond, so the "
+        "machine's jitter is as large as the difference).",
         "- Many networks: an installation on PostgreSQL with eleven networks (the demo "
         "city's configuration under eleven slugs), each in a schema of its own, registered "
         "as operators do (`networks add`). The same number of processes (one per core) in "
@@ -169,8 +174,11 @@ NOTES: dict[str, list[str]] = {
         "same code met it in the full run of 2026-12-01 11:33 on a quieter machine (the bare "
         "form POST at 5,852 requests/s instead of 1,176–3,188 that morning): 515 requests/s, "
         "p99 70 ms, and 66–81 ms in three runs of the web step before it; the inbox "
-        "0.54–0.61× in the same four runs. If it is missed, look at the bare form POST's "
-        "rate in the same run first.",
+        "0.54–0.61× in the same four runs; at 18:30 on a slower machine 400 requests/s, "
+        "p99 95 ms. On the machine of 2026-12-02 (the bare form POST at 3,023–3,397 "
+        "requests/s) it was 342–364 requests/s with p99 93–117 ms in two full runs and two "
+        "runs of the web step alone: at the target's edge, the inbox 0.49–0.56×. If it is "
+        "missed, look at the bare form POST's rate in the same run first.",
     ],
     "projections": [
         "`views rebuild` projects into a scratch SQLite file and copies the tables into "
