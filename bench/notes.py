@@ -20,8 +20,11 @@ NOTES: dict[str, list[str]] = {
         "driven by wrk (C, 2 threads, 16 connections, a warm-up of a fifth of the run first) "
         "with a signed-in session. Form POSTs each carry a fresh idempotency key and take "
         "turns over 200 cases (40 in the quick run), so no request conflicts with another; they answer with the "
-        "redirect to the new referral. The bare Flask app renders a template of the inbox "
-        "page's size and redirects a form POST, under the same configuration.",
+        "redirect to the new referral. No Celery worker runs in this step: after the first "
+        "POST a nudge waits in Redis, as it does while the workers are busy, and the "
+        "others only see its flag (runtime/nudge.py). The bare Flask app renders a "
+        "template of the inbox page's size and redirects a form POST, under the same "
+        "configuration.",
         "- Projections: the events are one unit of real traffic (case, consent, three "
         "referrals through their states), recorded through the commands once and cloned "
         "under fresh ids in batches through the library's recorder into a scratch schema. "
@@ -166,7 +169,8 @@ NOTES: dict[str, list[str]] = {
         "samples holding the interpreter lock): the save 16 %, gunicorn's own loop 15 %, "
         "the viewer's account, the session, CSRF and limits before the view 14 %, the "
         "case's load and copy 12 %, the nudge's "
-        "Celery message 4 %. Since then the access check looks at the cached case instead "
+        "Celery message 4 % (of the samples holding the lock only; see below). Since "
+        "then the access check looks at the cached case instead "
         "of a deep copy of it (the command still loads its own), and each worker holds at "
         "most its threads' connections plus two (see the inbox): the collapses to half the "
         "rate are gone, but p99 stayed at 130–135 ms at 250–270 requests/s on this "
@@ -177,8 +181,21 @@ NOTES: dict[str, list[str]] = {
         "0.54–0.61× in the same four runs; at 18:30 on a slower machine 400 requests/s, "
         "p99 95 ms. On the machine of 2026-12-02 (the bare form POST at 3,023–3,397 "
         "requests/s) it was 342–364 requests/s with p99 93–117 ms in two full runs and two "
-        "runs of the web step alone: at the target's edge, the inbox 0.49–0.56×. If it is "
-        "missed, look at the bare form POST's rate in the same run first.",
+        "runs of the web step alone: at the target's edge, the inbox 0.49–0.56×. On "
+        "2026-12-02 at 04:30 a machine a third as fast (the bare form POST at 1,231 "
+        "requests/s, the bare page 220–232) gave 127 and 132 requests/s, p99 249 and "
+        "280 ms. Profiled there in-process (cProfile, 600 POSTs; CPU time per POST in "
+        "turns with and without the nudge): the nudge cost 2.7 of 12 ms, most of it in "
+        "Celery's `send_task` (kombu makes a Redis client per message) and in the nudging "
+        "thread's turns at the interpreter lock; and the session's zlib compression was "
+        "about half of writing the cookie. Now a nudge is published only while none waits "
+        "for a worker (a flag in Redis, set with `SET NX` by the publisher, cleared by the "
+        "worker as its catch-up begins: runtime/nudge.py), 1.1 ms left of the 2.7; and the "
+        "session is signed uncompressed (web/networks/routing.py). The web step then gave "
+        "141 requests/s on the same machine, p99 236 ms. Under 100 ms at 16 clients needs "
+        "about 270 requests/s there: the target holds on the machines of the committed "
+        "runs, not on one a third as fast. If it is missed, look at the bare form POST's "
+        "rate in the same run first.",
     ],
     "projections": [
         "`views rebuild` projects into a scratch SQLite file and copies the tables into "

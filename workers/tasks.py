@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from runtime.nudge import CATCH_UP_TASK
+from runtime.nudge import CATCH_UP_TASK, nudge_taken
 from workers import context
 from workers.jobs import Jobs
 from workers.celery_app import create_celery
@@ -35,6 +35,8 @@ def _jobs(network: str) -> Jobs | None:
 def catch_up_views(last_event: int | None = None, network: str | None = None) -> int:
     if network is None:
         return _fan_out(catch_up_views)
+    # Before the log is read: a command committed from now on nudges again.
+    nudge_taken(app.conf.broker_url or "", network)
     jobs = _jobs(network)
     applied = jobs.catch_up_views() if jobs else 0
     if applied:

@@ -119,3 +119,28 @@ def test_a_flushed_redis_delays_but_loses_nothing(stack, redis_db, tmp_path: Pat
         levels = [e.level for e in application.events.get(referral_id)
                   if type(e).__name__ == "Escalated"]
         assert levels == [1, 2, 3]
+
+
+def test_every_command_after_a_catch_up_nudges_the_worker_again(
+        tmp_path: Path, request: pytest.FixtureRequest, network: NetworkConfig,
+        redis_db: redis.Redis) -> None:
+    """One nudge waits at a time (runtime.nudge): the worker clears the flag as it begins,
+    so each later command publishes again, and no beat is needed to see it."""
+    url = database_url("postgres", tmp_path, request)
+    settings = Settings(database_url=url, broker_url=REDIS_URL)
+    application = bootstrap(settings, network=network).application
+    updater = ViewUpdater(application, ViewStore(settings))
+    world = World.build(application)
+    worker = Worker(worker_env(url, tmp_path, VIEW_CATCH_UP_SECONDS="3600"),
+                    tmp_path / "worker.log")
+    try:
+        for _ in range(5):
+            case_id = world.open_case()
+            world.consent(case_id)
+            last = application.recorder.max_notification_id()
+            wait_until(lambda: updater.position() >= last, 120,
+                       "the worker, nudged by the command alone, to catch up")
+    finally:
+        worker.stop()
+        updater.store.close()
+        application.close()

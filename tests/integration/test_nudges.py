@@ -45,3 +45,28 @@ def test_a_request_does_not_wait_for_its_nudge_and_a_cli_command_does(
     assert result.exit_code == 0, result.output
     assert len(published) == before + 2 and flushes  # the CLI waited for its nudge
     application.close()
+
+
+def test_while_a_nudge_waits_for_a_worker_commands_publish_no_more(
+        tmp_path: Path, network: NetworkConfig) -> None:
+    import redis
+
+    from runtime.bootstrap import bootstrap
+    from runtime.nudge import nudge_taken
+
+    broker = redis.Redis.from_url(REDIS_URL)
+    broker.flushdb()
+    system = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'events.sqlite3'}",
+                                broker_url=REDIS_URL), network=network)
+    try:
+        world = World.build(system.application)  # many commands, no worker to take them
+        assert system.nudge.flush()
+        assert broker.llen("celery") == 1
+        nudge_taken(REDIS_URL, network.slug)  # as a worker does when it begins
+        world.consent(world.open_case())
+        assert system.nudge.flush()
+        assert broker.llen("celery") == 2
+        assert broker.ttl(f"fallnetz:nudge-waiting:{network.slug}") > 0  # outlives no loss
+    finally:
+        broker.flushdb()
+        system.application.close()

@@ -21,6 +21,8 @@ from typing import Any
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.serializer import Serializer
 
 NETWORK_KEY = "fallnetz.network"
 PREFIX = re.compile(r"^/n/([a-z0-9][a-z0-9-]{1,39})(/.*)?$")
@@ -82,6 +84,17 @@ def choose_system() -> Any:
     return None
 
 
+class UncompressedSerializer(URLSafeTimedSerializer):
+    """Signs the session without trying zlib first. A session is a few hundred bytes
+    (who, when, a message to show), which zlib shortens by a few dozen, while setting up its
+    compressor (about 256 KB of state) was a visible share of every request that changes
+    the session (a form POST's flash, profiled on 2026-12-02). Cookies signed compressed
+    (the ones issued before) are still read: loading tells them by their leading dot."""
+
+    def dump_payload(self, obj: Any) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))
+
+
 class NetworkSessions(SecureCookieSessionInterface):
     """Flask's signed cookie session, one per network (name, path and salt)."""
 
@@ -116,7 +129,7 @@ class NetworkSessions(SecureCookieSessionInterface):
         if serializer is None:
             if len(self._serializers) >= 1000:
                 self._serializers.clear()
-            serializer = self._serializers[key] = URLSafeTimedSerializer(
+            serializer = self._serializers[key] = UncompressedSerializer(
                 secret_key, salt=salt, serializer=self.serializer,
                 signer_kwargs={"key_derivation": self.key_derivation,
                                "digest_method": self.digest_method})
