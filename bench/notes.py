@@ -192,7 +192,10 @@ NOTES: dict[str, list[str]] = {
         "for a worker (a flag in Redis, set with `SET NX` by the publisher, cleared by the "
         "worker as its catch-up begins: runtime/nudge.py), 1.1 ms left of the 2.7; and the "
         "session is signed uncompressed (web/networks/routing.py). The web step then gave "
-        "141 requests/s on the same machine, p99 236 ms. Under 100 ms at 16 clients needs "
+        "141 and 156 requests/s on the same machine, p99 236 and 207 ms. Other layouts "
+        "did not move it there (6 × 2 threads: 156 requests/s, p99 245 ms; 4 × 3: 160, "
+        "238 ms; 8 × 2: 135, 354 ms), nor did the interpreter's switch interval (1 ms: "
+        "p99 203 ms; 20 ms: 214 ms). Under 100 ms at 16 clients needs "
         "about 270 requests/s there: the target holds on the machines of the committed "
         "runs, not on one a third as fast. If it is missed, look at the bare form POST's "
         "rate in the same run first.",
