@@ -1,15 +1,18 @@
 """Sessions end for good: a copy of the cookie replayed after sign-out, after 30 minutes
-without use or 10 hours after sign-in leads to the sign-in page and records nothing."""
+without use or 10 hours after sign-in leads to the sign-in page and records nothing. And a
+session stays small however it is used."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
+from uuid import uuid4
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from testbed.web import csrf_token, sign_in, web_world
+from testbed.web import csrf_token, hidden_fields, sign_in, web_world
 from testbed.world import World
 
 MORNING = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
@@ -85,3 +88,47 @@ def test_a_new_sign_in_after_signing_out_works(
     _at(world, MORNING + timedelta(seconds=1))
     again = sign_in(web_app, "anna")
     assert again.get("/faelle").status_code == 200
+
+
+def test_messages_never_shown_keep_the_cookie_small(web_app: Flask) -> None:
+    """A client that never follows the redirect after a form (a script, a tab closed before
+    the next page loaded) leaves each form's message waiting in the session. The cookie
+    keeps the newest few and stays within what browsers keep (4 KB) and what gunicorn
+    reads (8 KB): before, it grew with every form until the server answered 431."""
+    web_world(web_app)
+    anna = sign_in(web_app, "anna")
+    form = hidden_fields(anna.get("/faelle/neu").get_data(as_text=True), "/faelle/neu")
+    references = []
+    for number in range(80):
+        opened = anna.post("/faelle/neu", data={
+            **form, "idempotency_key": uuid4().hex, "display_name": f"Familie {number}.",
+            "household_size": "2", "district": "Sandow", "housing_stage": "own_flat",
+            "residence_status": "gestattung"})
+        assert opened.status_code == 302, opened.get_data(as_text=True)
+        references.append(re.search(r"Fall (\S+) wurde eröffnet",
+                                    _waiting_messages(anna)[-1]).group(1))
+        assert len(anna.get_cookie("session").value) < 3000
+    assert len(set(references)) == 80
+    shown = anna.get("/faelle").get_data(as_text=True)
+    assert re.findall(r"Fall (\S+) wurde eröffnet", shown) == references[-3:]
+    assert "wurde eröffnet" not in anna.get("/faelle").get_data(as_text=True)  # shown once
+
+
+def _waiting_messages(client: FlaskClient) -> list[str]:
+    """The messages the client's session holds for its next page (read as the app does)."""
+    with client.session_transaction() as session:
+        return [message for _category, message in session.get("_flashes", [])]
+
+
+def test_a_small_session_is_signed_as_it_is_and_a_large_one_compressed(web_app: Flask) -> None:
+    """Small sessions skip zlib's set-up (a share of every request that writes the cookie);
+    large ones are compressed, so they stay within what browsers keep. Both load."""
+    with web_app.test_request_context("/"):
+        serializer = web_app.session_interface.get_signing_serializer(web_app)
+    small = {"user": "anna", "role": "caseworker"}
+    large = {"proved": [f"netzwerk-{number}" for number in range(200)]}
+    assert not serializer.dumps(small).startswith(".")
+    assert serializer.dumps(large).startswith(".")
+    assert len(serializer.dumps(large)) < len(str(large)) // 2
+    assert serializer.loads(serializer.dumps(small)) == small
+    assert serializer.loads(serializer.dumps(large)) == large

@@ -85,18 +85,31 @@ def choose_system() -> Any:
 
 
 class UncompressedSerializer(URLSafeTimedSerializer):
-    """Signs the session without trying zlib first. A session is a few hundred bytes
-    (who, when, a message to show), which zlib shortens by a few dozen, while setting up its
-    compressor (about 256 KB of state) was a visible share of every request that changes
-    the session (a form POST's flash, profiled on 2026-12-02). Cookies signed compressed
-    (the ones issued before) are still read: loading tells them by their leading dot."""
+    """Signs the session without trying zlib first while it is small. A session is a few
+    hundred bytes (who, when, a message to show), which zlib shortens by a few dozen, while
+    setting up its compressor (about 256 KB of state) was a visible share of every request
+    that changes the session (a form POST's flash, profiled on 2026-12-02). A larger one is
+    compressed as itsdangerous does (when that is shorter), so the cookie stays within what
+    browsers keep. Cookies signed compressed are read either way: loading tells them by
+    their leading dot."""
+
+    COMPRESSED_FROM_BYTES = 1024
 
     def dump_payload(self, obj: Any) -> bytes:
-        return base64_encode(Serializer.dump_payload(self, obj))
+        json = Serializer.dump_payload(self, obj)
+        if len(json) >= self.COMPRESSED_FROM_BYTES:
+            return super().dump_payload(obj)
+        return base64_encode(json)
 
 
 class NetworkSessions(SecureCookieSessionInterface):
     """Flask's signed cookie session, one per network (name, path and salt)."""
+
+    # Messages waiting to be shown: the newest few, each once. A client that never follows
+    # the redirect after a form (a script, a tab closed before the next page loaded) would
+    # otherwise add one with every form until the browser drops the cookie (over 4 KB: the
+    # person is signed out) or the server refuses the request (gunicorn: 431 over 8 KB).
+    FLASHES_KEPT = 3
 
     # (cookie, secret) → (its data, when it was signed), or ({}, None) when forged
     _installation_sessions: dict[tuple[str, Any], tuple[Any, Any]] = {}
@@ -113,6 +126,14 @@ class NetworkSessions(SecureCookieSessionInterface):
     def get_cookie_path(self, app: Flask) -> str:
         slug = self._network()
         return f"{request.script_root}/" if slug else super().get_cookie_path(app)
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        waiting = session.get("_flashes")
+        if waiting and len(waiting) > 1:
+            newest_first = list(dict.fromkeys(reversed(waiting)))[:self.FLASHES_KEPT]
+            if len(newest_first) < len(waiting):
+                session["_flashes"] = newest_first[::-1]
+        super().save_session(app, session, response)
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         slug = self._network()
