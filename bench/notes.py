@@ -197,8 +197,16 @@ NOTES: dict[str, list[str]] = {
         "238 ms; 8 × 2: 135, 354 ms), nor did the interpreter's switch interval (1 ms: "
         "p99 203 ms; 20 ms: 214 ms). Under 100 ms at 16 clients needs "
         "about 270 requests/s there: the target holds on the machines of the committed "
-        "runs, not on one a third as fast. If it is missed, look at the bare form POST's "
-        "rate in the same run first.",
+        "runs, not on one a third as fast. On 2026-12-02 two full runs of the same code "
+        "an hour apart on one machine: at 08:51 (the bare form POST at 1,940 requests/s, "
+        "the case page 13.1 ms) 234 requests/s, p99 148 ms, missed; at 09:48 (the bare form "
+        "POST at 3,184, the case page 8.9 ms) the row above. There the app's own request "
+        "log under wrk showed half a POST's latency spent inside the app (p50 25 ms, p99 "
+        "78 ms) and half waiting for a worker's thread, the slowest POSTs spread evenly "
+        "over the run (queueing for two cores, no stalls); gunicorn's sync workers (each "
+        "request a new connection) gave p99 134–148 ms against 84–90 ms for the default "
+        "in turns. If it is missed, look at the bare form POST's rate in the same run "
+        "first.",
     ],
     "projections": [
         "`views rebuild` projects into a scratch SQLite file and copies the tables into "
@@ -223,7 +231,10 @@ NOTES: dict[str, list[str]] = {
     "lag": [
         "The nudge goes through Redis to the worker, which then reads and applies the new "
         "events; a miss here would mean the worker falls behind 50 commands/s (see the "
-        "projection rate).",
+        "projection rate). The ratio varies between runs of the same code more than "
+        "between versions: on 2026-12-02 three runs of the step each, in turns, before and "
+        "after nudges began to wait in Redis (runtime/nudge.py) gave 1.08×, 1.69×, 2.16× "
+        "(p99 20, 15, 30 ms) and 1.70×, 2.27×, 2.15× (p99 17, 28, 26 ms).",
     ],
     "scan_large": [
         "The due set is found by the index on `next_escalation_at`; if this is missed, "
@@ -254,7 +265,11 @@ NOTES: dict[str, list[str]] = {
     "networks_projections": [
         "Bound by the database's writes, as the rebuild is; several processes catch up "
         "different networks' views in parallel (each network's views are one writer's), "
-        "so the rate per core is what one network alone reaches in one process."],
+        "so the rate per core is what one network alone reaches in one process. The "
+        "ratio varies with how much of the second core PostgreSQL leaves the one process "
+        "of the baseline: 0.83× to 2.23× in the committed runs, 0.68× and 0.79× in the "
+        "two full runs of 2026-12-02 morning (the baseline at 1,264 and 1,575 events/s "
+        "per core, against 849 at 01:43, with no change to the projections between)."],
 }
 
 
